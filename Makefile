@@ -1,0 +1,43 @@
+# GX230 controller - see README.md.  Every target creates .venv on first use.
+PY ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SCENARIO ?= iso-steps-ng
+RUNTIME ?= cpython
+BOARDS := rp2040_pico esp32_devkitc
+BOARD ?= rp2040_pico
+PORT ?= /dev/ttyACM0
+
+.PHONY: all venv sim test test-fast bench soak firmware flash clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+sim: $(STAMP)
+	$(VENV)/bin/gxsim run $(SCENARIO) --runtime $(RUNTIME) --out out/$(SCENARIO)
+
+test: $(STAMP)
+	$(VPY) -m pytest -q
+
+bench: $(STAMP)
+	$(VPY) -m tools.bench
+
+soak: $(STAMP)
+	$(VPY) -m tools.bench --soak
+
+firmware: $(STAMP)
+	$(VPY) -m tools.build_firmware --out build $(BOARDS)
+
+flash: firmware
+	$(VPY) -m tools.deploy --board $(BOARD) --port $(PORT) --build build
+
+clean:
+	rm -rf build out .pytest_cache

@@ -1,0 +1,38 @@
+"""AVR bias: the controller's handle on the alternator's own regulator.
+
+The AVR on the alternator holds terminal voltage on its own, fast.  The
+controller only trims its set point through the bias input.  Islanded, the
+trim is a slow integral that removes the AVR's steady-state error so the bus
+sits at rated voltage; it is deliberately slow (seconds) so it never fights
+the AVR through a load step.  Grid-parallel kvar / power-factor control will
+drive the same output later.
+
+Units: voltage v_dv (0.1 V), bias pct_x100 (+-10000 = full bias range),
+integrator bias_pct_x100 << 12.
+"""
+
+from fixpt import mul_shr, sat
+
+_BIAS_MAX = 10000
+# Trim only when the set is near rated voltage: during a dip the AVR is doing
+# its job and a trim integrating the dip would overshoot afterwards.
+_TRIM_WINDOW_PCT = 5
+
+
+class Avr:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.integ_q12 = 0
+        self.bias_pct_x100 = 0
+        # Trim authority: +-30 % of the bias range (+-3 % voltage).
+        self.trim_lim_q12 = 3000 << 12
+
+    def update(self, v_dv, running):
+        cfg = self.cfg
+        err = cfg.v_rated_dv - v_dv
+        win = cfg.v_rated_dv * _TRIM_WINDOW_PCT // 100
+        if running and -win < err < win:
+            self.integ_q12 = sat(self.integ_q12 + mul_shr(err, cfg.avr_ki_q12, 0),
+                                 -self.trim_lim_q12, self.trim_lim_q12)
+        self.bias_pct_x100 = sat(self.integ_q12 >> 12, -_BIAS_MAX, _BIAS_MAX)
+        return self.bias_pct_x100

@@ -1,0 +1,120 @@
+"""Controller configuration: validated integer settings and derived gains.
+
+Settings are stored in engineering units chosen so that a commissioning
+engineer can read them (gains in per-unit, times in ms); `Config.derive()`
+turns them once, at start-up, into the raw tick-rate coefficients the
+governor uses, so the tick itself never divides by a setting.
+
+A setter refuses an out-of-range value and keeps the old one (rule 5): that is
+what the Modbus layer will call.
+"""
+
+from fixpt import mul_div
+import fuels
+
+# (name, default, min, max): one table, so validation, docs and the register
+# map all read the same limits.
+SETTINGS = (
+    ("f_nom_hz", 60, 50, 60),             # 50 or 60 only (checked below)
+    ("poles", 4, 2, 12),                  # alternator poles: 4 -> 1800/1500 rpm
+    ("mpu_teeth", 118, 20, 400),          # flywheel ring-gear teeth seen by the MPU
+    ("p_rated_kw_x10", 2000, 100, 20000), # set rating at natural gas, 0.1 kW
+    ("v_rated_dv", 4800, 1000, 6900),     # rated line-line voltage, 0.1 V
+    ("fuel", 0, 0, 3),                    # fuels.FUEL_*
+    ("tick_ms", 10, 5, 50),               # control period (100 Hz)
+    ("droop_pct_x100", 0, 0, 1000),       # speed droop on kW, 0 = isochronous
+    ("kp_pu_x100", 400, 0, 10000),        # proportional gain, pu fuel / pu speed
+    ("ki_pu_x100", 200, 0, 5000),         # integral gain, pu fuel / (pu speed * s)
+    ("kd_pu_ms", 100, 0, 500),              # derivative gain, pu fuel / (pu speed/s) in ms
+    ("ff_pct", 100, 0, 150),              # share of the fuel-map feed-forward used
+    ("p_filt_ms", 20, 0, 500),            # kW filter for the feed-forward
+    ("ff_fast_pct", 10, 1, 100),          # kW jump (% rating) that bypasses the filter
+    ("ign_cut_enable", 1, 0, 1),          # overspeed ignition cut (skip-fire), per fuel
+    ("ign_cut_dp_pct", 40, 10, 100),      # kW drop (% rating) in one tick that arms it
+    ("ign_cut_on_pct_x100", 300, 100, 1500),  # overspeed where proportional cut starts
+    ("avr_trim_ki_pct_x100", 200, 0, 5000), # island voltage trim, bias %/s per % error
+)
+
+_INDEX = {}
+for _i in range(len(SETTINGS)):
+    _INDEX[SETTINGS[_i][0]] = _i
+
+
+class Config:
+    """Holds settings by name plus derived raw coefficients."""
+
+    def __init__(self):
+        for s in SETTINGS:
+            setattr(self, s[0], s[1])
+        self.derive()
+
+    def set(self, name, value):
+        """Set one setting.  Returns True if accepted; an unknown name, a
+        non-integer or an out-of-range value is refused and the old value kept."""
+        i = _INDEX.get(name, -1)
+        if i < 0 or not isinstance(value, int) or isinstance(value, bool):
+            return False
+        s = SETTINGS[i]
+        if value < s[2] or value > s[3]:
+            return False
+        if name == "f_nom_hz" and value not in (50, 60):
+            return False
+        old = getattr(self, name)
+        setattr(self, name, value)
+        if not self._consistent():
+            setattr(self, name, old)
+            return False
+        self.derive()
+        return True
+
+    def _consistent(self):
+        # 10 ms ticks need whole ticks per second; droop and gains are free.
+        return 1000 % self.tick_ms == 0
+
+    def derive(self):
+        """Compute raw per-tick coefficients from the settings (start-up only)."""
+        fuel = fuels.FUELS[self.fuel]
+        self.fuel_row = fuel
+        # Rated speed: 120 * f / poles rpm, in 0.1 rpm.
+        self.rated_rpm_x10 = 1200 * self.f_nom_hz // self.poles
+        self.f_nom_mhz = 1000 * self.f_nom_hz
+        # Speed from pickup timing: rpm_x10 = (edges - 1) * mpu_k / span_us,
+        # mpu_k = 60 s * 1e6 us * 10 / teeth.
+        self.mpu_k = 600000000 // self.mpu_teeth
+        self.p_fuel_rated_kw_x10 = mul_div(self.p_rated_kw_x10,
+                                           fuel[fuels.F_DERATE_PCT_X100], 10000)
+        gain = fuel[fuels.F_GAIN_PCT]
+        # kp: fuel_pct_x100 per rpm_x10, Q10.  1 pu fuel = 10000, 1 pu speed = rated.
+        self.kp_q10 = mul_div(mul_div(self.kp_pu_x100, gain, 100) * 100, 1024,
+                              self.rated_rpm_x10)
+        # ki per tick: fuel_pct_x100 per rpm_x10 per tick, Q12.
+        self.ki_q12 = mul_div(mul_div(self.ki_pu_x100, gain, 100) * self.tick_ms,
+                              4096, 10 * self.rated_rpm_x10)
+        # kd on measured speed change per tick, Q8: pu fuel per (pu speed / s).
+        # fuel_x100 = kd_s * d(speed_pu)/dt * 10000 = kd_ms * d_rpm_x10 * 10000 / (rated * tick_ms)
+        self.kd_q8 = mul_div(mul_div(self.kd_pu_ms, gain, 100) * 10000 // self.tick_ms,
+                             256, self.rated_rpm_x10)
+        # Droop: speed reference falls by droop % of rated at rated kW.
+        self.droop_rpm_x10 = mul_div(self.rated_rpm_x10, self.droop_pct_x100, 10000)
+        self.fuel_min = fuel[fuels.F_FUEL_MIN_PCT_X100]
+        self.fuel_max = fuel[fuels.F_FUEL_MAX_PCT_X100]
+        self.rate_up_tick = fuel[fuels.F_RATE_UP_PCT_X100_S] * self.tick_ms // 1000
+        self.rate_dn_tick = fuel[fuels.F_RATE_DN_PCT_X100_S] * self.tick_ms // 1000
+        self.fuel_nl = fuel[fuels.F_FUEL_NL_PCT_X100]
+        # Feed-forward slope: actuator span from no load to rated kW, scaled by ff_pct.
+        self.ff_span = mul_div(fuel[fuels.F_FUEL_FL_PCT_X100] - self.fuel_nl,
+                               self.ff_pct, 100)
+        # A kW change larger than this skips the filter (a load step is real,
+        # metering noise is not that large).
+        self.ff_fast_kw_x10 = mul_div(self.p_fuel_rated_kw_x10, self.ff_fast_pct, 100)
+        # Ignition cut: most skipped firings for this fuel (0 for hydrogen).
+        self.ign_cut_max = fuel[fuels.F_IGN_CUT_MAX_PCT] * 100 if self.ign_cut_enable else 0
+        self.ign_cut_dp_kw_x10 = mul_div(self.p_fuel_rated_kw_x10, self.ign_cut_dp_pct, 100)
+        self.ign_cut_on_rpm_x10 = mul_div(self.rated_rpm_x10, self.ign_cut_on_pct_x100, 10000)
+        # First-order kW filter: alpha in Q12 = tick / (tau + tick).
+        self.p_alpha_q12 = mul_div(self.tick_ms, 4096, self.p_filt_ms + self.tick_ms)
+        # Voltage trim integral per tick, Q12 of bias_pct_x100 per v_dv error.
+        # bias %/s per % error -> per tick: ki * tick/1000 * (10000/v_rated) * ...
+        self.avr_ki_q12 = mul_div(self.avr_trim_ki_pct_x100 * self.tick_ms, 4096,
+                                  self.v_rated_dv * 10)
+        self.v_rated_dv_cfg = self.v_rated_dv

@@ -1,0 +1,57 @@
+"""Fixed-point helpers shared by every firmware module.
+
+Why this file exists: the RP2040 has no FPU and MicroPython boxes floats on the
+heap, so the controller works in scaled integers.  Small ints on 32-bit ports
+are 31-bit signed: any value (or product) outside +-(2**30 - 1) silently becomes
+a heap-allocated bigint.  Every multiply that could grow goes through `mul_div`
+or `mul_shr` here, so the host range test can swap in checking versions
+(`host_sim.rangecheck`) and prove no intermediate leaves the small-int range.
+
+Scales are carried in names across the firmware:
+  *_rpm_x10     speed in 0.1 rpm            (1800 rpm -> 18000)
+  *_mhz         frequency in millihertz     (60 Hz -> 60000)
+  *_dv          voltage in 0.1 V            (480 V -> 4800)
+  *_kw_x10      power in 0.1 kW             (200 kW -> 2000)
+  *_pct_x100    percent in 0.01 %           (100 % -> 10000)
+  *_us / *_ms   time in micro/milliseconds
+  *_q12         dimensionless gain scaled by 4096
+"""
+
+try:
+    from micropython import const
+except ImportError:  # CPython: const() is only a hint to the MicroPython parser
+    def const(x):
+        return x
+
+SMALL_INT_MAX = const(1073741823)  # 2**30 - 1, largest small int on 32-bit ports
+Q12 = const(4096)
+Q12_SHIFT = const(12)
+
+
+def sat(x, lo, hi):
+    """Clamp x into [lo, hi]."""
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+
+
+def mul_div(a, b, d):
+    """a * b // d with floor rounding (identical on CPython and MicroPython).
+
+    The product a * b must itself stay a small int; the range test checks it.
+    """
+    return (a * b) // d
+
+
+def mul_shr(a, b, s):
+    """(a * b) >> s, i.e. a fixed-point multiply by a Q<s> gain (floor)."""
+    return (a * b) >> s
+
+
+def div_round(a, d):
+    """a / d rounded half away from zero, d > 0 (floor division would bias negatives)."""
+    if a >= 0:
+        return (a + (d >> 1)) // d
+    return -((-a + (d >> 1)) // d)

@@ -1,0 +1,61 @@
+"""Per-fuel limit table for the multi-fuel GX230.
+
+Why per fuel: the same engine burns natural gas, propane, hydrogen and biogas,
+and each changes what the governor may do (../shared/reference/standards.md,
+"Fuels"):
+  - propane is knock-limited: derated, smaller load steps, gentler fuel rate;
+  - hydrogen has a very fast flame and backfire risk: derated, run lean, so the
+    actuator is capped well short of rich mixtures and steps are small;
+  - biogas has about half the heating value of natural gas and drifting
+    methane content: it gets a larger gas train, still sits near the top of
+    the valve range, burns slower, and needs wider authority and more gain.
+The overspeed ignition cut (skip-fire) is allowed on every fuel but hydrogen:
+unburnt hydrogen sent to a hot exhaust is a backfire / explosion risk.
+Valve positions are the commissioned fuel map (actuator % at no load and at the
+fuel's rated power).  They are set at commissioning from a load bank run and
+are deliberately not copied from the simulator's plant: the feed-forward must
+work with a map that is a few percent wrong, as it will be on site.
+
+Each entry is a tuple indexed by the F_* constants (tuples live in flash on a
+board and cost no RAM per access).
+"""
+
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+FUEL_NG = const(0)
+FUEL_PROPANE = const(1)
+FUEL_H2 = const(2)
+FUEL_BIOGAS = const(3)
+N_FUELS = const(4)
+
+F_NAME = const(0)
+F_DERATE_PCT_X100 = const(1)    # available power as % of the 200 kW NG rating
+F_FUEL_MIN_PCT_X100 = const(2)  # lean/flame-out floor of the actuator while running
+F_FUEL_MAX_PCT_X100 = const(3)  # knock/backfire ceiling of the actuator
+F_RATE_UP_PCT_X100_S = const(4)   # fastest actuator opening, 0.01 %/s
+F_RATE_DN_PCT_X100_S = const(5)   # fastest actuator closing, 0.01 %/s
+F_FUEL_NL_PCT_X100 = const(6)   # commissioned map: actuator at no load, rated speed
+F_FUEL_FL_PCT_X100 = const(7)   # commissioned map: actuator at the fuel's rated kW
+F_GAIN_PCT = const(8)           # scale on the PI gains (flame speed, valve gain)
+F_MAX_STEP_PCT = const(9)       # largest load step the set accepts (ISO 8528-5 guide)
+F_IGN_CUT_MAX_PCT = const(10)   # most firings the overspeed ignition cut may skip
+
+FUELS = (
+    # name        derate  min   max   up/s    dn/s    nl    fl   gain step cut
+    ("natural_gas", 10000, 500, 9500, 40000, 200000, 1700, 8200, 100, 35, 70),
+    ("propane", 8500, 500, 8200, 30000, 200000, 1700, 7200, 90, 30, 70),
+    ("hydrogen", 7000, 500, 6800, 30000, 200000, 1500, 6000, 80, 25, 0),
+    ("biogas", 9000, 600, 9800, 50000, 200000, 1800, 8100, 120, 30, 70),
+)
+
+
+def fuel_code(name):
+    """Fuel code for a fuel name, or -1 if unknown."""
+    for i in range(N_FUELS):
+        if FUELS[i][F_NAME] == name:
+            return i
+    return -1

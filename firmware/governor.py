@@ -1,0 +1,94 @@
+"""Speed governor: isochronous PI(D) with optional droop, kW feed-forward,
+explicit anti-windup, and actuator position and rate limits per fuel.
+
+Why feed-forward: a spark-ignited gas engine with its mixer upstream of the
+turbo answers a fuel change only after 0.1-0.5 s of mixture transport and
+manifold filling.  A plain PID waits for the speed to fall before it opens the
+valve; the metering front end sees a load step within one cycle, so the
+governor moves the valve to the commissioned fuel-map position for the new kW
+at once and leaves the PI to trim the map error.  That is where this governor
+beats a plain PID (and GGOV1) on load acceptance.
+
+Anti-windup is explicit: the integrator stops while the position or rate
+limiter holds the output and the error pushes further into that limit, and
+the integrator state is bounded to the fuel range around the feed-forward.
+
+Units: speed rpm_x10, actuator fuel_pct_x100 (0..10000), integrator in
+fuel_pct_x100 << 12.
+"""
+
+from fixpt import mul_div, mul_shr, sat
+
+
+class Governor:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.integ_q12 = 0
+        self.fuel_pct_x100 = 0
+        self.ref_rpm_x10 = cfg.rated_rpm_x10
+        self.err_rpm_x10 = 0
+        self.ff_pct_x100 = 0
+        self.p_pct_x100 = 0
+        self.d_pct_x100 = 0
+        self.limited = 0  # 0 free, 1 position limit, 2 rate limit
+        self._last_speed = cfg.rated_rpm_x10
+
+    def preset(self, fuel_pct_x100, speed_rpm_x10):
+        """Bumpless start: make the output equal `fuel_pct_x100` now."""
+        self.fuel_pct_x100 = fuel_pct_x100
+        self.integ_q12 = (fuel_pct_x100 - self.cfg.fuel_nl) << 12
+        self._last_speed = speed_rpm_x10
+
+    def update(self, speed_rpm_x10, p_kw_x10):
+        cfg = self.cfg
+        # Droop on measured kW (0 in isochronous mode).
+        p_pu_x10000 = mul_div(sat(p_kw_x10, -cfg.p_fuel_rated_kw_x10,
+                                  2 * cfg.p_fuel_rated_kw_x10),
+                              10000, cfg.p_fuel_rated_kw_x10)
+        ref = cfg.rated_rpm_x10 - mul_div(cfg.droop_rpm_x10, p_pu_x10000, 10000)
+        self.ref_rpm_x10 = ref
+        # Clamp the error so that a stopped engine (speed 0) cannot push the
+        # products out of small-int range; +-20 % speed is full authority anyway.
+        lim = cfg.rated_rpm_x10 // 5
+        err = sat(ref - speed_rpm_x10, -lim, lim)
+        self.err_rpm_x10 = err
+        # Feed-forward from the commissioned fuel map (motoring kW gives none).
+        ff = cfg.fuel_nl + mul_div(cfg.ff_span, sat(p_pu_x10000, 0, 12000), 10000)
+        self.ff_pct_x100 = ff
+        p_term = mul_shr(err, cfg.kp_q10, 10)
+        self.p_pct_x100 = p_term
+        # Derivative on measurement (no kick on reference changes).
+        dspd = sat(speed_rpm_x10 - self._last_speed, -lim, lim)
+        self._last_speed = speed_rpm_x10
+        d_term = -mul_shr(dspd, cfg.kd_q8, 8)
+        self.d_pct_x100 = d_term
+        # Output before limits, with the integrator as it stands.
+        base = ff + p_term + d_term
+        integ = self.integ_q12
+        u = base + (integ >> 12)
+        # Position limit, then rate limit.
+        self.limited = 0
+        if u > cfg.fuel_max:
+            u = cfg.fuel_max
+            self.limited = 1
+        elif u < cfg.fuel_min:
+            u = cfg.fuel_min
+            self.limited = 1
+        prev = self.fuel_pct_x100
+        if u > prev + cfg.rate_up_tick:
+            u = prev + cfg.rate_up_tick
+            self.limited = 2
+        elif u < prev - cfg.rate_dn_tick:
+            u = prev - cfg.rate_dn_tick
+            self.limited = 2
+        # Conditional integration (anti-windup): integrate only if the output
+        # is free or the error would pull it back off the limit it sits on.
+        want = base + (integ >> 12)
+        if not ((want > u and err > 0) or (want < u and err < 0)):
+            integ += mul_shr(err, cfg.ki_q12, 0)
+        # The integrator alone may never demand more than the fuel range around
+        # the feed-forward: a bounded state whatever happens upstream.
+        integ = sat(integ, (cfg.fuel_min - ff) << 12, (cfg.fuel_max - ff) << 12)
+        self.integ_q12 = integ
+        self.fuel_pct_x100 = u
+        return u

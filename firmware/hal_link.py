@@ -1,0 +1,126 @@
+"""HAL over the tick link: the plant is on the other end of a byte stream.
+
+Used by the simulator's MicroPython runtime (the unix port talks over its
+stdin/stdout pipes) and by a real board in hardware-in-the-loop mode (USB CDC
+serial).  Each tick the plant sends an 'I' frame with the input vector; the
+firmware answers with one 'O' frame carrying the output vector followed by the
+telemetry vector.  Setting ('S') and begin ('B') frames may arrive between
+ticks and are answered at once.
+
+Bad frames are counted and answered with an 'E' frame so the plant never
+waits on a reply that will not come; the stream is resynchronised by hunting
+for the next start byte.  Nothing here allocates after construction.
+"""
+
+from array import array
+import hal
+import link
+
+
+class LinkHal(hal.Hal):
+    def __init__(self, rx, tx, n_tele):
+        self._rx = rx              # object with readinto(memoryview) -> int
+        self._tx = tx              # object with write(memoryview)
+        self._buf = bytearray(link.frame_size(link.MAX_VALUES))
+        mv = memoryview(self._buf)
+        self._hdr = mv[0:link.HEADER]
+        self._one = mv[0:1]
+        self._hdr_rest = mv[1:link.HEADER]
+        # One memoryview per possible body length, made now so that reading
+        # a frame never slices (slicing a memoryview allocates).
+        self._bodies = [mv[link.HEADER:link.frame_size(n)] for n in range(link.MAX_VALUES + 1)]
+        self._frames = [mv[0:link.frame_size(n)] for n in range(link.MAX_VALUES + 1)]
+        self._vals = array("i", [0] * link.MAX_VALUES)
+        self._out_vals = array("i", [0] * link.MAX_VALUES)
+        self._n_tele = n_tele
+        self.errors = 0
+        self.on_set = None       # callable(index, value) -> bool
+        self.on_begin = None     # callable(fuel_pct_x100, speed_rpm_x10)
+
+    def _read_exact(self, mv, n):
+        got = 0
+        while got < n:
+            k = self._rx.readinto(mv)
+            if not k:
+                return False
+            got += k
+            if got < n:
+                # A short read on a serial port: continue into the rest.
+                # Rare on pipes; only then do we pay for a slice.
+                mv = mv[k:]
+        return True
+
+    def _reply(self, ftype, a, b):
+        v = self._out_vals
+        v[0] = a
+        v[1] = b
+        n = link.encode(self._buf, ftype, v, 2)
+        self._tx.write(self._frames[2])
+        return n
+
+    def _next_frame(self):
+        """Read one valid frame; returns its type, or 0 at end of stream."""
+        buf = self._buf
+        while True:
+            if not self._read_exact(self._one, 1):
+                return 0
+            if buf[0] != link.SOF:
+                continue  # hunting for a start byte
+            if not self._read_exact(self._hdr_rest, 3):
+                return 0
+            n = link.check_header(buf)
+            if n < 0:
+                self.errors += 1
+                self._reply(link.T_ERROR, n, self.errors)
+                continue
+            if not self._read_exact(self._bodies[n], 4 * n + 2):
+                return 0
+            r = link.decode(buf, self._vals)
+            if r < 0:
+                self.errors += 1
+                self._reply(link.T_ERROR, r, self.errors)
+                continue
+            return buf[2]
+
+    def wait_tick(self):
+        while True:
+            t = self._next_frame()
+            if t == link.T_INPUTS:
+                if self._buf[3] == hal.N_IN:
+                    return True
+                self.errors += 1
+                self._reply(link.T_ERROR, link.E_LENGTH, self.errors)
+                continue
+            if t == 0 or t == link.T_QUIT:
+                return False
+            v = self._vals
+            if t == link.T_SET:
+                ok = self.on_set(v[0], v[1]) if self.on_set else False
+                self._reply(link.T_ANSWER, v[0], 1 if ok else 0)
+            elif t == link.T_BEGIN:
+                if self.on_begin:
+                    self.on_begin(v[0], v[1])
+                self._reply(link.T_ANSWER, -1, 1)
+            else:
+                self.errors += 1
+                self._reply(link.T_ERROR, -6, self.errors)
+
+    def read(self, inp):
+        v = self._vals
+        for i in range(hal.N_IN):
+            inp[i] = v[i]
+
+    def write(self, out, tele):
+        v = self._out_vals
+        for i in range(hal.N_OUT):
+            v[i] = out[i]
+        nt = self._n_tele
+        for i in range(nt):
+            v[hal.N_OUT + i] = tele[i]
+        n = hal.N_OUT + nt
+        link.encode(self._buf, link.T_OUTPUTS, v, n)
+        self._tx.write(self._frames[n])
+
+    def safe(self):
+        # The plant on the other end applies fuel 0 when it sees the error.
+        self._reply(link.T_ERROR, -100, self.errors)

@@ -1,0 +1,112 @@
+"""Tick link: the framed binary protocol between a plant (host simulator or
+HIL bench) and the firmware (MicroPython unix port or a real board over USB
+serial).  One input frame in, one output frame out, per control tick.
+
+Frame layout (little endian), version 1:
+  0      SOF 0xA5
+  1      protocol version (LINK_VERSION)
+  2      type: 'I' inputs, 'O' outputs+telemetry, 'S' set setting,
+         'A' setting answer, 'B' begin (preset governor), 'Q' quit,
+         'E' error report
+  3      n, number of int32 values that follow (0..MAX_VALUES)
+  4..    n x int32
+  4+4n   CRC-16/MODBUS over bytes 0..4+4n-1, low byte first
+Values are signed 32-bit on the wire but must lie within the 31-bit small-int
+range (+-2**30) so that a 32-bit MicroPython port decodes them without a
+bigint; a frame breaking that is rejected like a CRC error.
+
+encode/decode work in caller-supplied buffers and never allocate.
+"""
+
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+from crc16 import crc16
+
+SOF = const(0xA5)
+LINK_VERSION = const(1)
+MAX_VALUES = const(32)
+HEADER = const(4)
+T_INPUTS = const(0x49)    # 'I'
+T_OUTPUTS = const(0x4F)   # 'O'
+T_SET = const(0x53)       # 'S'  [setting index, value]
+T_ANSWER = const(0x41)    # 'A'  [setting index, 1 accepted / 0 refused]
+T_BEGIN = const(0x42)     # 'B'  [fuel_pct_x100, speed_rpm_x10]
+T_QUIT = const(0x51)      # 'Q'
+T_ERROR = const(0x45)     # 'E'  [error code, errors so far]
+
+# Decode results (negative = frame rejected)
+E_OK = const(0)
+E_SOF = const(-1)
+E_VERSION = const(-2)
+E_LENGTH = const(-3)
+E_CRC = const(-4)
+E_RANGE = const(-5)
+
+
+def frame_size(n):
+    return HEADER + 4 * n + 2
+
+
+def encode(buf, ftype, vals, n):
+    """Write a frame carrying vals[0:n] into buf; returns its length."""
+    buf[0] = SOF
+    buf[1] = LINK_VERSION
+    buf[2] = ftype
+    buf[3] = n
+    o = HEADER
+    for i in range(n):
+        v = vals[i]
+        buf[o] = v & 0xFF
+        buf[o + 1] = (v >> 8) & 0xFF
+        buf[o + 2] = (v >> 16) & 0xFF
+        buf[o + 3] = (v >> 24) & 0xFF
+        o += 4
+    c = crc16(buf, 0, o)
+    buf[o] = c & 0xFF
+    buf[o + 1] = c >> 8
+    return o + 2
+
+
+def check_header(buf):
+    """Validate bytes 0..3; returns n (>= 0) or a negative E_* code."""
+    if buf[0] != SOF:
+        return E_SOF
+    if buf[1] != LINK_VERSION:
+        return E_VERSION
+    n = buf[3]
+    if n > MAX_VALUES:
+        return E_LENGTH
+    return n
+
+
+def decode(buf, vals):
+    """Check CRC and range of a complete frame in buf and unpack its values
+    into vals; returns n or a negative E_* code (vals then untouched)."""
+    n = check_header(buf)
+    if n < 0:
+        return n
+    o = HEADER + 4 * n
+    c = crc16(buf, 0, o)
+    if buf[o] != (c & 0xFF) or buf[o + 1] != (c >> 8):
+        return E_CRC
+    o = HEADER
+    for i in range(n):
+        hi = buf[o + 3]
+        # Top byte must be a sign extension of bit 30: keeps values small ints.
+        if 0x40 <= hi < 0xC0:
+            return E_RANGE
+        if hi >= 0x80:
+            hi -= 256
+        o += 4
+    o = HEADER
+    for i in range(n):
+        hi = buf[o + 3]
+        if hi >= 0x80:
+            hi -= 256
+        vals[i] = (hi << 24) | (buf[o + 2] << 16) | (buf[o + 1] << 8) | buf[o]
+        o += 4
+    return n

@@ -1,0 +1,38 @@
+"""Entry point for link mode: the firmware ticks against a plant on a byte
+stream (the simulator's MicroPython runtime, or a HIL bench over USB serial).
+
+  micropython main_link.py [--heap-lock N]
+reads 'I' frames on stdin and writes 'O' frames on stdout.  --heap-lock N
+locks the heap after N ticks: any allocation in the tick then raises, is
+reported as an 'E' frame, and the process exits non-zero.
+"""
+
+import sys
+from hal_link import LinkHal
+from controller import Controller, N_TELE
+
+
+def main(rx, tx, lock_after=-1):
+    h = LinkHal(rx, tx, N_TELE)
+    c = Controller(h)
+    h.on_set = c.set_setting
+    h.on_begin = c.begin
+    c.run(lock_after)
+    return c
+
+
+def _args():
+    lock_after = -1
+    a = sys.argv
+    for i in range(len(a) - 1):
+        if a[i] == "--heap-lock":
+            lock_after = int(a[i + 1])
+    return lock_after
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.stdin.buffer, sys.stdout.buffer, _args())
+    except Exception as e:
+        sys.stderr.write("firmware fail-safe: %s %s\n" % (type(e).__name__, e))
+        sys.exit(3)

@@ -1,0 +1,1 @@
+"""Float plant models: engine, alternator with AVR, load, sensors."""

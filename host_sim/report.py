@@ -1,0 +1,97 @@
+"""Run outputs: report.json, trace.csv and plot.png in one directory.
+
+report.json keys other tools rely on: scenario, runtime, seed, governor,
+firmware_output_sha256, iso8528 {class, events[...]}.  Everything else is
+extra and may grow.
+"""
+
+import csv
+import json
+import os
+
+from . import iso8528
+
+
+def pulse_windows(sc):
+    return [(e["t_s"], e["until_s"]) for e in sc["events"] if e["kind"] == "pulse"]
+
+
+def build(r, wall_s=None):
+    sc = r.scenario
+    iso, pulse = iso8528.evaluate(r, pulse_windows(sc))
+    tr = r.trace
+    rep = {
+        "scenario": sc["name"],
+        "description": sc["description"],
+        "runtime": r.runtime,
+        "seed": r.seed,
+        "governor": sc["governor"],
+        "fuel": sc["fuel"],
+        "f_nom_hz": sc["f_nom_hz"],
+        "duration_s": sc["duration_s"],
+        "ticks": r.n_ticks,
+        "firmware_output_sha256": r.sha256,
+        "iso8528": iso,
+        "summary": {
+            "freq_min_hz": round(min(tr["freq_hz"]), 4),
+            "freq_max_hz": round(max(tr["freq_hz"]), 4),
+            "volt_min_v": round(min(tr["volt_v"]), 2),
+            "volt_max_v": round(max(tr["volt_v"]), 2),
+            "p_max_kw": round(max(tr["p_kw"]), 2),
+            "fuel_rated_kw": round(r.p_fuel_kw, 1),
+            "ign_cut_max_pct": round(max(tr["ign_cut_pct"]), 2),
+        },
+        "plant": {"h_s": round(r.h_s, 4), "torque_dead_time_s": round(r.t_dead_s, 4)},
+    }
+    if pulse is not None:
+        rep["load_pulse"] = pulse
+    if wall_s is not None:
+        rep["wall_s"] = round(wall_s, 3)
+        rep["sim_speed_x"] = round(sc["duration_s"] / wall_s, 1) if wall_s > 0 else None
+    return rep
+
+
+def write_trace(r, path):
+    cols = list(r.trace) + list(r.out) + list(r.fw)
+    data = [r.trace[c] for c in r.trace] + [r.out[c] for c in r.out] + [r.fw[c] for c in r.fw]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        for row in zip(*data):
+            w.writerow([("%.6g" % x) if isinstance(x, float) else x for x in row])
+
+
+def write_all(r, rep, out_dir, plot=True):
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "report.json"), "w") as f:
+        json.dump(rep, f, indent=2)
+        f.write("\n")
+    write_trace(r, os.path.join(out_dir, "trace.csv"))
+    if plot:
+        from . import plot as plot_mod
+        plot_mod.plot(r, rep, os.path.join(out_dir, "plot.png"))
+
+
+def summary_text(rep):
+    iso = rep["iso8528"]
+    lines = ["%s  runtime=%s  governor=%s  fuel=%s  %d Hz  seed=%d" % (
+        rep["scenario"], rep["runtime"], rep["governor"], rep["fuel"], rep["f_nom_hz"], rep["seed"])]
+    lines.append("ISO 8528-5 class met (worst event): %s" % iso["class"])
+    if iso["events"]:
+        lines.append("  t_s   kind            step%%  f_dev%%  f_rec_s  f_band%%  V_dev%%  V_rec_s  class")
+        for e in iso["events"]:
+            fr = "-" if e["freq_recovery_s"] is None else "%.2f" % e["freq_recovery_s"]
+            vr = "-" if e["volt_recovery_s"] is None else "%.2f" % e["volt_recovery_s"]
+            lines.append("  %5.1f %-15s %5.1f  %+6.2f  %7s  %6.3f  %+6.2f  %7s  %s" % (
+                e["t_s"], e["kind"], e["step_pct"], e["freq_dev_pct"], fr, e["freq_band_pct"],
+                e["volt_dev_pct"], vr, e["class"]))
+    if "load_pulse" in rep:
+        p = rep["load_pulse"]
+        lines.append("load pulses: %d edges, f %+.2f..%+.2f %%, V %+.2f..%+.2f %%, inside G3 limits: %s" % (
+            p["edges"], p["freq_dev_min_pct"], p["freq_dev_max_pct"], p["volt_dev_min_pct"],
+            p["volt_dev_max_pct"], "yes" if p["within_g3_transient_limits"] else "no"))
+    lines.append("firmware_output_sha256 %s" % rep["firmware_output_sha256"])
+    if "sim_speed_x" in rep:
+        lines.append("simulated %.0f s in %.2f s wall (%.0fx real time)" % (
+            rep["duration_s"], rep["wall_s"], rep["sim_speed_x"]))
+    return "\n".join(lines)
