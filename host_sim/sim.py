@@ -46,9 +46,13 @@ class Result:
 
 
 def run(sc, runtime="cpython", seed=None, runtime_kw=None, trace=True, on_tick=None):
+    """Run scenario `sc` (from scenario.load).  `runtime` is "cpython",
+    "micropython", or any object with the runtime interface (configure,
+    begin, tick, close, name) - e.g. tools.hil.SerialRuntime for a board.
+    on_tick(k, inputs, out, tele) sees every tick (benchmarks, checks)."""
     seed = sc["seed"] if seed is None else seed
     cfg = firmware_config(sc)
-    rt = rt_mod.make(runtime, **(runtime_kw or {}))
+    rt = rt_mod.make(runtime, **(runtime_kw or {})) if isinstance(runtime, str) else runtime
     try:
         return _run(sc, rt, cfg, seed, trace, on_tick)
     finally:
