@@ -1,0 +1,40 @@
+"""Firmware unit-test runner that works under CPython and MicroPython.
+
+  python tests/fw/run.py [module ...]
+  micropython -X heapsize=96k tests/fw/run.py [module ...]
+Imports each tests/fw/test_*.py module, calls every function named test_*,
+prints one line per test and a closing "N passed, M failed" line; exits 1 on
+any failure.  pytest runs it under both interpreters (tests/test_firmware_units.py).
+"""
+
+import sys
+
+_HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+sys.path.insert(0, _HERE + "/../../firmware")
+sys.path.insert(0, _HERE)
+
+MODULES = ("test_fixpt", "test_measure", "test_governor", "test_config",
+           "test_link", "test_ignition", "test_avr", "test_controller")
+
+
+def main(names):
+    passed = failed = 0
+    for mname in names or MODULES:
+        mod = __import__(mname)
+        for name in sorted(dir(mod)):
+            if not name.startswith("test_"):
+                continue
+            fn = getattr(mod, name)
+            try:
+                fn()
+                passed += 1
+                print("PASS %s.%s" % (mname, name))
+            except Exception as e:  # report and go on: one line per failure
+                failed += 1
+                print("FAIL %s.%s: %s %s" % (mname, name, type(e).__name__, e))
+    print("%d passed, %d failed" % (passed, failed))
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(1 if main(sys.argv[1:]) else 0)

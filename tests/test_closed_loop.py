@@ -1,0 +1,143 @@
+"""Closed loop on the modelled GX230: ISO 8528-5 figures, both runtimes
+bit-identical, the reference governor beaten, allocation-free and in range."""
+
+import pytest
+
+from conftest import run_scenario
+from host_sim import scenario, sim, rangecheck
+from host_sim.runtime import MicroPythonRuntime
+
+BUILTINS = scenario.builtin_names()
+FIRMWARE_STEP_SCENARIOS = ["iso-steps-ng", "iso-steps-propane", "iso-steps-h2", "iso-steps-biogas"]
+
+
+def test_default_scenario_meets_g3_in_both_runtimes_with_identical_output():
+    r_cp, rep_cp = run_scenario("iso-steps-ng", "cpython")
+    r_mp, rep_mp = run_scenario("iso-steps-ng", "micropython")
+    assert rep_cp["iso8528"]["class"] == "G3"
+    assert rep_mp["iso8528"]["class"] == "G3"
+    assert rep_cp["firmware_output_sha256"] == rep_mp["firmware_output_sha256"]
+    kinds = [e["kind"] for e in rep_cp["iso8528"]["events"]]
+    assert kinds == ["load_increase"] * 3 + ["load_decrease"]
+    assert rep_cp["iso8528"]["events"][-1]["step_pct"] == 100.0
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_every_builtin_scenario_is_bit_identical_between_runtimes(name):
+    _, a = run_scenario(name, "cpython")
+    _, b = run_scenario(name, "micropython")
+    assert a["firmware_output_sha256"] == b["firmware_output_sha256"]
+
+
+@pytest.mark.parametrize("name", FIRMWARE_STEP_SCENARIOS)
+def test_every_fuel_meets_g3_with_its_own_step_table(name):
+    _, rep = run_scenario(name)
+    assert rep["iso8528"]["class"] == "G3", rep["iso8528"]["events"]
+
+
+def test_firmware_governor_dips_less_and_recovers_faster_than_ggov1():
+    _, fw = run_scenario("iso-steps-ng")
+    _, gg = run_scenario("iso-steps-ng-ggov1")
+    assert gg["governor"] == "ggov1"
+    for a, b in zip(fw["iso8528"]["events"], gg["iso8528"]["events"]):
+        assert abs(a["freq_dev_pct"]) < abs(b["freq_dev_pct"]), (a, b)
+        rb = b["freq_recovery_s"]
+        assert a["freq_recovery_s"] is not None
+        assert rb is None or a["freq_recovery_s"] <= rb, (a, b)
+        assert abs(a["volt_dev_pct"]) <= abs(b["volt_dev_pct"]) + 0.5
+
+
+def test_ai_pulse_load_stays_inside_g3_transient_limits():
+    _, rep = run_scenario("ai-pulse-ng")
+    p = rep["load_pulse"]
+    assert p["edges"] >= 18
+    assert p["within_g3_transient_limits"], p
+
+
+def test_fifty_hertz_set_holds_1500_rpm_with_g3_frequency_figures():
+    """At 50 Hz the governor meets every G3 frequency limit; the set as a
+    whole is G2 only because the alternator's field decay lets the voltage
+    overshoot a full 0.8 pf rejection by ~20.3 % (G3: 20 %)."""
+    _, rep = run_scenario("iso-steps-ng-50hz")
+    assert rep["f_nom_hz"] == 50
+    assert rep["iso8528"]["class"] in ("G3", "G2")
+    for e in rep["iso8528"]["events"]:
+        if e["kind"] == "load_increase":
+            assert e["freq_dev_pct"] >= -7.0
+        else:
+            assert e["freq_dev_pct"] <= 10.0
+        assert e["freq_recovery_s"] is not None and e["freq_recovery_s"] <= 3.0
+        assert e["freq_band_pct"] <= 0.5
+        assert abs(e["freq_steady_hz"] - 50.0) < 0.05
+
+
+def test_same_seed_repeats_and_another_seed_differs():
+    _, a = run_scenario("iso-steps-ng")
+    sc = scenario.load("iso-steps-ng")
+    assert sim.run(sc, "cpython", trace=False).sha256 == a["firmware_output_sha256"]
+    assert sim.run(sc, "cpython", seed=2, trace=False).sha256 != a["firmware_output_sha256"]
+
+
+def test_no_overspeed_beyond_ten_percent_on_full_load_rejection():
+    _, rep = run_scenario("iso-steps-ng")
+    rej = rep["iso8528"]["events"][-1]
+    assert rej["kind"] == "load_decrease" and rej["freq_dev_pct"] < 10.0
+
+
+def test_tick_does_not_allocate_through_a_whole_scenario_under_micropython():
+    """heap_lock() from tick 200 on: any allocation in the tick or the link
+    raises MemoryError in the firmware and the run fails."""
+    sc = scenario.load("iso-steps-ng")
+    rt = MicroPythonRuntime(heap_lock_after=200)
+    r = sim.run(sc, rt, trace=False)
+    _, ref = run_scenario("iso-steps-ng")
+    assert r.sha256 == ref["firmware_output_sha256"]
+    assert r.n_ticks == 6000
+
+
+def test_firmware_runs_in_a_board_sized_heap(mp_bin):
+    import subprocess
+    from conftest import ROOT
+    import os
+    code = ("import sys; sys.path.insert(0, 'firmware'); import gc;"
+            "from controller import Controller; import hal_link, main_link;"
+            "gc.collect(); print(gc.mem_free())")
+    p = subprocess.run([mp_bin, "-X", "heapsize=96k", "-c", code], capture_output=True,
+                       text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert int(p.stdout.split()[-1]) > 48 * 1024   # half the heap still free
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_no_fixed_point_intermediate_leaves_the_31_bit_range(name):
+    sc = scenario.load(name)
+    with rangecheck.RangeChecker() as rc:
+        sim.run(sc, "cpython", trace=False)
+    assert rc.lines > 100000           # the tracer really saw the firmware
+    assert not rc.violations, rc.violations
+    assert rc.max_abs < 2 ** 30
+
+
+def test_settings_at_their_limits_stay_in_range():
+    """Every setting at its minimum and maximum (others default) derives
+    coefficients, and runs ticks, without leaving the small-int range."""
+    from host_sim import firmware_path
+    firmware_path()
+    import config
+    from controller import Controller
+    from tests_fw_bridge import ScriptHal, running_inputs
+    with rangecheck.RangeChecker() as rc:
+        for name, default, lo, hi in config.SETTINGS:
+            for v in (lo, hi):
+                h = ScriptHal()
+                c = Controller(h)
+                if not c.cfg.set(name, v):
+                    continue   # refused by a consistency rule (e.g. tick_ms)
+                c._build()
+                c.begin(c.cfg.fuel_nl, c.cfg.rated_rpm_x10)
+                for spd, p in ((c.cfg.rated_rpm_x10, 0), (0, 0),
+                               (c.cfg.rated_rpm_x10 * 2, -2 * c.cfg.p_rated_kw_x10),
+                               (c.cfg.rated_rpm_x10 // 2, 2 * c.cfg.p_rated_kw_x10)):
+                    running_inputs(h, c.cfg, spd, p)
+                    c.tick()
+    assert not rc.violations, rc.violations

@@ -1,0 +1,58 @@
+"""Firmware unit tests (tests/fw) pass under CPython and under the real
+MicroPython unix port in a board-sized heap."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+RUNNER = os.path.join(ROOT, "tests", "fw", "run.py")
+
+
+def _run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    out = p.stdout + p.stderr
+    m = re.search(r"^(\d+) passed, (\d+) failed$", p.stdout, re.M)
+    assert m, out
+    fails = [ln for ln in out.splitlines() if ln.startswith("FAIL")]
+    assert p.returncode == 0 and m.group(2) == "0", "\n".join(fails) or out
+    return int(m.group(1))
+
+
+def test_firmware_unit_tests_pass_under_cpython():
+    assert _run([sys.executable, RUNNER]) >= 40
+
+
+def test_firmware_unit_tests_pass_under_micropython_in_96k_heap(mp_bin):
+    assert _run([mp_bin, "-X", "heapsize=96k", RUNNER]) >= 40
+
+
+def test_both_interpreters_run_the_same_tests(mp_bin):
+    a = subprocess.run([sys.executable, RUNNER], capture_output=True, text=True, cwd=ROOT).stdout
+    b = subprocess.run([mp_bin, RUNNER], capture_output=True, text=True, cwd=ROOT).stdout
+    names = lambda s: sorted(ln.split()[1] for ln in s.splitlines() if ln.startswith(("PASS", "FAIL")))
+    assert names(a) == names(b)
+
+
+def test_firmware_contains_no_float_literals_or_float_division():
+    """Integer only (rule 2): no float literal, no true division, no float()."""
+    fw = os.path.join(ROOT, "firmware")
+    import tokenize
+    bad = []
+    for f in sorted(os.listdir(fw)):
+        if not f.endswith(".py"):
+            continue
+        with open(os.path.join(fw, f), "rb") as fh:
+            for tok in tokenize.tokenize(fh.readline):
+                if tok.type == tokenize.NUMBER and re.search(r"[.eEjJ]", tok.string) \
+                        and not tok.string.lower().startswith("0x"):
+                    bad.append("%s:%d %s" % (f, tok.start[0], tok.string))
+                if tok.type == tokenize.OP and tok.string in ("/", "/="):
+                    bad.append("%s:%d true division" % (f, tok.start[0]))
+                if tok.type == tokenize.NAME and tok.string in ("float", "math"):
+                    bad.append("%s:%d %s" % (f, tok.start[0], tok.string))
+    assert not bad, bad
