@@ -78,7 +78,7 @@ def summary_text(rep):
         rep["scenario"], rep["runtime"], rep["governor"], rep["fuel"], rep["f_nom_hz"], rep["seed"])]
     lines.append("ISO 8528-5 class met (worst event): %s" % iso["class"])
     if iso["events"]:
-        lines.append("  t_s   kind            step%%  f_dev%%  f_rec_s  f_band%%  V_dev%%  V_rec_s  class")
+        lines.append("  t_s   kind            step%  f_dev%  f_rec_s  f_band%  V_dev%  V_rec_s  class")
         for e in iso["events"]:
             fr = "-" if e["freq_recovery_s"] is None else "%.2f" % e["freq_recovery_s"]
             vr = "-" if e["volt_recovery_s"] is None else "%.2f" % e["volt_recovery_s"]
