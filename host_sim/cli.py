@@ -64,10 +64,25 @@ def main(argv=None):
     r.add_argument("--no-plot", action="store_true", help="skip plot.png")
     sub.add_parser("list", help="list built-in scenarios")
     args = p.parse_args(argv)
-    if args.cmd == "run":
-        return _cmd_run(args)
-    if args.cmd == "list":
-        return _cmd_list(args)
+    try:
+        if args.cmd == "run":
+            return _cmd_run(args)
+        if args.cmd == "list":
+            return _cmd_list(args)
+    except BrokenPipeError:
+        # Output piped into `head` and closed: not an error of ours.
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("gxsim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        # Never a traceback to a user; GXSIM_DEBUG=1 shows it for developers.
+        if os.environ.get("GXSIM_DEBUG"):
+            raise
+        print("gxsim: internal error: %s: %s (set GXSIM_DEBUG=1 for details)"
+              % (type(e).__name__, e), file=sys.stderr)
+        return 1
     p.print_help()
     return 2
 

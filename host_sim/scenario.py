@@ -22,7 +22,7 @@ import config as fw_config  # noqa: E402  (firmware module)
 
 FUELS = tuple(FUEL_PLANT)
 GOVERNORS = ("firmware", "ggov1")
-EVENT_KINDS = ("step", "ramp", "pulse")
+EVENT_KINDS = ("step", "ramp", "pulse", "fuel_quality")
 TOP_KEYS = ("name", "description", "duration_s", "seed", "fuel", "f_nom_hz",
             "governor", "firmware", "plant", "ggov1", "load", "events")
 LOAD_KEYS = {"initial_pct": (0.0, 120.0, 0.0), "pf": (0.5, 1.0, 0.8),
@@ -169,6 +169,12 @@ def parse(raw, default_name="scenario"):
         if kind == "step":
             _unknown(ev, ("kind", "t_s", "p_pct"), w)
             e["p_pct"] = float(_num(ev, "p_pct", 0.0, 120.0, w))
+        elif kind == "fuel_quality":
+            # Heating value of the gas drifts (biogas CH4 content): ramps the
+            # plant's energy per valve opening to lhv_pct of nominal.
+            _unknown(ev, ("kind", "t_s", "lhv_pct", "duration_s"), w)
+            e["lhv_pct"] = float(_num(ev, "lhv_pct", 50.0, 150.0, w))
+            e["duration_s"] = float(_num(ev, "duration_s", 0.0, 3600.0, w, default=0.0))
         elif kind == "ramp":
             _unknown(ev, ("kind", "t_s", "p_pct", "duration_s"), w)
             e["p_pct"] = float(_num(ev, "p_pct", 0.0, 120.0, w))

@@ -45,6 +45,19 @@ class Result:
     pass
 
 
+def lhv_factor(events, t):
+    """Heating value relative to nominal at time t (fuel_quality events)."""
+    x = 1.0
+    for ev in events:
+        if ev["kind"] != "fuel_quality" or ev["t_s"] > t:
+            continue
+        target = ev["lhv_pct"] / 100.0
+        dur = ev["duration_s"]
+        frac = 1.0 if dur <= 0 else min(1.0, (t - ev["t_s"]) / dur)
+        x = x + (target - x) * frac
+    return x
+
+
 def run(sc, runtime="cpython", seed=None, runtime_kw=None, trace=True, on_tick=None):
     """Run scenario `sc` (from scenario.load).  `runtime` is "cpython",
     "micropython", or any object with the runtime interface (configure,
@@ -116,8 +129,11 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     cut = 0.0
     t = 0.0
     pack = rt_mod.pack_outputs
+    quality = [e for e in sc["events"] if e["kind"] == "fuel_quality"]
     for k in range(n_ticks):
         t = k * tick_s
+        if quality:
+            eng.lhv_factor = lhv_factor(quality, t)
         sens.inputs(t, inputs)
         out, tele = rt.tick(inputs)
         sha.update(pack(out, tele))

@@ -47,6 +47,7 @@ BAD = [
      '[[events]]\nt_s = 1\nkind = "step"\np_pct = 5\n', "events[1].t_s"),
     ('duration_s = 5\n[[events]]\nt_s = 1\nkind = "ramp"\np_pct = 5\n', "events[0].duration_s"),
     ("duration_s = 5\nthis is not toml\n", "not valid TOML"),
+    ('duration_s = 5\n[[events]]\nt_s = 1\nkind = "fuel_quality"\nlhv_pct = 10\n', "events[0].lhv_pct"),
 ]
 
 

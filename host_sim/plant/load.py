@@ -16,7 +16,8 @@ class LoadSchedule:
 
     def __init__(self, initial_pct, events):
         self.initial_pct = initial_pct
-        self.events = sorted(events, key=lambda e: e["t_s"])
+        self.events = [e for e in sorted(events, key=lambda e: e["t_s"])
+                       if e["kind"] in ("step", "ramp", "pulse")]
 
     def demand_pct(self, t):
         p = self.initial_pct
