@@ -12,11 +12,7 @@ runtimes bit for bit.
 """
 
 from array import array
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from fixpt import const
 
 import hal
 from config import Config, SETTINGS

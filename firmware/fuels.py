@@ -20,11 +20,7 @@ Each entry is a tuple indexed by the F_* constants (tuples live in flash on a
 board and cost no RAM per access).
 """
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from fixpt import const
 
 FUEL_NG = const(0)
 FUEL_PROPANE = const(1)

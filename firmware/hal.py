@@ -24,11 +24,7 @@ Output vector (OUT_*):
                      0..10000 = 0..100 % (overspeed limiter, see ignition.py)
 """
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from fixpt import const
 
 IN_T_MS = const(0)
 IN_MPU_PULSES = const(1)

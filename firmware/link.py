@@ -18,11 +18,7 @@ bigint; a frame breaking that is rejected like a CRC error.
 encode/decode work in caller-supplied buffers and never allocate.
 """
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from fixpt import const
 
 from crc16 import crc16
 
