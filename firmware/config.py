@@ -40,6 +40,14 @@ for _i in range(len(SETTINGS)):
     _INDEX[SETTINGS[_i][0]] = _i
 
 
+def settings_crc():
+    """CRC-16 over the setting names in order: identifies the setting table
+    (settings are addressed by index on the tick link and, later, Modbus)."""
+    from crc16 import crc16
+    b = ",".join([s[0] for s in SETTINGS]).encode()
+    return crc16(b, 0, len(b))
+
+
 class Config:
     """Holds settings by name plus derived raw coefficients."""
 

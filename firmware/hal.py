@@ -8,7 +8,8 @@ firmware knows which one is in use.  Keeping the seam a flat integer vector is
 what lets the link protocol carry it byte-for-byte to a real board.
 
 Input vector (index constants IN_*), all integers, units in the names:
-  IN_T_MS            monotonic time of this sample, ms (wraps are the HAL's job)
+  IN_T_MS            monotonic time of this sample, ms; wraps to 0 at 2**30 ms
+                     (12.4 days) so it stays a small int - use differences
   IN_MPU_PULSES      speed-pickup edges seen during the last tick window
   IN_MPU_SPAN_US     time from the first to the last of those edges, us
   IN_GEN_PERIOD_100NS  period of the last complete generator voltage cycle,

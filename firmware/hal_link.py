@@ -18,7 +18,7 @@ import link
 
 
 class LinkHal(hal.Hal):
-    def __init__(self, rx, tx, n_tele):
+    def __init__(self, rx, tx, n_tele, ident=None):
         self._rx = rx              # object with readinto(memoryview) -> int
         self._tx = tx              # object with write(memoryview)
         self._buf = bytearray(link.frame_size(link.MAX_VALUES))
@@ -33,6 +33,8 @@ class LinkHal(hal.Hal):
         self._vals = array("i", [0] * link.MAX_VALUES)
         self._out_vals = array("i", [0] * link.MAX_VALUES)
         self._n_tele = n_tele
+        # Identity answered to a hello ('H'): see link.IDENT_*.
+        self._ident = array("i", ident if ident is not None else [0] * link.N_IDENT)
         self.errors = 0
         self.on_set = None       # callable(index, value) -> bool
         self.on_begin = None     # callable(fuel_pct_x100, speed_rpm_x10)
@@ -97,13 +99,16 @@ class LinkHal(hal.Hal):
             if t == link.T_SET:
                 ok = self.on_set(v[0], v[1]) if self.on_set else False
                 self._reply(link.T_ANSWER, v[0], 1 if ok else 0)
+            elif t == link.T_HELLO:
+                link.encode(self._buf, link.T_HELLO, self._ident, link.N_IDENT)
+                self._tx.write(self._frames[link.N_IDENT])
             elif t == link.T_BEGIN:
                 if self.on_begin:
                     self.on_begin(v[0], v[1])
                 self._reply(link.T_ANSWER, -1, 1)
             else:
                 self.errors += 1
-                self._reply(link.T_ERROR, -6, self.errors)
+                self._reply(link.T_ERROR, link.E_TYPE, self.errors)
 
     def read(self, inp):
         v = self._vals
@@ -123,4 +128,4 @@ class LinkHal(hal.Hal):
 
     def safe(self):
         # The plant on the other end applies fuel 0 when it sees the error.
-        self._reply(link.T_ERROR, -100, self.errors)
+        self._reply(link.T_ERROR, link.E_FAILSAFE, self.errors)

@@ -7,7 +7,7 @@ Frame layout (little endian), version 1:
   1      protocol version (LINK_VERSION)
   2      type: 'I' inputs, 'O' outputs+telemetry, 'S' set setting,
          'A' setting answer, 'B' begin (preset governor), 'Q' quit,
-         'E' error report
+         'E' error report, 'H' hello (identity: versions and vector sizes)
   3      n, number of int32 values that follow (0..MAX_VALUES)
   4..    n x int32
   4+4n   CRC-16/MODBUS over bytes 0..4+4n-1, low byte first
@@ -33,6 +33,7 @@ T_ANSWER = const(0x41)    # 'A'  [setting index, 1 accepted / 0 refused]
 T_BEGIN = const(0x42)     # 'B'  [fuel_pct_x100, speed_rpm_x10]
 T_QUIT = const(0x51)      # 'Q'
 T_ERROR = const(0x45)     # 'E'  [error code, errors so far]
+T_HELLO = const(0x48)     # 'H'  asked with no values; answered 'H' with IDENT_* values
 
 # Decode results (negative = frame rejected)
 E_OK = const(0)
@@ -41,6 +42,18 @@ E_VERSION = const(-2)
 E_LENGTH = const(-3)
 E_CRC = const(-4)
 E_RANGE = const(-5)
+E_TYPE = const(-6)        # a frame type the firmware does not serve
+E_FAILSAFE = const(-100)  # exception in the firmware: outputs driven safe
+
+# Answer to a hello: who is on the other end.  A host refuses to run against
+# firmware whose vectors or setting table differ from its own copy, since
+# settings travel by index and vectors by position.
+IDENT_VERSION = const(0)
+IDENT_N_IN = const(1)
+IDENT_N_OUT = const(2)
+IDENT_N_TELE = const(3)
+IDENT_SETTINGS_CRC = const(4)
+N_IDENT = const(5)
 
 
 def frame_size(n):

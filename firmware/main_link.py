@@ -8,12 +8,20 @@ reported as an 'E' frame, and the process exits non-zero.
 """
 
 import sys
+import hal
+import link
+from config import settings_crc
 from hal_link import LinkHal
 from controller import Controller, N_TELE
 
 
+def ident():
+    """This firmware's answer to a hello (link.IDENT_* order)."""
+    return [link.LINK_VERSION, hal.N_IN, hal.N_OUT, N_TELE, settings_crc()]
+
+
 def main(rx, tx, lock_after=-1):
-    h = LinkHal(rx, tx, N_TELE)
+    h = LinkHal(rx, tx, N_TELE, ident())
     c = Controller(h)
     h.on_set = c.set_setting
     h.on_begin = c.begin

@@ -16,19 +16,15 @@ import shutil
 import struct
 import subprocess
 import sys
-from array import array
 
 from . import FIRMWARE_DIR, firmware_path
+from .errors import RuntimeError_
+from .linkclient import LinkClient
 
 firmware_path()
 import hal  # noqa: E402
-import link  # noqa: E402
 from config import SETTINGS  # noqa: E402
-from controller import Controller, N_TELE  # noqa: E402
-
-
-class RuntimeError_(Exception):
-    """The firmware or its link failed; the message says how."""
+from controller import Controller  # noqa: E402
 
 
 def setting_index(name):
@@ -111,76 +107,36 @@ class MicroPythonRuntime:
         self.proc = subprocess.Popen(args, cwd=FIRMWARE_DIR, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      bufsize=0)
-        self._w = self.proc.stdin
-        self._r = self.proc.stdout
-        self._buf = bytearray(link.frame_size(link.MAX_VALUES))
-        self._vals = array("i", [0] * link.MAX_VALUES)
-        self._n_out = hal.N_OUT + N_TELE
-        self._out_size = link.frame_size(self._n_out)
-        self._in_vals = array("i", [0] * hal.N_IN)
+        self.link = LinkClient(self.proc.stdout.read, self.proc.stdin.write, self._fail)
+        self.link.hello()
 
-    def _send(self, ftype, vals, n):
-        k = link.encode(self._buf, ftype, vals, n)
-        try:
-            self._w.write(bytes(self._buf[:k]))
-        except (BrokenPipeError, OSError):
-            raise RuntimeError_(self._died())
+    def _fail(self, msg):
+        return RuntimeError_("MicroPython firmware: %s%s" % (msg, self._died()))
 
     def _died(self):
-        try:
-            self.proc.wait(timeout=2)
-            err = self.proc.stderr.read().decode(errors="replace").strip()
-        except Exception:
-            err = ""
-        return "MicroPython firmware stopped (exit %s)%s" % (
-            self.proc.returncode, (": " + err.splitlines()[-1]) if err else "")
-
-    def _recv(self, expect_type, size):
-        data = self._r.read(size)
-        while data is not None and 0 < len(data) < size:
-            more = self._r.read(size - len(data))
-            if not more:
-                break
-            data += more
-        if not data or len(data) < 4:
-            raise RuntimeError_(self._died())
-        if data[2] == link.T_ERROR and len(data) < link.frame_size(2):
-            data += self._r.read(link.frame_size(2) - len(data))
-        buf = self._buf
-        buf[:len(data)] = data
-        if data[2] == link.T_ERROR and len(data) >= link.frame_size(2):
-            n = link.decode(buf, self._vals)
-            raise RuntimeError_("firmware reported link error %d (%s)" % (
-                self._vals[0] if n >= 0 else n, self._died()))
-        n = link.decode(buf, self._vals)
-        if n < 0 or buf[2] != expect_type:
-            raise RuntimeError_("bad frame from firmware (code %d, type %r)" % (n, chr(buf[2])))
-        return n
+        """What the process said if it has ended (its last stderr line)."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                return ""
+        err = self.proc.stderr.read().decode(errors="replace").strip()
+        return " (exit %s%s)" % (self.proc.returncode,
+                                 (": " + err.splitlines()[-1]) if err else "")
 
     def configure(self, name, value):
-        v = array("i", [setting_index(name), value])
-        self._send(link.T_SET, v, 2)
-        self._recv(link.T_ANSWER, link.frame_size(2))
-        return bool(self._vals[1])
+        return self.link.configure(name, value)
 
     def begin(self, fuel_pct_x100, speed_rpm_x10):
-        v = array("i", [fuel_pct_x100, speed_rpm_x10])
-        self._send(link.T_BEGIN, v, 2)
-        self._recv(link.T_ANSWER, link.frame_size(2))
+        self.link.begin(fuel_pct_x100, speed_rpm_x10)
 
     def tick(self, inputs):
-        iv = self._in_vals
-        for i in range(hal.N_IN):
-            iv[i] = inputs[i]
-        self._send(link.T_INPUTS, iv, hal.N_IN)
-        n = self._recv(link.T_OUTPUTS, self._out_size)
-        v = self._vals
-        return tuple(v[:hal.N_OUT]), tuple(v[hal.N_OUT:n])
+        return self.link.tick(inputs)
 
     def close(self):
         try:
-            self._send(link.T_QUIT, self._in_vals, 0)
-            self._w.close()
+            self.link.quit()
+            self.proc.stdin.close()
         except (RuntimeError_, OSError):
             pass
         try:

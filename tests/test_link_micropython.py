@@ -101,3 +101,20 @@ def test_settings_over_the_link_refuse_bad_values(mp_bin):
     assert t == link.T_OUTPUTS and v[hal.OUT_FUEL_PCT_X100] > 0
     fw.send_raw(fw.frame(link.T_QUIT, []))
     assert fw.close() == 0
+
+
+def test_host_refuses_firmware_with_a_different_setting_table(mp_bin, monkeypatch):
+    """Settings travel by index: a board built from another setting table
+    must be refused at hello, not silently mis-configured."""
+    import pytest
+    from host_sim import linkclient
+    from host_sim.errors import RuntimeError_
+    fw = Fw(mp_bin)
+    client = linkclient.LinkClient(fw.p.stdout.read, fw.p.stdin.write)
+    assert client.hello()[0] == link.LINK_VERSION          # same firmware: accepted
+    monkeypatch.setattr(linkclient, "settings_crc", lambda: 12345)
+    with pytest.raises(RuntimeError_) as e:
+        client.hello()
+    assert "settings CRC" in str(e.value)
+    fw.send_raw(fw.frame(link.T_QUIT, []))
+    assert fw.close() == 0

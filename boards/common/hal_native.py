@@ -1,0 +1,237 @@
+"""Native HAL: the controller on a real board, reading its own inputs and
+driving its own actuators through `machine` (the board side of firmware/hal.py).
+
+Inputs, filled by read() once per tick:
+  IN_T_MS              ms since this HAL started, wrapping at 2**30 ms
+                       (12.4 days) so it stays a small int; use differences
+  IN_MPU_PULSES        speed-pickup rising edges since the last tick, and
+  IN_MPU_SPAN_US       the time from the first to the last of them.  A Pin IRQ
+                       timestamps every edge with ticks_us() into a
+                       preallocated array; read() snapshots and clears it with
+                       IRQs off.  That is exactly the (edges, span) pair
+                       firmware/measure.py turns into speed.
+  IN_GEN_PERIOD_100NS  the last full generator voltage cycle, from a rising-edge
+                       IRQ on the zero-cross detector (1 us resolution, sent
+                       in 100 ns units); 0 when no crossing came for
+                       _ZC_STALE_US (dead bus or stopped set).
+  IN_GEN_V_DV, IN_GEN_P_KW_X10, IN_GEN_Q_KVAR_X10
+                       0 for now: the metering IC driver (SPI, pins in
+                       board.py) is later work; see _read_metering.
+Outputs, applied by write(): fuel, AVR bias and ignition cut as PWM duty
+(board.py has pins and frequencies).  safe() drives fuel to 0, bias to
+neutral and cut to 0, the same state as Controller.fail_safe.
+Pacing: wait_tick() sleeps until the next tick is due on ticks_us, every
+cfg.tick_ms.  No machine.Timer: the tick stays in the main loop, where
+Controller.run already puts gc.collect() between ticks, and a timer
+callback that only set a flag would add nothing but latency.
+
+MicroPython-only (needs `machine`).  Nothing allocates after __init__: the
+IRQ handlers and the per-tick methods touch only preallocated arrays and
+small ints (every product below is checked against 2**30).
+"""
+
+from array import array
+from machine import Pin, PWM, disable_irq, enable_irq
+from micropython import const
+from time import sleep_ms, sleep_us, ticks_add, ticks_diff, ticks_us
+
+import hal
+
+# Zero-cross edges closer than this are comparator chatter around one
+# crossing, not a new cycle (5 ms = 200 Hz, far above any genset).
+_ZC_MIN_US = const(5000)
+# No crossing for this long: report no cycle (6 cycles at 60 Hz, 5 at 50 Hz).
+_ZC_STALE_US = const(100000)
+_T_MS_MASK = const(0x3FFFFFFF)
+_PCT_X100_FULL = const(10000)
+# Heartbeat: toggle the status LED every this many ticks (1 Hz at 10 ms ticks).
+_LED_TICKS = const(50)
+
+
+def _pwm(pin, freq_hz, duty_u16):
+    # Drive the pin low first and create the PWM with its duty in the
+    # constructor: a PWM made without one may start at a port default
+    # (50 % on some esp32 releases), which would open the fuel valve.
+    return PWM(Pin(pin, Pin.OUT, value=0), freq=freq_hz, duty_u16=duty_u16)
+
+
+def _duty_pct(pct_x100):
+    """0..10000 (0.01 %) -> PWM duty_u16 0..65535; out-of-range is clamped."""
+    if pct_x100 <= 0:
+        return 0
+    if pct_x100 >= _PCT_X100_FULL:
+        return 65535
+    return pct_x100 * 65535 // _PCT_X100_FULL      # <= 655,350,000 < 2**30
+
+
+def _duty_bias(bias_pct_x100):
+    """-10000..10000 -> duty_u16 0..65534 with 0 bias at 50 % (32767).
+    32767, not 65535, keeps (bias + 10000) * k below 2**30."""
+    if bias_pct_x100 <= -_PCT_X100_FULL:
+        return 0
+    if bias_pct_x100 >= _PCT_X100_FULL:
+        return 65534
+    return (bias_pct_x100 + _PCT_X100_FULL) * 32767 // _PCT_X100_FULL
+
+
+class Outputs:
+    """The three actuator PWMs, created in their safe state.  Used alone in
+    HIL mode too, to hold the real outputs safe while the plant is simulated."""
+
+    def __init__(self, board):
+        self._fuel = _pwm(board.FUEL_PWM_PIN, board.FUEL_PWM_HZ, 0)
+        self._avr = _pwm(board.AVR_PWM_PIN, board.AVR_PWM_HZ, _duty_bias(0))
+        self._ign = _pwm(board.IGN_PWM_PIN, board.IGN_PWM_HZ, 0)
+
+    def apply(self, fuel_pct_x100, bias_pct_x100, cut_pct_x100):
+        self._fuel.duty_u16(_duty_pct(fuel_pct_x100))
+        self._avr.duty_u16(_duty_bias(bias_pct_x100))
+        self._ign.duty_u16(_duty_pct(cut_pct_x100))
+
+    def safe(self):
+        # Fuel first: it is the output that matters.
+        self._fuel.duty_u16(0)
+        self._avr.duty_u16(_duty_bias(0))
+        self._ign.duty_u16(0)
+
+
+class NativeHal(hal.Hal):
+    """hal.Hal on the board's own pins.  `cfg` is the Controller's Config:
+    the tick period is read from it every tick, so a changed tick_ms setting
+    takes effect at once."""
+
+    def __init__(self, board, cfg):
+        self._cfg = cfg
+        self._out = Outputs(board)
+        # Written by the IRQ handlers, read and cleared by read().
+        self._mpu = array("i", [0, 0, 0])   # edges, first edge us, last edge us
+        self._zc = array("i", [0, 0, 0])    # have a last edge, last edge us, period us
+        self._led = Pin(board.LED_PIN, Pin.OUT, value=0)
+        self._led_n = 0
+        self._led_on = 0
+        self.overruns = 0                   # ticks that started late (diagnostics)
+        self._t_ms = 0
+        self._rem_us = 0
+        self._next_us = 0
+        self._started = 0     # the schedule starts at the first wait_tick
+        # Bound methods made once: making one allocates, and a hard IRQ must not.
+        self._mpu_cb = self._mpu_edge
+        self._zc_cb = self._zc_edge
+        self._mpu_pin = Pin(board.MPU_PIN, Pin.IN)
+        self._zc_pin = Pin(board.ZC_PIN, Pin.IN)
+        if board.IRQ_HARD:
+            self._mpu_pin.irq(handler=self._mpu_cb, trigger=Pin.IRQ_RISING, hard=True)
+            self._zc_pin.irq(handler=self._zc_cb, trigger=Pin.IRQ_RISING, hard=True)
+        else:
+            # Ports without hard Pin IRQs (esp32) schedule the handler instead.
+            self._mpu_pin.irq(handler=self._mpu_cb, trigger=Pin.IRQ_RISING)
+            self._zc_pin.irq(handler=self._zc_cb, trigger=Pin.IRQ_RISING)
+
+    # -- interrupt handlers: no allocation, no floats -----------------------
+
+    def _mpu_edge(self, pin):
+        t = ticks_us()
+        m = self._mpu
+        if m[0] == 0:
+            m[1] = t
+        m[2] = t
+        m[0] += 1
+
+    def _zc_edge(self, pin):
+        t = ticks_us()
+        z = self._zc
+        if z[0]:
+            d = ticks_diff(t, z[1])
+            if d < _ZC_MIN_US:
+                return
+            z[2] = d
+        z[1] = t
+        z[0] = 1
+
+    # -- hal.Hal -------------------------------------------------------------
+
+    def wait_tick(self):
+        if not self._started:
+            # Start the schedule here, not in __init__: building the
+            # Controller in between must not count as an overrun.
+            self._started = 1
+            self._next_us = ticks_us()
+        period_us = self._cfg.tick_ms * 1000
+        due = ticks_add(self._next_us, period_us)
+        late = ticks_diff(ticks_us(), due)
+        if late > 0:
+            # Overran: start this tick now instead of running the missed ones
+            # back to back (that would hand measure.py a burst of near-empty
+            # pickup windows).
+            self.overruns += 1
+            due = ticks_add(due, late)
+        else:
+            wait = -late
+            if wait > 2000:
+                # Sleep the bulk so the port can service USB / Wi-Fi ...
+                sleep_ms(wait // 1000 - 1)
+            # ... and the last ~1-2 ms exactly.
+            wait = ticks_diff(due, ticks_us())
+            if wait > 0:
+                sleep_us(wait)
+        # Time since start in ms, carried exactly across ticks of any length.
+        rem = self._rem_us + ticks_diff(due, self._next_us)
+        ms = rem // 1000
+        self._rem_us = rem - ms * 1000
+        self._t_ms = (self._t_ms + ms) & _T_MS_MASK
+        self._next_us = due
+        self._led_n += 1
+        if self._led_n >= _LED_TICKS:
+            self._led_n = 0
+            self._led_on ^= 1
+            self._led.value(self._led_on)
+        return True
+
+    def read(self, inp):
+        m = self._mpu
+        z = self._zc
+        now = ticks_us()
+        # Snapshot and clear with IRQs off (hard IRQs).  The lines up to
+        # enable_irq are straight-line on purpose: scheduled (soft) handlers
+        # only run at a branch or a call into Python, so none cuts in here.
+        st = disable_irq()
+        n = m[0]
+        first = m[1]
+        last = m[2]
+        m[0] = 0
+        zc_seen = z[0]
+        zc_last = z[1]
+        per_us = z[2]
+        enable_irq(st)
+        inp[hal.IN_T_MS] = self._t_ms
+        inp[hal.IN_MPU_PULSES] = n
+        inp[hal.IN_MPU_SPAN_US] = ticks_diff(last, first) if n >= 2 else 0
+        if zc_seen and ticks_diff(now, zc_last) < _ZC_STALE_US:
+            inp[hal.IN_GEN_PERIOD_100NS] = per_us * 10
+        else:
+            inp[hal.IN_GEN_PERIOD_100NS] = 0
+            if zc_seen:
+                # Forget the old edge, so the first crossing after a dead
+                # spell does not report the whole gap as one cycle.  An edge
+                # arriving between the snapshot and here costs one period.
+                st = disable_irq()
+                z[0] = 0
+                z[2] = 0
+                enable_irq(st)
+        self._read_metering(inp)
+
+    def _read_metering(self, inp):
+        # The metering IC driver (SPI, board.METER_*) is later work.  Until it
+        # lands these read 0: a dead bus and no load.  measure.py then reports
+        # 0 V / 0 kW, the governor has no kW feed-forward, and the AVR trim
+        # holds (it only integrates within 5 % of rated voltage).
+        inp[hal.IN_GEN_V_DV] = 0
+        inp[hal.IN_GEN_P_KW_X10] = 0
+        inp[hal.IN_GEN_Q_KVAR_X10] = 0
+
+    def write(self, out, tele):
+        self._out.apply(out[hal.OUT_FUEL_PCT_X100], out[hal.OUT_AVR_BIAS_PCT_X100],
+                        out[hal.OUT_IGN_CUT_PCT_X100])
+
+    def safe(self):
+        self._out.safe()

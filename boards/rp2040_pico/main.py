@@ -1,0 +1,8 @@
+# Boot entry for the Raspberry Pi Pico (RP2040).  MicroPython runs main.py
+# from source, compiling it on the board at every boot, so it stays this
+# small: board.py (precompiled, like everything else) says what to run and
+# app.py runs it.
+import board
+import app
+
+app.run(board)

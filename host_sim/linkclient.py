@@ -1,0 +1,194 @@
+"""The plant's end of the tick link (firmware/link.py) over any byte stream.
+
+Shared by the simulator's MicroPython runtime (pipes to the unix port) and
+the HIL runtime (tools/hil.py, a serial port to a board), so both speak the
+protocol through one implementation that reuses the firmware's own codec.
+"""
+
+import time
+from array import array
+
+from . import firmware_path
+from .errors import RuntimeError_
+
+firmware_path()
+import hal  # noqa: E402  (firmware modules, imported the way a board sees them)
+import link  # noqa: E402
+from config import SETTINGS, settings_crc  # noqa: E402
+from controller import N_TELE  # noqa: E402
+
+_SETTING_INDEX = {s[0]: i for i, s in enumerate(SETTINGS)}
+# Codes of the firmware's 'E' frames (firmware/link.py and hal_link.py).
+_ERRORS = {link.E_SOF: "no start byte", link.E_VERSION: "link version mismatch",
+           link.E_LENGTH: "wrong frame length", link.E_CRC: "CRC error",
+           link.E_RANGE: "value out of range", link.E_TYPE: "unexpected frame type",
+           link.E_FAILSAFE: "exception in the firmware, outputs driven safe"}
+# Between sessions a board listens with Ctrl-C enabled (so mpremote can take
+# it back); the first frame of a session must therefore not contain 0x03.
+_CTRL_C = 0x03
+
+
+class LinkError(RuntimeError_):
+    """The tick link failed; the message says how."""
+
+
+class LinkClient:
+    """The plant's end of the tick link (firmware/link.py) over a byte stream.
+
+    read(n) returns up to n bytes, b"" (or None) on timeout or end of stream;
+    write(data) sends bytes.  fail(message) builds the exception raised on any
+    link failure, so each transport can add what it knows (the serial port's
+    name, a dead process's stderr); it must be a host_sim RuntimeError_, the
+    error sim.run's callers catch.  Frames are read header first, then the
+    body the header announces, so an 'E' frame (shorter than an 'O') is read
+    whole and reported instead of stalling the read.
+    """
+
+    def __init__(self, read, write, fail=LinkError):
+        self._read = read
+        self._write = write
+        self._fail = fail
+        self._buf = bytearray(link.frame_size(link.MAX_VALUES))
+        self.vals = array("i", [0] * link.MAX_VALUES)
+        self._out = array("i", [0] * link.MAX_VALUES)
+        self.n_out = hal.N_OUT + N_TELE
+        self.skipped = 0          # bytes hunted over before a start byte
+        self.junk = b""           # the last of them, for error messages
+
+    # -- frames ------------------------------------------------------------
+
+    def frame(self, ftype, vals):
+        """The encoded bytes of one frame carrying vals."""
+        v = self._out
+        for i, x in enumerate(vals):
+            v[i] = x
+        k = link.encode(self._buf, ftype, v, len(vals))
+        return bytes(self._buf[:k])
+
+    def send(self, ftype, vals):
+        data = self.frame(ftype, vals)
+        try:
+            self._write(data)
+        except OSError as e:
+            raise self._fail("write failed: %s" % (e.strerror or e))
+
+    def _read_exact(self, n, what):
+        data = b""
+        while len(data) < n:
+            try:
+                more = self._read(n - len(data))
+            except OSError as e:
+                raise self._fail("read failed: %s" % (e.strerror or e))
+            if not more:
+                raise self._fail("no %s from the firmware (timed out or stream closed)" % what)
+            data += more
+        return data
+
+    def recv(self, what="frame"):
+        """Read the next frame; returns its type (values in self.vals) or
+        raises on timeout, end of stream, or a corrupt frame."""
+        while True:
+            b = self._read_exact(1, what)
+            if b[0] == link.SOF:
+                break
+            self.skipped += 1
+            self.junk = (self.junk + b)[-64:]
+        hdr = b + self._read_exact(link.HEADER - 1, what)
+        buf = self._buf
+        buf[:link.HEADER] = hdr
+        n = link.check_header(buf)
+        if n < 0:
+            raise self._fail("corrupt frame header from the firmware (code %d: %s)"
+                             % (n, hdr.hex()))
+        body = self._read_exact(4 * n + 2, what)
+        buf[link.HEADER:link.frame_size(n)] = body
+        r = link.decode(buf, self.vals)
+        if r < 0:
+            raise self._fail("corrupt frame from the firmware (code %d)" % r)
+        return buf[2]
+
+    def expect(self, ftype):
+        """Read one frame of type ftype; an 'E' frame or any other type fails."""
+        t = self.recv("'%s' frame" % chr(ftype))
+        if t == link.T_ERROR:
+            code = self.vals[0]
+            raise self._fail("firmware sent error %d: %s (errors so far: %d)" % (
+                code, _ERRORS.get(code, "unknown"), self.vals[1]))
+        if t != ftype:
+            raise self._fail("expected a '%s' frame, got '%s'" % (chr(ftype), chr(t)))
+        return self._buf[3]
+
+    # -- the runtime operations ---------------------------------------------
+
+    def configure(self, name, value):
+        if name not in _SETTING_INDEX:
+            raise KeyError(name)
+        i = _SETTING_INDEX[name]
+        self.send(link.T_SET, (i, value))
+        self.expect(link.T_ANSWER)
+        if self.vals[0] != i:
+            raise self._fail("answer for setting %d, asked %d" % (self.vals[0], i))
+        return bool(self.vals[1])
+
+    def begin(self, fuel_pct_x100, speed_rpm_x10):
+        self.send(link.T_BEGIN, (fuel_pct_x100, speed_rpm_x10))
+        self.expect(link.T_ANSWER)
+
+    def tick(self, inputs):
+        self.send(link.T_INPUTS, inputs[:hal.N_IN])
+        n = self.expect(link.T_OUTPUTS)
+        if n != self.n_out:
+            # Host and board built from different firmware versions.
+            raise self._fail("firmware sent %d output values, this host expects %d "
+                             "(rebuild and redeploy the board firmware)" % (n, self.n_out))
+        v = self.vals
+        return tuple(v[:hal.N_OUT]), tuple(v[hal.N_OUT:n])
+
+    def quit(self):
+        self.send(link.T_QUIT, ())
+
+    def hello(self):
+        """Ask the firmware who it is and refuse to go on if its protocol,
+        vectors or setting table differ from this host's copy of the firmware
+        (settings travel by index, vectors by position)."""
+        self.send(link.T_HELLO, ())
+        n = self.expect(link.T_HELLO)
+        got = list(self.vals[:n])
+        want = [link.LINK_VERSION, hal.N_IN, hal.N_OUT, N_TELE, settings_crc()]
+        if got != want:
+            names = ("link version", "inputs", "outputs", "telemetry values", "settings CRC")
+            diff = ", ".join("%s %s (host %s)" % (names[i], got[i] if i < len(got) else "-", want[i])
+                             for i in range(len(want)) if i >= len(got) or got[i] != want[i])
+            raise self._fail("firmware on the other end differs from this host's: %s "
+                             "(rebuild and redeploy the firmware)" % diff)
+        return got
+
+    def sync(self, timeout_s):
+        """Wait until the firmware answers: send probe k (setting index -k,
+        always refused, answered at once) and read until the answer to the
+        latest probe arrives, resending while it does not.  Replies come in
+        order, so once probe k is answered nothing older can follow: the
+        stream is in step.  Anything else read meanwhile (boot messages,
+        replies to older probes, a REPL banner) is skipped.  Needs a read()
+        that times out."""
+        deadline = time.monotonic() + timeout_s
+        k = 0
+        while time.monotonic() < deadline:
+            k += 1
+            probe = self.frame(link.T_SET, (-k, 0))
+            if _CTRL_C in probe:
+                continue
+            try:
+                self._write(probe)
+            except OSError as e:
+                raise self._fail("write failed: %s" % (e.strerror or e))
+            while time.monotonic() < deadline:
+                try:
+                    t = self.recv()
+                except RuntimeError_:
+                    break          # quiet or garbled: send the next probe
+                if t == link.T_ANSWER and self.vals[0] == -k:
+                    return k
+        raise self._fail("no tick-link answer within %.1f s: is the board running main.py "
+                         "with MODE = \"hil\" in its board.py?%s"
+                         % (timeout_s, (" (it sent %r)" % self.junk) if self.junk else ""))

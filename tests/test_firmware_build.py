@@ -1,0 +1,90 @@
+"""Every firmware and board module compiles with mpy-cross for every board's
+CPU, and tools.build_firmware turns them into one .mpy image per board."""
+
+import glob
+import os
+
+import pytest
+
+from conftest import ROOT
+from tools import build_firmware as bf
+
+SOURCES = sorted(glob.glob(os.path.join(ROOT, "firmware", "*.py"))
+                 + glob.glob(os.path.join(ROOT, "boards", "**", "*.py"), recursive=True))
+# The arches come from the boards themselves (board.py MPY_ARCH), the same
+# single source the build uses; the next test pins which boards exist.
+ARCHES = sorted({bf.board_arch(b) for b in bf.list_boards()})
+BOARD_ARCH = {"rp2040_pico": "armv6m", "esp32_devkitc": "xtensawin"}
+
+
+@pytest.fixture(scope="module")
+def mpy_cross():
+    return bf.find_mpy_cross()
+
+
+def test_each_board_declares_the_mpy_arch_of_its_cpu():
+    assert {b: bf.board_arch(b) for b in bf.list_boards()} == BOARD_ARCH
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: os.path.relpath(p, ROOT))
+def test_module_compiles_with_mpy_cross_for_the_board_cpu(src, arch, mpy_cross, tmp_path):
+    dst = tmp_path / "m.mpy"
+    bf.compile_one(mpy_cross, src, str(dst), arch)
+    assert dst.read_bytes()[:2] == b"M\x06"       # .mpy, version 6
+
+
+def _expected_image(board):
+    names = []
+    for d in (os.path.join(ROOT, "firmware"), os.path.join(ROOT, "boards", "common"),
+              os.path.join(ROOT, "boards", board)):
+        for f in os.listdir(d):
+            if f.endswith(".py"):
+                names.append(f if f in bf.SOURCE_FILES else f[:-3] + ".mpy")
+    return sorted(names)
+
+
+def test_build_makes_an_mpy_image_per_board_with_main_py_kept_as_source(tmp_path, capsys):
+    boards = ["rp2040_pico", "esp32_devkitc"]
+    assert bf.main(["--out", str(tmp_path)] + boards) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(boards)               # one summary line per board
+    for board, line in zip(boards, lines):
+        d = tmp_path / board
+        files = sorted(os.listdir(d))
+        assert files == _expected_image(board)
+        assert "main.py" in files and "board.mpy" in files and "hal_native.mpy" in files
+        total = sum((d / f).stat().st_size for f in files)
+        assert line.split()[0] == board
+        assert "%d files" % len(files) in line and "%d bytes" % total in line
+        assert "-march=" + BOARD_ARCH[board] in line
+
+
+def test_a_rebuild_leaves_no_stale_module_behind(tmp_path):
+    stale = tmp_path / "rp2040_pico" / "removed_module.mpy"
+    stale.parent.mkdir()
+    stale.write_bytes(b"M\x06")
+    assert bf.main(["--out", str(tmp_path), "rp2040_pico"]) == 0
+    assert not stale.exists()
+
+
+def test_a_compile_error_stops_the_build_with_exit_2_and_the_compilers_message(
+        tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "broken.py"
+    bad.write_text("def f(:\n    pass\n")
+    monkeypatch.setattr(bf, "board_sources", lambda board: [str(bad)])
+    assert bf.main(["--out", str(tmp_path / "out"), "rp2040_pico"]) == 2
+    err = capsys.readouterr().err
+    assert "broken.py" in err and "SyntaxError" in err
+
+
+def test_a_module_name_defined_twice_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "hal.py").write_text("x = 1\n")       # would shadow firmware/hal.py
+    monkeypatch.setattr(bf, "COMMON_DIR", str(tmp_path))
+    with pytest.raises(bf.BuildError, match="both define module hal"):
+        bf.board_sources("rp2040_pico")
+
+
+def test_an_unknown_board_is_refused_with_exit_2(tmp_path, capsys):
+    assert bf.main(["--out", str(tmp_path), "no_such_board"]) == 2
+    assert "unknown board 'no_such_board'" in capsys.readouterr().err

@@ -1,0 +1,436 @@
+"""GX230 benchmarks: simulation speed, control-tick cost and heap under
+MicroPython, and (with --soak) a bit-exactness soak of the two runtimes.
+
+  python -m tools.bench [--soak] [--json FILE] [--seeds N] [--jobs N]
+
+Default run (make bench):
+  1. Simulation speed on the built-in scenario iso-steps-ng, in simulated
+     seconds per wall second, best of 3, for each runtime (sim.run as
+     `gxsim run` calls it, trace on; the MicroPython figure includes starting
+     the interpreter and the tick link).
+  2. Control-tick cost inside the MicroPython unix port (-X heapsize=96k),
+     without the link: the input vectors of a CPython run of iso-steps-ng are
+     recorded and replayed by tools/mp_tick_bench.py, which times each tick()
+     and reports median / p99 / max, heap bytes per tick with gc disabled,
+     heap high-water and free heap, and whether the replay reproduced the
+     CPython run's outputs exactly.
+--soak: every built-in scenario x N seeds (default 20) in both runtimes; the
+  firmware output sha256 must match between runtimes for each.  Exit 1 on any
+  mismatch or failed run.
+
+Figures are printed, never asserted (goals are printed beside them).
+Exit status: 0 ok, 1 soak mismatch/failure or replay mismatch, 2 the
+MicroPython unix port is missing (the CPython figures are still printed).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from host_sim import FIRMWARE_DIR, scenario as sc_mod, sim
+from host_sim import runtime as rt_mod
+
+SPEED_SCENARIO = "iso-steps-ng"
+SPEED_REPEATS = 3
+SPEED_GOAL = {"cpython": 100.0, "micropython": 20.0}
+MP_HEAPSIZE = "96k"
+MP_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp_tick_bench.py")
+SOAK_SEEDS = 20
+
+# Recording layout: must match tools/mp_tick_bench.py.
+REC_MAGIC = 0x31425847
+REC_VERSION = 1
+
+
+class MicroPythonMissing(Exception):
+    pass
+
+
+def micropython_binary():
+    try:
+        return rt_mod.micropython_binary()
+    except rt_mod.RuntimeError_ as e:
+        raise MicroPythonMissing(str(e))
+
+
+# -- 1. simulation speed ------------------------------------------------------
+
+def sim_speed(runtime, name=SPEED_SCENARIO, repeats=SPEED_REPEATS):
+    """Best-of-`repeats` simulated seconds per wall second for one runtime."""
+    sc = sc_mod.load(name)
+    walls = []
+    sha = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        r = sim.run(sc, runtime)
+        walls.append(time.perf_counter() - t0)
+        sha = r.sha256
+    best = min(walls)
+    return {"scenario": name, "runtime": runtime, "sim_s": sc["duration_s"],
+            "wall_s_best": best, "wall_s_all": walls,
+            "speed_x": sc["duration_s"] / best, "goal_x": SPEED_GOAL[runtime],
+            "sha256": sha}
+
+
+# -- 2. recording and MicroPython tick replay ---------------------------------
+
+class _RecordingRuntime:
+    """Wraps the CPython runtime and remembers the settings and begin()
+    arguments exactly as the simulator sent them."""
+
+    name = "cpython"
+
+    def __init__(self):
+        self._rt = rt_mod.CPythonRuntime()
+        self.settings = []      # (setting index, value)
+        self.begin_args = None
+
+    def configure(self, name, value):
+        self.settings.append((rt_mod.setting_index(name), value))
+        return self._rt.configure(name, value)
+
+    def begin(self, fuel_pct_x100, speed_rpm_x10):
+        self.begin_args = (fuel_pct_x100, speed_rpm_x10)
+        self._rt.begin(fuel_pct_x100, speed_rpm_x10)
+
+    def tick(self, inputs):
+        return self._rt.tick(inputs)
+
+    def close(self):
+        self._rt.close()
+
+
+class Recording:
+    """One CPython run's firmware inputs, set-up calls and output hash."""
+
+    def __init__(self, settings, begin_args, inputs, sha256, n_out, n_tele):
+        self.settings = settings
+        self.begin_args = begin_args
+        self.inputs = inputs          # list of per-tick input lists
+        self.sha256 = sha256          # hex, over pack_outputs of every tick
+        self.n_out = n_out
+        self.n_tele = n_tele
+
+
+def record(name_or_sc=SPEED_SCENARIO, max_ticks=None, seed=None):
+    """Run a scenario in the CPython runtime and record what the firmware saw.
+    max_ticks shortens the scenario to that many ticks (tests)."""
+    sc = sc_mod.load(name_or_sc) if isinstance(name_or_sc, str) else name_or_sc
+    if max_ticks is not None:
+        tick_s = sim.firmware_config(sc).tick_ms / 1000.0
+        sc = dict(sc, duration_s=max_ticks * tick_s)
+    rt = _RecordingRuntime()
+    inputs = []
+    h = hashlib.sha256()
+    sizes = []
+    pack = rt_mod.pack_outputs
+
+    def on_tick(k, inp, out, tele):
+        inputs.append(list(inp))
+        h.update(pack(out, tele))
+        if not sizes:
+            sizes.extend((len(out), len(tele)))
+
+    r = sim.run(sc, rt, seed=seed, trace=False, on_tick=on_tick)
+    if h.hexdigest() != r.sha256:  # the callback must see what sim hashed
+        raise AssertionError("recorded outputs do not hash to the run's sha256")
+    return Recording(list(rt.settings), rt.begin_args, inputs, r.sha256, *sizes)
+
+
+def write_recording(rec, path):
+    """Compact little-endian int32 file read by tools/mp_tick_bench.py."""
+    n_in = len(rec.inputs[0]) if rec.inputs else 0
+    hdr = [REC_MAGIC, REC_VERSION, n_in, rec.n_out, rec.n_tele, len(rec.inputs),
+           len(rec.settings), rec.begin_args[0], rec.begin_args[1]]
+    with open(path, "wb") as f:
+        f.write(struct.pack("<%di" % len(hdr), *hdr))
+        flat = [x for kv in rec.settings for x in kv]
+        f.write(struct.pack("<%di" % len(flat), *flat))
+        f.write(bytes.fromhex(rec.sha256))
+        row = struct.Struct("<%di" % n_in)
+        f.write(b"".join(row.pack(*v) for v in rec.inputs))
+
+
+def parse_kv(text):
+    d = {}
+    for line in text.splitlines():
+        k, sep, v = line.partition(":")
+        if sep:
+            d[k.strip()] = v.strip()
+    return d
+
+
+def run_mp_replay(rec_path, heapsize=MP_HEAPSIZE, timeout=300):
+    """Run tools/mp_tick_bench.py under the unix port; returns (dict, stdout)."""
+    mp = micropython_binary()
+    p = subprocess.run([mp, "-X", "heapsize=%s" % heapsize, MP_SCRIPT, rec_path, FIRMWARE_DIR],
+                       capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError("mp_tick_bench.py failed (exit %d): %s"
+                           % (p.returncode, (p.stderr or p.stdout).strip()))
+    return parse_kv(p.stdout), p.stdout
+
+
+def tick_bench(name=SPEED_SCENARIO):
+    rec = record(name)
+    fd, path = tempfile.mkstemp(prefix="gx230-rec-", suffix=".bin")
+    os.close(fd)
+    try:
+        write_recording(rec, path)
+        size = os.path.getsize(path)
+        d, _ = run_mp_replay(path)
+    finally:
+        os.unlink(path)
+
+    def num(k):
+        v = d.get(k)
+        return float(v) if v is not None and "." in v else (int(v) if v is not None else None)
+
+    return {
+        "scenario": name, "heapsize": MP_HEAPSIZE, "recording_bytes": size,
+        "ticks": num("ticks"),
+        "tick_us_median": num("tick_us_median"), "tick_us_p99": num("tick_us_p99"),
+        "tick_us_max": num("tick_us_max"),
+        "heap_bytes_per_tick": num("heap_bytes_per_tick"),
+        "heap_span_bytes": num("heap_span_bytes"),
+        "heap_tick_alloc_ticks": num("heap_tick_alloc_ticks"),
+        "heap_gc_ran": num("heap_gc_ran"),
+        "heap_firmware_live_bytes": num("heap_firmware_live_bytes"),
+        "heap_after_construction": num("heap_after_construction"),
+        "heap_live_start": num("heap_live_start"),
+        "heap_peak": num("heap_peak"), "heap_alloc_end": num("heap_alloc_end"),
+        "heap_free_end": num("heap_free_end"), "heap_total": num("heap_total"),
+        "replay_matches": d.get("replay matches") == "yes",
+        "replay_sha256": d.get("replay_sha256"), "cpython_sha256": rec.sha256,
+    }
+
+
+# -- 3. soak ------------------------------------------------------------------
+
+def _soak_one(job):
+    name, sc, seed = job
+    res = {"scenario": name, "seed": seed}
+    for rt in ("cpython", "micropython"):
+        t0 = time.perf_counter()
+        try:
+            res[rt] = sim.run(sc, rt, seed=seed, trace=False).sha256
+        except Exception as e:  # a failed run is a soak failure, not a crash
+            res[rt] = None
+            res[rt + "_error"] = "%s: %s" % (type(e).__name__, e)
+        res[rt + "_wall_s"] = time.perf_counter() - t0
+    res["match"] = res["cpython"] is not None and res["cpython"] == res["micropython"]
+    return res
+
+
+def soak(n_seeds=SOAK_SEEDS, jobs=None, names=None, progress=None):
+    """Run each scenario with seeds base..base+n_seeds-1 (base = the
+    scenario's own seed) in both runtimes.  Scenarios are loaded once, here,
+    so every worker runs the same parsed scenario."""
+    names = names or sc_mod.builtin_names()
+    work = []
+    results = []
+    for name in names:
+        try:
+            sc = sc_mod.load(name)
+        except sc_mod.ScenarioError as e:
+            results.append({"scenario": name, "seed": None, "cpython": None,
+                            "micropython": None, "cpython_error": "bad scenario: %s" % e,
+                            "cpython_wall_s": 0.0, "micropython_wall_s": 0.0,
+                            "match": False})
+            continue
+        work += [(name, sc, sc["seed"] + i) for i in range(n_seeds)]
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    n = len(work) + len(results)
+    if jobs == 1:
+        done = map(_soak_one, work)
+    else:
+        ex = ProcessPoolExecutor(max_workers=jobs)
+        done = ex.map(_soak_one, work)
+    try:
+        for r in done:
+            results.append(r)
+            if progress:
+                progress(len(results), n)
+    finally:
+        if jobs != 1:
+            ex.shutdown()
+    return results
+
+
+def soak_table(results):
+    rows = {}
+    for r in results:
+        row = rows.setdefault(r["scenario"], {"scenario": r["scenario"], "runs": 0,
+                                              "match": 0, "mismatch": [], "error": [],
+                                              "cpython_wall_s": 0.0, "micropython_wall_s": 0.0})
+        row["runs"] += 1
+        row["cpython_wall_s"] += r["cpython_wall_s"]
+        row["micropython_wall_s"] += r["micropython_wall_s"]
+        if r["match"]:
+            row["match"] += 1
+        elif r["cpython"] is None or r["micropython"] is None:
+            row["error"].append({"seed": r["seed"],
+                                 "message": r.get("cpython_error") or r.get("micropython_error")})
+        else:
+            row["mismatch"].append(r["seed"])
+    return [rows[k] for k in sorted(rows)]
+
+
+# -- output ---------------------------------------------------------------------
+
+def _hr(title):
+    print()
+    print(title)
+    print("-" * len(title))
+
+
+def print_speed(rows):
+    _hr("Simulation speed (%s, best of %d, sim-s per wall-s)" % (SPEED_SCENARIO, SPEED_REPEATS))
+    print("%-12s %9s %9s %9s  %-7s %s" % ("runtime", "sim s", "wall s", "speed", "goal", "met"))
+    for r in rows:
+        if r.get("skipped"):
+            print("%-12s %s" % (r["runtime"], "skipped: " + r["skipped"]))
+            continue
+        print("%-12s %9.1f %9.3f %8.0fx  %-7s %s" % (
+            r["runtime"], r["sim_s"], r["wall_s_best"], r["speed_x"], ">=%.0fx" % r["goal_x"],
+            "yes" if r["speed_x"] >= r["goal_x"] else "NO"))
+    shas = {r["sha256"] for r in rows if not r.get("skipped")}
+    if len(rows) > 1 and all(not r.get("skipped") for r in rows):
+        print("outputs identical across runtimes: %s" % ("yes" if len(shas) == 1 else "NO"))
+
+
+def _fmt_bpt(v):
+    return "?" if v is None else "%.3f" % v
+
+
+def print_tick(t):
+    _hr("Control tick under MicroPython (unix port, -X heapsize=%s, replay, no link I/O)"
+        % t["heapsize"])
+    row = "%-38s %s"
+    print(row % ("ticks replayed (%s)" % t["scenario"], t["ticks"]))
+    print(row % ("tick median", "%s us" % t["tick_us_median"]))
+    print(row % ("tick p99", "%s us" % t["tick_us_p99"]))
+    print(row % ("tick max", "%s us" % t["tick_us_max"]))
+    print(row % ("heap bytes per tick (gc disabled)", "%s   goal 0   (%s of %s ticks moved "
+                 "mem_alloc%s)" % (_fmt_bpt(t["heap_bytes_per_tick"]), t["heap_tick_alloc_ticks"], t["ticks"],
+                                   "; a collection ran anyway: figure invalid"
+                                   if t["heap_gc_ran"] else "")))
+    print(row % ("firmware live heap after begin", "%s B   (modules + Controller, collected)"
+                 % t["heap_firmware_live_bytes"]))
+    print(row % ("mem_alloc after construction", "%s B   (before any collection)"
+                 % t["heap_after_construction"]))
+    print(row % ("mem_alloc high-water", "%s B   (construction + replay)" % t["heap_peak"]))
+    print(row % ("mem_alloc / mem_free at end", "%s B / %s B of %s B   (collected; incl. "
+                 "bench buffers)" % (t["heap_alloc_end"], t["heap_free_end"], t["heap_total"])))
+    print(row % ("replay matches", "yes" if t["replay_matches"] else
+                 "NO (replay %s, cpython %s)" % (t["replay_sha256"], t["cpython_sha256"])))
+
+
+def print_soak(rows, n_seeds):
+    _hr("Soak: every built-in scenario x %d seeds, firmware output sha256 cpython == micropython"
+        % n_seeds)
+    print("%-22s %5s %6s %9s %7s %9s %9s" % ("scenario", "runs", "match", "mismatch", "failed",
+                                             "cpy s", "mpy s"))
+    for r in rows:
+        print("%-22s %5d %6d %9d %7d %9.1f %9.1f" % (
+            r["scenario"], r["runs"], r["match"], len(r["mismatch"]), len(r["error"]),
+            r["cpython_wall_s"], r["micropython_wall_s"]))
+    for r in rows:
+        if r["mismatch"]:
+            print("MISMATCH %s seeds: %s" % (r["scenario"], ", ".join(map(str, r["mismatch"]))))
+        for e in r["error"]:
+            print("FAILED %s%s: %s" % (r["scenario"], "" if e["seed"] is None else
+                                       " seed %d" % e["seed"], e["message"]))
+    total = sum(r["runs"] for r in rows)
+    good = sum(r["match"] for r in rows)
+    print("total: %d/%d runs bit-identical -> %s" % (good, total, "PASS" if good == total else "FAIL"))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n")[0])
+    p.add_argument("--soak", action="store_true",
+                   help="run every built-in scenario with many seeds in both runtimes")
+    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    p.add_argument("--seeds", type=int, default=SOAK_SEEDS, help="seeds per scenario for --soak")
+    p.add_argument("--jobs", type=int, default=None, help="parallel soak workers (default: CPUs)")
+    args = p.parse_args(argv)
+
+    figures = {"python": platform.python_version(), "machine": platform.machine()}
+    status = 0
+    try:
+        mp = micropython_binary()
+        figures["micropython"] = mp
+        mp_err = None
+    except MicroPythonMissing as e:
+        mp_err = str(e)
+        figures["micropython"] = None
+        print("bench: %s" % mp_err, file=sys.stderr)
+
+    if args.soak:
+        if mp_err:
+            print("bench: the soak compares CPython against MicroPython; nothing run.",
+                  file=sys.stderr)
+            return 2
+        t0 = time.perf_counter()
+
+        def progress(i, n):
+            if sys.stderr.isatty():
+                print("\rsoak %d/%d" % (i, n), end="", file=sys.stderr, flush=True)
+
+        results = soak(args.seeds, args.jobs, progress=progress)
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        rows = soak_table(results)
+        print_soak(rows, args.seeds)
+        print("wall time: %.1f s" % (time.perf_counter() - t0))
+        figures["soak"] = {"seeds": args.seeds, "scenarios": rows, "runs": results}
+        if any(not r["match"] for r in results):
+            status = 1
+    else:
+        speed = []
+        for rt in ("cpython", "micropython"):
+            if rt == "micropython" and mp_err:
+                speed.append({"runtime": rt, "skipped": "micropython not found"})
+                continue
+            try:
+                speed.append(sim_speed(rt))
+            except (rt_mod.RuntimeError_, sc_mod.ScenarioError) as e:
+                speed.append({"runtime": rt, "skipped": "FAILED: %s" % e})
+                status = 1
+        print_speed(speed)
+        figures["speed"] = speed
+        if mp_err:
+            print("\ncontrol tick under MicroPython: skipped (%s)" % mp_err)
+            figures["tick"] = None
+            status = 2
+        else:
+            try:
+                t = tick_bench()
+            except (RuntimeError, rt_mod.RuntimeError_, sc_mod.ScenarioError,
+                    subprocess.TimeoutExpired, OSError) as e:
+                print("\ncontrol tick under MicroPython: FAILED: %s" % e)
+                figures["tick"] = {"error": str(e)}
+                status = 1
+            else:
+                print_tick(t)
+                figures["tick"] = t
+                if not t["replay_matches"]:
+                    status = 1
+
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(figures, f, indent=2)
+        print("\nwrote %s" % args.json)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

