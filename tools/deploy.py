@@ -22,13 +22,12 @@ missing, 3 mpremote or the port failed during the deploy.
 import argparse
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 
 import serial
 
-from host_sim import firmware_path
+from host_sim import firmware_path, venv_tool
 from tools.build_firmware import list_boards
 
 firmware_path()
@@ -83,10 +82,7 @@ def format_command(port, segs):
 
 
 def find_mpremote():
-    cand = os.path.join(os.path.dirname(sys.executable), "mpremote")
-    if os.path.isfile(cand) and os.access(cand, os.X_OK):
-        return cand
-    found = shutil.which("mpremote")
+    found = venv_tool("mpremote")
     if found:
         return found
     raise DeployError("mpremote not found next to %s or on PATH: install the pinned "

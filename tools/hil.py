@@ -20,9 +20,7 @@ or port, 3 the board or its link failed.
 """
 
 import argparse
-import os
 import sys
-import time
 
 import serial
 
@@ -107,36 +105,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_run(args):
-    from host_sim import scenario as sc_mod, sim, report
-    try:
-        sc = sc_mod.load(args.scenario)
-    except sc_mod.ScenarioError as e:
-        print("hil: bad scenario: %s" % e, file=sys.stderr)
-        return 2
-    out = args.out or os.path.join("out", sc["name"] + "-hil")
-    t0 = time.perf_counter()
-    try:
-        rt = SerialRuntime(args.port, baud=args.baud)
-        r = sim.run(sc, rt, seed=args.seed)
-    except PortError as e:
-        print("hil: %s" % e, file=sys.stderr)
-        return 2
-    except RuntimeError_ as e:
-        print("hil: %s" % e, file=sys.stderr)
-        return 3
-    wall = time.perf_counter() - t0
-    rep = report.build(r, wall)
-    report.write_all(r, rep, out, plot=not args.no_plot)
-    print(report.summary_text(rep))
-    print("wrote %s/report.json, trace.csv%s" % (out, "" if args.no_plot else ", plot.png"))
-    if args.compare:
-        ref = sim.run(sc, "cpython", seed=args.seed, trace=False)
-        same = ref.sha256 == r.sha256
-        print("board output %s the CPython runtime's (%s)" % (
-            "matches" if same else "DIFFERS FROM", ref.sha256))
-        if not same:
-            return 1
-    return 0
+    from host_sim import sim
+    from host_sim.cli import run_and_report
+    code, sc, r = run_and_report("hil", args.scenario,
+                                 lambda: SerialRuntime(args.port, baud=args.baud),
+                                 seed=args.seed, out=args.out, out_suffix="-hil",
+                                 no_plot=args.no_plot, setup_errors=(PortError,))
+    if code or not args.compare:
+        return code
+    ref = sim.run(sc, "cpython", seed=args.seed, trace=False)
+    same = ref.sha256 == r.sha256
+    print("board output %s the CPython runtime's (%s)" % (
+        "matches" if same else "DIFFERS FROM", ref.sha256))
+    return 0 if same else 1
 
 
 def main(argv=None):

@@ -14,11 +14,7 @@ All GPIO is 3.3 V.  Pins avoid the flash pins (6-11) and the strapping pins
 (0, 2, 5, 12, 15) except the LED on GPIO2, which is harmless there.
 """
 
-try:
-    from micropython import const
-except ImportError:  # host tools: const() is only a hint to MicroPython's parser
-    def const(x):
-        return x
+from fixpt import const  # the firmware's one const() fallback
 
 # What main.py runs at boot.  "hil": serve the tick link on the REPL port
 # (UART0 through the USB-UART bridge, 115200 baud) so a bench PC runs the

@@ -14,11 +14,7 @@ actuator drivers sit on the interface board; the pins below see only clean
 logic levels.
 """
 
-try:
-    from micropython import const
-except ImportError:  # host tools: const() is only a hint to MicroPython's parser
-    def const(x):
-        return x
+from fixpt import const  # the firmware's one const() fallback
 
 # What main.py runs at boot.  "hil": serve the tick link on the USB REPL port
 # so a bench PC runs the simulated plant against this board
