@@ -20,6 +20,7 @@ SETTINGS = (
     ("mpu_teeth", 118, 20, 400),          # flywheel ring-gear teeth seen by the MPU
     ("p_rated_kw_x10", 2000, 100, 20000), # set rating at natural gas, 0.1 kW
     ("v_rated_dv", 4800, 1000, 6900),     # rated line-line voltage, 0.1 V
+    ("i_rated_a_x10", 3007, 100, 30000),  # rated phase current, 0.1 A (250 kVA at 480 V)
     ("fuel", 0, 0, 3),                    # fuels.FUEL_*
     ("tick_ms", 10, 5, 50),               # control period (100 Hz)
     ("droop_pct_x100", 0, 0, 1000),       # speed droop on kW, 0 = isochronous
@@ -33,6 +34,25 @@ SETTINGS = (
     ("ign_cut_dp_pct", 40, 10, 100),      # kW drop (% rating) in one tick that arms it
     ("ign_cut_on_pct_x100", 300, 100, 1500),  # overspeed where proportional cut starts
     ("avr_trim_ki_pct_x100", 200, 0, 5000), # island voltage trim, bias %/s per % error
+    # Start / stop sequence (NFPA 110 style defaults: 3 x 15 s crank, 15 s rest)
+    ("crank_attempts", 3, 1, 6),
+    ("crank_ms", 15000, 1000, 60000),
+    ("crank_rest_ms", 15000, 1000, 120000),
+    ("crank_disc_rpm_x10", 4000, 1000, 9000),   # crank disconnect by speed pickup ...
+    ("crank_disc_mhz", 13000, 5000, 30000),     # ... or by generator frequency
+    ("start_fuel_pct_x100", 3000, 500, 8000),   # throttle while cranking
+    ("prestart_ms", 2000, 0, 60000),            # gas valve proving (+ pre-lube)
+    ("prelube", 0, 0, 1),
+    ("idle_rpm_x10", 12000, 6000, 18000),       # warm-up idle speed
+    ("warmup_ms", 10000, 0, 600000),
+    ("ramp_rpm_x10_s", 3000, 100, 20000),       # idle -> rated speed ramp
+    ("stabilise_ms", 2000, 0, 60000),           # V and f in band this long -> available
+    ("cooldown_ms", 60000, 0, 1800000),
+    ("stop_ms", 30000, 5000, 120000),           # fail-to-stop time
+    ("oil_arm_ms", 10000, 0, 60000),            # low oil pressure armed after crank disconnect
+    ("gcb_ms", 500, 50, 5000),                  # breaker feedback time (fail to close / open)
+    ("dead_bus_close", 1, 0, 1),                # may close onto a dead bus (island)
+    ("knock_derate_pct", 20, 0, 50),            # fuel ceiling cut while knock is reported
 )
 
 _INDEX = {}

@@ -26,18 +26,23 @@ class Governor:
         self.integ_q12 = 0
         self.fuel_pct_x100 = 0
         self.ref_rpm_x10 = cfg.rated_rpm_x10
+        self.sp_rpm_x10 = cfg.rated_rpm_x10   # speed set point (the sequencer ramps it)
+        self.fuel_max_now = cfg.fuel_max      # ceiling now (knock derate lowers it)
         self.err_rpm_x10 = 0
         self.ff_pct_x100 = 0
         self.p_pct_x100 = 0
         self.d_pct_x100 = 0
         self.limited = 0  # 0 free, 1 position limit, 2 rate limit
         self._last_speed = cfg.rated_rpm_x10
+        self._bumpless = False
 
     def preset(self, fuel_pct_x100, speed_rpm_x10):
-        """Bumpless start: make the output equal `fuel_pct_x100` now."""
+        """Bumpless start: the next update outputs `fuel_pct_x100` (its
+        integrator absorbs whatever feed-forward and P the measurements give)."""
         self.fuel_pct_x100 = fuel_pct_x100
         self.integ_q12 = (fuel_pct_x100 - self.cfg.fuel_nl) << 12
         self._last_speed = speed_rpm_x10
+        self._bumpless = True
 
     def update(self, speed_rpm_x10, p_kw_x10):
         cfg = self.cfg
@@ -45,7 +50,7 @@ class Governor:
         p_pu_x10000 = mul_div(sat(p_kw_x10, -cfg.p_fuel_rated_kw_x10,
                                   2 * cfg.p_fuel_rated_kw_x10),
                               10000, cfg.p_fuel_rated_kw_x10)
-        ref = cfg.rated_rpm_x10 - mul_div(cfg.droop_rpm_x10, p_pu_x10000, 10000)
+        ref = self.sp_rpm_x10 - mul_div(cfg.droop_rpm_x10, p_pu_x10000, 10000)
         self.ref_rpm_x10 = ref
         # Clamp the error so that a stopped engine (speed 0) cannot push the
         # products out of small-int range; +-20 % speed is full authority anyway.
@@ -64,12 +69,16 @@ class Governor:
         self.d_pct_x100 = d_term
         # Output before limits, with the integrator as it stands.
         base = ff + p_term + d_term
+        if self._bumpless:
+            self._bumpless = False
+            self.integ_q12 = (self.fuel_pct_x100 - base) << 12
         integ = self.integ_q12
         u = base + (integ >> 12)
         # Position limit, then rate limit.
         self.limited = 0
-        if u > cfg.fuel_max:
-            u = cfg.fuel_max
+        fmax = self.fuel_max_now
+        if u > fmax:
+            u = fmax
             self.limited = 1
         elif u < cfg.fuel_min:
             u = cfg.fuel_min
@@ -88,7 +97,7 @@ class Governor:
             integ += mul_shr(err, cfg.ki_q12, 0)
         # The integrator alone may never demand more than the fuel range around
         # the feed-forward: a bounded state whatever happens upstream.
-        integ = sat(integ, (cfg.fuel_min - ff) << 12, (cfg.fuel_max - ff) << 12)
+        integ = sat(integ, (cfg.fuel_min - ff) << 12, (fmax - ff) << 12)
         self.integ_q12 = integ
         self.fuel_pct_x100 = u
         return u

@@ -17,12 +17,21 @@ Input vector (index constants IN_*), all integers, units in the names:
   IN_GEN_V_DV        generator line-line RMS voltage, 0.1 V
   IN_GEN_P_KW_X10    generator active power, 0.1 kW (metering IC)
   IN_GEN_Q_KVAR_X10  generator reactive power, 0.1 kvar (+ = exporting vars)
+  IN_GEN_IA_A_X10 .. IN_GEN_IC_A_X10   phase currents, 0.1 A RMS
+  IN_OIL_KPA         lube oil pressure, kPa (4-20 mA sender)
+  IN_COOLANT_DC      coolant temperature, 0.1 degC
+  IN_GAS_MBAR        gas supply pressure upstream of the shut-off valves, mbar
+  IN_BATT_MV         starter battery voltage, mV
+  IN_DI              digital inputs, one bit each (DI_*), already debounced
+                     and in "true = condition present" logic (a normally-closed
+                     e-stop loop that opens reads as DI_ESTOP = 1)
 Output vector (OUT_*):
   OUT_FUEL_PCT_X100  fuel actuator command, 0..10000 = 0.00..100.00 %
   OUT_AVR_BIAS_PCT_X100  AVR set-point bias, -10000..10000 = -100..+100 % of
                      the AVR's bias range (a +-10 % voltage trim on the GX230)
   OUT_IGN_CUT_PCT_X100   share of firings the ignition module skips,
                      0..10000 = 0..100 % (overspeed limiter, see ignition.py)
+  OUT_DO             relay outputs, one bit each (DO_*)
 """
 
 from fixpt import const
@@ -34,18 +43,50 @@ IN_GEN_PERIOD_100NS = const(3)
 IN_GEN_V_DV = const(4)
 IN_GEN_P_KW_X10 = const(5)
 IN_GEN_Q_KVAR_X10 = const(6)
-N_IN = const(7)
+IN_GEN_IA_A_X10 = const(7)
+IN_GEN_IB_A_X10 = const(8)
+IN_GEN_IC_A_X10 = const(9)
+IN_OIL_KPA = const(10)
+IN_COOLANT_DC = const(11)
+IN_GAS_MBAR = const(12)
+IN_BATT_MV = const(13)
+IN_DI = const(14)
+N_IN = const(15)
+
+# IN_DI bits
+DI_ESTOP = const(1)          # emergency-stop loop open
+DI_REMOTE_START = const(2)   # remote start / run request (AUTO mode)
+DI_GAS_LEAK = const(4)       # gas detector in the enclosure
+DI_KNOCK = const(8)          # knock controller: knock present (propane, hydrogen)
+DI_GCB_CLOSED = const(16)    # generator breaker auxiliary contact: closed
+DI_GAS_PROVEN = const(32)    # valve-proving / gas train pressure switch healthy
+DI_METER_OK = const(64)      # metering front end answering and in range
 
 OUT_FUEL_PCT_X100 = const(0)
 OUT_AVR_BIAS_PCT_X100 = const(1)
 OUT_IGN_CUT_PCT_X100 = const(2)
-N_OUT = const(3)
+OUT_DO = const(3)
+N_OUT = const(4)
+
+# OUT_DO bits
+DO_CRANK = const(1)          # starter motor
+DO_GAS_VALVE = const(2)      # gas shut-off valves open (de-energise = fuel off)
+DO_IGNITION = const(4)       # ignition module enabled
+DO_PRELUBE = const(8)        # pre-lube pump
+DO_GCB_CLOSE = const(16)     # generator breaker close coil (held while closing)
+DO_GCB_OPEN = const(32)      # generator breaker trip / open coil
+DO_HORN = const(64)          # audible alarm (silenced by acknowledge)
+DO_COMMON_ALARM = const(128)     # any alarm latched
+DO_COMMON_SHUTDOWN = const(256)  # a shutdown-class alarm latched
+DO_READY = const(512)        # set available for load (AUTO, no shutdown)
 
 # Names in vector order: the host (trace, link, docs) reads these instead of
 # re-declaring the layout.
 IN_NAMES = ("t_ms", "mpu_pulses", "mpu_span_us", "gen_period_100ns",
-            "gen_v_dv", "gen_p_kw_x10", "gen_q_kvar_x10")
-OUT_NAMES = ("fuel_pct_x100", "avr_bias_pct_x100", "ign_cut_pct_x100")
+            "gen_v_dv", "gen_p_kw_x10", "gen_q_kvar_x10", "gen_ia_a_x10",
+            "gen_ib_a_x10", "gen_ic_a_x10", "oil_kpa", "coolant_dc", "gas_mbar",
+            "batt_mv", "di")
+OUT_NAMES = ("fuel_pct_x100", "avr_bias_pct_x100", "ign_cut_pct_x100", "do")
 
 
 class Hal:

@@ -38,6 +38,7 @@ class LinkHal(hal.Hal):
         self.errors = 0
         self.on_set = None       # callable(index, value) -> bool
         self.on_begin = None     # callable(fuel_pct_x100, speed_rpm_x10)
+        self.on_command = None   # callable(command, argument) -> bool
 
     def _read_exact(self, mv, n):
         got = 0
@@ -98,6 +99,9 @@ class LinkHal(hal.Hal):
             v = self._vals
             if t == link.T_SET:
                 ok = self.on_set(v[0], v[1]) if self.on_set else False
+                self._reply(link.T_ANSWER, v[0], 1 if ok else 0)
+            elif t == link.T_COMMAND:
+                ok = self.on_command(v[0], v[1]) if self.on_command else False
                 self._reply(link.T_ANSWER, v[0], 1 if ok else 0)
             elif t == link.T_HELLO:
                 link.encode(self._buf, link.T_HELLO, self._ident, link.N_IDENT)

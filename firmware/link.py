@@ -7,7 +7,8 @@ Frame layout (little endian), version 1:
   1      protocol version (LINK_VERSION)
   2      type: 'I' inputs, 'O' outputs+telemetry, 'S' set setting,
          'A' setting answer, 'B' begin (preset governor), 'Q' quit,
-         'E' error report, 'H' hello (identity: versions and vector sizes)
+         'E' error report, 'H' hello (identity: versions and vector sizes),
+         'C' operator command (start, stop, reset, mode, breaker: sequencer.CMD_*)
   3      n, number of int32 values that follow (0..MAX_VALUES)
   4..    n x int32
   4+4n   CRC-16/MODBUS over bytes 0..4+4n-1, low byte first
@@ -34,6 +35,7 @@ T_BEGIN = const(0x42)     # 'B'  [fuel_pct_x100, speed_rpm_x10]
 T_QUIT = const(0x51)      # 'Q'
 T_ERROR = const(0x45)     # 'E'  [error code, errors so far]
 T_HELLO = const(0x48)     # 'H'  asked with no values; answered 'H' with IDENT_* values
+T_COMMAND = const(0x43)   # 'C'  [command, argument]; answered 'A' [command, 1/0]
 
 # Decode results (negative = frame rejected)
 E_OK = const(0)

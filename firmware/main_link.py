@@ -25,6 +25,7 @@ def main(rx, tx, lock_after=-1):
     c = Controller(h)
     h.on_set = c.set_setting
     h.on_begin = c.begin
+    h.on_command = c.command
     c.run(lock_after)
     return c
 

@@ -7,7 +7,11 @@ which resolves 1 us in ~10 ms (0.02 rpm at 1800 rpm) without floats.
 Generator frequency comes from the period of the last complete voltage cycle,
 in 100 ns units: f_mhz = 1e10 / period, computed as two exact integer
 divisions because 1e10 is not a small int.
-Voltage, kW and kvar come from the metering front end already scaled.
+Voltage, kW, kvar and phase currents come from the metering front end
+already scaled; engine senders (oil, coolant, gas pressure, battery) and the
+digital inputs arrive as they are.  For protection, the quantities are also
+expressed relative to rating (pct_x100 of rated) once here, so every
+protection compares like with like whatever the set's size or frequency.
 """
 
 from fixpt import mul_div, mul_shr
@@ -30,6 +34,20 @@ class Measure:
         self.p_jump_kw_x10 = 0
         self._mpu_stale = 0
         self.t_ms = 0
+        self.i_max_a_x10 = 0
+        self.oil_kpa = 0
+        self.coolant_dc = 0
+        self.gas_mbar = 0
+        self.batt_mv = 0
+        self.di = 0
+        # Relative to rating, for protection (pct_x100 = 0.01 % of rated)
+        self.speed_pct_x100 = 0
+        self.f_dev_mhz = 0        # generator frequency minus nominal
+        self.v_pct_x100 = 0
+        self.p_pct_x100 = 0
+        self.q_pct_x100 = 0
+        self.i_pct_x100 = 0       # highest phase current
+        self.i_unbal_pct_x100 = 0  # (max - min) phase current, % of rated current
 
     def update(self, inp):
         cfg = self.cfg
@@ -59,6 +77,28 @@ class Measure:
         self.p_kw_x10 = p
         self.q_kvar_x10 = inp[hal.IN_GEN_Q_KVAR_X10]
         # Light low-pass on kW for the governor feed-forward (metering noise).
+        ia = inp[hal.IN_GEN_IA_A_X10]
+        ib = inp[hal.IN_GEN_IB_A_X10]
+        ic = inp[hal.IN_GEN_IC_A_X10]
+        imax = ia if ia > ib else ib
+        if ic > imax:
+            imax = ic
+        imin = ia if ia < ib else ib
+        if ic < imin:
+            imin = ic
+        self.i_max_a_x10 = imax
+        self.oil_kpa = inp[hal.IN_OIL_KPA]
+        self.coolant_dc = inp[hal.IN_COOLANT_DC]
+        self.gas_mbar = inp[hal.IN_GAS_MBAR]
+        self.batt_mv = inp[hal.IN_BATT_MV]
+        self.di = inp[hal.IN_DI]
+        self.speed_pct_x100 = mul_div(self.speed_rpm_x10, 10000, cfg.rated_rpm_x10)
+        self.f_dev_mhz = self.gen_f_mhz - cfg.f_nom_mhz if self.gen_f_mhz > 0 else 0
+        self.v_pct_x100 = mul_div(self.gen_v_dv, 10000, cfg.v_rated_dv)
+        self.p_pct_x100 = mul_div(p, 10000, cfg.p_rated_kw_x10)
+        self.q_pct_x100 = mul_div(self.q_kvar_x10, 10000, cfg.p_rated_kw_x10)
+        self.i_pct_x100 = mul_div(imax, 10000, cfg.i_rated_a_x10)
+        self.i_unbal_pct_x100 = mul_div(imax - imin, 10000, cfg.i_rated_a_x10)
         pf = self.p_filt_kw_x10
         # Remember how far the raw kW sits from the filtered value before
         # the update: a sudden drop arms the overspeed ignition cut.

@@ -127,9 +127,13 @@ def evaluate(r, pulse_windows=()):
     pulse_edges = [i for i in edges if in_pulse(i)]
     events = []
     n = len(t)
+    # The set leaves service (stopping, shutdown): a window ends there, since
+    # ISO figures describe a running set.
+    out_of_service = [int(round(s["t_s"] / r.tick_s)) for s in getattr(r, "states", [])
+                      if s["state"] in ("stopping", "fail_to_stop", "lockout", "stopped")]
     for k, i0 in enumerate(step_edges):
-        nxt = [e for e in edges if e > i0]
-        i1 = nxt[0] if nxt else n
+        nxt = [e for e in edges if e > i0] + [e for e in out_of_service if e > i0]
+        i1 = min(nxt) if nxt else n
         events.append(evaluate_event(r, i0, i1, r.droop_pct))
     iso = {"class": worst_class([e["class"] for e in events]), "events": events,
            "droop_pct": r.droop_pct,

@@ -17,7 +17,32 @@ import link  # noqa: E402
 from config import SETTINGS, settings_crc  # noqa: E402
 from controller import N_TELE  # noqa: E402
 
+import protection as _pr  # noqa: E402
+from controller import PROT_BASE  # noqa: E402
+import sequencer as _seq  # noqa: E402
+
 _SETTING_INDEX = {s[0]: i for i, s in enumerate(SETTINGS)}
+
+
+def setting_index(name):
+    """Setting number of a name: a config.SETTINGS name, or
+    "prot.<protection>.<field>" (protection.FIELD_NAMES) for protection
+    settings.  KeyError for an unknown name."""
+    if name in _SETTING_INDEX:
+        return _SETTING_INDEX[name]
+    parts = name.split(".")
+    if len(parts) == 3 and parts[0] == "prot":
+        i = _pr.index_of(parts[1])
+        if i >= 0 and parts[2] in _pr.FIELD_NAMES:
+            return PROT_BASE + 8 * i + _pr.FIELD_NAMES.index(parts[2])
+    raise KeyError(name)
+
+
+def command_code(name):
+    """sequencer.CMD_* code of a command name ("start", "reset", ...)."""
+    if name in _seq.COMMAND_NAMES[1:]:
+        return _seq.COMMAND_NAMES.index(name)
+    raise KeyError(name)
 # Codes of the firmware's 'E' frames (firmware/link.py and hal_link.py).
 _ERRORS = {link.E_SOF: "no start byte", link.E_VERSION: "link version mismatch",
            link.E_LENGTH: "wrong frame length", link.E_CRC: "CRC error",
@@ -121,13 +146,18 @@ class LinkClient:
     # -- the runtime operations ---------------------------------------------
 
     def configure(self, name, value):
-        if name not in _SETTING_INDEX:
-            raise KeyError(name)
-        i = _SETTING_INDEX[name]
+        i = setting_index(name)
         self.send(link.T_SET, (i, value))
         self.expect(link.T_ANSWER)
         if self.vals[0] != i:
             raise self._fail("answer for setting %d, asked %d" % (self.vals[0], i))
+        return bool(self.vals[1])
+
+    def command(self, name):
+        """Send an operator command by name; True if the firmware accepted it."""
+        c = command_code(name)
+        self.send(link.T_COMMAND, (c, 0))
+        self.expect(link.T_ANSWER)
         return bool(self.vals[1])
 
     def begin(self, fuel_pct_x100, speed_rpm_x10):

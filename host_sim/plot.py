@@ -66,10 +66,10 @@ def plot(r, rep, path):
     # hold the set) readable.
     fmin = min(min(tr["freq_hz"]), fn * (1 - (g3[L_F_INC] + r.droop_pct + 1) / 100.0))
     fmax = max(max(tr["freq_hz"]), fn * (1 + (g3[L_F_DEC] + 1) / 100.0))
-    axs[0].set_ylim(max(fmin, 0.7 * fn), min(fmax, 1.3 * fn))
+    axs[0].set_ylim(0.0 if fmin < 0.7 * fn else fmin, min(fmax, 1.3 * fn))
     vmin = min(min(tr["volt_v"]), vn * (1 - (g3[L_V_INC] + 2) / 100.0))
     vmax = max(max(tr["volt_v"]), vn * (1 + (g3[L_V_DEC] + 2) / 100.0))
-    axs[1].set_ylim(max(vmin, 0.5 * vn), min(vmax, 1.5 * vn))
+    axs[1].set_ylim(0.0 if vmin < 0.5 * vn else vmin, min(vmax, 1.5 * vn))
     axs[0].plot([], [], color="tab:red", lw=0.8, ls="--", label="ISO 8528-5 G3 envelope")
     for a in axs:
         a.grid(True, alpha=0.3)

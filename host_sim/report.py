@@ -20,7 +20,10 @@ def build(r, wall_s=None):
     sc = r.scenario
     iso, pulse = iso8528.evaluate(r, pulse_windows(sc))
     tr = r.trace
+    faults = [e["t_s"] for e in sc["events"] if e["kind"] in ("fault", "input")
+              and not e.get("clear", False) and e.get("input", "") != "remote_start"]
     rep = {
+        "_faults": faults,
         "scenario": sc["name"],
         "description": sc["description"],
         "runtime": r.runtime,
@@ -42,13 +45,44 @@ def build(r, wall_s=None):
             "ign_cut_max_pct": round(max(tr["ign_cut_pct"]), 2),
         },
         "plant": {"h_s": round(r.h_s, 4), "torque_dead_time_s": round(r.t_dead_s, 4)},
+        "alarms": r.alarms,
+        "final_state": r.final_state,
+        "states": r.states,
+        "commands": r.commands,
     }
+    exp = sc.get("expect") or {}
+    if exp:
+        rep["expect"] = dict(exp, met=expect_met(rep, exp))
+    del rep["_faults"]
     if pulse is not None:
         rep["load_pulse"] = pulse
     if wall_s is not None:
         rep["wall_s"] = round(wall_s, 3)
         rep["sim_speed_x"] = round(sc["duration_s"] / wall_s, 1) if wall_s > 0 else None
     return rep
+
+
+def expect_met(rep, exp):
+    """Did the run end as the scenario's [expect] table says?  (fault
+    scenarios: the right alarm, of the right class, within its time, and the
+    right final state)."""
+    if "final_state" in exp and rep["final_state"] != exp["final_state"]:
+        return False
+    if exp.get("no_alarms") and rep["alarms"]:
+        return False
+    if "alarm" in exp:
+        hits = [a for a in rep["alarms"] if a["name"] == exp["alarm"]]
+        if not hits:
+            return False
+        a = hits[0]
+        if "class" in exp and a["class"] != exp["class"]:
+            return False
+        if "within_s" in exp:
+            faults = [e for e in rep.get("_faults", [])]
+            t0 = faults[0] if faults else 0.0
+            if a["t_s"] - t0 > exp["within_s"]:
+                return False
+    return True
 
 
 def write_trace(r, path):
@@ -90,6 +124,12 @@ def summary_text(rep):
         lines.append("load pulses: %d edges, f %+.2f..%+.2f %%, V %+.2f..%+.2f %%, inside G3 limits: %s" % (
             p["edges"], p["freq_dev_min_pct"], p["freq_dev_max_pct"], p["volt_dev_min_pct"],
             p["volt_dev_max_pct"], "yes" if p["within_g3_transient_limits"] else "no"))
+    for a in rep.get("alarms", []):
+        lines.append("alarm at %7.2f s: %-24s %-15s value %s%s" % (
+            a["t_s"], a["name"], a["class"], a["value"], "  (first out)" if a["first_out"] else ""))
+    lines.append("final state: %s" % rep.get("final_state"))
+    if "expect" in rep:
+        lines.append("expected outcome met: %s" % ("yes" if rep["expect"]["met"] else "NO"))
     lines.append("firmware_output_sha256 %s" % rep["firmware_output_sha256"])
     if "sim_speed_x" in rep:
         lines.append("simulated %.0f s in %.2f s wall (%.0fx real time)" % (

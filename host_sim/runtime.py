@@ -17,19 +17,11 @@ import subprocess
 
 from . import FIRMWARE_DIR, firmware_path, venv_tool
 from .errors import RuntimeError_
-from .linkclient import LinkClient
+from .linkclient import LinkClient, setting_index, command_code
 
 firmware_path()
 import hal  # noqa: E402
-from config import SETTINGS  # noqa: E402
 from controller import Controller  # noqa: E402
-
-
-def setting_index(name):
-    for i, s in enumerate(SETTINGS):
-        if s[0] == name:
-            return i
-    raise KeyError(name)
 
 
 class _HostHal(hal.Hal):
@@ -64,6 +56,9 @@ class CPythonRuntime:
 
     def configure(self, name, value):
         return self.ctl.set_setting(setting_index(name), value)
+
+    def command(self, name):
+        return self.ctl.command(command_code(name))
 
     def begin(self, fuel_pct_x100, speed_rpm_x10):
         self.ctl.begin(fuel_pct_x100, speed_rpm_x10)
@@ -121,6 +116,9 @@ class MicroPythonRuntime:
 
     def configure(self, name, value):
         return self.link.configure(name, value)
+
+    def command(self, name):
+        return self.link.command(name)
 
     def begin(self, fuel_pct_x100, speed_rpm_x10):
         self.link.begin(fuel_pct_x100, speed_rpm_x10)

@@ -15,16 +15,40 @@ except ImportError:  # pragma: no cover - Python < 3.11
 from . import SCENARIO_DIR, firmware_path
 from .plant.engine import ENGINE_DEFAULTS, FUEL_PLANT
 from .plant.alternator import ALT_DEFAULTS
+from .plant.aux import AUX_DEFAULTS
+from .plant.breaker import BREAKER_DEFAULTS
 from .ggov1 import GGOV1_DEFAULTS
 
 firmware_path()
 import config as fw_config  # noqa: E402  (firmware module)
+import protection as fw_prot  # noqa: E402
+import overcurrent as fw_oc  # noqa: E402
+import sequencer as fw_seq  # noqa: E402
 
 FUELS = tuple(FUEL_PLANT)
 GOVERNORS = ("firmware", "ggov1")
-EVENT_KINDS = ("step", "ramp", "pulse", "fuel_quality")
+EVENT_KINDS = ("step", "ramp", "pulse", "fuel_quality", "input", "command", "fault")
 TOP_KEYS = ("name", "description", "duration_s", "seed", "fuel", "f_nom_hz",
-            "governor", "firmware", "plant", "ggov1", "load", "events")
+            "governor", "firmware", "plant", "ggov1", "load", "events", "start", "mode",
+            "remote_start", "protection", "expect")
+INPUTS = ("remote_start", "estop")
+COMMANDS = tuple(fw_seq.COMMAND_NAMES[1:])
+# fault name -> optional numeric parameters (name: (lo, hi))
+FAULTS = {
+    "mpu_loss": {}, "metering_loss": {}, "actuator_stuck": {},
+    "oil_sender_drift": {"rate": (-200.0, 200.0)},          # kPa/s
+    "coolant_sender_drift": {"rate": (-20.0, 20.0)},        # degC/s
+    "gcb_fail_to_close": {}, "gcb_fail_to_open": {},
+    "oil_pressure_loss": {"factor": (0.0, 1.0)},
+    "cooling_failure": {},
+    "gas_pressure_loss": {"duration_s": (0.0, 600.0), "to_mbar": (0.0, 100.0)},
+    "gas_leak": {}, "knock": {}, "no_fire": {}, "fail_to_stop": {},
+    "battery_weak": {"volts": (0.0, 20.0)},
+    "current_unbalance": {"share": (0.0, 1.0)},
+    "bus_excursion": {"duration_s": (0.0, 600.0), "v_pct": (-100.0, 100.0),
+                      "f_hz": (-20.0, 20.0)},
+    "gas_not_proven": {},
+}
 LOAD_KEYS = {"initial_pct": (0.0, 120.0, 0.0), "pf": (0.5, 1.0, 0.8),
              "p_v_exp": (0.0, 2.0, 2.0), "q_v_exp": (0.0, 2.0, 2.0),
              "p_f_exp": (0.0, 2.0, 0.0)}
@@ -71,6 +95,62 @@ def _unknown(d, allowed, where):
         if k not in allowed:
             raise ScenarioError("%s%s: unknown field (allowed: %s)"
                                 % (where, k, ", ".join(sorted(allowed))))
+
+
+def _protection(t, probe_cfg):
+    """[protection.<name>] tables -> (setting name, value) pairs, each checked
+    by the firmware's own Protection.set_field so the limits agree."""
+    if not isinstance(t, dict):
+        raise ScenarioError("protection: must be a table of [protection.<name>] tables")
+    probe = fw_prot.Protection(probe_cfg)
+    out = []
+    for name in sorted(t):
+        i = fw_prot.index_of(name)
+        w = "protection.%s" % name
+        if i < 0:
+            raise ScenarioError("%s: unknown protection (known: %s)" % (
+                w, ", ".join(p[0] for p in fw_prot.PROTECTIONS)))
+        body = t[name]
+        if not isinstance(body, dict):
+            raise ScenarioError("%s: must be a table" % w)
+        for field in sorted(body):
+            v = body[field]
+            if field not in fw_prot.FIELD_NAMES:
+                raise ScenarioError("%s.%s: unknown field (allowed: %s)" % (
+                    w, field, ", ".join(fw_prot.FIELD_NAMES)))
+            if field == "class" and isinstance(v, str):
+                if v not in fw_prot.CLASS_NAMES[1:]:
+                    raise ScenarioError("%s.class: must be one of %s, got %r" % (
+                        w, ", ".join(fw_prot.CLASS_NAMES[1:]), v))
+                v = fw_prot.CLASS_NAMES.index(v)
+            if field == "curve" and isinstance(v, str):
+                if v not in fw_oc.CURVE_NAMES:
+                    raise ScenarioError("%s.curve: must be one of %s, got %r" % (
+                        w, ", ".join(fw_oc.CURVE_NAMES), v))
+                v = fw_oc.CURVE_NAMES.index(v)
+            if field == "enable" and isinstance(v, bool):
+                v = int(v)
+            if not probe.set_field(i, fw_prot.FIELD_NAMES.index(field), v):
+                raise ScenarioError("%s.%s: value %r refused by the firmware (out of range)"
+                                    % (w, field, body[field]))
+            out.append(("prot.%s.%s" % (name, field), v))
+    return out
+
+
+def _expect(t):
+    """[expect]: what a fault scenario must end in (checked by the tests and
+    reported): final_state, alarm (name), class, within_s."""
+    if not isinstance(t, dict):
+        raise ScenarioError("expect: must be a table")
+    _unknown(t, ("final_state", "alarm", "class", "within_s", "no_alarms"), "expect.")
+    out = dict(t)
+    if "final_state" in t and t["final_state"] not in fw_seq.STATE_NAMES:
+        raise ScenarioError("expect.final_state: must be one of %s" % ", ".join(fw_seq.STATE_NAMES))
+    if "alarm" in t and fw_prot.index_of(t["alarm"]) < 0:
+        raise ScenarioError("expect.alarm: unknown protection %r" % (t["alarm"],))
+    if "class" in t and t["class"] not in fw_prot.CLASS_NAMES[1:]:
+        raise ScenarioError("expect.class: must be one of %s" % ", ".join(fw_prot.CLASS_NAMES[1:]))
+    return out
 
 
 def load(name_or_path):
@@ -132,7 +212,24 @@ def parse(raw, default_name="scenario"):
             raise ScenarioError("firmware.%s: must be an integer between %d and %d, got %r"
                                 % (k, s[2], s[3], v))
     sc["firmware"] = dict(fw)
-    for table, defaults in (("plant", dict(ENGINE_DEFAULTS, **ALT_DEFAULTS)),
+    start = raw.get("start", "running")
+    if start not in ("running", "stopped"):
+        raise ScenarioError("start: must be \"running\" or \"stopped\", got %r" % (start,))
+    sc["start"] = start
+    mode = raw.get("mode", "auto")
+    if mode not in fw_seq.MODE_NAMES:
+        raise ScenarioError("mode: must be one of %s, got %r" % (", ".join(fw_seq.MODE_NAMES), mode))
+    sc["mode"] = mode
+    rs = raw.get("remote_start", None)
+    if rs is not None and not isinstance(rs, bool):
+        raise ScenarioError("remote_start: must be true or false, got %r" % (rs,))
+    sc["remote_start"] = rs
+    if sc["governor"] == "ggov1" and start != "running":
+        raise ScenarioError("governor: ggov1 only runs scenarios with start = \"running\"")
+    sc["protection_settings"] = _protection(raw.get("protection", {}), probe)
+    sc["expect"] = _expect(raw.get("expect", {}))
+    for table, defaults in (("plant", dict(ENGINE_DEFAULTS, **ALT_DEFAULTS, **AUX_DEFAULTS,
+                                           **BREAKER_DEFAULTS)),
                             ("ggov1", GGOV1_DEFAULTS)):
         t = raw.get(table, {})
         if not isinstance(t, dict):
@@ -179,6 +276,32 @@ def parse(raw, default_name="scenario"):
             _unknown(ev, ("kind", "t_s", "p_pct", "duration_s"), w)
             e["p_pct"] = float(_num(ev, "p_pct", 0.0, 120.0, w))
             e["duration_s"] = float(_num(ev, "duration_s", 0.0, 3600.0, w))
+        elif kind == "input":
+            _unknown(ev, ("kind", "t_s", "input", "value"), w)
+            if ev.get("input") not in INPUTS:
+                raise ScenarioError("%sinput: must be one of %s, got %r" % (w, ", ".join(INPUTS), ev.get("input")))
+            if not isinstance(ev.get("value"), bool):
+                raise ScenarioError("%svalue: must be true or false, got %r" % (w, ev.get("value")))
+            e["input"] = ev["input"]
+            e["value"] = ev["value"]
+        elif kind == "command":
+            _unknown(ev, ("kind", "t_s", "command"), w)
+            if ev.get("command") not in COMMANDS:
+                raise ScenarioError("%scommand: must be one of %s, got %r" % (w, ", ".join(COMMANDS), ev.get("command")))
+            e["command"] = ev["command"]
+        elif kind == "fault":
+            f = ev.get("fault")
+            if f not in FAULTS:
+                raise ScenarioError("%sfault: must be one of %s, got %r" % (w, ", ".join(sorted(FAULTS)), f))
+            _unknown(ev, ("kind", "t_s", "fault", "clear") + tuple(FAULTS[f]), w)
+            e["fault"] = f
+            clear = ev.get("clear", False)
+            if not isinstance(clear, bool):
+                raise ScenarioError("%sclear: must be true or false, got %r" % (w, clear))
+            e["clear"] = clear
+            for k, (lo, hi) in FAULTS[f].items():
+                if k in ev:
+                    e[k] = float(_num(ev, k, lo, hi, w))
         else:
             _unknown(ev, ("kind", "t_s", "low_pct", "high_pct", "period_s", "duty",
                           "until_s", "end_pct"), w)

@@ -77,6 +77,9 @@ class SerialRuntime:
     def configure(self, name, value):
         return self.link.configure(name, value)
 
+    def command(self, name):
+        return self.link.command(name)
+
     def begin(self, fuel_pct_x100, speed_rpm_x10):
         self.link.begin(fuel_pct_x100, speed_rpm_x10)
 

@@ -30,6 +30,11 @@ of the class, never tuned to flatter the firmware.
                   combustion dead time: torque from fuel is e_b * (1 - c)
   torque          T_m = k_turb * (e_b (1-c) - w_fnl w) GGOV1 turbine form
                   (Kturb, Wfnl: standards.md) with friction rising with speed
+  air vs speed    the engine is an air pump: burnable fuel scales with w
+  starting        starter torque T_st (1 - w / w_st) while cranking (a 24 V
+                  starter turns a 14 L engine at ~150-200 rpm); combustion
+                  needs ignition, an open gas valve and w > 5 % (firing speed);
+                  compression and breakaway losses below 25 % speed
   swing           2H dw/dt = T_m - P_e / w - D (w - 1) standards.md; H from
                   J = 6 kg m^2 (engine flywheel ~3-4 + alternator rotor ~2 for
                   a 250 kVA 4-pole set): H = J w^2 / (2 P) = 0.53 s at 60 Hz
@@ -51,6 +56,9 @@ ENGINE_DEFAULTS = {
     "k_turb": 1.25,         # GGOV1 Kturb for Wfnl 0.2: 1 / (1 - Wfnl)
     "w_fnl_pu": 0.2,        # no-load fuel (GGOV1 Wfnl 0.2)
     "damping_pu": 0.0,      # D: no extra damping beyond speed-dependent friction
+    "starter_torque_pu": 0.15,  # stall torque of the starter, pu of rated torque
+    "starter_speed_pu": 0.12,   # starter free-running speed (~215 rpm)
+    "low_speed_loss_pu": 0.05,  # compression / breakaway torque at standstill
 }
 
 # Per-fuel plant data: what differs physically (standards.md, "Fuels").
@@ -110,6 +118,11 @@ class Engine:
         self.t_mech = 0.0
         self.angle_rev = 0.0  # crank angle in revolutions (for the speed pickup)
         self.stuck = False
+        self.fail_to_stop = False   # fault: shut-off valve and ignition stuck on
+        self.no_fire = False        # fault: ignition dead, the engine cannot start
+        self.t_st = params["starter_torque_pu"]
+        self.w_st = params["starter_speed_pu"]
+        self.t_low = params["low_speed_loss_pu"]
 
     def settle(self, act, w=1.0):
         """Start in the steady state for valve position `act` at speed w."""
@@ -122,10 +135,20 @@ class Engine:
         self.w = w
         self.t_mech = self.k_turb * (self.e_b - self.w_fnl * w)
 
-    def step(self, cmd_pu, p_elec_pu, cut_cmd=0.0):
+    def step(self, cmd_pu, p_elec_pu, cut_cmd=0.0, crank=False, gas_on=True, ign_on=True,
+             fuel_avail=1.0):
         """Advance dt with valve command cmd_pu (0..1), ignition cut share
-        cut_cmd (0..1) and electrical load p_elec_pu (on the NG rating).
-        Returns speed pu."""
+        cut_cmd (0..1) and electrical load p_elec_pu (on the NG rating); crank,
+        gas_on and ign_on are the starter, shut-off valve and ignition relays;
+        fuel_avail the share of gas the supply can deliver.  Returns speed pu."""
+        if self.fail_to_stop:
+            gas_on = ign_on = True
+            if cmd_pu < 0.15:
+                cmd_pu = 0.15       # throttle idle stop with the valves stuck open
+        if self.no_fire:
+            ign_on = False
+        if not ign_on:
+            cut_cmd = 1.0
         cd = self._cut_delay
         ci = self._ci
         self.cut = cd[ci]
@@ -137,23 +160,30 @@ class Engine:
         d = self._delay
         i = self._di
         e_d = d[i]
-        d[i] = self.act * self.valve_gain * self.lhv_factor
+        d[i] = self.act * self.valve_gain * self.lhv_factor * fuel_avail if gas_on else 0.0
         i += 1
         self._di = 0 if i == len(d) else i
         self.e_m += (e_d - self.e_m) * self.a_man
-        air = self.air_na + self.air_boost * self.boost
-        e_b = self.e_m
+        w = self.w
+        air = (self.air_na + self.air_boost * self.boost) * w
+        e_b = self.e_m if w > 0.05 else 0.0
         if e_b > air:
             e_b = air
         if e_b > self.e_cap:
             e_b = self.e_cap
         self.e_b = e_b
         self.boost += (e_b - self.boost) * self.a_turbo
-        w = self.w
         t_m = self.k_turb * (e_b * (1.0 - self.cut) - self.w_fnl * w)
+        if w < 0.25:
+            t_m -= self.t_low * (1.0 - w / 0.25)
+        if crank and w < self.w_st:
+            t_m += self.t_st * (1.0 - w / self.w_st)
         self.t_mech = t_m
         t_e = p_elec_pu / w if w > 0.05 else p_elec_pu / 0.05
-        w += (t_m - t_e - self.damping * (w - 1.0)) * self.dt / (2.0 * self.h_s)
+        dw = (t_m - t_e - self.damping * (w - 1.0)) * self.dt / (2.0 * self.h_s)
+        if w <= 0.0 and dw < 0.0:
+            dw = 0.0            # losses hold a stopped engine, they do not reverse it
+        w += dw
         if w < 0.0:
             w = 0.0
         self.w = w

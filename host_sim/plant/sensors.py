@@ -8,8 +8,15 @@ with the quantisation, noise and latency of the real inputs.
                  from harmonics and the comparator
   voltage        true-RMS over the last cycle (modelled as a one-cycle lag),
                  0.1 V resolution, 0.1 % noise
-  kW / kvar      metering IC (ATM90E32 / ADE7880 class): one-cycle update,
+  kW / kvar / A  metering IC (ATM90E32 / ADE7880 class): one-cycle update,
                  0.1 kW resolution, 0.2 % of rating noise
+  engine senders 4-20 mA oil pressure (1 kPa), NTC coolant (0.1 degC), gas
+                 pressure transmitter (1 mbar), battery divider (10 mV)
+Sensor faults (scenario "fault" events) act here: speed-pickup loss,
+metering loss (the metering IC stops answering: zeros and DI_METER_OK
+clear), drifting senders (an offset that ramps), and bus excursions (the
+sensed voltage and frequency moved, as a stiff bus would move them, until the
+grid model of the paralleling work drives them for real).
 All randomness comes from one seeded generator, so runs repeat exactly.
 """
 
@@ -46,8 +53,11 @@ class Sensors:
         self.v_filt = 0.0
         self.p_filt = 0.0
         self.q_filt = 0.0
-        # Fault injection hooks (scenario faults, later work)
+        # Fault injection (scenario fault events)
         self.mpu_ok = True
+        self.meter_ok = True
+        self.oil_offset_kpa = 0.0
+        self.coolant_offset_degc = 0.0
 
     def sample_step(self, t_s, w_pu, rated_rpm, v_pu, p_kw, q_kvar, f_hz):
         """Called every plant step after the plant moved to time t_s."""
@@ -84,8 +94,9 @@ class Sensors:
         self.p_filt += (p_kw - self.p_filt) * self.a_p
         self.q_filt += (q_kvar - self.q_filt) * self.a_p
 
-    def inputs(self, t_s, vec):
-        """Fill the HAL input vector (a list of N_IN ints) at a tick."""
+    def inputs(self, t_s, vec, eng_aux, currents, di):
+        """Fill the HAL input vector (a list of N_IN ints) at a tick.
+        eng_aux: the Aux model; currents: (ia, ib, ic) A; di: DI bits."""
         rng = self.rng
         vec[0] = int(round(t_s * 1000.0))
         if self._edges >= 2:
@@ -103,3 +114,17 @@ class Sensors:
         pn = self.p_noise * self.p_rated_kw
         vec[5] = int(round((self.p_filt + rng.gauss(0.0, pn)) * 10.0))
         vec[6] = int(round((self.q_filt + rng.gauss(0.0, pn)) * 10.0))
+        ni = self.p_noise * 300.0
+        for k in range(3):
+            vec[7 + k] = max(0, int(round((currents[k] + rng.gauss(0.0, ni)) * 10.0)))
+        if not self.meter_ok:
+            for k in (4, 5, 6, 7, 8, 9):
+                vec[k] = 0
+        else:
+            di |= 64    # hal.DI_METER_OK
+        vec[10] = max(0, int(round(eng_aux.oil_kpa + self.oil_offset_kpa + rng.gauss(0.0, 1.0))))
+        vec[11] = int(round((eng_aux.coolant_degc + self.coolant_offset_degc) * 10.0
+                            + rng.gauss(0.0, 1.0)))
+        vec[12] = max(0, int(round(eng_aux.gas_mbar + rng.gauss(0.0, 0.2))))
+        vec[13] = int(round(eng_aux.batt_v * 100.0 + rng.gauss(0.0, 2.0))) * 10
+        vec[14] = di

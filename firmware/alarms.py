@@ -1,0 +1,116 @@
+"""Alarm handling: latch, acknowledge, reset, first-out, counters, event log.
+
+A protection that trips raises its alarm: the alarm latches, is counted, is
+logged (eventlog) with the value that tripped it, and the first alarm since
+the last reset is kept as first-out - the one an engineer wants to see when
+five alarms follow one cause.  A latched alarm stays until reset, and a reset
+cannot clear an alarm whose condition is still present (it stays latched, so
+the set cannot be restarted into the same fault).  Acknowledge silences the
+horn without clearing anything.
+
+The worst latched class decides what the sequencer does (protection.CL_*).
+Latched state is also published as two 30-bit words (small ints on a 32-bit
+port) for telemetry and Modbus.
+"""
+
+from array import array
+from fixpt import const
+import protection as pr
+
+# Event codes for non-alarm events (alarm events use the protection's code)
+EV_RESET = const(2001)
+EV_ACK = const(2002)
+EV_STATE = const(2003)      # value = new sequence state
+EV_MODE = const(2004)       # value = new mode
+EV_COMMAND = const(2005)    # value = command code
+
+
+class Alarms:
+    def __init__(self, prot, log=None):
+        self.prot = prot
+        self.log = log
+        n = pr.N_PROT
+        self.latched = bytearray(n)
+        self.acked = bytearray(n)
+        self.count = array("i", [0] * n)
+        self.first_out = -1
+        self.last = -1            # most recent alarm raised (index)
+        self.last_value = 0
+        self.worst = pr.CL_NONE   # worst latched class
+        self.bits0 = 0            # latched alarms 0..29
+        self.bits1 = 0            # latched alarms 30..59
+        self.horn = False
+        self.force_flush = False  # a shutdown was logged: persist the log now
+
+    def update(self, t_ms):
+        """Latch what tripped this tick; recompute the worst class."""
+        p = self.prot
+        for i in range(pr.N_PROT):
+            if p.tripped[i] and not self.latched[i]:
+                self.latched[i] = 1
+                self.acked[i] = 0
+                self.count[i] += 1
+                self.last = i
+                self.last_value = p.value_at[i]
+                if self.first_out < 0:
+                    self.first_out = i
+                self.horn = True
+                if self.log is not None:
+                    self.log.log(t_ms, pr.PROTECTIONS[i][pr.P_CODE], p.value_at[i])
+                    if p.cls[i] >= pr.CL_SOFT:
+                        self.force_flush = True
+        self._summarise()
+
+    def _summarise(self):
+        worst = pr.CL_NONE
+        b0 = 0
+        b1 = 0
+        p = self.prot
+        for i in range(pr.N_PROT):
+            if self.latched[i]:
+                c = p.cls[i]
+                if c > worst:
+                    worst = c
+                if i < 30:
+                    b0 |= 1 << i
+                else:
+                    b1 |= 1 << (i - 30)
+        self.worst = worst
+        self.bits0 = b0
+        self.bits1 = b1
+
+    def reset(self, t_ms):
+        """Clear latched alarms whose condition has gone; returns how many
+        stay latched because their condition is still present."""
+        p = self.prot
+        kept = 0
+        for i in range(pr.N_PROT):
+            if self.latched[i]:
+                if p.active[i]:
+                    kept += 1
+                else:
+                    self.latched[i] = 0
+                    self.acked[i] = 0
+        if self.first_out >= 0 and not self.latched[self.first_out]:
+            self.first_out = -1
+            for i in range(pr.N_PROT):
+                if self.latched[i]:
+                    self.first_out = i
+                    break
+        if kept == 0:
+            self.horn = False
+        if self.log is not None:
+            self.log.log(t_ms, EV_RESET, kept)
+        self._summarise()
+        return kept
+
+    def ack(self, t_ms):
+        for i in range(pr.N_PROT):
+            if self.latched[i]:
+                self.acked[i] = 1
+        self.horn = False
+        if self.log is not None:
+            self.log.log(t_ms, EV_ACK, 0)
+
+    def latched_at_least(self, cls):
+        return self.worst >= cls

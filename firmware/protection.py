@@ -1,0 +1,293 @@
+"""Protections: every function with pickup, delay (or curve), enable and class.
+
+One table, PROTECTIONS, defines every protection the GX230 has: ANSI device
+functions for the generator (12, 81O/U, 59/27, 32, 40, 46, 50/51) and the
+engine and plant functions commercial controllers carry (oil, coolant, gas,
+battery, speed-pickup and metering loss, overcrank, fail to stop, breaker
+supervision, knock, e-stop).  Settings live in preallocated arrays so they can
+be changed (refused when out of range, old value kept) and read back by
+index, which is how the tick link and Modbus address them.
+
+Kinds of element:
+  K_OVER / K_UNDER  a measured quantity above / below pickup for delay_ms
+  K_BIT             a digital input or a condition flag the controller
+                    computes (FLAG_*) present for delay_ms
+  K_INVERSE         inverse-time overcurrent (overcurrent.InverseTime)
+A condition that drops out resets the delay timer at once (the time to trip
+is the delay exactly, within one tick - as the IEEE 1547 clearing times are
+written).  It drops out at the pickup less a small hysteresis, so a value
+sitting on the setting does not chatter the alarm.
+
+Arming: each protection acts only in the states that make sense for it
+(A_*): electrical trip settings while the breaker is closed, low oil pressure
+only after oil_arm_ms from crank disconnect, battery under-voltage never
+while cranking.
+
+Classes (CL_*), lowest to highest: warning, trip breaker, soft shutdown
+(open, cool down, stop), hard shutdown (fuel off now), emergency stop.
+The default trip table is the IEEE 1547-2018 Category I profile
+(profiles.py), with clearing times as the delays.
+
+Units: see measure.py; pickups in the unit of their source (SRC_*).
+"""
+
+from array import array
+from fixpt import const, mul_div
+import overcurrent
+
+# --- classes -------------------------------------------------------------
+CL_NONE = const(0)
+CL_WARNING = const(1)
+CL_TRIP = const(2)
+CL_SOFT = const(3)
+CL_HARD = const(4)
+CL_ESTOP = const(5)
+CLASS_NAMES = ("none", "warning", "trip_breaker", "soft_shutdown", "hard_shutdown",
+               "emergency_stop")
+
+# --- kinds ---------------------------------------------------------------
+K_OVER = const(0)
+K_UNDER = const(1)
+K_BIT = const(2)
+K_INVERSE = const(3)
+
+# --- sources (index into Protection.vals, filled by the controller) -------
+SRC_SPEED_PCT = const(0)    # speed, pct_x100 of rated
+SRC_F_DEV_MHZ = const(1)    # generator frequency - nominal, mHz (0 when dead)
+SRC_V_PCT = const(2)        # voltage, pct_x100 of rated
+SRC_P_PCT = const(3)        # active power, pct_x100 of rated kW
+SRC_Q_PCT = const(4)        # reactive power, pct_x100 of rated kW
+SRC_I_PCT = const(5)        # highest phase current, pct_x100 of rated
+SRC_I_UNBAL_PCT = const(6)  # max - min phase current, pct_x100 of rated
+SRC_I_A_X10 = const(7)      # highest phase current, 0.1 A (for 51)
+SRC_OIL_KPA = const(8)
+SRC_COOLANT_DC = const(9)
+SRC_GAS_MBAR = const(10)
+SRC_BATT_MV = const(11)
+SRC_DI = const(12)          # hal.DI_* bits
+SRC_FLAGS = const(13)       # FLAG_* bits computed by the controller
+N_SRC = const(14)
+
+# Condition flags the controller computes (SRC_FLAGS)
+FLAG_MPU_LOSS = const(1)
+FLAG_METER_LOSS = const(2)
+FLAG_OVERCRANK = const(4)
+FLAG_FAIL_TO_STOP = const(8)
+FLAG_GCB_FAIL_CLOSE = const(16)
+FLAG_GCB_FAIL_OPEN = const(32)
+FLAG_UNDERSPEED = const(64)
+FLAG_PROVING_FAIL = const(128)
+
+# --- arming --------------------------------------------------------------
+A_ALWAYS = const(0)
+A_RUNNING = const(1)     # engine running (crank disconnect until stopped)
+A_OIL = const(2)         # running, and oil_arm_ms since crank disconnect
+A_GCB = const(3)         # generator breaker closed
+A_NOT_CRANKING = const(4)
+A_RATED = const(5)       # at rated speed (after the idle -> rated ramp)
+
+# Hysteresis (drop-out) per source, in the source's unit.
+_HYST = (50, 50, 100, 50, 50, 100, 100, 10, 10, 10, 1, 200, 0, 0)
+
+# name, ANSI/code, kind, source, pickup, delay_ms, class, arm, enabled
+# Codes: the ANSI device number where one exists (x10 + stage), else 1000+.
+PROTECTIONS = (
+    ("overspeed", 120, K_OVER, SRC_SPEED_PCT, 11500, 0, CL_HARD, A_ALWAYS, 1),
+    ("over_frequency_2", 812, K_OVER, SRC_F_DEV_MHZ, 2000, 160, CL_TRIP, A_GCB, 1),
+    ("over_frequency_1", 811, K_OVER, SRC_F_DEV_MHZ, 1200, 300000, CL_TRIP, A_GCB, 1),
+    ("under_frequency_1", 813, K_UNDER, SRC_F_DEV_MHZ, -1500, 300000, CL_TRIP, A_GCB, 1),
+    ("under_frequency_2", 814, K_UNDER, SRC_F_DEV_MHZ, -3500, 160, CL_TRIP, A_GCB, 1),
+    ("over_voltage_2", 592, K_OVER, SRC_V_PCT, 12000, 160, CL_TRIP, A_GCB, 1),
+    ("over_voltage_1", 591, K_OVER, SRC_V_PCT, 11000, 2000, CL_TRIP, A_GCB, 1),
+    ("under_voltage_1", 271, K_UNDER, SRC_V_PCT, 7000, 2000, CL_TRIP, A_GCB, 1),
+    ("under_voltage_2", 272, K_UNDER, SRC_V_PCT, 4500, 160, CL_TRIP, A_GCB, 1),
+    ("reverse_power", 320, K_UNDER, SRC_P_PCT, -500, 3000, CL_TRIP, A_GCB, 1),
+    ("loss_of_excitation", 400, K_UNDER, SRC_Q_PCT, -3000, 2000, CL_TRIP, A_GCB, 1),
+    ("current_unbalance", 460, K_OVER, SRC_I_UNBAL_PCT, 2000, 5000, CL_TRIP, A_GCB, 1),
+    ("overcurrent_inst", 500, K_OVER, SRC_I_PCT, 30000, 50, CL_TRIP, A_ALWAYS, 1),
+    # 51: pickup in pct_x100 of rated current, "delay" field holds TMS x1000,
+    # the curve (overcurrent.CURVE_*) is a setting of its own (see CURVE below).
+    ("overcurrent_time", 510, K_INVERSE, SRC_I_A_X10, 11000, 100, CL_TRIP, A_ALWAYS, 1),
+    ("low_oil_pressure_pre", 1001, K_UNDER, SRC_OIL_KPA, 200, 2000, CL_WARNING, A_OIL, 1),
+    ("low_oil_pressure", 1002, K_UNDER, SRC_OIL_KPA, 140, 1000, CL_HARD, A_OIL, 1),
+    ("high_coolant_temp_pre", 1003, K_OVER, SRC_COOLANT_DC, 950, 5000, CL_WARNING, A_ALWAYS, 1),
+    ("high_coolant_temp", 1004, K_OVER, SRC_COOLANT_DC, 1030, 2000, CL_HARD, A_ALWAYS, 1),
+    ("low_gas_pressure_pre", 1005, K_UNDER, SRC_GAS_MBAR, 20, 2000, CL_WARNING, A_RUNNING, 1),
+    ("low_gas_pressure", 1006, K_UNDER, SRC_GAS_MBAR, 12, 1000, CL_HARD, A_RUNNING, 1),
+    ("high_gas_pressure_pre", 1007, K_OVER, SRC_GAS_MBAR, 60, 2000, CL_WARNING, A_ALWAYS, 1),
+    ("high_gas_pressure", 1008, K_OVER, SRC_GAS_MBAR, 80, 1000, CL_HARD, A_ALWAYS, 1),
+    ("gas_leak", 1009, K_BIT, SRC_DI, 4, 500, CL_HARD, A_ALWAYS, 1),
+    ("overcrank", 1010, K_BIT, SRC_FLAGS, FLAG_OVERCRANK, 0, CL_HARD, A_ALWAYS, 1),
+    ("fail_to_stop", 1011, K_BIT, SRC_FLAGS, FLAG_FAIL_TO_STOP, 0, CL_WARNING, A_ALWAYS, 1),
+    ("speed_pickup_loss", 1012, K_BIT, SRC_FLAGS, FLAG_MPU_LOSS, 500, CL_SOFT, A_RUNNING, 1),
+    ("metering_loss", 1013, K_BIT, SRC_FLAGS, FLAG_METER_LOSS, 1000, CL_SOFT, A_RUNNING, 1),
+    ("battery_under_voltage", 1014, K_UNDER, SRC_BATT_MV, 22000, 10000, CL_WARNING, A_NOT_CRANKING, 1),
+    ("battery_over_voltage", 1015, K_OVER, SRC_BATT_MV, 31000, 10000, CL_WARNING, A_ALWAYS, 1),
+    ("knock", 1016, K_BIT, SRC_DI, 8, 200, CL_WARNING, A_RUNNING, 1),
+    ("emergency_stop", 1017, K_BIT, SRC_DI, 1, 0, CL_ESTOP, A_ALWAYS, 1),
+    ("gcb_fail_to_close", 1018, K_BIT, SRC_FLAGS, FLAG_GCB_FAIL_CLOSE, 0, CL_TRIP, A_ALWAYS, 1),
+    ("gcb_fail_to_open", 1019, K_BIT, SRC_FLAGS, FLAG_GCB_FAIL_OPEN, 0, CL_HARD, A_ALWAYS, 1),
+    ("underspeed", 1020, K_BIT, SRC_FLAGS, FLAG_UNDERSPEED, 5000, CL_HARD, A_RATED, 1),
+    ("gas_valve_proving", 1021, K_BIT, SRC_FLAGS, FLAG_PROVING_FAIL, 0, CL_HARD, A_ALWAYS, 1),
+)
+N_PROT = const(35)
+
+P_NAME = const(0)
+P_CODE = const(1)
+P_KIND = const(2)
+P_SRC = const(3)
+P_PICKUP = const(4)
+P_DELAY = const(5)
+P_CLASS = const(6)
+P_ARM = const(7)
+P_ENABLE = const(8)
+
+# Settable fields per protection (link / Modbus index = base + 8 * i + field)
+F_ENABLE = const(0)
+F_PICKUP = const(1)
+F_DELAY_MS = const(2)
+F_CLASS = const(3)
+F_CURVE = const(4)      # K_INVERSE only
+N_FIELDS = const(5)
+FIELD_NAMES = ("enable", "pickup", "delay_ms", "class", "curve")
+
+# Limits of a pickup per source (lo, hi), so a setter can refuse nonsense.
+_PICKUP_LIMITS = ((5000, 15000), (-10000, 10000), (1000, 15000), (-5000, 5000),
+                  (-10000, 10000), (1000, 100000), (100, 10000), (100, 100000),
+                  (0, 1000), (0, 1500), (0, 1000), (5000, 40000), (1, 65535),
+                  (1, 65535))
+
+
+def index_of(name):
+    for i in range(N_PROT):
+        if PROTECTIONS[i][P_NAME] == name:
+            return i
+    return -1
+
+
+class Protection:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        n = N_PROT
+        self.enable = array("i", [p[P_ENABLE] for p in PROTECTIONS])
+        self.pickup = array("i", [p[P_PICKUP] for p in PROTECTIONS])
+        self.delay_ms = array("i", [p[P_DELAY] for p in PROTECTIONS])
+        self.cls = array("i", [p[P_CLASS] for p in PROTECTIONS])
+        self.timer_ms = array("i", [0] * n)
+        self.active = bytearray(n)    # condition present (after arming)
+        self.tripped = bytearray(n)   # set the tick the delay ran out
+        self.vals = array("i", [0] * N_SRC)
+        self.value_at = array("i", [0] * n)   # value when tripped
+        self.i51 = index_of("overcurrent_time")
+        self.curve = overcurrent.CURVE_IEC_VI
+        self._build_inverse()
+
+    def _build_inverse(self):
+        i = self.i51
+        pick_a_x10 = mul_div(self.cfg.i_rated_a_x10, self.pickup[i], 10000)
+        self.inv = overcurrent.InverseTime(self.curve, pick_a_x10, self.delay_ms[i],
+                                           self.cfg.tick_ms)
+
+    def set_field(self, i, field, value):
+        """Change one setting of protection i; out-of-range values are refused
+        and the old value kept.  Returns True if accepted."""
+        if i < 0 or i >= N_PROT or not isinstance(value, int) or isinstance(value, bool):
+            return False
+        p = PROTECTIONS[i]
+        if field == F_ENABLE:
+            if value not in (0, 1):
+                return False
+            self.enable[i] = value
+        elif field == F_PICKUP:
+            lo, hi = _PICKUP_LIMITS[p[P_SRC]]
+            if p[P_KIND] == K_INVERSE:
+                lo, hi = 5000, 40000
+            if value < lo or value > hi:
+                return False
+            self.pickup[i] = value
+        elif field == F_DELAY_MS:
+            lo, hi = (50, 2000) if p[P_KIND] == K_INVERSE else (0, 600000)
+            if value < lo or value > hi:
+                return False
+            self.delay_ms[i] = value
+        elif field == F_CLASS:
+            if value < CL_WARNING or value > CL_ESTOP:
+                return False
+            self.cls[i] = value
+        elif field == F_CURVE:
+            if p[P_KIND] != K_INVERSE or value < 0 or value >= len(overcurrent.CURVE_NAMES):
+                return False
+            self.curve = value
+        else:
+            return False
+        if p[P_KIND] == K_INVERSE:
+            self._build_inverse()
+        return True
+
+    def get_field(self, i, field):
+        if field == F_ENABLE:
+            return self.enable[i]
+        if field == F_PICKUP:
+            return self.pickup[i]
+        if field == F_DELAY_MS:
+            return self.delay_ms[i]
+        if field == F_CLASS:
+            return self.cls[i]
+        return self.curve
+
+    def update(self, armed_mask, tick_ms):
+        """One tick: run every element against self.vals (filled by the
+        controller).  armed_mask has bit (1 << A_*) set for each arming
+        condition met now.  Sets active[i] and tripped[i]; returns the number
+        of protections that tripped this tick."""
+        vals = self.vals
+        new = 0
+        for i in range(N_PROT):
+            self.tripped[i] = 0
+            p = PROTECTIONS[i]
+            if not self.enable[i] or not (armed_mask >> p[P_ARM]) & 1:
+                self.active[i] = 0
+                self.timer_ms[i] = 0
+                if p[P_KIND] == K_INVERSE:
+                    self.inv.reset()
+                continue
+            kind = p[P_KIND]
+            src = p[P_SRC]
+            v = vals[src]
+            pk = self.pickup[i]
+            was = self.active[i]
+            if kind == K_OVER:
+                cond = v > pk if not was else v > pk - _HYST[src]
+            elif kind == K_UNDER:
+                cond = v < pk if not was else v < pk + _HYST[src]
+            elif kind == K_BIT:
+                cond = (v & pk) != 0
+            else:
+                cond = self.inv.update(v)
+                if cond:
+                    self.active[i] = 1
+                    if self.timer_ms[i] == 0:
+                        self.timer_ms[i] = 1
+                        self.tripped[i] = 1
+                        self.value_at[i] = v
+                        new += 1
+                    continue
+                self.active[i] = 0
+                self.timer_ms[i] = 0
+                continue
+            if cond:
+                self.active[i] = 1
+                t = self.timer_ms[i]
+                if t <= self.delay_ms[i]:
+                    # Count the time the condition has been present; trip on
+                    # the tick it reaches the delay (one tick late at most).
+                    t += tick_ms
+                    self.timer_ms[i] = t
+                    if t > self.delay_ms[i]:
+                        self.tripped[i] = 1
+                        self.value_at[i] = v
+                        new += 1
+            else:
+                self.active[i] = 0
+                self.timer_ms[i] = 0
+        return new

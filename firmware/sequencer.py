@@ -1,0 +1,379 @@
+"""Start / stop sequence: the state machine every start, stop and shutdown
+goes through, in the order a commissioning engineer expects from a
+professional controller.
+
+  STOPPED -> PRESTART (gas valve proving, optional pre-lube)
+          -> CRANK <-> CRANK_REST  (crank_attempts x crank_ms, rest between;
+             crank disconnect by two independent means: speed pickup OR
+             generator frequency, NFPA 110 style)
+          -> WARMUP (idle) -> RAMP (idle -> rated) -> STABILISE (V, f in band)
+          -> AVAILABLE -> CLOSING -> LOADED      (island: dead-bus close)
+          -> OPENING -> COOLDOWN -> STOPPING -> STOPPED
+  STOPPING -> FAIL_TO_STOP when the engine still turns after stop_ms.
+  Any shutdown-class alarm ends in LOCKOUT until a reset whose conditions
+  have cleared.  The paralleling work inserts synchronising before CLOSING
+  and soft unload before OPENING (marked "paralleling slot" below).
+
+Modes: OFF (stop now, no cool-down; no starts), MANUAL (start / stop and
+breaker commands), AUTO (the remote start input runs the set and loads it).
+
+Alarm classes act here, whatever the state: emergency stop and hard shutdown
+cut fuel and open the breaker now; soft shutdown opens the breaker, cools
+down and stops; trip breaker opens the breaker and blocks re-closing until
+reset.  Nothing a command asks can skip these.
+
+Timers count ms in tick_ms steps (no clock wrap to worry about).
+"""
+
+from fixpt import const
+import hal
+import protection as pr
+
+ST_STOPPED = const(0)
+ST_PRESTART = const(1)
+ST_CRANK = const(2)
+ST_CRANK_REST = const(3)
+ST_WARMUP = const(4)
+ST_RAMP = const(5)
+ST_STABILISE = const(6)
+ST_AVAILABLE = const(7)
+ST_CLOSING = const(8)
+ST_LOADED = const(9)
+ST_OPENING = const(10)
+ST_COOLDOWN = const(11)
+ST_STOPPING = const(12)
+ST_FAIL_TO_STOP = const(13)
+ST_LOCKOUT = const(14)
+STATE_NAMES = ("stopped", "prestart", "crank", "crank_rest", "warmup", "ramp",
+               "stabilise", "available", "closing", "loaded", "opening", "cooldown",
+               "stopping", "fail_to_stop", "lockout")
+
+MODE_OFF = const(0)
+MODE_MANUAL = const(1)
+MODE_AUTO = const(2)
+MODE_NAMES = ("off", "manual", "auto")
+
+CMD_START = const(1)
+CMD_STOP = const(2)
+CMD_RESET = const(3)
+CMD_ACK = const(4)
+CMD_MODE_OFF = const(5)
+CMD_MODE_MANUAL = const(6)
+CMD_MODE_AUTO = const(7)
+CMD_CLOSE = const(8)
+CMD_OPEN = const(9)
+COMMAND_NAMES = ("", "start", "stop", "reset", "ack", "mode_off", "mode_manual",
+                 "mode_auto", "close_gcb", "open_gcb")
+
+# Fuel modes the controller applies
+FUEL_OFF = const(0)
+FUEL_START = const(1)    # open loop: start_fuel while cranking
+FUEL_GOVERN = const(2)   # governor on the speed set point
+
+_PURGE_MS = 2000         # ignition stays on after the gas valve shuts: burn the rest
+_IN_BAND_F_MHZ = 600     # +-1 % of 60 Hz for STABILISE
+_IN_BAND_V_PCT = 500     # +-5 % voltage for STABILISE
+
+
+def _running(st):
+    return ST_WARMUP <= st <= ST_COOLDOWN
+
+
+class Sequencer:
+    def __init__(self, cfg, alarms, log=None):
+        self.cfg = cfg
+        self.alarms = alarms
+        self.log = log
+        self.state = ST_STOPPED
+        self.mode = MODE_AUTO
+        self.timer_ms = 0         # time in the current state
+        self.run_ms = 0           # time since crank disconnect
+        self.attempt = 0
+        self.manual_run = False
+        self.manual_close = False
+        self.flags = 0            # protection.FLAG_* raised by the sequence
+        self.fuel_mode = FUEL_OFF
+        self.sp_rpm_x10 = 0       # governor speed set point
+        self.do = 0
+        self.just_disconnected = False
+        self._stop_cause_soft = False
+        self._t_ms = 0
+
+    # -- commands (link, Modbus, panel) -------------------------------------
+    def command(self, cmd, t_ms):
+        """Apply an operator command; returns True if accepted.  Commands
+        never bypass alarms or interlocks: they are requests the sequence
+        grants only when it is safe."""
+        ok = True
+        if cmd == CMD_START:
+            ok = self.mode == MODE_MANUAL
+            if ok:
+                self.manual_run = True
+        elif cmd == CMD_STOP:
+            self.manual_run = False
+            self.manual_close = False
+        elif cmd == CMD_RESET:
+            self.alarms.reset(t_ms)
+            if self.state == ST_LOCKOUT and self.alarms.worst < pr.CL_SOFT:
+                self._go(ST_STOPPED)
+        elif cmd == CMD_ACK:
+            self.alarms.ack(t_ms)
+        elif cmd == CMD_MODE_OFF or cmd == CMD_MODE_MANUAL or cmd == CMD_MODE_AUTO:
+            self.mode = cmd - CMD_MODE_OFF
+            self.manual_run = self.mode == MODE_MANUAL and _running(self.state)
+            self.manual_close = self.manual_run and self.state == ST_LOADED
+            if self.log is not None:
+                self.log.log(t_ms, 2004, self.mode)
+        elif cmd == CMD_CLOSE:
+            ok = self.mode == MODE_MANUAL
+            if ok:
+                self.manual_close = True
+        elif cmd == CMD_OPEN:
+            ok = self.mode == MODE_MANUAL
+            if ok:
+                self.manual_close = False
+        else:
+            ok = False
+        if ok and self.log is not None and cmd < CMD_MODE_OFF:
+            self.log.log(t_ms, 2005, cmd)
+        return ok
+
+    def force_loaded(self):
+        """Begin on load: the set is already running with its breaker closed
+        (simulator scenarios that start at rated load, HIL sessions)."""
+        self.state = ST_LOADED
+        self.timer_ms = 0
+        self.run_ms = self.cfg.oil_arm_ms + 1
+        self.manual_run = True
+        self.manual_close = True
+        self.fuel_mode = FUEL_GOVERN
+        self.sp_rpm_x10 = self.cfg.rated_rpm_x10
+
+    # -- helpers -------------------------------------------------------------
+    def _go(self, st):
+        if st != self.state:
+            self.state = st
+            self.timer_ms = 0
+            if self.log is not None:
+                self.log.log(self._t_ms, 2003, st)
+
+    def run_request(self, di):
+        if self.mode == MODE_AUTO:
+            return (di & hal.DI_REMOTE_START) != 0
+        if self.mode == MODE_MANUAL:
+            return self.manual_run
+        return False
+
+    def close_request(self, di):
+        if self.mode == MODE_AUTO:
+            return (di & hal.DI_REMOTE_START) != 0
+        if self.mode == MODE_MANUAL:
+            return self.manual_close
+        return False
+
+    def armed_mask(self, di):
+        st = self.state
+        m = 1 << pr.A_ALWAYS
+        if _running(st):
+            m |= 1 << pr.A_RUNNING
+            if self.run_ms >= self.cfg.oil_arm_ms:
+                m |= 1 << pr.A_OIL
+        if di & hal.DI_GCB_CLOSED:
+            m |= 1 << pr.A_GCB
+        if st != ST_CRANK:
+            m |= 1 << pr.A_NOT_CRANKING
+        if ST_AVAILABLE <= st <= ST_COOLDOWN:
+            m |= 1 << pr.A_RATED
+        return m
+
+    def _ramp_sp(self, target, tick_ms):
+        step = self.cfg.ramp_rpm_x10_s * tick_ms // 1000
+        sp = self.sp_rpm_x10
+        if sp < target:
+            sp = sp + step if sp + step < target else target
+        elif sp > target:
+            sp = sp - step if sp - step > target else target
+        self.sp_rpm_x10 = sp
+
+    # -- the tick ------------------------------------------------------------
+    def update(self, m, t_ms):
+        """One tick.  m: the Measure.  Decides state, fuel mode, speed set
+        point and relay outputs (self.do)."""
+        cfg = self.cfg
+        tick = cfg.tick_ms
+        self._t_ms = t_ms
+        # Event flags raised last tick have been seen by protection this tick
+        # (it runs first): clear them, so a reset can clear their alarms.
+        self.flags = 0
+        self.timer_ms += tick
+        self.just_disconnected = False
+        di = m.di
+        gcb = (di & hal.DI_GCB_CLOSED) != 0
+        worst = self.alarms.worst
+        st = self.state
+        if _running(st):
+            self.run_ms += tick
+        stopped = m.speed_rpm_x10 < cfg.rated_rpm_x10 // 100 and m.gen_f_mhz == 0
+        want_run = self.run_request(di) and worst < pr.CL_SOFT
+
+        # --- alarm classes first: they override whatever the state wants ----
+        if worst >= pr.CL_HARD:
+            if st != ST_STOPPING and st != ST_FAIL_TO_STOP and st != ST_LOCKOUT and \
+                    st != ST_STOPPED:
+                self._go(ST_STOPPING)
+            elif st == ST_STOPPED:
+                self._go(ST_LOCKOUT)
+        elif worst == pr.CL_SOFT:
+            if st == ST_LOADED or st == ST_CLOSING:
+                self._stop_cause_soft = True
+                self._go(ST_OPENING)
+            elif ST_WARMUP <= st <= ST_AVAILABLE:
+                self._go(ST_COOLDOWN)
+            elif st == ST_PRESTART or st == ST_CRANK or st == ST_CRANK_REST:
+                self._go(ST_STOPPING)
+            elif st == ST_STOPPED:
+                self._go(ST_LOCKOUT)
+        elif worst == pr.CL_TRIP and (st == ST_LOADED or st == ST_CLOSING):
+            self._go(ST_OPENING)
+        if self.mode == MODE_OFF and (ST_PRESTART <= self.state <= ST_COOLDOWN):
+            self._go(ST_STOPPING)     # OFF: stop now, no cool-down
+
+        st = self.state
+        t = self.timer_ms
+        fuel_mode = FUEL_OFF
+        do = 0
+        if st == ST_STOPPED:
+            self.attempt = 0
+            if want_run:
+                self._go(ST_PRESTART)
+        elif st == ST_PRESTART:
+            if cfg.prelube:
+                do |= hal.DO_PRELUBE
+            if not want_run:
+                self._go(ST_STOPPED)
+            elif t >= cfg.prestart_ms:
+                if di & hal.DI_GAS_PROVEN:
+                    self.attempt = 1
+                    self._go(ST_CRANK)
+                else:
+                    self.flags |= pr.FLAG_PROVING_FAIL
+        elif st == ST_CRANK:
+            do |= hal.DO_CRANK | hal.DO_GAS_VALVE | hal.DO_IGNITION
+            fuel_mode = FUEL_START
+            if m.speed_rpm_x10 >= cfg.crank_disc_rpm_x10 or m.gen_f_mhz >= cfg.crank_disc_mhz:
+                # Crank disconnect: either means is enough, so a failed pickup
+                # cannot leave the starter engaged on a running engine.
+                do &= ~hal.DO_CRANK
+                self.run_ms = 0
+                self.sp_rpm_x10 = m.speed_rpm_x10 if m.speed_rpm_x10 > 0 else cfg.crank_disc_rpm_x10
+                self.just_disconnected = True
+                fuel_mode = FUEL_GOVERN
+                self._go(ST_WARMUP)
+            elif not want_run:
+                self._go(ST_STOPPING)
+            elif t >= cfg.crank_ms:
+                if self.attempt >= cfg.crank_attempts:
+                    self.flags |= pr.FLAG_OVERCRANK
+                    self._go(ST_STOPPING)
+                else:
+                    self._go(ST_CRANK_REST)
+        elif st == ST_CRANK_REST:
+            if not want_run:
+                self._go(ST_STOPPED)
+            elif t >= cfg.crank_rest_ms and stopped:
+                self.attempt += 1
+                self._go(ST_CRANK)
+        elif _running(st):
+            do |= hal.DO_GAS_VALVE | hal.DO_IGNITION
+            fuel_mode = FUEL_GOVERN
+            if st == ST_WARMUP:
+                self._ramp_sp(cfg.idle_rpm_x10, tick)
+                if not want_run:
+                    self._go(ST_COOLDOWN)
+                elif t >= cfg.warmup_ms:
+                    self._go(ST_RAMP)
+            elif st == ST_RAMP:
+                self._ramp_sp(cfg.rated_rpm_x10, tick)
+                if self.sp_rpm_x10 == cfg.rated_rpm_x10:
+                    self._go(ST_STABILISE)
+            else:
+                self._ramp_sp(cfg.rated_rpm_x10, tick)
+            if st == ST_STABILISE:
+                dv = m.v_pct_x100 - 10000
+                ok = -_IN_BAND_F_MHZ < m.f_dev_mhz < _IN_BAND_F_MHZ and \
+                    -_IN_BAND_V_PCT < dv < _IN_BAND_V_PCT and m.gen_f_mhz > 0
+                if not ok:
+                    self.timer_ms = 0
+                elif t >= cfg.stabilise_ms:
+                    self._go(ST_AVAILABLE)
+            elif st == ST_AVAILABLE:
+                do |= hal.DO_READY if self.mode == MODE_AUTO else 0
+                if gcb:
+                    self._go(ST_LOADED)      # closed from outside: follow it
+                elif not want_run:
+                    self._go(ST_COOLDOWN)
+                elif self.close_request(di) and worst < pr.CL_TRIP and cfg.dead_bus_close:
+                    # Island: the bus is dead (nothing else feeds it) and dead-bus
+                    # closing is permitted.  (paralleling slot: synchronise here)
+                    self._go(ST_CLOSING)
+            elif st == ST_CLOSING:
+                do |= hal.DO_GCB_CLOSE
+                if gcb:
+                    self._go(ST_LOADED)
+                elif t >= cfg.gcb_ms:
+                    self.flags |= pr.FLAG_GCB_FAIL_CLOSE
+                    self._go(ST_AVAILABLE)
+            elif st == ST_LOADED:
+                if not gcb:
+                    self._go(ST_AVAILABLE)   # opened from outside (or tripped)
+                elif not want_run or not self.close_request(di):
+                    # (paralleling slot: soft unload before opening)
+                    self._go(ST_OPENING)
+            elif st == ST_OPENING:
+                do |= hal.DO_GCB_OPEN
+                if not gcb:
+                    if self._stop_cause_soft or not want_run:
+                        self._stop_cause_soft = False
+                        self._go(ST_COOLDOWN)
+                    else:
+                        self._go(ST_AVAILABLE)
+                elif t >= cfg.gcb_ms:
+                    self.flags |= pr.FLAG_GCB_FAIL_OPEN
+                    self._go(ST_STOPPING)
+            elif st == ST_COOLDOWN:
+                if want_run and worst < pr.CL_SOFT:
+                    self._go(ST_AVAILABLE)   # asked to run again: back in service
+                elif t >= cfg.cooldown_ms:
+                    self._go(ST_STOPPING)
+        elif st == ST_STOPPING or st == ST_FAIL_TO_STOP:
+            if t < _PURGE_MS:
+                do |= hal.DO_IGNITION
+            if gcb:
+                do |= hal.DO_GCB_OPEN
+            if stopped:
+                self._go(ST_LOCKOUT if worst >= pr.CL_SOFT else ST_STOPPED)
+            elif st == ST_STOPPING and t >= cfg.stop_ms:
+                self.flags |= pr.FLAG_FAIL_TO_STOP
+                self._go(ST_FAIL_TO_STOP)
+        elif st == ST_LOCKOUT:
+            if gcb:
+                do |= hal.DO_GCB_OPEN
+        # A state entered this tick that stops fuelling takes effect at once.
+        st = self.state
+        if not (_running(st) or st == ST_CRANK):
+            fuel_mode = FUEL_OFF
+            do &= ~(hal.DO_GAS_VALVE | hal.DO_CRANK)
+            if gcb:
+                do |= hal.DO_GCB_OPEN
+        elif st == ST_CRANK and fuel_mode != FUEL_START:
+            fuel_mode = FUEL_START
+        a = self.alarms
+        if a.horn:
+            do |= hal.DO_HORN
+        if a.worst >= pr.CL_WARNING:
+            do |= hal.DO_COMMON_ALARM
+        if a.worst >= pr.CL_SOFT:
+            do |= hal.DO_COMMON_SHUTDOWN
+            do &= ~hal.DO_READY
+        self.fuel_mode = fuel_mode
+        self.do = do

@@ -1,0 +1,72 @@
+"""Engine auxiliaries the protections watch: lube oil pressure, coolant
+temperature, gas supply pressure, starter battery.  Simple first-order and
+algebraic models with class-typical numbers (data-sheet class of 200 kW gas
+sets; NFPA 110 block heaters keep a standby engine warm), each with the fault
+that makes its protection act.
+
+  oil pressure   p = p_rated * w^0.8, relief-capped; pump fault scales it down
+  coolant        tau dT/dt = T_target - T;  running: thermostat at 82 degC + 6
+                 per pu load; stopped: block heater at 45 degC; cooling
+                 failure: 130 degC target with a 90 s time constant
+  gas supply     p = p_supply - k_droop * flow^2 (regulator droop); a supply
+                 loss ramps p_supply down; below the regulator's minimum inlet
+                 the delivered energy falls with sqrt(p / p_min)
+  battery        24 V lead-acid: 25.4 V resting, 27.6 V charging while
+                 running, ~20.5 V while cranking; a weak battery sags further
+"""
+
+AUX_DEFAULTS = {
+    "oil_rated_kpa": 420.0,
+    "oil_relief_kpa": 480.0,
+    "coolant_start_degc": 60.0,
+    "coolant_tau_s": 120.0,
+    "gas_supply_mbar": 35.0,
+    "gas_droop_mbar": 4.0,      # regulator droop at full flow
+    "gas_min_inlet_mbar": 15.0,
+    "batt_rest_v": 25.4,
+    "batt_charge_v": 27.6,
+    "batt_crank_v": 20.5,
+}
+
+
+class Aux:
+    def __init__(self, params, dt_s):
+        self.p = dict(params)
+        self.dt = dt_s
+        self.oil_factor = 1.0          # pump health (fault: < 1)
+        self.cooling_failed = False
+        self.coolant_degc = params["coolant_start_degc"]
+        self.gas_supply_mbar = params["gas_supply_mbar"]
+        self.gas_mbar = self.gas_supply_mbar
+        self.batt_offset_v = 0.0
+        self.oil_kpa = 0.0
+        self.batt_v = params["batt_rest_v"]
+
+    def step(self, w, running, load_pu, fuel_flow_pu, cranking):
+        p = self.p
+        dt = self.dt
+        oil = p["oil_rated_kpa"] * (w ** 0.8 if w > 0 else 0.0) * self.oil_factor
+        self.oil_kpa = min(oil, p["oil_relief_kpa"])
+        if self.cooling_failed and running:
+            target, tau = 130.0, 90.0
+        elif running:
+            target, tau = 82.0 + 6.0 * max(0.0, load_pu), p["coolant_tau_s"]
+        else:
+            target, tau = 45.0, 600.0
+        self.coolant_degc += (target - self.coolant_degc) * dt / tau
+        f = max(0.0, fuel_flow_pu)
+        self.gas_mbar = max(0.0, self.gas_supply_mbar - p["gas_droop_mbar"] * f * f)
+        if cranking:
+            v = p["batt_crank_v"]
+        elif running:
+            v = p["batt_charge_v"]
+        else:
+            v = p["batt_rest_v"]
+        self.batt_v = v + self.batt_offset_v
+
+    def fuel_available(self):
+        """Share of the demanded gas energy the supply can deliver."""
+        pmin = self.p["gas_min_inlet_mbar"]
+        if self.gas_mbar >= pmin:
+            return 1.0
+        return (self.gas_mbar / pmin) ** 0.5 if self.gas_mbar > 0 else 0.0
