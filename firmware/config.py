@@ -53,6 +53,7 @@ SETTINGS = (
     ("gcb_ms", 500, 50, 5000),                  # breaker feedback time (fail to close / open)
     ("dead_bus_close", 1, 0, 1),                # may close onto a dead bus (island)
     ("knock_derate_pct", 20, 0, 50),            # fuel ceiling cut while knock is reported
+    ("ieee1547_category", 1, 1, 3),             # grid trip profile (profiles.py)
 )
 
 _INDEX = {}

@@ -108,8 +108,12 @@ class Controller:
             return self.prot.set_field(k >> 3, k & 7, value)
         if self.seq.state != ST_STOPPED or index < 0 or index >= len(SETTINGS):
             return False
-        if not self.cfg.set(SETTINGS[index][0], value):
+        name = SETTINGS[index][0]
+        if not self.cfg.set(name, value):
             return False
+        if name == "ieee1547_category":
+            import profiles
+            profiles.apply_ieee1547(self.prot, value)
         self._build()
         return True
 

@@ -61,6 +61,7 @@ DI_KNOCK = const(8)          # knock controller: knock present (propane, hydroge
 DI_GCB_CLOSED = const(16)    # generator breaker auxiliary contact: closed
 DI_GAS_PROVEN = const(32)    # valve-proving / gas train pressure switch healthy
 DI_METER_OK = const(64)      # metering front end answering and in range
+DI_MB_CLOSED = const(128)    # mains (grid) breaker closed: the bus is tied to the grid
 
 OUT_FUEL_PCT_X100 = const(0)
 OUT_AVR_BIAS_PCT_X100 = const(1)

@@ -20,9 +20,20 @@ def ident():
     return [link.LINK_VERSION, hal.N_IN, hal.N_OUT, N_TELE, settings_crc()]
 
 
-def main(rx, tx, lock_after=-1):
+def build(rx, tx):
+    """The link HAL and the controller, built in the order that fits a small
+    heap: the event log's ring (the largest block) first, from a freshly
+    collected heap, before the rest fragments it."""
+    import gc
+    from eventlog import EventLog
+    gc.collect()
+    log = EventLog()
     h = LinkHal(rx, tx, N_TELE, ident())
-    c = Controller(h)
+    return h, Controller(h, log=log)
+
+
+def main(rx, tx, lock_after=-1):
+    h, c = build(rx, tx)
     h.on_set = c.set_setting
     h.on_begin = c.begin
     h.on_command = c.command
@@ -39,9 +50,15 @@ def _args():
     return lock_after
 
 
-if __name__ == "__main__":
+def cli():
+    """Run on stdin/stdout; report an unhandled error on stderr and exit 3
+    (the outputs were already driven safe and an 'E' frame sent)."""
     try:
         main(sys.stdin.buffer, sys.stdout.buffer, _args())
     except Exception as e:
         sys.stderr.write("firmware fail-safe: %s %s\n" % (type(e).__name__, e))
         sys.exit(3)
+
+
+if __name__ == "__main__":
+    cli()

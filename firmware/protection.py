@@ -19,14 +19,20 @@ written).  It drops out at the pickup less a small hysteresis, so a value
 sitting on the setting does not chatter the alarm.
 
 Arming: each protection acts only in the states that make sense for it
-(A_*): electrical trip settings while the breaker is closed, low oil pressure
-only after oil_arm_ms from crank disconnect, battery under-voltage never
-while cranking.
+(A_*): the IEEE 1547 interconnection trips (and 32, 40) only while the set
+is paralleled with the grid; the island set of V/f trips, wide enough for
+ISO 8528-5 G3 transients, while the set supplies its bus alone; protections
+that read the metering front end only while it is healthy (a dead meter reads
+zero volts, which must not look like an under-voltage); low oil pressure only
+after oil_arm_ms from crank disconnect; battery under-voltage never while
+cranking.
 
 Classes (CL_*), lowest to highest: warning, trip breaker, soft shutdown
 (open, cool down, stop), hard shutdown (fuel off now), emergency stop.
-The default trip table is the IEEE 1547-2018 Category I profile
-(profiles.py), with clearing times as the delays.
+The default grid trip table is the IEEE 1547-2018 Category I profile, with
+clearing times as the delays (profiles.py also carries Categories II, III).
+Island defaults follow commercial genset controllers: 81U at 90 % for 5 s,
+81O at 110 % for 3 s, 27 at 80 % for 5 s, 59 at 115 % for 2 s.
 
 Units: see measure.py; pickups in the unit of their source (SRC_*).
 """
@@ -85,6 +91,11 @@ A_OIL = const(2)         # running, and oil_arm_ms since crank disconnect
 A_GCB = const(3)         # generator breaker closed
 A_NOT_CRANKING = const(4)
 A_RATED = const(5)       # at rated speed (after the idle -> rated ramp)
+A_GRID = const(6)        # breaker closed and paralleled with the grid (mains breaker closed)
+A_ISLAND = const(7)      # breaker closed, the set alone on its bus
+A_METERED = const(8)     # the metering front end is healthy (V, kW, kvar, A are real)
+A_GRID_M = const(9)      # A_GRID and A_METERED
+A_ISLAND_M = const(10)   # A_ISLAND and A_METERED
 
 # Hysteresis (drop-out) per source, in the source's unit.
 _HYST = (50, 50, 100, 50, 50, 100, 100, 10, 10, 10, 1, 200, 0, 0)
@@ -93,21 +104,21 @@ _HYST = (50, 50, 100, 50, 50, 100, 100, 10, 10, 10, 1, 200, 0, 0)
 # Codes: the ANSI device number where one exists (x10 + stage), else 1000+.
 PROTECTIONS = (
     ("overspeed", 120, K_OVER, SRC_SPEED_PCT, 11500, 0, CL_HARD, A_ALWAYS, 1),
-    ("over_frequency_2", 812, K_OVER, SRC_F_DEV_MHZ, 2000, 160, CL_TRIP, A_GCB, 1),
-    ("over_frequency_1", 811, K_OVER, SRC_F_DEV_MHZ, 1200, 300000, CL_TRIP, A_GCB, 1),
-    ("under_frequency_1", 813, K_UNDER, SRC_F_DEV_MHZ, -1500, 300000, CL_TRIP, A_GCB, 1),
-    ("under_frequency_2", 814, K_UNDER, SRC_F_DEV_MHZ, -3500, 160, CL_TRIP, A_GCB, 1),
-    ("over_voltage_2", 592, K_OVER, SRC_V_PCT, 12000, 160, CL_TRIP, A_GCB, 1),
-    ("over_voltage_1", 591, K_OVER, SRC_V_PCT, 11000, 2000, CL_TRIP, A_GCB, 1),
-    ("under_voltage_1", 271, K_UNDER, SRC_V_PCT, 7000, 2000, CL_TRIP, A_GCB, 1),
-    ("under_voltage_2", 272, K_UNDER, SRC_V_PCT, 4500, 160, CL_TRIP, A_GCB, 1),
-    ("reverse_power", 320, K_UNDER, SRC_P_PCT, -500, 3000, CL_TRIP, A_GCB, 1),
-    ("loss_of_excitation", 400, K_UNDER, SRC_Q_PCT, -3000, 2000, CL_TRIP, A_GCB, 1),
-    ("current_unbalance", 460, K_OVER, SRC_I_UNBAL_PCT, 2000, 5000, CL_TRIP, A_GCB, 1),
-    ("overcurrent_inst", 500, K_OVER, SRC_I_PCT, 30000, 50, CL_TRIP, A_ALWAYS, 1),
+    ("over_frequency_2", 812, K_OVER, SRC_F_DEV_MHZ, 2000, 160, CL_TRIP, A_GRID, 1),
+    ("over_frequency_1", 811, K_OVER, SRC_F_DEV_MHZ, 1200, 300000, CL_TRIP, A_GRID, 1),
+    ("under_frequency_1", 813, K_UNDER, SRC_F_DEV_MHZ, -1500, 300000, CL_TRIP, A_GRID, 1),
+    ("under_frequency_2", 814, K_UNDER, SRC_F_DEV_MHZ, -3500, 160, CL_TRIP, A_GRID, 1),
+    ("over_voltage_2", 592, K_OVER, SRC_V_PCT, 12000, 160, CL_TRIP, A_GRID_M, 1),
+    ("over_voltage_1", 591, K_OVER, SRC_V_PCT, 11000, 2000, CL_TRIP, A_GRID_M, 1),
+    ("under_voltage_1", 271, K_UNDER, SRC_V_PCT, 7000, 2000, CL_TRIP, A_GRID_M, 1),
+    ("under_voltage_2", 272, K_UNDER, SRC_V_PCT, 4500, 160, CL_TRIP, A_GRID_M, 1),
+    ("reverse_power", 320, K_UNDER, SRC_P_PCT, -500, 3000, CL_TRIP, A_GRID_M, 1),
+    ("loss_of_excitation", 400, K_UNDER, SRC_Q_PCT, -3000, 2000, CL_TRIP, A_GRID_M, 1),
+    ("current_unbalance", 460, K_OVER, SRC_I_UNBAL_PCT, 2000, 5000, CL_TRIP, A_METERED, 1),
+    ("overcurrent_inst", 500, K_OVER, SRC_I_PCT, 30000, 50, CL_TRIP, A_METERED, 1),
     # 51: pickup in pct_x100 of rated current, "delay" field holds TMS x1000,
     # the curve (overcurrent.CURVE_*) is a setting of its own (see CURVE below).
-    ("overcurrent_time", 510, K_INVERSE, SRC_I_A_X10, 11000, 100, CL_TRIP, A_ALWAYS, 1),
+    ("overcurrent_time", 510, K_INVERSE, SRC_I_A_X10, 11000, 100, CL_TRIP, A_METERED, 1),
     ("low_oil_pressure_pre", 1001, K_UNDER, SRC_OIL_KPA, 200, 2000, CL_WARNING, A_OIL, 1),
     ("low_oil_pressure", 1002, K_UNDER, SRC_OIL_KPA, 140, 1000, CL_HARD, A_OIL, 1),
     ("high_coolant_temp_pre", 1003, K_OVER, SRC_COOLANT_DC, 950, 5000, CL_WARNING, A_ALWAYS, 1),
@@ -129,8 +140,13 @@ PROTECTIONS = (
     ("gcb_fail_to_open", 1019, K_BIT, SRC_FLAGS, FLAG_GCB_FAIL_OPEN, 0, CL_HARD, A_ALWAYS, 1),
     ("underspeed", 1020, K_BIT, SRC_FLAGS, FLAG_UNDERSPEED, 5000, CL_HARD, A_RATED, 1),
     ("gas_valve_proving", 1021, K_BIT, SRC_FLAGS, FLAG_PROVING_FAIL, 0, CL_HARD, A_ALWAYS, 1),
+    # Island V/f set (codes x10 + 5, 6: the ANSI function, island stage)
+    ("island_under_frequency", 815, K_UNDER, SRC_F_DEV_MHZ, -6000, 5000, CL_TRIP, A_ISLAND, 1),
+    ("island_over_frequency", 816, K_OVER, SRC_F_DEV_MHZ, 6000, 3000, CL_TRIP, A_ISLAND, 1),
+    ("island_under_voltage", 275, K_UNDER, SRC_V_PCT, 8000, 5000, CL_TRIP, A_ISLAND_M, 1),
+    ("island_over_voltage", 595, K_OVER, SRC_V_PCT, 11500, 2000, CL_TRIP, A_ISLAND_M, 1),
 )
-N_PROT = const(35)
+N_PROT = const(39)
 
 P_NAME = const(0)
 P_CODE = const(1)

@@ -178,8 +178,15 @@ class Sequencer:
             m |= 1 << pr.A_RUNNING
             if self.run_ms >= self.cfg.oil_arm_ms:
                 m |= 1 << pr.A_OIL
+        metered = (di & hal.DI_METER_OK) != 0
+        if metered:
+            m |= 1 << pr.A_METERED
         if di & hal.DI_GCB_CLOSED:
             m |= 1 << pr.A_GCB
+            if di & hal.DI_MB_CLOSED:
+                m |= (1 << pr.A_GRID) | ((1 << pr.A_GRID_M) if metered else 0)
+            else:
+                m |= (1 << pr.A_ISLAND) | ((1 << pr.A_ISLAND_M) if metered else 0)
         if st != ST_CRANK:
             m |= 1 << pr.A_NOT_CRANKING
         if ST_AVAILABLE <= st <= ST_COOLDOWN:

@@ -18,12 +18,12 @@ def pulse_windows(sc):
 
 def build(r, wall_s=None):
     sc = r.scenario
-    iso, pulse = iso8528.evaluate(r, pulse_windows(sc))
     tr = r.trace
-    faults = [e["t_s"] for e in sc["events"] if e["kind"] in ("fault", "input")
-              and not e.get("clear", False) and e.get("input", "") != "remote_start"]
+    if tr["t_s"]:
+        iso, pulse = iso8528.evaluate(r, pulse_windows(sc))
+    else:   # run without a trace: no transient figures to score
+        iso, pulse = {"class": "none", "events": [], "note": "run without trace"}, None
     rep = {
-        "_faults": faults,
         "scenario": sc["name"],
         "description": sc["description"],
         "runtime": r.runtime,
@@ -43,7 +43,7 @@ def build(r, wall_s=None):
             "p_max_kw": round(max(tr["p_kw"]), 2),
             "fuel_rated_kw": round(r.p_fuel_kw, 1),
             "ign_cut_max_pct": round(max(tr["ign_cut_pct"]), 2),
-        },
+        } if tr["t_s"] else {"fuel_rated_kw": round(r.p_fuel_kw, 1)},
         "plant": {"h_s": round(r.h_s, 4), "torque_dead_time_s": round(r.t_dead_s, 4)},
         "alarms": r.alarms,
         "final_state": r.final_state,
@@ -52,8 +52,7 @@ def build(r, wall_s=None):
     }
     exp = sc.get("expect") or {}
     if exp:
-        rep["expect"] = dict(exp, met=expect_met(rep, exp))
-    del rep["_faults"]
+        rep["expect"] = dict(exp, met=expect_met(rep, exp, fault_time(sc)))
     if pulse is not None:
         rep["load_pulse"] = pulse
     if wall_s is not None:
@@ -62,7 +61,16 @@ def build(r, wall_s=None):
     return rep
 
 
-def expect_met(rep, exp):
+def fault_time(sc):
+    """What an expected alarm is timed from: the first injected fault (or
+    e-stop press); plain operating inputs do not count.  0 if none."""
+    ts = [e["t_s"] for e in sc["events"]
+          if (e["kind"] == "fault" and not e.get("clear", False)) or
+          (e["kind"] == "input" and e.get("input") == "estop" and e.get("value"))]
+    return ts[0] if ts else 0.0
+
+
+def expect_met(rep, exp, t0=0.0):
     """Did the run end as the scenario's [expect] table says?  (fault
     scenarios: the right alarm, of the right class, within its time, and the
     right final state)."""
@@ -78,8 +86,6 @@ def expect_met(rep, exp):
         if "class" in exp and a["class"] != exp["class"]:
             return False
         if "within_s" in exp:
-            faults = [e for e in rep.get("_faults", [])]
-            t0 = faults[0] if faults else 0.0
             if a["t_s"] - t0 > exp["within_s"]:
                 return False
     return True

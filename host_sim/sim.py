@@ -169,6 +169,7 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     fstate = {"di_fault": 0, "oil_drift": None, "coolant_drift": None, "gas_ramp": None,
               "unbalance": 0.0, "excursion": None, "not_proven": False}
     estop = False
+    mains_closed = False
 
     gg = None
     if running_start:
@@ -242,6 +243,8 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
             if ev["kind"] == "input":
                 if ev["input"] == "remote_start":
                     remote_start = ev["value"]
+                elif ev["input"] == "mains_closed":
+                    mains_closed = ev["value"]
                 else:
                     estop = ev["value"]
             elif ev["kind"] == "command":
@@ -274,6 +277,8 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
             di |= hal.DI_REMOTE_START
         if brk.closed:
             di |= hal.DI_GCB_CLOSED
+        if mains_closed:
+            di |= hal.DI_MB_CLOSED
         if aux.gas_mbar >= 10.0 and not (di & hal.DI_GAS_LEAK) and not fstate["not_proven"]:
             di |= hal.DI_GAS_PROVEN
         sens.inputs(t, inputs, aux, currents, di)

@@ -21,6 +21,10 @@ from conftest import ROOT
 from host_sim import scenario, sim
 from tools import build_firmware as bf
 from tools.hil import SerialRuntime
+# The boot image carries the HIL app and the native HAL on top of the
+# firmware.  A Pico's MicroPython heap is ~190 KB (32-bit); 192k on the
+# 64-bit unix port is a conservative stand-in (objects are twice as wide here).
+PICO_HEAP = "192k"
 
 BOARD = "rp2040_pico"
 
@@ -40,7 +44,7 @@ class Board:
         self._master, self._slave = pty.openpty()
         tty.setraw(self._slave)
         self.port = os.ttyname(self._slave)
-        self.proc = subprocess.Popen([mp_bin, "-X", "heapsize=96k", "main.py"], cwd=image,
+        self.proc = subprocess.Popen([mp_bin, "-X", "heapsize=" + PICO_HEAP, "main.py"], cwd=image,
                                      stdin=self._master, stdout=self._master,
                                      stderr=subprocess.PIPE)
 

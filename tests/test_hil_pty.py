@@ -50,8 +50,9 @@ def pty_pair():
 
 
 def _start_firmware(mp_bin, fd):
-    return subprocess.Popen([mp_bin, "-X", "heapsize=96k", "main_link.py"], cwd=FIRMWARE_DIR,
-                            stdin=fd, stdout=fd, stderr=subprocess.PIPE)
+    from host_sim.runtime import firmware_command
+    args, d = firmware_command()
+    return subprocess.Popen(args, cwd=d, stdin=fd, stdout=fd, stderr=subprocess.PIPE)
 
 
 def _finish(proc):

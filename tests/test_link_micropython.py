@@ -18,8 +18,9 @@ from config import SETTINGS  # noqa: E402
 
 class Fw:
     def __init__(self, mp_bin):
-        self.p = subprocess.Popen([mp_bin, "-X", "heapsize=96k", "main_link.py"],
-                                  cwd=os.path.join(ROOT, "firmware"), stdin=subprocess.PIPE,
+        from host_sim.runtime import firmware_command
+        args, d = firmware_command()
+        self.p = subprocess.Popen(args, cwd=d, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
 
     def send_raw(self, b):

@@ -41,7 +41,7 @@ from host_sim import runtime as rt_mod
 SPEED_SCENARIO = "iso-steps-ng"
 SPEED_REPEATS = 3
 SPEED_GOAL = {"cpython": 100.0, "micropython": 20.0}
-MP_HEAPSIZE = "96k"
+MP_HEAPSIZE = "256k"   # the firmware (runtime.BOARD_HEAP worth) plus the bench's own buffers
 MP_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp_tick_bench.py")
 SOAK_SEEDS = 20
 
@@ -171,7 +171,8 @@ def parse_kv(text):
 def run_mp_replay(rec_path, heapsize=MP_HEAPSIZE, timeout=300):
     """Run tools/mp_tick_bench.py under the unix port; returns (dict, stdout)."""
     mp = micropython_binary()
-    p = subprocess.run([mp, "-X", "heapsize=%s" % heapsize, MP_SCRIPT, rec_path, FIRMWARE_DIR],
+    p = subprocess.run([mp, "-X", "heapsize=%s" % heapsize, MP_SCRIPT, rec_path,
+                        rt_mod.compiled_firmware()],
                        capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0:
         raise RuntimeError("mp_tick_bench.py failed (exit %d): %s"

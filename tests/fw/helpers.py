@@ -47,3 +47,31 @@ def running_inputs(h, cfg, speed_rpm_x10, p_kw_x10, t_ms=0):
     v[hal.IN_GEN_V_DV] = cfg.v_rated_dv
     v[hal.IN_GEN_P_KW_X10] = p_kw_x10
     v[hal.IN_GEN_Q_KVAR_X10] = 0
+    i = p_kw_x10 * 3007 // 2000
+    v[hal.IN_GEN_IA_A_X10] = i
+    v[hal.IN_GEN_IB_A_X10] = i
+    v[hal.IN_GEN_IC_A_X10] = i
+    v[hal.IN_OIL_KPA] = 400
+    v[hal.IN_COOLANT_DC] = 820
+    v[hal.IN_GAS_MBAR] = 35
+    v[hal.IN_BATT_MV] = 27000
+    v[hal.IN_DI] = (hal.DI_GCB_CLOSED | hal.DI_METER_OK | hal.DI_REMOTE_START |
+                    hal.DI_GAS_PROVEN)
+
+
+def loaded_controller(p_kw_x10=1000, grid=True):
+    """A controller running on load, breaker closed, all inputs healthy;
+    paralleled with the grid (mains breaker closed) unless grid=False."""
+    from controller import Controller
+    h = ScriptHal()
+    c = Controller(h)
+    running_inputs(h, c.cfg, c.cfg.rated_rpm_x10, p_kw_x10)
+    if grid:
+        h.next_in[hal.IN_DI] |= hal.DI_MB_CLOSED
+    c.begin(5000, c.cfg.rated_rpm_x10)
+    c.tick()
+    return h, c
+
+
+def period_for_mhz(f_mhz):
+    return 10000000000 // f_mhz

@@ -14,7 +14,9 @@ sys.path.insert(0, _HERE + "/../../firmware")
 sys.path.insert(0, _HERE)
 
 MODULES = ("test_fixpt", "test_measure", "test_governor", "test_config",
-           "test_link", "test_ignition", "test_avr", "test_controller")
+           "test_link", "test_ignition", "test_avr", "test_controller",
+           "test_overcurrent", "test_eventlog", "test_protection", "test_sequencer",
+           "test_alarms")
 
 
 def main(names):
