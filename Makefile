@@ -9,7 +9,7 @@ BOARDS := rp2040_pico esp32_devkitc
 BOARD ?= rp2040_pico
 PORT ?= /dev/ttyACM0
 
-.PHONY: all venv sim test test-fast bench soak firmware flash clean
+.PHONY: all venv sim test bench soak firmware flash docs clean
 
 all: test
 
@@ -38,6 +38,9 @@ firmware: $(STAMP)
 
 flash: firmware
 	$(VPY) -m tools.deploy --board $(BOARD) --port $(PORT) --build build
+
+docs: $(STAMP)
+	$(VPY) -m tools.gen_docs
 
 clean:
 	rm -rf build out .pytest_cache

@@ -98,6 +98,18 @@ def test_tick_does_not_allocate_through_a_whole_scenario_under_micropython():
     assert r.n_ticks == 6000
 
 
+@pytest.mark.parametrize("name", ["start-stop-ng", "fault-estop", "fault-overload",
+                                  "fault-overcrank", "fault-mpu-loss", "fault-bus-overvoltage"])
+def test_sequence_alarm_and_log_paths_do_not_allocate_either(name):
+    """The same heap lock over a start, a stop, trips, shutdowns and the event
+    log entries they write: every tick from tick 50 on runs locked."""
+    sc = scenario.load(name)
+    r = sim.run(sc, MicroPythonRuntime(heap_lock_after=50), trace=False)
+    ref = sim.run(sc, "cpython", trace=False)
+    assert r.sha256 == ref.sha256
+    assert r.alarms == ref.alarms and r.final_state == ref.final_state
+
+
 def test_firmware_runs_in_a_board_sized_heap(mp_bin):
     """The compiled firmware, controller and link built, in the unix-port
     equivalent of a 96 KB board heap (runtime.BOARD_HEAP), with room left."""

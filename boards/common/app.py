@@ -73,12 +73,24 @@ def run_hil(board):
 
 
 def run_native(board):
+    import gc
     import hal_native
+    import eventlog
     from config import Config
     from controller import Controller
+    # The event log survives power cuts in a fixed-size file on the board's
+    # littlefs; its ring goes first, while the heap is still in one piece.
+    gc.collect()
+    try:
+        store = eventlog.FileStore("eventlog.bin", eventlog.store_size())
+    except OSError:
+        store = None        # no filesystem room: keep the log in RAM only
+    log = eventlog.EventLog(store)
+    if store is not None:
+        log.load()
     cfg = Config()
     h = hal_native.NativeHal(board, cfg)
-    c = Controller(h, cfg)
+    c = Controller(h, cfg, log=log)
     # Nothing calls c.begin() yet: the start sequence (later work) will, at
     # crank disconnect.  Until then the governor holds fuel at 0.
     try:
