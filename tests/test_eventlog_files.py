@@ -151,27 +151,9 @@ from array import array
 from eventlog import EventLog, FileStore, store_size
 rate = int(sys.argv[2])
 
-class RamBlocks:
-    def __init__(self, bs, n):
-        self.bs = bs
-        self.n = n
-        self.blocks = [bytearray(bs) for _ in range(n)]
-        self.erases = 0
-    def readblocks(self, b, buf, off=0):
-        buf[:] = memoryview(self.blocks[b])[off:off + len(buf)]
-    def writeblocks(self, b, buf, off=None):
-        if off is None:
-            self.erases += 1
-            off = 0
-        self.blocks[b][off:off + len(buf)] = buf
-    def ioctl(self, op, arg):
-        if op == 4:
-            return self.n
-        if op == 5:
-            return self.bs
-        if op == 6:
-            self.erases += 1
-            return 0
+# The RAM block device the firmware unit tests use (tests/fw/test_eventlog.py)
+sys.path.insert(0, sys.argv[1] + "/../tests/fw")
+from test_eventlog import _RamBlocks as RamBlocks
 
 bd = RamBlocks(4096, 64)
 os.VfsLfs2.mkfs(bd)
