@@ -27,6 +27,24 @@ class Avr:
         # Trim authority: +-30 % of the bias range (+-3 % voltage).
         self.trim_lim_q12 = 3000 << 12
 
+    def match(self, target_dv, v_dv):
+        """Synchronising: bring the generator voltage to the grid's (5x the
+        island trim rate; the window is a few percent)."""
+        err = target_dv - v_dv
+        self.integ_q12 = sat(self.integ_q12 + 5 * mul_shr(err, self.cfg.avr_ki_q12, 0),
+                             -self.trim_lim_q12, self.trim_lim_q12)
+        self.bias_pct_x100 = sat(self.integ_q12 >> 12, -_BIAS_MAX, _BIAS_MAX)
+        return self.bias_pct_x100
+
+    def update_q(self, q_ref_kvar_x10, q_kvar_x10):
+        """Grid-parallel: the grid holds the voltage; the bias sets the
+        reactive power (power factor or kvar control), integral only."""
+        err = q_ref_kvar_x10 - q_kvar_x10
+        self.integ_q12 = sat(self.integ_q12 + mul_shr(err, self.cfg.avr_kq_q12, 0),
+                             -_BIAS_MAX << 12, _BIAS_MAX << 12)
+        self.bias_pct_x100 = sat(self.integ_q12 >> 12, -_BIAS_MAX, _BIAS_MAX)
+        return self.bias_pct_x100
+
     def update(self, v_dv, running):
         cfg = self.cfg
         err = cfg.v_rated_dv - v_dv

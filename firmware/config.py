@@ -54,6 +54,32 @@ SETTINGS = (
     ("dead_bus_close", 1, 0, 1),                # may close onto a dead bus (island)
     ("knock_derate_pct", 20, 0, 50),            # fuel ceiling cut while knock is reported
     ("ieee1547_category", 1, 1, 3),             # grid trip profile (profiles.py)
+    # Synchroniser (ANSI 25); the IEEE 1547 limits in synccheck.py always apply on top
+    ("sync_df_max_mhz", 300, 0, 300),           # slip window: generator minus grid ...
+    ("sync_df_min_mhz", 0, -300, 300),          # ... positive by default: picks up load
+    ("sync_slip_mhz", 100, -250, 250),          # slip the synchroniser aims for
+    ("sync_dv_pct_x100", 500, 0, 1000),         # voltage difference window
+    ("sync_phase_cdeg", 1000, 100, 2000),       # phase window (0.01 deg)
+    ("gcb_close_time_ms", 50, 0, 300),          # breaker close time: advance-angle basis
+    ("sync_ms", 60000, 5000, 600000),           # sync-fail timer
+    ("sync_static", 0, 0, 1),                   # 1: phase-lock (static) synchronising
+    # Grid-parallel power control
+    ("pc_mode", 1, 0, 2),                       # 0 base load, 1 import limit (peak shave), 2 export limit
+    ("base_kw_x10", 1000, 0, 20000),
+    ("import_cap_kw_x10", 1000, 0, 50000),      # grid import the site may take
+    ("export_limit_kw_x10", 0, 0, 20000),       # export allowed (0 = zero export)
+    ("ramp_pct_s", 5, 1, 50),                   # soft load / unload rate, % of rating per s
+    ("unload_pct", 5, 1, 30),                   # open the breaker below this on unload
+    ("pc_ki_pct", 100, 1, 1000),                # power loop integral, pu fuel / (pu kW s)
+    ("q_mode", 0, 0, 1),                        # 0 power factor, 1 fixed kvar
+    ("pf_x1000", 1000, 800, 1000),              # power factor set point (lagging)
+    ("kvar_x10", 0, -10000, 10000),
+    ("lom_inhibit_ms", 2000, 0, 30000),         # ROCOF / vector shift blind after closing
+    # Auto mains failure (standby duty)
+    ("amf", 0, 0, 1),                           # standby duty: start on mains failure
+    ("mains_fail_ms", 500, 0, 30000),
+    ("mains_ok_ms", 10000, 0, 1800000),         # grid healthy this long before retransfer
+    ("retransfer_open", 0, 0, 1),               # 1: open-transition retransfer
 )
 
 _INDEX = {}
@@ -147,3 +173,10 @@ class Config:
         self.avr_ki_q12 = mul_div(self.avr_trim_ki_pct_x100 * self.tick_ms, 4096,
                                   self.v_rated_dv * 10)
         self.v_rated_dv_cfg = self.v_rated_dv
+        # kvar loop: bias %/s per % (of rating) kvar error = 20, per tick, Q12
+        self.avr_kq_q12 = mul_div(20 * 100 * self.tick_ms, 4096, self.p_rated_kw_x10 * 10)
+        # Power loop (grid-parallel): kp 0.5 pu fuel per pu kW error; ki per
+        # tick in Q12 of fuel_pct_x100 per kW_x10 error.
+        self.pc_kp_x1000 = mul_div(self.ff_span, 500, self.p_fuel_rated_kw_x10)
+        self.pc_ki_q12 = mul_div(mul_div(self.pc_ki_pct * self.tick_ms, 4096, 1000),
+                                 self.ff_span, self.p_fuel_rated_kw_x10 * 100) + 1

@@ -30,8 +30,10 @@ from governor import Governor
 from avr import Avr
 from ignition import IgnitionCut
 from alarms import Alarms
-from sequencer import Sequencer, FUEL_OFF, FUEL_START, FUEL_GOVERN, ST_STOPPED, \
-    ST_COOLDOWN, ST_WARMUP, ST_STABILISE
+from sequencer import Sequencer, FUEL_OFF, FUEL_START, FUEL_GOVERN, FUEL_POWER, \
+    ST_STOPPED, ST_COOLDOWN, ST_WARMUP, ST_STABILISE, ST_SYNC, ST_UNLOAD, MODE_AUTO
+from powerctl import PowerCtl
+from mains import Mains
 from eventlog import EventLog
 
 TELE_SPEED_RPM_X10 = const(0)
@@ -90,6 +92,9 @@ class Controller:
         self.avr = Avr(cfg)
         self.ign = IgnitionCut(cfg)
         self.seq = Sequencer(cfg, self.alarms, self.log)
+        self.pc = PowerCtl(cfg)
+        self.mains = Mains(cfg)
+        self._was_power = False
         self.prot.cfg = cfg
         self.prot._build_inverse()
         self._knock_max = cfg.fuel_max - mul_div(cfg.fuel_max, cfg.knock_derate_pct, 100)
@@ -179,11 +184,21 @@ class Controller:
         v[pr.SRC_GAS_MBAR] = m.gas_mbar
         v[pr.SRC_BATT_MV] = m.batt_mv
         v[pr.SRC_DI] = m.di
+        v[pr.SRC_ROCOF] = m.rocof_mhz_s if m.rocof_mhz_s >= 0 else -m.rocof_mhz_s
+        v[pr.SRC_VSHIFT] = m.vshift_cdeg if m.vshift_cdeg >= 0 else -m.vshift_cdeg
         flags = self._flags(m, spd_pct)
         v[pr.SRC_FLAGS] = flags
         self.prot.update(seq.armed_mask(m.di), cfg.tick_ms)
         self.alarms.update(t_ms)
-        # --- sequence --------------------------------------------------------
+        # --- mains and sequence ----------------------------------------------
+        lom = False
+        p = self.prot
+        for i in range(pr.N_PROT):
+            if p.tripped[i] and p.cls[i] == pr.CL_MAINS:
+                lom = True
+        mn = self.mains
+        mn.update(m, seq.mode == MODE_AUTO, (m.di & hal.DI_GCB_CLOSED) != 0, lom, cfg.tick_ms)
+        seq.amf_run = mn.amf_run
         seq.update(m, t_ms)
         # --- control ---------------------------------------------------------
         speed = m.speed_rpm_x10
@@ -193,10 +208,23 @@ class Controller:
         g = self.gov
         fm = seq.fuel_mode
         cut = 0
-        if fm == FUEL_GOVERN:
+        if fm == FUEL_POWER:
+            if not self._was_power:
+                self.pc.start(m.p_filt_kw_x10)
+            self._was_power = True
+            p_ref = self.pc.update(m, seq.state == ST_UNLOAD)
+            seq.unloaded = self.pc.unloaded(m)
+            fuel = g.update_power(p_ref, m.p_filt_kw_x10, speed)
+            cut = self.ign.update(speed, m.p_jump_kw_x10)
+        elif fm == FUEL_GOVERN:
+            self._was_power = False
             if seq.just_disconnected:
                 g.preset(cfg.start_fuel_pct_x100, speed)
             g.sp_rpm_x10 = seq.sp_rpm_x10
+            if mn.retransfer:
+                # Closed-transition retransfer: hold the island at the target
+                # slip above the returning grid until the MB closes.
+                g.sp_rpm_x10 = mul_div(m.bus_f_mhz + mn.slip_target, 12, cfg.poles * 10)
             g.fuel_max_now = self._knock_max if m.di & hal.DI_KNOCK else cfg.fuel_max
             # Without metering there is no kW to feed forward: PI alone.
             p_ff = m.p_filt_kw_x10 if not (flags & pr.FLAG_METER_LOSS) else 0
@@ -206,11 +234,16 @@ class Controller:
             fuel = cfg.start_fuel_pct_x100
         else:
             fuel = 0
-        bias = self.avr.update(m.gen_v_dv, fm == FUEL_GOVERN)
+        if fm == FUEL_POWER:
+            bias = self.avr.update_q(self.pc.q_ref_kvar_x10, m.q_kvar_x10)
+        elif (seq.state == ST_SYNC or mn.retransfer) and m.bus_v_dv > 0:
+            bias = self.avr.match(m.bus_v_dv, m.gen_v_dv)
+        else:
+            bias = self.avr.update(m.gen_v_dv, fm == FUEL_GOVERN)
         out[hal.OUT_FUEL_PCT_X100] = fuel
         out[hal.OUT_AVR_BIAS_PCT_X100] = bias
         out[hal.OUT_IGN_CUT_PCT_X100] = cut
-        out[hal.OUT_DO] = seq.do
+        out[hal.OUT_DO] = seq.do | mn.do
         # --- telemetry -------------------------------------------------------
         t = self.tele
         a = self.alarms

@@ -50,6 +50,18 @@ def mul_shr(a, b, s):
     return (a * b) >> s
 
 
+def isqrt(n):
+    """Integer square root (floor) of n >= 0, by Newton's method."""
+    if n <= 0:
+        return 0
+    x = n
+    y = (x + 1) >> 1
+    while y < x:
+        x = y
+        y = (x + n // x) >> 1
+    return x
+
+
 def div_round(a, d):
     """a / d rounded half away from zero, d > 0 (floor division would bias negatives)."""
     if a >= 0:

@@ -35,6 +35,7 @@ class Governor:
         self.limited = 0  # 0 free, 1 position limit, 2 rate limit
         self._last_speed = cfg.rated_rpm_x10
         self._bumpless = False
+        self._power_mode = False
 
     def preset(self, fuel_pct_x100, speed_rpm_x10):
         """Bumpless start: the next update outputs `fuel_pct_x100` (its
@@ -44,7 +45,49 @@ class Governor:
         self._last_speed = speed_rpm_x10
         self._bumpless = True
 
+    def update_power(self, p_ref_kw_x10, p_kw_x10, speed_rpm_x10):
+        """Grid-parallel: the grid holds the speed, so fuel follows the power
+        reference: feed-forward from the fuel map at the reference plus a PI
+        on the power error, with the same limits and anti-windup as in speed
+        mode.  The first call after speed mode is bumpless."""
+        cfg = self.cfg
+        pr_ = cfg.p_fuel_rated_kw_x10
+        ref_pu = mul_div(sat(p_ref_kw_x10, 0, pr_), 10000, pr_)
+        ff = cfg.fuel_nl + mul_div(cfg.ff_span, ref_pu, 10000)
+        self.ff_pct_x100 = ff
+        err = sat(p_ref_kw_x10 - p_kw_x10, -pr_, pr_)
+        p_term = mul_div(err, cfg.pc_kp_x1000, 1000)
+        # Frequency guard: outside +-0.5 % the speed loop's proportional term
+        # joins in, so a set that suddenly carries the site (the grid has
+        # gone, not yet detected) is not throttled by the power loop.
+        lim = cfg.rated_rpm_x10 // 5
+        db = cfg.rated_rpm_x10 // 200
+        serr = sat(cfg.rated_rpm_x10 - speed_rpm_x10, -lim, lim)
+        if serr > db:
+            p_term += mul_shr(serr - db, cfg.kp_q10, 10)
+        elif serr < -db:
+            p_term += mul_shr(serr + db, cfg.kp_q10, 10)
+        self.p_pct_x100 = p_term
+        self.d_pct_x100 = 0
+        self.err_rpm_x10 = serr
+        self.ref_rpm_x10 = speed_rpm_x10
+        self._last_speed = speed_rpm_x10
+        base = ff + p_term
+        if not self._power_mode:
+            self._power_mode = True
+            self._bumpless = False     # this is the bumpless start
+            self.integ_q12 = (self.fuel_pct_x100 - base) << 12
+        return self._limit(base, err, cfg.pc_ki_q12, ff)
+
     def update(self, speed_rpm_x10, p_kw_x10):
+        if self._power_mode:
+            # Back from power control: the grid was lost and the set now
+            # carries the site alone.  Start from the fuel map for the load it
+            # has (feed-forward) rather than from the power loop's fuel, which
+            # may be badly wrong for the island.
+            self._power_mode = False
+            self._bumpless = False
+            self.integ_q12 = 0
         cfg = self.cfg
         # Droop on measured kW (0 in isochronous mode).
         p_pu_x10000 = mul_div(sat(p_kw_x10, -cfg.p_fuel_rated_kw_x10,
@@ -72,6 +115,11 @@ class Governor:
         if self._bumpless:
             self._bumpless = False
             self.integ_q12 = (self.fuel_pct_x100 - base) << 12
+        return self._limit(base, err, cfg.ki_q12, ff)
+
+    def _limit(self, base, err, ki_q12, ff):
+        """Position and rate limits with conditional integration (both modes)."""
+        cfg = self.cfg
         integ = self.integ_q12
         u = base + (integ >> 12)
         # Position limit, then rate limit.
@@ -94,7 +142,7 @@ class Governor:
         # is free or the error would pull it back off the limit it sits on.
         want = base + (integ >> 12)
         if not ((want > u and err > 0) or (want < u and err < 0)):
-            integ += mul_shr(err, cfg.ki_q12, 0)
+            integ += mul_shr(err, ki_q12, 0)
         # The integrator alone may never demand more than the fuel range around
         # the feed-forward: a bounded state whatever happens upstream.
         integ = sat(integ, (cfg.fuel_min - ff) << 12, (fmax - ff) << 12)

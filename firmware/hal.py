@@ -22,6 +22,15 @@ Input vector (index constants IN_*), all integers, units in the names:
   IN_COOLANT_DC      coolant temperature, 0.1 degC
   IN_GAS_MBAR        gas supply pressure upstream of the shut-off valves, mbar
   IN_BATT_MV         starter battery voltage, mV
+  IN_BUS_PERIOD_100NS  period of the last complete mains-side voltage cycle
+                     (sensed on the grid side of the mains breaker), 100 ns
+  IN_BUS_V_DV        mains-side line-line RMS voltage, 0.1 V
+  IN_ZC_DT_100NS     generator zero crossing minus the mains zero crossing
+                     before it, 100 ns, wrapped into (-period/2, period/2]:
+                     the firmware turns it into phase angle and slip
+  IN_GRID_P_KW_X10   power imported from the grid at the point of common
+                     coupling (+ import, - export), 0.1 kW (site meter)
+  IN_GRID_Q_KVAR_X10 reactive power imported at the PCC, 0.1 kvar
   IN_DI              digital inputs, one bit each (DI_*), already debounced
                      and in "true = condition present" logic (a normally-closed
                      e-stop loop that opens reads as DI_ESTOP = 1)
@@ -51,7 +60,12 @@ IN_COOLANT_DC = const(11)
 IN_GAS_MBAR = const(12)
 IN_BATT_MV = const(13)
 IN_DI = const(14)
-N_IN = const(15)
+IN_BUS_PERIOD_100NS = const(15)
+IN_BUS_V_DV = const(16)
+IN_ZC_DT_100NS = const(17)
+IN_GRID_P_KW_X10 = const(18)
+IN_GRID_Q_KVAR_X10 = const(19)
+N_IN = const(20)
 
 # IN_DI bits
 DI_ESTOP = const(1)          # emergency-stop loop open
@@ -80,13 +94,16 @@ DO_HORN = const(64)          # audible alarm (silenced by acknowledge)
 DO_COMMON_ALARM = const(128)     # any alarm latched
 DO_COMMON_SHUTDOWN = const(256)  # a shutdown-class alarm latched
 DO_READY = const(512)        # set available for load (AUTO, no shutdown)
+DO_MB_CLOSE = const(1024)    # mains breaker close coil (AMF retransfer)
+DO_MB_OPEN = const(2048)     # mains breaker trip coil (AMF, loss of mains)
 
 # Names in vector order: the host (trace, link, docs) reads these instead of
 # re-declaring the layout.
 IN_NAMES = ("t_ms", "mpu_pulses", "mpu_span_us", "gen_period_100ns",
             "gen_v_dv", "gen_p_kw_x10", "gen_q_kvar_x10", "gen_ia_a_x10",
             "gen_ib_a_x10", "gen_ic_a_x10", "oil_kpa", "coolant_dc", "gas_mbar",
-            "batt_mv", "di")
+            "batt_mv", "di", "bus_period_100ns", "bus_v_dv", "zc_dt_100ns",
+            "grid_p_kw_x10", "grid_q_kvar_x10")
 OUT_NAMES = ("fuel_pct_x100", "avr_bias_pct_x100", "ign_cut_pct_x100", "do")
 
 

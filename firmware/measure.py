@@ -14,8 +14,17 @@ expressed relative to rating (pct_x100 of rated) once here, so every
 protection compares like with like whatever the set's size or frequency.
 """
 
-from fixpt import mul_div, mul_shr
+from array import array
+from fixpt import mul_div, mul_shr, sat
 import hal
+
+# ROCOF window: the generator frequency 8 ticks (80 ms, ~5 cycles at 60 Hz)
+# ago - standards.md: ROCOF filtered over 4-9 cycles.
+_ROCOF_N = 8
+# Plausible cycle periods (100 ns): 150 Hz down to 5 Hz.  Anything else is a
+# bad reading and counts as no cycle, never as a wild frequency.
+_PER_MIN = 66666
+_PER_MAX = 2000000
 
 # After this many ticks with no pulses the speed reads zero: at 10 ms ticks and
 # 118 teeth that is below ~25 rpm, far under cranking speed.
@@ -48,6 +57,20 @@ class Measure:
         self.q_pct_x100 = 0
         self.i_pct_x100 = 0       # highest phase current
         self.i_unbal_pct_x100 = 0  # (max - min) phase current, % of rated current
+        # Mains side and paralleling
+        self.bus_f_mhz = 0
+        self.bus_v_dv = 0
+        self.bus_v_pct_x100 = 0
+        self.phase_cdeg = 0        # generator minus mains voltage angle, 0.01 deg
+        self.slip_mhz = 0          # generator minus mains frequency
+        self.dv_pct_x100 = 0       # generator minus mains voltage, % of rated
+        self.grid_p_kw_x10 = 0     # import at the PCC
+        self.grid_q_kvar_x10 = 0
+        self.rocof_mhz_s = 0       # generator frequency rate of change
+        self.vshift_cdeg = 0       # generator voltage vector shift in the last cycle
+        self._f_hist = array("i", [0] * _ROCOF_N)
+        self._per_hist = array("i", [0] * _ROCOF_N)
+        self._hi = 0
 
     def update(self, inp):
         cfg = self.cfg
@@ -65,6 +88,8 @@ class Measure:
                 self._mpu_stale = _MPU_STALE_TICKS
                 self.speed_rpm_x10 = 0
         per = inp[hal.IN_GEN_PERIOD_100NS]
+        if per < _PER_MIN or per > _PER_MAX:
+            per = 0           # implausible (noise, a dead input): no valid cycle
         if per > 0:
             # floor(1e10 / per) without forming 1e10: q = 1e9 // per, r < per.
             q = 1000000000 // per
@@ -99,6 +124,50 @@ class Measure:
         self.q_pct_x100 = mul_div(self.q_kvar_x10, 10000, cfg.p_rated_kw_x10)
         self.i_pct_x100 = mul_div(imax, 10000, cfg.i_rated_a_x10)
         self.i_unbal_pct_x100 = mul_div(imax - imin, 10000, cfg.i_rated_a_x10)
+        # Mains side: frequency, voltage, and the angle between the two
+        # voltages from their zero-crossing timestamps.
+        bper = inp[hal.IN_BUS_PERIOD_100NS]
+        if bper < _PER_MIN or bper > _PER_MAX:
+            bper = 0
+        if bper > 0:
+            q = 1000000000 // bper
+            self.bus_f_mhz = q * 10 + ((1000000000 - q * bper) * 10) // bper
+        else:
+            self.bus_f_mhz = 0
+        self.bus_v_dv = inp[hal.IN_BUS_V_DV]
+        self.bus_v_pct_x100 = mul_div(self.bus_v_dv, 10000, cfg.v_rated_dv)
+        if bper > 0 and per > 0:
+            ph = mul_div(inp[hal.IN_ZC_DT_100NS], 3600, bper // 10 if bper >= 10 else 1)
+            self.phase_cdeg = sat(ph, -18000, 18000)
+            self.slip_mhz = self.gen_f_mhz - self.bus_f_mhz
+        else:
+            self.phase_cdeg = 0
+            self.slip_mhz = 0
+        self.dv_pct_x100 = self.v_pct_x100 - self.bus_v_pct_x100
+        self.grid_p_kw_x10 = inp[hal.IN_GRID_P_KW_X10]
+        self.grid_q_kvar_x10 = inp[hal.IN_GRID_Q_KVAR_X10]
+        # Loss-of-mains measures on the generator voltage: ROCOF over the
+        # window, and vector shift = this cycle's period against the window's
+        # mean period (a phase jump of x deg stretches one cycle by x/360 T).
+        k = self._hi
+        f_old = self._f_hist[k]
+        p_old_sum = 0
+        for j in range(_ROCOF_N):
+            p_old_sum += self._per_hist[j]
+        self._f_hist[k] = self.gen_f_mhz
+        self._per_hist[k] = per
+        self._hi = k + 1 if k + 1 < _ROCOF_N else 0
+        if per > 0 and f_old > 0:
+            self.rocof_mhz_s = mul_div(self.gen_f_mhz - f_old, 1000, _ROCOF_N * cfg.tick_ms)
+            p_avg = p_old_sum // _ROCOF_N
+            if p_avg > 0:
+                d = sat(per - p_avg, -(p_avg >> 2), p_avg >> 2)
+                self.vshift_cdeg = mul_div(d, 3600, p_avg // 10 if p_avg >= 10 else 1)
+            else:
+                self.vshift_cdeg = 0
+        else:
+            self.rocof_mhz_s = 0
+            self.vshift_cdeg = 0
         pf = self.p_filt_kw_x10
         # Remember how far the raw kW sits from the filtered value before
         # the update: a sudden drop arms the overspeed ignition cut.

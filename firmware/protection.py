@@ -27,8 +27,10 @@ zero volts, which must not look like an under-voltage); low oil pressure only
 after oil_arm_ms from crank disconnect; battery under-voltage never while
 cranking.
 
-Classes (CL_*), lowest to highest: warning, trip breaker, soft shutdown
-(open, cool down, stop), hard shutdown (fuel off now), emergency stop.
+Classes (CL_*), lowest to highest: warning, trip mains (open the mains
+breaker: loss of mains while paralleled; the set carries the site on),
+trip breaker, soft shutdown (open, cool down, stop), hard shutdown (fuel off
+now), emergency stop.
 The default grid trip table is the IEEE 1547-2018 Category I profile, with
 clearing times as the delays (profiles.py also carries Categories II, III).
 Island defaults follow commercial genset controllers: 81U at 90 % for 5 s,
@@ -44,12 +46,13 @@ import overcurrent
 # --- classes -------------------------------------------------------------
 CL_NONE = const(0)
 CL_WARNING = const(1)
-CL_TRIP = const(2)
-CL_SOFT = const(3)
-CL_HARD = const(4)
-CL_ESTOP = const(5)
-CLASS_NAMES = ("none", "warning", "trip_breaker", "soft_shutdown", "hard_shutdown",
-               "emergency_stop")
+CL_MAINS = const(2)     # trip the mains breaker: the grid is lost, the set carries on
+CL_TRIP = const(3)
+CL_SOFT = const(4)
+CL_HARD = const(5)
+CL_ESTOP = const(6)
+CLASS_NAMES = ("none", "warning", "trip_mains", "trip_breaker", "soft_shutdown",
+               "hard_shutdown", "emergency_stop")
 
 # --- kinds ---------------------------------------------------------------
 K_OVER = const(0)
@@ -72,7 +75,9 @@ SRC_GAS_MBAR = const(10)
 SRC_BATT_MV = const(11)
 SRC_DI = const(12)          # hal.DI_* bits
 SRC_FLAGS = const(13)       # FLAG_* bits computed by the controller
-N_SRC = const(14)
+SRC_ROCOF = const(14)       # |generator ROCOF|, mHz/s
+SRC_VSHIFT = const(15)      # |generator vector shift|, 0.01 deg
+N_SRC = const(16)
 
 # Condition flags the controller computes (SRC_FLAGS)
 FLAG_MPU_LOSS = const(1)
@@ -83,6 +88,7 @@ FLAG_GCB_FAIL_CLOSE = const(16)
 FLAG_GCB_FAIL_OPEN = const(32)
 FLAG_UNDERSPEED = const(64)
 FLAG_PROVING_FAIL = const(128)
+FLAG_SYNC_FAIL = const(256)
 
 # --- arming --------------------------------------------------------------
 A_ALWAYS = const(0)
@@ -96,9 +102,10 @@ A_ISLAND = const(7)      # breaker closed, the set alone on its bus
 A_METERED = const(8)     # the metering front end is healthy (V, kW, kvar, A are real)
 A_GRID_M = const(9)      # A_GRID and A_METERED
 A_ISLAND_M = const(10)   # A_ISLAND and A_METERED
+A_GRID_SETTLED = const(11)  # paralleled for lom_inhibit_ms (loss-of-mains blind time over)
 
 # Hysteresis (drop-out) per source, in the source's unit.
-_HYST = (50, 50, 100, 50, 50, 100, 100, 10, 10, 10, 1, 200, 0, 0)
+_HYST = (50, 50, 100, 50, 50, 100, 100, 10, 10, 10, 1, 200, 0, 0, 100, 100)
 
 # name, ANSI/code, kind, source, pickup, delay_ms, class, arm, enabled
 # Codes: the ANSI device number where one exists (x10 + stage), else 1000+.
@@ -145,8 +152,16 @@ PROTECTIONS = (
     ("island_over_frequency", 816, K_OVER, SRC_F_DEV_MHZ, 6000, 3000, CL_TRIP, A_ISLAND, 1),
     ("island_under_voltage", 275, K_UNDER, SRC_V_PCT, 8000, 5000, CL_TRIP, A_ISLAND_M, 1),
     ("island_over_voltage", 595, K_OVER, SRC_V_PCT, 11500, 2000, CL_TRIP, A_ISLAND_M, 1),
+    ("sync_fail", 250, K_BIT, SRC_FLAGS, FLAG_SYNC_FAIL, 0, CL_TRIP, A_ALWAYS, 1),
+    # Loss of mains while paralleled (standards.md: ROCOF over 4-9 cycles,
+    # 0.1-2 Hz/s; vector shift 6-12 deg in one cycle; blind after closing).
+    # This set's inertia is low (H 0.44 s): a 10 deg grid phase jump swings
+    # its frequency at ~2.7 Hz/s, so ROCOF sits at 3.5 Hz/s to ride through
+    # it; a 25 % power mismatch on islanding gives ~15 Hz/s.
+    ("rocof", 817, K_OVER, SRC_ROCOF, 3500, 20, CL_MAINS, A_GRID_SETTLED, 1),
+    ("vector_shift", 780, K_OVER, SRC_VSHIFT, 1000, 0, CL_MAINS, A_GRID_SETTLED, 1),
 )
-N_PROT = const(39)
+N_PROT = const(42)
 
 P_NAME = const(0)
 P_CODE = const(1)
@@ -171,7 +186,7 @@ FIELD_NAMES = ("enable", "pickup", "delay_ms", "class", "curve")
 _PICKUP_LIMITS = ((5000, 15000), (-10000, 10000), (1000, 15000), (-5000, 5000),
                   (-10000, 10000), (1000, 100000), (100, 10000), (100, 100000),
                   (0, 1000), (0, 1500), (0, 1000), (5000, 40000), (1, 65535),
-                  (1, 65535))
+                  (1, 65535), (100, 10000), (200, 3000))
 
 
 def index_of(name):

@@ -7,12 +7,15 @@ professional controller.
              crank disconnect by two independent means: speed pickup OR
              generator frequency, NFPA 110 style)
           -> WARMUP (idle) -> RAMP (idle -> rated) -> STABILISE (V, f in band)
-          -> AVAILABLE -> CLOSING -> LOADED      (island: dead-bus close)
-          -> OPENING -> COOLDOWN -> STOPPING -> STOPPED
+          -> AVAILABLE -> SYNC -> CLOSING -> LOADED  (dead bus: no SYNC)
+          -> UNLOAD (paralleled: soft unload) -> OPENING -> COOLDOWN
+          -> STOPPING -> STOPPED
   STOPPING -> FAIL_TO_STOP when the engine still turns after stop_ms.
   Any shutdown-class alarm ends in LOCKOUT until a reset whose conditions
   have cleared.  The paralleling work inserts synchronising before CLOSING
-  and soft unload before OPENING (marked "paralleling slot" below).
+  and soft unload before OPENING.  Loaded and paralleled with the grid, the
+governor follows the power set point (powerctl.py) instead of speed.
+The mains breaker (auto mains failure, loss of mains) is mains.py's.
 
 Modes: OFF (stop now, no cool-down; no starts), MANUAL (start / stop and
 breaker commands), AUTO (the remote start input runs the set and loads it).
@@ -28,6 +31,7 @@ Timers count ms in tick_ms steps (no clock wrap to worry about).
 from fixpt import const
 import hal
 import protection as pr
+import synccheck
 
 ST_STOPPED = const(0)
 ST_PRESTART = const(1)
@@ -37,16 +41,18 @@ ST_WARMUP = const(4)
 ST_RAMP = const(5)
 ST_STABILISE = const(6)
 ST_AVAILABLE = const(7)
-ST_CLOSING = const(8)
-ST_LOADED = const(9)
-ST_OPENING = const(10)
-ST_COOLDOWN = const(11)
-ST_STOPPING = const(12)
-ST_FAIL_TO_STOP = const(13)
-ST_LOCKOUT = const(14)
+ST_SYNC = const(8)
+ST_CLOSING = const(9)
+ST_LOADED = const(10)
+ST_UNLOAD = const(11)
+ST_OPENING = const(12)
+ST_COOLDOWN = const(13)
+ST_STOPPING = const(14)
+ST_FAIL_TO_STOP = const(15)
+ST_LOCKOUT = const(16)
 STATE_NAMES = ("stopped", "prestart", "crank", "crank_rest", "warmup", "ramp",
-               "stabilise", "available", "closing", "loaded", "opening", "cooldown",
-               "stopping", "fail_to_stop", "lockout")
+               "stabilise", "available", "sync", "closing", "loaded", "unload",
+               "opening", "cooldown", "stopping", "fail_to_stop", "lockout")
 
 MODE_OFF = const(0)
 MODE_MANUAL = const(1)
@@ -69,8 +75,10 @@ COMMAND_NAMES = ("", "start", "stop", "reset", "ack", "mode_off", "mode_manual",
 FUEL_OFF = const(0)
 FUEL_START = const(1)    # open loop: start_fuel while cranking
 FUEL_GOVERN = const(2)   # governor on the speed set point
+FUEL_POWER = const(3)    # grid-parallel: governor on the power set point (powerctl)
 
-_PURGE_MS = 2000         # ignition stays on after the gas valve shuts: burn the rest
+_PURGE_MS = 2000
+_SLIP_SETTLED_MHZ = 50   # slip within 50 mHz of its target before a dynamic close         # ignition stays on after the gas valve shuts: burn the rest
 _IN_BAND_F_MHZ = 600     # +-1 % of 60 Hz for STABILISE
 _IN_BAND_V_PCT = 500     # +-5 % voltage for STABILISE
 
@@ -98,6 +106,14 @@ class Sequencer:
         self.just_disconnected = False
         self._stop_cause_soft = False
         self._t_ms = 0
+        self.paralleled = False   # GCB and MB both closed: power control
+        self.close_cmd = False    # the synchroniser's close decision this tick
+        self.unloaded = False     # set by the controller when unload is complete
+        self.par_ms = 0           # time paralleled with the grid
+        self.amf_run = False      # the mains monitor asks the set to run (AMF)
+        self._prev_contact = 0
+        self.slip_target = 0
+        self._slip_corr = 0
 
     # -- commands (link, Modbus, panel) -------------------------------------
     def command(self, cmd, t_ms):
@@ -159,14 +175,14 @@ class Sequencer:
 
     def run_request(self, di):
         if self.mode == MODE_AUTO:
-            return (di & hal.DI_REMOTE_START) != 0
+            return (di & hal.DI_REMOTE_START) != 0 or self.amf_run
         if self.mode == MODE_MANUAL:
             return self.manual_run
         return False
 
     def close_request(self, di):
         if self.mode == MODE_AUTO:
-            return (di & hal.DI_REMOTE_START) != 0
+            return (di & hal.DI_REMOTE_START) != 0 or self.amf_run
         if self.mode == MODE_MANUAL:
             return self.manual_close
         return False
@@ -191,6 +207,8 @@ class Sequencer:
             m |= 1 << pr.A_NOT_CRANKING
         if ST_AVAILABLE <= st <= ST_COOLDOWN:
             m |= 1 << pr.A_RATED
+        if self.paralleled and self.par_ms >= self.cfg.lom_inhibit_ms:
+            m |= 1 << pr.A_GRID_SETTLED
         return m
 
     def _ramp_sp(self, target, tick_ms):
@@ -203,6 +221,44 @@ class Sequencer:
         self.sp_rpm_x10 = sp
 
     # -- the tick ------------------------------------------------------------
+    def _sync(self, m):
+        """Dynamic synchronising: hold the generator at the target slip above
+        the grid, match voltage (the controller trims the AVR), and close when
+        the phase reaches the advance angle, so the contacts touch at 0 deg.
+        Static mode: phase-lock, close inside the window with ~zero slip."""
+        cfg = self.cfg
+        adv = synccheck.advance_cdeg(m.slip_mhz, cfg.gcb_close_time_ms)
+        contact = m.phase_cdeg + adv
+        slip = 0 if cfg.sync_static else synccheck.slip_target(cfg, contact)
+        self.slip_target = slip
+        f_target = m.bus_f_mhz + slip
+        # The governor alone leaves a slow slip error at no load; an outer
+        # integrator on the slip itself (2 /s) removes it within a second.
+        corr = self._slip_corr + (slip - m.slip_mhz) // 50
+        lim = cfg.f_nom_mhz // 50
+        self._slip_corr = corr if -lim < corr < lim else (lim if corr > 0 else -lim)
+        sp = (f_target + self._slip_corr) * 12 // (cfg.poles * 10)
+        if cfg.sync_static:
+            # Phase lock: nudge the speed against the phase error.
+            sp -= m.phase_cdeg * cfg.rated_rpm_x10 // 3600000
+        self.sp_rpm_x10 = sp
+        prev = self._prev_contact
+        self._prev_contact = contact
+        if not synccheck.close_permitted(cfg, m):
+            return False
+        if cfg.sync_static:
+            return -300 < m.slip_mhz < 300 and -cfg.sync_phase_cdeg < contact < cfg.sync_phase_cdeg
+        # Only once the slip has settled near its target: a close at the edge
+        # of the window swings the set hard against the grid (a 0.2 Hz close
+        # on this inertia motors it briefly).
+        e = m.slip_mhz - slip
+        if e > _SLIP_SETTLED_MHZ or e < -_SLIP_SETTLED_MHZ:
+            return False
+        # Close on the tick the predicted contact angle crosses zero.
+        if m.slip_mhz >= 0:
+            return prev < 0 <= contact
+        return prev > 0 >= contact
+
     def update(self, m, t_ms):
         """One tick.  m: the Measure.  Decides state, fuel mode, speed set
         point and relay outputs (self.do)."""
@@ -224,6 +280,9 @@ class Sequencer:
         want_run = self.run_request(di) and worst < pr.CL_SOFT
 
         # --- alarm classes first: they override whatever the state wants ----
+        self.paralleled = gcb and (di & hal.DI_MB_CLOSED) != 0
+        self.par_ms = self.par_ms + tick if self.paralleled and self.par_ms < 1000000 else \
+            (self.par_ms if self.paralleled else 0)
         if worst >= pr.CL_HARD:
             if st != ST_STOPPING and st != ST_FAIL_TO_STOP and st != ST_LOCKOUT and \
                     st != ST_STOPPED:
@@ -231,7 +290,7 @@ class Sequencer:
             elif st == ST_STOPPED:
                 self._go(ST_LOCKOUT)
         elif worst == pr.CL_SOFT:
-            if st == ST_LOADED or st == ST_CLOSING:
+            if st == ST_LOADED or st == ST_CLOSING or st == ST_UNLOAD or st == ST_SYNC:
                 self._stop_cause_soft = True
                 self._go(ST_OPENING)
             elif ST_WARMUP <= st <= ST_AVAILABLE:
@@ -240,8 +299,10 @@ class Sequencer:
                 self._go(ST_STOPPING)
             elif st == ST_STOPPED:
                 self._go(ST_LOCKOUT)
-        elif worst == pr.CL_TRIP and (st == ST_LOADED or st == ST_CLOSING):
+        elif worst == pr.CL_TRIP and (st == ST_LOADED or st == ST_CLOSING or st == ST_UNLOAD):
             self._go(ST_OPENING)
+        elif worst == pr.CL_TRIP and st == ST_SYNC:
+            self._go(ST_AVAILABLE)
         if self.mode == MODE_OFF and (ST_PRESTART <= self.state <= ST_COOLDOWN):
             self._go(ST_STOPPING)     # OFF: stop now, no cool-down
 
@@ -293,6 +354,8 @@ class Sequencer:
         elif _running(st):
             do |= hal.DO_GAS_VALVE | hal.DO_IGNITION
             fuel_mode = FUEL_GOVERN
+            if self.paralleled and (st == ST_LOADED or st == ST_UNLOAD):
+                fuel_mode = FUEL_POWER
             if st == ST_WARMUP:
                 self._ramp_sp(cfg.idle_rpm_x10, tick)
                 if not want_run:
@@ -319,13 +382,37 @@ class Sequencer:
                     self._go(ST_LOADED)      # closed from outside: follow it
                 elif not want_run:
                     self._go(ST_COOLDOWN)
-                elif self.close_request(di) and worst < pr.CL_TRIP and cfg.dead_bus_close:
-                    # Island: the bus is dead (nothing else feeds it) and dead-bus
-                    # closing is permitted.  (paralleling slot: synchronise here)
+                elif self.close_request(di) and worst < pr.CL_TRIP:
+                    if not (di & hal.DI_MB_CLOSED) or synccheck.bus_dead(m):
+                        # Nothing else feeds the bus: close onto it if permitted.
+                        if cfg.dead_bus_close:
+                            self._go(ST_CLOSING)
+                    else:
+                        self._prev_contact = 0
+                        self._slip_corr = 0
+                        self._go(ST_SYNC)
+            elif st == ST_SYNC:
+                if not want_run or not self.close_request(di):
+                    self._go(ST_AVAILABLE)
+                elif gcb:
+                    self._go(ST_LOADED)
+                elif not (di & hal.DI_MB_CLOSED) or synccheck.bus_dead(m):
+                    self._go(ST_AVAILABLE)       # the grid went away: dead-bus path
+                elif t >= cfg.sync_ms:
+                    self.flags |= pr.FLAG_SYNC_FAIL
+                    self._go(ST_AVAILABLE)
+                elif self._sync(m):
                     self._go(ST_CLOSING)
+                    do |= hal.DO_GCB_CLOSE
             elif st == ST_CLOSING:
                 do |= hal.DO_GCB_CLOSE
-                if gcb:
+                if (di & hal.DI_MB_CLOSED) and not synccheck.bus_dead(m) and not gcb and \
+                        t > cfg.gcb_close_time_ms + 100:
+                    # Contacts should have met by now: do not hold the coil
+                    # while the angle walks out of the window.
+                    self.flags |= pr.FLAG_GCB_FAIL_CLOSE
+                    self._go(ST_AVAILABLE)
+                elif gcb:
                     self._go(ST_LOADED)
                 elif t >= cfg.gcb_ms:
                     self.flags |= pr.FLAG_GCB_FAIL_CLOSE
@@ -334,7 +421,12 @@ class Sequencer:
                 if not gcb:
                     self._go(ST_AVAILABLE)   # opened from outside (or tripped)
                 elif not want_run or not self.close_request(di):
-                    # (paralleling slot: soft unload before opening)
+                    # Paralleled: hand the load back to the grid first.
+                    self._go(ST_UNLOAD if self.paralleled else ST_OPENING)
+            elif st == ST_UNLOAD:
+                if not gcb:
+                    self._go(ST_AVAILABLE)
+                elif not self.paralleled or self.unloaded:
                     self._go(ST_OPENING)
             elif st == ST_OPENING:
                 do |= hal.DO_GCB_OPEN
@@ -374,6 +466,8 @@ class Sequencer:
                 do |= hal.DO_GCB_OPEN
         elif st == ST_CRANK and fuel_mode != FUEL_START:
             fuel_mode = FUEL_START
+        if fuel_mode == FUEL_POWER and not (self.state == ST_LOADED or self.state == ST_UNLOAD):
+            fuel_mode = FUEL_GOVERN
         a = self.alarms
         if a.horn:
             do |= hal.DO_HORN
@@ -384,3 +478,4 @@ class Sequencer:
             do &= ~hal.DO_READY
         self.fuel_mode = fuel_mode
         self.do = do
+        self.unloaded = False

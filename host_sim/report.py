@@ -46,10 +46,20 @@ def build(r, wall_s=None):
         } if tr["t_s"] else {"fuel_rated_kw": round(r.p_fuel_kw, 1)},
         "plant": {"h_s": round(r.h_s, 4), "torque_dead_time_s": round(r.t_dead_s, 4)},
         "alarms": r.alarms,
+        "syncs": r.syncs,
+        "loss_of_mains": r.loss_of_mains,
         "final_state": r.final_state,
         "states": r.states,
         "commands": r.commands,
     }
+    if r.grid_present and r.cfg.pc_mode == 1 and r.pc_err:
+        e = r.pc_err
+        rep["power_control"] = {
+            "import_cap_kw": r.cfg.import_cap_kw_x10 / 10.0,
+            "import_limit_err_kw_rms": round((sum(x * x for x in e) / len(e)) ** 0.5, 3) if e else None,
+            "import_limit_err_kw_max": round(max(e), 3) if e else None,
+            "samples": len(e),
+        }
     exp = sc.get("expect") or {}
     if exp:
         rep["expect"] = dict(exp, met=expect_met(rep, exp, fault_time(sc)))
@@ -66,6 +76,7 @@ def fault_time(sc):
     e-stop press); plain operating inputs do not count.  0 if none."""
     ts = [e["t_s"] for e in sc["events"]
           if (e["kind"] == "fault" and not e.get("clear", False)) or
+          (e["kind"] == "grid" and e["action"] != "restore") or
           (e["kind"] == "input" and e.get("input") == "estop" and e.get("value"))]
     return ts[0] if ts else 0.0
 
@@ -133,6 +144,19 @@ def summary_text(rep):
     for a in rep.get("alarms", []):
         lines.append("alarm at %7.2f s: %-24s %-15s value %s%s" % (
             a["t_s"], a["name"], a["class"], a["value"], "  (first out)" if a["first_out"] else ""))
+    for s_ in rep.get("syncs", []):
+        lines.append("close %-3s at %7.2f s: %s s from sync start, slip %+.3f Hz, dV %+.2f %%, "
+                     "phase %+.2f deg, min kW in 2 s %.1f" % (
+                         s_["breaker"], s_["t_s"], s_["time_to_close_s"], s_["slip_hz"],
+                         s_["dv_pct"], s_["phase_error_deg"], s_["reverse_power_kw_min"]))
+    for e in rep.get("loss_of_mains", []):
+        lines.append("grid loss at %.2f s: open command after %s ms, mains breaker open after %s ms, "
+                     "load interrupted: %s" % (e["t_s"], e["detect_ms"], e["open_ms"],
+                                               e["load_interrupted"]))
+    if rep.get("power_control"):
+        pc = rep["power_control"]
+        lines.append("import limit %.0f kW: error rms %s kW, max %s kW" % (
+            pc["import_cap_kw"], pc["import_limit_err_kw_rms"], pc["import_limit_err_kw_max"]))
     lines.append("final state: %s" % rep.get("final_state"))
     if "expect" in rep:
         lines.append("expected outcome met: %s" % ("yes" if rep["expect"]["met"] else "NO"))

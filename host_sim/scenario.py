@@ -17,6 +17,8 @@ from .plant.engine import ENGINE_DEFAULTS, FUEL_PLANT
 from .plant.alternator import ALT_DEFAULTS
 from .plant.aux import AUX_DEFAULTS
 from .plant.breaker import BREAKER_DEFAULTS
+from .plant.grid import GRID_DEFAULTS
+from .plant.network import NETWORK_DEFAULTS
 from .ggov1 import GGOV1_DEFAULTS
 
 firmware_path()
@@ -27,14 +29,20 @@ import sequencer as fw_seq  # noqa: E402
 
 FUELS = tuple(FUEL_PLANT)
 GOVERNORS = ("firmware", "ggov1")
-EVENT_KINDS = ("step", "ramp", "pulse", "fuel_quality", "input", "command", "fault")
+EVENT_KINDS = ("step", "ramp", "pulse", "fuel_quality", "input", "command", "fault", "grid")
+# grid event action -> parameters (name: (lo, hi))
+GRID_ACTIONS = {
+    "drift": {"df_hz": (-5.0, 5.0), "duration_s": (0.0, 3600.0)},
+    "f_step": {"df_hz": (-5.0, 5.0)},
+    "v_step": {"dv_pct": (-100.0, 50.0)},
+    "v_ramp": {"to_pct": (0.0, 150.0), "duration_s": (0.0, 3600.0)},
+    "phase_jump": {"deg": (-180.0, 180.0)},
+    "outage": {}, "restore": {},
+}
 TOP_KEYS = ("name", "description", "duration_s", "seed", "fuel", "f_nom_hz",
             "governor", "firmware", "plant", "ggov1", "load", "events", "start", "mode",
-            "remote_start", "protection", "expect")
-# mains_closed: the mains (grid) breaker's auxiliary contact.  Until the grid
-# model arrives with the paralleling work it only tells the controller that
-# the bus is grid-tied, so grid-excursion scenarios arm the IEEE 1547 trips.
-INPUTS = ("remote_start", "estop", "mains_closed")
+            "remote_start", "protection", "expect", "grid")
+INPUTS = ("remote_start", "estop")
 COMMANDS = tuple(fw_seq.COMMAND_NAMES[1:])
 # fault name -> optional numeric parameters (name: (lo, hi))
 FAULTS = {
@@ -48,9 +56,9 @@ FAULTS = {
     "gas_leak": {}, "knock": {}, "no_fire": {}, "fail_to_stop": {},
     "battery_weak": {"volts": (0.0, 20.0)},
     "current_unbalance": {"share": (0.0, 1.0)},
-    "bus_excursion": {"duration_s": (0.0, 600.0), "v_pct": (-100.0, 100.0),
-                      "f_hz": (-20.0, 20.0)},
     "gas_not_proven": {},
+    "fuel_cutoff": {},          # the gas shut-off valve drops shut on its own
+    "excitation_loss": {},      # the AVR / exciter fails: no field
 }
 LOAD_KEYS = {"initial_pct": (0.0, 120.0, 0.0), "pf": (0.5, 1.0, 0.8),
              "p_v_exp": (0.0, 2.0, 2.0), "q_v_exp": (0.0, 2.0, 2.0),
@@ -229,10 +237,20 @@ def parse(raw, default_name="scenario"):
     sc["remote_start"] = rs
     if sc["governor"] == "ggov1" and start != "running":
         raise ScenarioError("governor: ggov1 only runs scenarios with start = \"running\"")
+    g = raw.get("grid", {})
+    if not isinstance(g, dict):
+        raise ScenarioError("grid: must be a table")
+    _unknown(g, ("present", "mains_closed"), "grid.")
+    for k in ("present", "mains_closed"):
+        if k in g and not isinstance(g[k], bool):
+            raise ScenarioError("grid.%s: must be true or false, got %r" % (k, g[k]))
+    sc["grid"] = {"present": g.get("present", False),
+                  "mains_closed": g.get("mains_closed", g.get("present", False))}
     sc["protection_settings"] = _protection(raw.get("protection", {}), probe)
     sc["expect"] = _expect(raw.get("expect", {}))
     for table, defaults in (("plant", dict(ENGINE_DEFAULTS, **ALT_DEFAULTS, **AUX_DEFAULTS,
-                                           **BREAKER_DEFAULTS)),
+                                           **BREAKER_DEFAULTS, **GRID_DEFAULTS,
+                                           **NETWORK_DEFAULTS)),
                             ("ggov1", GGOV1_DEFAULTS)):
         t = raw.get(table, {})
         if not isinstance(t, dict):
@@ -292,6 +310,14 @@ def parse(raw, default_name="scenario"):
             if ev.get("command") not in COMMANDS:
                 raise ScenarioError("%scommand: must be one of %s, got %r" % (w, ", ".join(COMMANDS), ev.get("command")))
             e["command"] = ev["command"]
+        elif kind == "grid":
+            a = ev.get("action")
+            if a not in GRID_ACTIONS:
+                raise ScenarioError("%saction: must be one of %s, got %r" % (w, ", ".join(GRID_ACTIONS), a))
+            _unknown(ev, ("kind", "t_s", "action") + tuple(GRID_ACTIONS[a]), w)
+            e["action"] = a
+            for k, (lo, hi) in GRID_ACTIONS[a].items():
+                e[k] = float(_num(ev, k, lo, hi, w))
         elif kind == "fault":
             f = ev.get("fault")
             if f not in FAULTS:

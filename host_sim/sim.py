@@ -17,6 +17,9 @@ from .plant.load import Load, LoadSchedule
 from .plant.sensors import Sensors
 from .plant.aux import Aux
 from .plant.breaker import Breaker
+from .plant.grid import Grid
+from .plant.network import Network
+import math
 from .ggov1 import Ggov1
 from . import runtime as rt_mod
 
@@ -120,11 +123,12 @@ def _apply_fault(ev, eng, aux, brk, sens, state):
         eng.no_fire = on
     elif f == "fail_to_stop":
         eng.fail_to_stop = on
-    elif f == "bus_excursion":
-        state["excursion"] = (ev["t_s"], ev.get("duration_s", 0.0), ev.get("v_pct", 0.0),
-                              ev.get("f_hz", 0.0)) if on else None
     elif f == "gas_not_proven":
         state["not_proven"] = on
+    elif f == "fuel_cutoff":
+        state["fuel_cutoff"] = on
+    elif f == "excitation_loss":
+        state["excitation_loss"] = on
 
 
 def _ramp(start, t, t0, dur, to):
@@ -159,6 +163,13 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     alt = Alternator(plant, dt)
     aux = Aux(plant, dt)
     running_start = sc.get("start", "running") == "running"
+    gsc = sc.get("grid", {"present": False, "mains_closed": False})
+    grid = Grid(plant, f_nom, dt)
+    if not gsc["present"]:
+        grid.outage()             # no utility at this site (island scenarios)
+    mb = Breaker(plant, closed=gsc["present"] and gsc["mains_closed"])
+    net = Network(plant, s_kva, v_rated, f_nom, dt)
+    # A running start is on load: in island, or paralleled if the grid is there.
     brk = Breaker(plant, closed=running_start)
     ld = sc["load"]
     sched = LoadSchedule(ld["initial_pct"], sc["events"])
@@ -167,9 +178,9 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     # Discrete inputs and injected-fault state
     remote_start = running_start if sc.get("remote_start") is None else sc["remote_start"]
     fstate = {"di_fault": 0, "oil_drift": None, "coolant_drift": None, "gas_ramp": None,
-              "unbalance": 0.0, "excursion": None, "not_proven": False}
+              "unbalance": 0.0, "not_proven": False, "fuel_cutoff": False,
+              "excitation_loss": False}
     estop = False
-    mains_closed = False
 
     gg = None
     if running_start:
@@ -220,7 +231,24 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     t = 0.0
     pack = rt_mod.pack_outputs
     quality = [e for e in sc["events"] if e["kind"] == "fuel_quality"]
-    actions = [e for e in sc["events"] if e["kind"] in ("input", "command", "fault")]
+    actions = [e for e in sc["events"] if e["kind"] in ("input", "command", "fault", "grid")]
+    # Generator electrical angle, and its terminal voltage phase in cycles
+    # (unwrapped), continuing the sensors' pre-roll so no crossing is skipped.
+    term_cycles = sens._cycle
+    gen_angle = math.remainder(2.0 * math.pi * term_cycles, 2.0 * math.pi)
+    prev_term = gen_angle
+    island_res = {"mode": "island", "p_damp_kw": 0.0, "p_grid_kw": 0.0, "q_grid_kvar": 0.0,
+                  "bus_v_pu": 1.0, "bus_f_hz": f_nom, "load_supplied": True,
+                  "bus_angle_rad": 0.0, "gen_paralleled": False}
+    res = None
+    supplied = running_start or mb.closed
+    syncs = []
+    lom = []
+    pc_err = []
+    prev_gcb = brk.closed
+    prev_mb = mb.closed
+    sync_start = None
+    p_gen_hist = []
     ai = 0
     commands = []
     # Host copy of the protection settings, for the alarm classes in the report
@@ -243,10 +271,27 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
             if ev["kind"] == "input":
                 if ev["input"] == "remote_start":
                     remote_start = ev["value"]
-                elif ev["input"] == "mains_closed":
-                    mains_closed = ev["value"]
                 else:
                     estop = ev["value"]
+            elif ev["kind"] == "grid":
+                a = ev["action"]
+                if a == "drift":
+                    grid.drift(t, ev["duration_s"], ev["df_hz"])
+                elif a == "f_step":
+                    grid.f_step(ev["df_hz"])
+                elif a == "v_step":
+                    grid.v_step(ev["dv_pct"] / 100.0)
+                elif a == "v_ramp":
+                    grid.v_ramp(t, ev["duration_s"], ev["to_pct"] / 100.0)
+                elif a == "phase_jump":
+                    grid.phase_jump(ev["deg"])
+                elif a == "outage":
+                    if mb.closed:
+                        lom.append({"t_s": round(t, 4), "detect_ms": None, "open_ms": None,
+                                    "load_interrupted": False, "_mb_was_closed": True})
+                    grid.outage()
+                elif a == "restore":
+                    grid.restore()
             elif ev["kind"] == "command":
                 ok = rt.command(ev["command"])
                 commands.append({"t_s": round(t, 4), "command": ev["command"], "accepted": ok})
@@ -260,11 +305,6 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
         if fstate["gas_ramp"]:
             t0, dur, frm, to = fstate["gas_ramp"]
             aux.gas_supply_mbar = _ramp(frm, t, t0, dur, to)
-        v_exc = f_exc = 0.0
-        if fstate["excursion"]:
-            t0, dur, vp, fh = fstate["excursion"]
-            x = 1.0 if dur <= 0 else min(1.0, (t - t0) / dur)
-            v_exc, f_exc = vp / 100.0 * x, fh * x
         # Phase currents from the metered power (kVA / (sqrt 3 V))
         s_now = (p * p + q * q) ** 0.5
         i_avg = s_now * 1000.0 / (1.7320508 * max(v, 0.05) * v_rated) if s_now > 0 else 0.0
@@ -277,11 +317,14 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
             di |= hal.DI_REMOTE_START
         if brk.closed:
             di |= hal.DI_GCB_CLOSED
-        if mains_closed:
+        if mb.closed:
             di |= hal.DI_MB_CLOSED
         if aux.gas_mbar >= 10.0 and not (di & hal.DI_GAS_LEAK) and not fstate["not_proven"]:
             di |= hal.DI_GAS_PROVEN
         sens.inputs(t, inputs, aux, currents, di)
+        if gsc["present"]:
+            sens.mains_inputs(inputs, grid, v_rated, term_cycles,
+                              res["p_grid_kw"] if res else 0.0, res["q_grid_kvar"] if res else 0.0)
         out, tele = rt.tick(inputs)
         sha.update(pack(out, tele))
         bits = tele[fw_ctl.TELE_ALARMS0] | (tele[fw_ctl.TELE_ALARMS1] << 30)
@@ -308,8 +351,30 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
         bias = out[hal.OUT_AVR_BIAS_PCT_X100] / 10000.0
         cut = out[hal.OUT_IGN_CUT_PCT_X100] / 10000.0
         brk.command(t, do & hal.DO_GCB_CLOSE, do & hal.DO_GCB_OPEN)
+        if gsc["present"]:
+            mb.command(t, do & hal.DO_MB_CLOSE, do & hal.DO_MB_OPEN)
+        # Paralleling figures (report: syncs, loss_of_mains, power_control)
+        st_name = fw_seq.STATE_NAMES[tele[fw_ctl.TELE_STATE]]
+        if st_name == "sync" and sync_start is None:
+            sync_start = t
+        for e in lom:
+            if e["detect_ms"] is None and do & hal.DO_MB_OPEN:
+                e["detect_ms"] = round((t - e["t_s"]) * 1000.0, 1)
+            if e["open_ms"] is None and not mb.closed:
+                e["open_ms"] = round((t - e["t_s"]) * 1000.0, 1)
+            if not supplied:
+                e["load_interrupted"] = True
+        for s_ in syncs:
+            if t - s_["t_s"] <= 2.0:
+                s_["reverse_power_kw_min"] = round(min(s_["reverse_power_kw_min"], p), 2)
+        if gsc["present"] and cfg.pc_mode == 1 and brk.closed and mb.closed and res and \
+                st_name == "loaded" and syncs and t - syncs[-1]["t_s"] > 20.0:
+            site = p + res["p_grid_kw"]
+            if site > cfg.import_cap_kw_x10 / 10.0 and p < p_fuel_kw * 0.98:
+                pc_err.append(res["p_grid_kw"] - cfg.import_cap_kw_x10 / 10.0)
         crank = bool(do & hal.DO_CRANK)
-        gas_on = bool(do & hal.DO_GAS_VALVE)
+        gas_on = bool(do & hal.DO_GAS_VALVE) and not fstate["fuel_cutoff"]
+        alt.excited = not fstate["excitation_loss"]
         ign_on = bool(do & hal.DO_IGNITION)
         if trace:
             cols["t_s"].append(round(t, 6))
@@ -319,7 +384,11 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
             cols["p_kw"].append(p)
             cols["q_kvar"].append(q)
             # The demand the generator sees: the site load behind a closed breaker.
-            cols["demand_kw"].append((load.demand_kw if k else p0) if brk.closed else 0.0)
+            # The demand the generator sees: the site load behind a closed
+            # breaker, when it carries it alone (paralleled, power control
+            # decides its output instead).
+            cols["demand_kw"].append((load.demand_kw if k else p0)
+                                     if brk.closed and not mb.closed else 0.0)
             cols["fuel_cmd_pct"].append(cmd * 100.0)
             cols["avr_bias_pct"].append(bias * 100.0)
             cols["ign_cut_pct"].append(cut * 100.0)
@@ -339,23 +408,63 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
         if on_tick is not None:
             on_tick(k, inputs, out, tele)
         running = eng.w > 0.2
+        two_pi = 2.0 * math.pi
         for j in range(steps):
             ts = t + (j + 1) * dt
+            grid.step(ts)
             closed = brk.step(ts)
-            w = eng.w
-            f_pu = w
-            if closed:
-                p, q = load.power_kw(ts, v, f_pu)
+            mbc = mb.step(ts)
+            alt.paralleled = closed and mbc and grid.alive
+            # Site load at the bus, from last step's bus voltage and frequency
+            if res is None or res["mode"] == "island":
+                vb, fb = v, eng.w
             else:
-                load.power_kw(ts, v, f_pu)   # keeps the demand trace
-                p = q = 0.0
+                vb, fb = res["bus_v_pu"], (res["bus_f_hz"] / f_nom if res["bus_f_hz"] else 0.0)
+            if supplied:
+                pl, ql = load.power_kw(ts, vb, fb)
+            else:
+                load.power_kw(ts, v, eng.w)   # keeps the demand trace
+                pl = ql = 0.0
+            gen_angle = math.remainder(gen_angle + two_pi * f_nom * eng.w * dt, two_pi)
+            if mbc and grid.alive or not closed:
+                res = net.solve(gen_angle, eng.w, alt.e_p * eng.w, pl, ql, closed, mbc, grid)
+                supplied = res["load_supplied"]
+                p = res["p_gen_kw"]
+                q = res["q_gen_kvar"]
+            else:
+                # Island fast path: the generator alone carries the load; the
+                # alternator's own terminal equation gives the voltage (what
+                # Network.solve would return, without its cost per step).
+                if res is None or res is not island_res:
+                    res = island_res
+                p, q = pl, ql
+                supplied = v >= 0.1
             if gg is not None:
-                cmd = gg.step(w, p / p_fuel_kw)
+                cmd = gg.step(eng.w, p / p_fuel_kw)
             eng.step(cmd, p / p_set_kw, cut, crank, gas_on, ign_on, aux.fuel_available())
-            v = alt.step(p / s_kva, q / s_kva, f_pu, bias)
+            v = alt.step((p - res["p_damp_kw"]) / s_kva, q / s_kva, eng.w, bias)
+            if res is island_res:
+                res["bus_v_pu"] = v
+                res["load_supplied"] = supplied
             aux.step(eng.w, running, p / p_set_kw, eng.e_b if gas_on else 0.0, crank)
-            sens.sample_step(ts, eng.w, rated_rpm, v * (1.0 + v_exc), p, q,
-                             eng.w * f_nom + (f_exc if v > 0.05 else 0.0))
+            # Generator terminal phase: the bus when the breaker is closed
+            ta = res["bus_angle_rad"] if closed and res["mode"] == "parallel" else gen_angle
+            term_cycles += math.remainder(ta - prev_term, two_pi) / two_pi
+            prev_term = ta
+            if closed and not prev_gcb or (mbc and not prev_mb and closed):
+                # Contact closure: record the synchronising figures (plant truth)
+                if res["mode"] == "parallel" or (gsc["present"] and grid.alive):
+                    ph = math.degrees(math.remainder(gen_angle - grid.angle_rad, two_pi))
+                    syncs.append({
+                        "t_s": round(ts, 4), "breaker": "gcb" if closed and not prev_gcb else "mb",
+                        "time_to_close_s": round(ts - sync_start, 3) if sync_start is not None else None,
+                        "slip_hz": round(eng.w * f_nom - grid.f_hz, 4),
+                        "dv_pct": round((v - grid.v_pu) * 100.0, 3),
+                        "phase_error_deg": round(ph, 3),
+                        "reverse_power_kw_min": round(p, 2)})
+                    sync_start = None
+            prev_gcb, prev_mb = closed, mbc
+            sens.sample_step(ts, eng.w, rated_rpm, v, p, q, eng.w * f_nom, term_cycles)
     r = Result()
     r.scenario = sc
     r.runtime = rt.name
@@ -374,6 +483,12 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     r.h_s = eng.h_s
     r.t_dead_s = eng.t_dead_s
     r.commands = commands
+    r.syncs = syncs
+    for e in lom:
+        e.pop("_mb_was_closed", None)
+    r.loss_of_mains = lom
+    r.pc_err = pc_err
+    r.grid_present = gsc["present"]
     r.alarms = alarms
     r.states = states
     r.final_state = fw_seq.STATE_NAMES[tele[fw_ctl.TELE_STATE]] if tele else "stopped"

@@ -24,7 +24,7 @@ from tools.hil import SerialRuntime
 # The boot image carries the HIL app and the native HAL on top of the
 # firmware.  A Pico's MicroPython heap is ~190 KB (32-bit); 192k on the
 # 64-bit unix port is a conservative stand-in (objects are twice as wide here).
-PICO_HEAP = "192k"
+PICO_HEAP = "256k"
 
 BOARD = "rp2040_pico"
 

@@ -112,7 +112,7 @@ def test_sequence_alarm_and_log_paths_do_not_allocate_either(name):
 
 def test_firmware_runs_in_a_board_sized_heap(mp_bin):
     """The compiled firmware, controller and link built, in the unix-port
-    equivalent of a 96 KB board heap (runtime.BOARD_HEAP), with room left."""
+    equivalent of a board heap (runtime.BOARD_HEAP), with room left."""
     import subprocess
     from host_sim.runtime import compiled_firmware, BOARD_HEAP
     d = compiled_firmware()

@@ -355,6 +355,61 @@ def print_soak(rows, n_seeds):
     print("total: %d/%d runs bit-identical -> %s" % (good, total, "PASS" if good == total else "FAIL"))
 
 
+def _sync_case(seed):
+    """One randomised grid: frequency offset within +-0.5 Hz, random phase,
+    voltage +-5 %, a drift of up to +-0.2 Hz while synchronising."""
+    import random
+    rng = random.Random(seed)
+    df = rng.uniform(-0.5, 0.5)
+    raw = {
+        "name": "sync-bench-%d" % seed, "duration_s": 60.0, "seed": seed, "start": "stopped",
+        "grid": {"present": True},
+        "firmware": {"warmup_ms": 0, "prestart_ms": 0, "stabilise_ms": 1000, "pc_mode": 0,
+                     "base_kw_x10": 500},
+        "load": {"initial_pct": 40.0, "pf": 0.95, "p_v_exp": 0.0, "q_v_exp": 0.0},
+        "events": [
+            {"t_s": 0.0, "kind": "grid", "action": "f_step", "df_hz": df},
+            {"t_s": 0.0, "kind": "grid", "action": "v_step", "dv_pct": rng.uniform(-5.0, 5.0)},
+            {"t_s": 0.0, "kind": "grid", "action": "phase_jump", "deg": rng.uniform(-180.0, 180.0)},
+            {"t_s": 1.0, "kind": "input", "input": "remote_start", "value": True},
+            {"t_s": 10.0, "kind": "grid", "action": "drift", "df_hz": rng.uniform(-0.2, 0.2),
+             "duration_s": rng.uniform(5.0, 30.0)},
+        ],
+    }
+    sc = sc_mod.parse(raw, raw["name"])
+    r = sim.run(sc, "cpython", trace=False)
+    gcb = [s for s in r.syncs if s["breaker"] == "gcb"]
+    return gcb[0] if gcb else None
+
+
+def sync_bench(n=100):
+    """Paralleling benchmark: time to close and phase error at closure over
+    n randomised grid conditions (issue goal: median <= 3 s, |phase| <= 5 deg
+    in 99 %)."""
+    times, phases, fails = [], [], 0
+    for seed in range(n):
+        s = _sync_case(seed)
+        if s is None or s["time_to_close_s"] is None:
+            fails += 1
+            continue
+        times.append(s["time_to_close_s"])
+        phases.append(abs(s["phase_error_deg"]))
+    times.sort()
+    q = lambda v, f: v[min(len(v) - 1, int(f * len(v)))] if v else None
+    within = sum(1 for x in phases if x <= 5.0)
+    out = {"runs": n, "closed": len(times), "failed": fails,
+           "time_to_close_median_s": q(times, 0.5), "time_to_close_p95_s": q(times, 0.95),
+           "phase_error_worst_deg": max(phases) if phases else None,
+           "phase_within_5_deg_pct": 100.0 * within / len(phases) if phases else None}
+    _hr("Synchronising over %d randomised grids (df +-0.5 Hz, random phase, V +-5 %%, drift)" % n)
+    print("closed                                 %d of %d" % (out["closed"], n))
+    print("time to close, median / p95            %s s / %s s   goal median <= 3 s" % (
+        out["time_to_close_median_s"], out["time_to_close_p95_s"]))
+    print("phase error at closure, worst          %s deg   (%.1f %% within 5 deg; goal 99 %%)" % (
+        out["phase_error_worst_deg"], out["phase_within_5_deg_pct"] or 0.0))
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n")[0])
     p.add_argument("--soak", action="store_true",
@@ -362,6 +417,8 @@ def main(argv=None):
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     p.add_argument("--seeds", type=int, default=SOAK_SEEDS, help="seeds per scenario for --soak")
     p.add_argument("--jobs", type=int, default=None, help="parallel soak workers (default: CPUs)")
+    p.add_argument("--sync-runs", type=int, default=100,
+                   help="randomised grids for the synchronising benchmark (0 skips it)")
     args = p.parse_args(argv)
 
     figures = {"python": platform.python_version(), "machine": platform.machine()}
@@ -425,6 +482,8 @@ def main(argv=None):
                 figures["tick"] = t
                 if not t["replay_matches"]:
                     status = 1
+        if args.sync_runs:
+            figures["sync"] = sync_bench(args.sync_runs)
 
     if args.json:
         with open(args.json, "w") as f:

@@ -26,6 +26,8 @@ ALT_DEFAULTS = {
     "efd_max_pu": 4.5,
     "ufro_knee_pct": 95.0,   # V/Hz roll-off below 95 % of rated frequency
     "bias_range_pct": 10.0,  # +-100 % bias = +-10 % voltage
+    "avr_qdroop_pu": 0.04,   # reactive (quadrature) droop while paralleled: 4 % V
+                             # per pu kvar, the paralleling droop kit's usual setting
 }
 
 
@@ -47,6 +49,8 @@ class Alternator:
         self.avr_int = 1.0
         self.v = 1.0
         self.excited = True
+        self.qdroop = params["avr_qdroop_pu"]
+        self.paralleled = False   # droop kit in circuit (set by the simulator)
 
     def settle(self, p_pu, q_pu):
         """Steady state at rated voltage for load p, q (pu of kVA)."""
@@ -78,6 +82,8 @@ class Alternator:
     def step(self, p_pu, q_pu, f_pu, bias_pu):
         v = self.terminal(p_pu, q_pu, f_pu)
         vref = 1.0 + self.bias_gain * bias_pu
+        if self.paralleled:
+            vref -= self.qdroop * q_pu
         if f_pu < self.knee:
             vref *= f_pu / self.knee
         err = vref - v

@@ -59,8 +59,11 @@ class Sensors:
         self.oil_offset_kpa = 0.0
         self.coolant_offset_degc = 0.0
 
-    def sample_step(self, t_s, w_pu, rated_rpm, v_pu, p_kw, q_kvar, f_hz):
-        """Called every plant step after the plant moved to time t_s."""
+    def sample_step(self, t_s, w_pu, rated_rpm, v_pu, p_kw, q_kvar, f_hz, cycles=None):
+        """Called every plant step after the plant moved to time t_s.
+        cycles: the generator terminal voltage's phase in cycles (unwrapped),
+        when the network gives it (a grid phase jump then shows as a vector
+        shift); otherwise the phase integrates f_hz."""
         dt = self.dt
         # Speed pickup: count the teeth that passed during this step and
         # interpolate each edge's time inside the step.
@@ -79,9 +82,10 @@ class Sensors:
             self._edges += k1 - k0
         self._tooth = new_tooth
         # Generator voltage zero crossings (positive-going), only if excited.
-        new_cycle = self._cycle + f_hz * dt
-        if v_pu > 0.05 and math.floor(new_cycle) > math.floor(self._cycle) and f_hz > 0:
-            t_zc = t0 + (math.floor(new_cycle) - self._cycle) / f_hz
+        new_cycle = self._cycle + f_hz * dt if cycles is None else cycles
+        step = new_cycle - self._cycle
+        if v_pu > 0.05 and math.floor(new_cycle) > math.floor(self._cycle) and step > 0:
+            t_zc = t0 + (math.floor(new_cycle) - self._cycle) / step * dt
             t_zc += self.rng.gauss(0.0, self.zc_jitter_us) * 1e-6
             if self._last_zc_s is not None:
                 self.period_100ns = int(round((t_zc - self._last_zc_s) * 1e7))
@@ -128,3 +132,24 @@ class Sensors:
         vec[12] = max(0, int(round(eng_aux.gas_mbar + rng.gauss(0.0, 0.2))))
         vec[13] = int(round(eng_aux.batt_v * 100.0 + rng.gauss(0.0, 2.0))) * 10
         vec[14] = di
+
+    def mains_inputs(self, vec, grid, v_rated, gen_cycles, p_grid_kw, q_grid_kvar):
+        """Mains-side sensing (grid side of the mains breaker) and the PCC
+        meter: period, voltage, the generator-minus-mains zero-crossing
+        offset (from the two phases, jittered like the crossings), import."""
+        rng = self.rng
+        if grid.alive and grid.v_pu > 0.05 and grid.f_hz > 0:
+            per = 1.0 / grid.f_hz
+            vec[15] = int(round((per + rng.gauss(0.0, self.zc_jitter_us) * 1e-6) * 1e7))
+            vec[16] = int(round(grid.v_pu * (1.0 + rng.gauss(0.0, self.v_noise)) * v_rated * 10.0))
+            if self.v_filt > 0.05:
+                d = math.remainder(gen_cycles - grid.angle_rad / (2.0 * math.pi), 1.0)
+                dt_s = d * per + rng.gauss(0.0, self.zc_jitter_us) * 1e-6
+                vec[17] = int(round(dt_s * 1e7))
+            else:
+                vec[17] = 0
+        else:
+            vec[15] = vec[16] = vec[17] = 0
+        pn = self.p_noise * self.p_rated_kw
+        vec[18] = int(round((p_grid_kw + rng.gauss(0.0, pn)) * 10.0))
+        vec[19] = int(round((q_grid_kvar + rng.gauss(0.0, pn)) * 10.0))

@@ -41,10 +41,19 @@ def test_frequency_from_period_is_floor_of_1e10_over_period():
     cfg = Config()
     m = Measure(cfg)
     v = _inp()
-    for per in (166667, 200000, 166000, 1, 999999):
+    for per in (166667, 200000, 166000, 999999, 66666, 2000000):
         v[hal.IN_GEN_PERIOD_100NS] = per
         m.update(v)
         assert m.gen_f_mhz == 10000000000 // per, per
+
+
+def test_implausible_period_reads_as_no_cycle():
+    m = Measure(Config())
+    v = _inp()
+    for per in (1, 50000, 2000001, -5):
+        v[hal.IN_GEN_PERIOD_100NS] = per
+        m.update(v)
+        assert m.gen_f_mhz == 0, per
 
 
 def test_dead_bus_reads_zero_frequency():

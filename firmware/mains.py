@@ -1,0 +1,130 @@
+"""The mains (grid) side: health monitor, the mains breaker, auto mains
+failure (AMF) and loss-of-mains decoupling.
+
+Mains healthy = mains-side voltage within 90-110 % and frequency within
++-2 % of nominal (commercial AMF defaults); it must stay bad for
+mains_fail_ms to count as failed and good for mains_ok_ms to count as back.
+
+AMF (standby duty, AUTO mode, setting amf = 1, off by default): on a mains failure the set is asked
+to run; the mains breaker (MB) is opened, the generator breaker closes onto
+the dead bus (the sequencer's dead-bus path) and the set carries the site.
+When the mains has been healthy for mains_ok_ms the site is retransferred:
+closed transition (default) synchronises the island to the grid across the
+MB, closes it, and the sequencer soft-unloads and opens the generator breaker;
+open transition (retransfer_open = 1) opens the generator breaker first and
+closes the MB onto the dead bus - a short, planned interruption.
+
+Loss of mains while paralleled (ROCOF 81R / vector shift 78, class trip
+mains): the MB is opened at once and the set carries on isochronous in
+island; the mains then counts as failed, so AMF brings it back later.
+"""
+
+from fixpt import const
+import hal
+import synccheck
+
+_V_LO = const(9000)
+_V_HI = const(11000)
+_F_BAND_PCT_X100 = const(200)
+
+
+class Mains:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.bad_ms = 0
+        self.good_ms = 0
+        self.failed = False
+        self.ok = False            # healthy for mains_ok_ms
+        self.amf_run = False       # AMF asks the set to run
+        self.decoupled = False     # opened by loss of mains; stays until healthy again
+        self.retransfer = False    # synchronising the island back to the grid
+        self.do = 0
+        self._prev_contact = 0
+        self._closing_ms = -1      # holding the MB close coil (-1: not closing)
+        self.slip_target = cfg.sync_slip_mhz
+
+    def healthy_now(self, m):
+        cfg = self.cfg
+        band = cfg.f_nom_mhz * _F_BAND_PCT_X100 // 10000
+        df = m.bus_f_mhz - cfg.f_nom_mhz
+        return (_V_LO <= m.bus_v_pct_x100 <= _V_HI and m.bus_f_mhz > 0 and
+                -band < df < band)
+
+    def update(self, m, auto, gcb_closed, lom_trip, tick_ms):
+        """One tick.  lom_trip: a trip-mains protection acted this tick.
+        Sets self.do (DO_MB_*), self.amf_run and self.retransfer."""
+        cfg = self.cfg
+        mb_closed = (m.di & hal.DI_MB_CLOSED) != 0
+        if self.healthy_now(m) and not self.decoupled:
+            self.good_ms = self.good_ms + tick_ms if self.good_ms < cfg.mains_ok_ms else self.good_ms
+            self.bad_ms = 0
+        else:
+            self.bad_ms = self.bad_ms + tick_ms if self.bad_ms < 1000000 else self.bad_ms
+            self.good_ms = 0
+        if self.bad_ms > cfg.mains_fail_ms:
+            self.failed = True
+        self.ok = self.good_ms >= cfg.mains_ok_ms
+        if self.ok:
+            self.failed = False
+        do = 0
+        if lom_trip and mb_closed:
+            self.decoupled = True
+            self.failed = True
+        if self.decoupled:
+            do |= hal.DO_MB_OPEN
+            if not mb_closed and not self.healthy_now(m):
+                self.decoupled = False      # the grid is really gone: AMF takes over
+            elif not mb_closed and self.bad_ms == 0:
+                self.decoupled = False
+        amf = cfg.amf and auto
+        if amf and self.failed:
+            self.amf_run = True
+            if mb_closed:
+                do |= hal.DO_MB_OPEN
+        self.retransfer = False
+        if self.amf_run and self.ok:
+            if not mb_closed and gcb_closed:
+                if cfg.retransfer_open:
+                    # Open transition: drop the generator breaker first.
+                    self.amf_run = False
+                else:
+                    self.retransfer = True
+                    if self._closing_ms < 0 and self._sync_close(m):
+                        self._closing_ms = 0
+            elif mb_closed:
+                self.amf_run = False        # back on the grid: the set unloads and stops
+            elif not gcb_closed:
+                self.amf_run = False
+        # Hold the close coil until the breaker answers (or give up: the
+        # angle walks out of the window after the close time).
+        if self._closing_ms >= 0:
+            if mb_closed or self._closing_ms > cfg.gcb_close_time_ms + 100:
+                self._closing_ms = -1
+            else:
+                do |= hal.DO_MB_CLOSE
+                self._closing_ms += tick_ms
+        # Mains breaker open with a healthy grid and a dead bus: close it back.
+        if not mb_closed and not gcb_closed and self.ok and not self.amf_run and \
+                synccheck.bus_dead_gen(m):
+            do |= hal.DO_MB_CLOSE
+        if not amf and not self.decoupled and not mb_closed and self.ok and not gcb_closed:
+            do |= hal.DO_MB_CLOSE
+        self.do = do
+
+    def _sync_close(self, m):
+        """Close decision for the MB: the island (generator) against the grid,
+        the same advance-angle rule and interlock as for the generator breaker."""
+        cfg = self.cfg
+        adv = synccheck.advance_cdeg(m.slip_mhz, cfg.gcb_close_time_ms)
+        contact = m.phase_cdeg + adv
+        self.slip_target = synccheck.slip_target(cfg, contact)
+        prev = self._prev_contact
+        self._prev_contact = contact
+        if not synccheck.close_permitted(cfg, m):
+            return False
+        e = m.slip_mhz - self.slip_target
+        if e > 50 or e < -50:
+            return False
+        if m.slip_mhz >= 0:
+            return prev < 0 <= contact
+        return prev > 0 >= contact

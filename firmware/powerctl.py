@@ -1,0 +1,81 @@
+"""Grid-parallel power control: what the set produces once its breaker is
+closed to the grid, and the reactive power it trims through the AVR.
+
+Modes (config pc_mode):
+  0 base load      a fixed kW (base_kw_x10)
+  1 import limit   peak shaving, the edge data-centre case: the set covers
+                   whatever the site draws above the grid import cap
+                   (import_cap_kw_x10), so the grid link is never overloaded
+  2 export limit   base load, but never exporting more than export_limit
+The export limit (zero export by default) bounds every mode.
+
+The power reference ramps: at ramp_pct_s after closing (soft load) and when
+unloading (soft unload), ten times faster while tracking a moving target
+(an AI load that steps every 2 s must not push the import over its cap).
+Reactive power: a power factor (pf_x1000) or a fixed kvar through the AVR
+bias.  Units: kW_x10, kvar_x10, pct_x100.
+"""
+
+from fixpt import mul_div, sat, isqrt
+
+
+class PowerCtl:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.p_ref_kw_x10 = 0
+        self.goal_kw_x10 = 0
+        self.q_ref_kvar_x10 = 0
+        self.loading = True        # soft load still under way
+        self.p_rated = cfg.p_fuel_rated_kw_x10
+        r = mul_div(self.p_rated, cfg.ramp_pct_s, 100) * cfg.tick_ms // 1000
+        self.ramp_tick = r if r > 0 else 1
+        t = self.ramp_tick * 10
+        self.track_tick = t
+        # tan(phi) x1000 for the power-factor set point: sqrt(1 - pf^2) / pf
+        pf = cfg.pf_x1000
+        self.tan_x1000 = mul_div(isqrt(1000000 - pf * pf), 1000, pf)
+
+    def start(self, p_kw_x10):
+        """Bumpless, but never below the minimum load a freshly closed set
+        takes at once (5 % of rating): holding exactly zero after a close
+        would let the set swing into reverse power."""
+        lo = self.p_rated // 20
+        self.p_ref_kw_x10 = p_kw_x10 if p_kw_x10 > lo else lo
+        self.loading = True
+
+    def update(self, m, unloading):
+        """One tick; returns the power reference (kW_x10).  m: Measure."""
+        cfg = self.cfg
+        site = m.p_filt_kw_x10 + m.grid_p_kw_x10          # what the site draws
+        mode = cfg.pc_mode
+        if unloading:
+            goal = 0
+        elif mode == 1:
+            goal = site - cfg.import_cap_kw_x10
+        else:
+            goal = cfg.base_kw_x10
+        # Never export more than allowed: production <= site + export limit.
+        lim = site + cfg.export_limit_kw_x10
+        if goal > lim:
+            goal = lim
+        goal = sat(goal, 0, self.p_rated)
+        self.goal_kw_x10 = goal
+        step = self.ramp_tick if (self.loading or unloading) else self.track_tick
+        ref = self.p_ref_kw_x10
+        if ref < goal:
+            ref = ref + step if ref + step < goal else goal
+        elif ref > goal:
+            ref = ref - step if ref - step > goal else goal
+        if ref == goal:
+            self.loading = False
+        self.p_ref_kw_x10 = ref
+        if cfg.q_mode == 1:
+            self.q_ref_kvar_x10 = cfg.kvar_x10
+        else:
+            self.q_ref_kvar_x10 = mul_div(m.p_filt_kw_x10, self.tan_x1000, 1000)
+        return ref
+
+    def unloaded(self, m):
+        """Low enough to open the breaker without a bump."""
+        return m.p_filt_kw_x10 <= mul_div(self.p_rated, self.cfg.unload_pct, 100) and \
+            self.p_ref_kw_x10 <= mul_div(self.p_rated, self.cfg.unload_pct, 100)

@@ -1,0 +1,59 @@
+"""Synchronism check: the IEEE 1547 limits are a hard interlock, and a close
+command outside the window is refused whoever sends it."""
+
+import hal
+import synccheck
+import sequencer as sq
+from config import Config
+from controller import Controller
+from helpers import ScriptHal, running_inputs, period_for_mhz
+
+
+class _M:
+    def __init__(self, slip, dv, phase):
+        self.slip_mhz = slip
+        self.dv_pct_x100 = dv
+        self.phase_cdeg = phase
+        self.bus_f_mhz = 60000
+        self.gen_f_mhz = 60000 + slip
+
+
+def test_window_accepts_inside_and_refuses_outside():
+    c = Config()
+    assert synccheck.close_permitted(c, _M(100, 0, 0))
+    assert not synccheck.close_permitted(c, _M(400, 0, 0))      # slip
+    assert not synccheck.close_permitted(c, _M(-50, 0, 0))      # negative slip (default)
+    assert not synccheck.close_permitted(c, _M(100, 600, 0))    # voltage
+    assert not synccheck.close_permitted(c, _M(100, 0, 1500))   # phase
+
+
+def test_ieee_limits_hold_whatever_the_settings():
+    c = Config()
+    assert c.set("sync_phase_cdeg", 2000) and c.set("sync_dv_pct_x100", 1000)
+    assert not c.set("sync_df_max_mhz", 301)                    # refused outright
+    assert not synccheck.in_window(c, 100, 0, 2100)             # 21 deg
+    assert not synccheck.in_window(c, 100, 1100, 0)             # 11 %
+    assert synccheck.in_window(c, 100, 900, 1900)
+
+
+def test_advance_angle_is_slip_times_close_time():
+    assert synccheck.advance_cdeg(100, 50) == 180               # 0.1 Hz x 50 ms = 1.8 deg
+
+
+def test_manual_close_command_out_of_sync_is_never_granted():
+    h = ScriptHal()
+    c = Controller(h)
+    assert c.command(sq.CMD_MODE_MANUAL)
+    running_inputs(h, c.cfg, c.cfg.rated_rpm_x10, 0)
+    v = h.next_in
+    v[hal.IN_DI] = (hal.DI_METER_OK | hal.DI_GAS_PROVEN | hal.DI_MB_CLOSED)
+    v[hal.IN_BUS_PERIOD_100NS] = period_for_mhz(60000)
+    v[hal.IN_BUS_V_DV] = 4800
+    v[hal.IN_ZC_DT_100NS] = 166667 // 4          # 90 deg apart
+    c.seq.state = sq.ST_AVAILABLE
+    c.seq.manual_run = True
+    assert c.command(sq.CMD_CLOSE)               # accepted as a request ...
+    for _ in range(300):
+        c.tick()
+        assert not h.last_out[hal.OUT_DO] & hal.DO_GCB_CLOSE   # ... never granted
+    assert c.seq.state in (sq.ST_SYNC, sq.ST_AVAILABLE)
