@@ -120,11 +120,4 @@ class Mains:
         self.slip_target = synccheck.slip_target(cfg, contact)
         prev = self._prev_contact
         self._prev_contact = contact
-        if not synccheck.close_permitted(cfg, m):
-            return False
-        e = m.slip_mhz - self.slip_target
-        if e > 50 or e < -50:
-            return False
-        if m.slip_mhz >= 0:
-            return prev < 0 <= contact
-        return prev > 0 >= contact
+        return synccheck.dynamic_close(cfg, m, prev, contact, self.slip_target)

@@ -77,8 +77,7 @@ FUEL_START = const(1)    # open loop: start_fuel while cranking
 FUEL_GOVERN = const(2)   # governor on the speed set point
 FUEL_POWER = const(3)    # grid-parallel: governor on the power set point (powerctl)
 
-_PURGE_MS = 2000
-_SLIP_SETTLED_MHZ = 50   # slip within 50 mHz of its target before a dynamic close         # ignition stays on after the gas valve shuts: burn the rest
+_PURGE_MS = 2000         # ignition stays on after the gas valve shuts: burn the rest
 _IN_BAND_F_MHZ = 600     # +-1 % of 60 Hz for STABILISE
 _IN_BAND_V_PCT = 500     # +-5 % voltage for STABILISE
 
@@ -244,20 +243,10 @@ class Sequencer:
         self.sp_rpm_x10 = sp
         prev = self._prev_contact
         self._prev_contact = contact
-        if not synccheck.close_permitted(cfg, m):
-            return False
         if cfg.sync_static:
-            return -300 < m.slip_mhz < 300 and -cfg.sync_phase_cdeg < contact < cfg.sync_phase_cdeg
-        # Only once the slip has settled near its target: a close at the edge
-        # of the window swings the set hard against the grid (a 0.2 Hz close
-        # on this inertia motors it briefly).
-        e = m.slip_mhz - slip
-        if e > _SLIP_SETTLED_MHZ or e < -_SLIP_SETTLED_MHZ:
-            return False
-        # Close on the tick the predicted contact angle crosses zero.
-        if m.slip_mhz >= 0:
-            return prev < 0 <= contact
-        return prev > 0 >= contact
+            return synccheck.close_permitted(cfg, m) and -300 < m.slip_mhz < 300 and \
+                -cfg.sync_phase_cdeg < contact < cfg.sync_phase_cdeg
+        return synccheck.dynamic_close(cfg, m, prev, contact, slip)
 
     def update(self, m, t_ms):
         """One tick.  m: the Measure.  Decides state, fuel mode, speed set

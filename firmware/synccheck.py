@@ -62,6 +62,25 @@ def close_permitted(cfg, m):
             in_window(cfg, m.slip_mhz, m.dv_pct_x100, at_contact))
 
 
+SLIP_SETTLED_MHZ = const(50)   # slip within this of its target before a dynamic close
+
+
+def dynamic_close(cfg, m, prev_contact, contact, slip):
+    """The dynamic-synchronising close decision, for either breaker: inside
+    the window (and the IEEE 1547 interlock) now and at contact, the slip
+    settled near its target (a close at the edge of the window swings a
+    low-inertia set hard against the grid), and the predicted contact angle
+    crossing zero this tick."""
+    if not close_permitted(cfg, m):
+        return False
+    e = m.slip_mhz - slip
+    if e > SLIP_SETTLED_MHZ or e < -SLIP_SETTLED_MHZ:
+        return False
+    if m.slip_mhz >= 0:
+        return prev_contact < 0 <= contact
+    return prev_contact > 0 >= contact
+
+
 def bus_dead(m):
     """The mains side of the generator breaker is dead: nothing feeds the bus
     from the grid (the generator's own side is measured separately)."""

@@ -248,7 +248,6 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     prev_gcb = brk.closed
     prev_mb = mb.closed
     sync_start = None
-    p_gen_hist = []
     ai = 0
     commands = []
     # Host copy of the protection settings, for the alarm classes in the report
