@@ -17,7 +17,7 @@ import tty
 
 import pytest
 
-from host_sim import FIRMWARE_DIR, firmware_path, scenario, sim
+from host_sim import firmware_path, scenario, sim
 from tools.hil import LinkClient, LinkError, SerialRuntime
 
 firmware_path()

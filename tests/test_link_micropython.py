@@ -2,11 +2,9 @@
 frames are answered with an error frame and counted, the stream resyncs, the
 next good frame is served, and settings are refused with the old kept."""
 
-import os
 import subprocess
 from array import array
 
-from conftest import ROOT
 from host_sim import firmware_path
 
 firmware_path()

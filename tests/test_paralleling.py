@@ -94,7 +94,6 @@ def test_amf_carries_the_site_through_an_outage_and_retransfers_closed():
     (mb_close,) = [s for s in rep["syncs"] if s["breaker"] == "mb"]
     assert abs(mb_close["phase_error_deg"]) <= 5.0
     # After the retransfer the site never lost supply again (closed transition)
-    sup = r.trace["gcb_closed"]
     i_close = int(round(mb_close["t_s"] / r.tick_s))
     assert min(r.trace["volt_v"][i_close:i_close + 300]) > 0.9 * 480
 

@@ -35,7 +35,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from host_sim import FIRMWARE_DIR, scenario as sc_mod, sim
+from host_sim import scenario as sc_mod, sim
 from host_sim import runtime as rt_mod
 
 SPEED_SCENARIO = "iso-steps-ng"
