@@ -173,8 +173,10 @@ class Config:
         self.avr_ki_q12 = mul_div(self.avr_trim_ki_pct_x100 * self.tick_ms, 4096,
                                   self.v_rated_dv * 10)
         self.v_rated_dv_cfg = self.v_rated_dv
-        # kvar loop: bias %/s per % (of rating) kvar error = 20, per tick, Q12
-        self.avr_kq_q12 = mul_div(20 * 100 * self.tick_ms, 4096, self.p_rated_kw_x10 * 10)
+        # kvar loop: 1 % bias per s per % (of rating) kvar error, per tick, Q12.
+        # Slow on purpose: 1 % bias moves ~2.5 % kvar through the AVR's
+        # paralleling droop, so the loop runs at ~2.5 /s, well inside the AVR.
+        self.avr_kq_q12 = mul_div(10 * self.tick_ms, 4096, self.p_rated_kw_x10)
         # Power loop (grid-parallel): kp 0.5 pu fuel per pu kW error; ki per
         # tick in Q12 of fuel_pct_x100 per kW_x10 error.
         self.pc_kp_x1000 = mul_div(self.ff_span, 500, self.p_fuel_rated_kw_x10)
