@@ -120,7 +120,7 @@ PROTECTIONS = (
     ("under_voltage_1", 271, K_UNDER, SRC_V_PCT, 7000, 2000, CL_TRIP, A_GRID_M, 1),
     ("under_voltage_2", 272, K_UNDER, SRC_V_PCT, 4500, 160, CL_TRIP, A_GRID_M, 1),
     ("reverse_power", 320, K_UNDER, SRC_P_PCT, -500, 3000, CL_TRIP, A_GRID_M, 1),
-    ("loss_of_excitation", 400, K_UNDER, SRC_Q_PCT, -3000, 2000, CL_TRIP, A_GRID_M, 1),
+    ("loss_of_excitation", 400, K_UNDER, SRC_Q_PCT, -3000, 5000, CL_TRIP, A_GRID_M, 1),
     ("current_unbalance", 460, K_OVER, SRC_I_UNBAL_PCT, 2000, 5000, CL_TRIP, A_METERED, 1),
     ("overcurrent_inst", 500, K_OVER, SRC_I_PCT, 30000, 50, CL_TRIP, A_METERED, 1),
     # 51: pickup in pct_x100 of rated current, "delay" field holds TMS x1000,
