@@ -222,3 +222,20 @@ class LinkClient:
         raise self._fail("no tick-link answer within %.1f s: is the board running main.py "
                          "with MODE = \"hil\" in its board.py?%s"
                          % (timeout_s, (" (it sent %r)" % self.junk) if self.junk else ""))
+
+
+class LinkRuntime:
+    """The simulator runtime interface for firmware on the far end of a tick
+    link: subclasses set self.link (a LinkClient) and say how to close."""
+
+    def configure(self, name, value):
+        return self.link.configure(name, value)
+
+    def command(self, name):
+        return self.link.command(name)
+
+    def begin(self, fuel_pct_x100, speed_rpm_x10):
+        self.link.begin(fuel_pct_x100, speed_rpm_x10)
+
+    def tick(self, inputs):
+        return self.link.tick(inputs)

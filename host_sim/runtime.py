@@ -17,7 +17,7 @@ import subprocess
 
 from . import FIRMWARE_DIR, firmware_path, venv_tool
 from .errors import RuntimeError_
-from .linkclient import LinkClient, setting_index, command_code
+from .linkclient import LinkClient, LinkRuntime, setting_index, command_code
 
 firmware_path()
 import hal  # noqa: E402
@@ -140,7 +140,7 @@ def firmware_command(heapsize=BOARD_HEAP, heap_lock_after=-1, extra_args=()):
     return args, d
 
 
-class MicroPythonRuntime:
+class MicroPythonRuntime(LinkRuntime):
     name = "micropython"
 
     def __init__(self, heapsize=BOARD_HEAP, heap_lock_after=-1, extra_args=()):
@@ -164,18 +164,6 @@ class MicroPythonRuntime:
         err = self.proc.stderr.read().decode(errors="replace").strip()
         return " (exit %s%s)" % (self.proc.returncode,
                                  (": " + err.splitlines()[-1]) if err else "")
-
-    def configure(self, name, value):
-        return self.link.configure(name, value)
-
-    def command(self, name):
-        return self.link.command(name)
-
-    def begin(self, fuel_pct_x100, speed_rpm_x10):
-        self.link.begin(fuel_pct_x100, speed_rpm_x10)
-
-    def tick(self, inputs):
-        return self.link.tick(inputs)
 
     def close(self):
         try:

@@ -25,13 +25,13 @@ import sys
 import serial
 
 from host_sim.runtime import RuntimeError_
-from host_sim.linkclient import LinkClient, LinkError  # noqa: F401  (re-exported)
+from host_sim.linkclient import LinkClient, LinkError, LinkRuntime  # noqa: F401  (re-exported)
 
 class PortError(RuntimeError_):
     """The serial port cannot be opened."""
 
 
-class SerialRuntime:
+class SerialRuntime(LinkRuntime):
     """The simulator runtime interface over a serial port (a board in HIL).
 
     port: a device path (/dev/ttyACM0, COM3) or any pyserial URL
@@ -73,18 +73,6 @@ class SerialRuntime:
 
     def _fail(self, msg):
         return LinkError("%s: %s" % (self.port, msg))
-
-    def configure(self, name, value):
-        return self.link.configure(name, value)
-
-    def command(self, name):
-        return self.link.command(name)
-
-    def begin(self, fuel_pct_x100, speed_rpm_x10):
-        self.link.begin(fuel_pct_x100, speed_rpm_x10)
-
-    def tick(self, inputs):
-        return self.link.tick(inputs)
 
     def close(self):
         """End the session (the board starts a fresh one) and release the port."""
