@@ -25,7 +25,7 @@ from fixpt import const, mul_div
 import hal
 import protection as pr
 from config import Config, SETTINGS
-from measure import Measure
+from measure import Measure, rpm_x10_of_mhz
 from governor import Governor
 from avr import Avr
 from ignition import IgnitionCut
@@ -166,7 +166,7 @@ class Controller:
         # the governor falls back on it if the pickup fails, and overspeed
         # protection takes the higher of the two so one failed sensor cannot
         # blind it.
-        f_rpm_x10 = mul_div(m.gen_f_mhz, 12, cfg.poles * 10)
+        f_rpm_x10 = rpm_x10_of_mhz(m.gen_f_mhz, cfg.poles)
         f_pct = mul_div(f_rpm_x10, 10000, cfg.rated_rpm_x10)
         spd_pct = m.speed_pct_x100 if m.speed_pct_x100 > f_pct else f_pct
         # --- protect ---------------------------------------------------------
@@ -191,13 +191,9 @@ class Controller:
         self.prot.update(seq.armed_mask(m.di), cfg.tick_ms)
         self.alarms.update(t_ms)
         # --- mains and sequence ----------------------------------------------
-        lom = False
-        p = self.prot
-        for i in range(pr.N_PROT):
-            if p.tripped[i] and p.cls[i] == pr.CL_MAINS:
-                lom = True
         mn = self.mains
-        mn.update(m, seq.mode == MODE_AUTO, (m.di & hal.DI_GCB_CLOSED) != 0, lom, cfg.tick_ms)
+        mn.update(m, seq.mode == MODE_AUTO, (m.di & hal.DI_GCB_CLOSED) != 0,
+                  self.prot.mains_tripped, cfg.tick_ms)
         seq.amf_run = mn.amf_run
         seq.update(m, t_ms)
         # --- control ---------------------------------------------------------
@@ -224,7 +220,7 @@ class Controller:
             if mn.retransfer:
                 # Closed-transition retransfer: hold the island at the target
                 # slip above the returning grid until the MB closes.
-                g.sp_rpm_x10 = mul_div(m.bus_f_mhz + mn.slip_target, 12, cfg.poles * 10)
+                g.sp_rpm_x10 = rpm_x10_of_mhz(m.bus_f_mhz + mn.slip_target, cfg.poles)
             g.fuel_max_now = self._knock_max if m.di & hal.DI_KNOCK else cfg.fuel_max
             # Without metering there is no kW to feed forward: PI alone.
             p_ff = m.p_filt_kw_x10 if not (flags & pr.FLAG_METER_LOSS) else 0

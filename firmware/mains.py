@@ -71,10 +71,11 @@ class Mains:
             self.decoupled = True
             self.failed = True
         if self.decoupled:
-            do |= hal.DO_MB_OPEN
-            if not mb_closed and not self.healthy_now(m):
-                self.decoupled = False      # the grid is really gone: AMF takes over
-            elif not mb_closed and self.bad_ms == 0:
+            if mb_closed:
+                do |= hal.DO_MB_OPEN
+            else:
+                # Open: the mains now counts as failed until it has been
+                # healthy for mains_ok_ms, like any other mains failure.
                 self.decoupled = False
         amf = cfg.amf and auto
         if amf and self.failed:

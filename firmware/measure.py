@@ -26,6 +26,25 @@ _ROCOF_N = 8
 _PER_MIN = 66666
 _PER_MAX = 2000000
 
+
+def valid_period(per):
+    """The period if it is plausible, else 0 (no valid cycle)."""
+    return per if _PER_MIN <= per <= _PER_MAX else 0
+
+
+def mhz_of_period(per):
+    """floor(1e10 / per) in mHz for a valid period (100 ns units), 0 for 0,
+    without forming 1e10 (not a small int): q = 1e9 // per, r < per."""
+    if per <= 0:
+        return 0
+    q = 1000000000 // per
+    return q * 10 + ((1000000000 - q * per) * 10) // per
+
+
+def rpm_x10_of_mhz(f_mhz, poles):
+    """Shaft speed (0.1 rpm) that makes f_mhz on a `poles`-pole alternator."""
+    return mul_div(f_mhz, 12, poles * 10)
+
 # After this many ticks with no pulses the speed reads zero: at 10 ms ticks and
 # 118 teeth that is below ~25 rpm, far under cranking speed.
 _MPU_STALE_TICKS = 5
@@ -70,6 +89,7 @@ class Measure:
         self.vshift_cdeg = 0       # generator voltage vector shift in the last cycle
         self._f_hist = array("i", [0] * _ROCOF_N)
         self._per_hist = array("i", [0] * _ROCOF_N)
+        self._per_sum = 0               # sum of _per_hist
         self._hi = 0
 
     def update(self, inp):
@@ -87,21 +107,13 @@ class Measure:
             if self._mpu_stale >= _MPU_STALE_TICKS:
                 self._mpu_stale = _MPU_STALE_TICKS
                 self.speed_rpm_x10 = 0
-        per = inp[hal.IN_GEN_PERIOD_100NS]
-        if per < _PER_MIN or per > _PER_MAX:
-            per = 0           # implausible (noise, a dead input): no valid cycle
-        if per > 0:
-            # floor(1e10 / per) without forming 1e10: q = 1e9 // per, r < per.
-            q = 1000000000 // per
-            r = 1000000000 - q * per
-            self.gen_f_mhz = q * 10 + (r * 10) // per
-        else:
-            self.gen_f_mhz = 0
+        # An implausible period (noise, a dead input) counts as no cycle.
+        per = valid_period(inp[hal.IN_GEN_PERIOD_100NS])
+        self.gen_f_mhz = mhz_of_period(per)
         self.gen_v_dv = inp[hal.IN_GEN_V_DV]
         p = inp[hal.IN_GEN_P_KW_X10]
         self.p_kw_x10 = p
         self.q_kvar_x10 = inp[hal.IN_GEN_Q_KVAR_X10]
-        # Light low-pass on kW for the governor feed-forward (metering noise).
         ia = inp[hal.IN_GEN_IA_A_X10]
         ib = inp[hal.IN_GEN_IB_A_X10]
         ic = inp[hal.IN_GEN_IC_A_X10]
@@ -126,14 +138,8 @@ class Measure:
         self.i_unbal_pct_x100 = mul_div(imax - imin, 10000, cfg.i_rated_a_x10)
         # Mains side: frequency, voltage, and the angle between the two
         # voltages from their zero-crossing timestamps.
-        bper = inp[hal.IN_BUS_PERIOD_100NS]
-        if bper < _PER_MIN or bper > _PER_MAX:
-            bper = 0
-        if bper > 0:
-            q = 1000000000 // bper
-            self.bus_f_mhz = q * 10 + ((1000000000 - q * bper) * 10) // bper
-        else:
-            self.bus_f_mhz = 0
+        bper = valid_period(inp[hal.IN_BUS_PERIOD_100NS])
+        self.bus_f_mhz = mhz_of_period(bper)
         self.bus_v_dv = inp[hal.IN_BUS_V_DV]
         self.bus_v_pct_x100 = mul_div(self.bus_v_dv, 10000, cfg.v_rated_dv)
         if bper > 0 and per > 0:
@@ -151,9 +157,8 @@ class Measure:
         # mean period (a phase jump of x deg stretches one cycle by x/360 T).
         k = self._hi
         f_old = self._f_hist[k]
-        p_old_sum = 0
-        for j in range(_ROCOF_N):
-            p_old_sum += self._per_hist[j]
+        p_old_sum = self._per_sum       # the window before this cycle
+        self._per_sum = p_old_sum - self._per_hist[k] + per
         self._f_hist[k] = self.gen_f_mhz
         self._per_hist[k] = per
         self._hi = k + 1 if k + 1 < _ROCOF_N else 0
@@ -168,6 +173,7 @@ class Measure:
         else:
             self.rocof_mhz_s = 0
             self.vshift_cdeg = 0
+        # Light low-pass on kW for the governor feed-forward (metering noise).
         pf = self.p_filt_kw_x10
         # Remember how far the raw kW sits from the filtered value before
         # the update: a sudden drop arms the overspeed ignition cut.

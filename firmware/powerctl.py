@@ -23,7 +23,6 @@ class PowerCtl:
     def __init__(self, cfg):
         self.cfg = cfg
         self.p_ref_kw_x10 = 0
-        self.goal_kw_x10 = 0
         self.q_ref_kvar_x10 = 0
         self.loading = True        # soft load still under way
         self.p_rated = cfg.p_fuel_rated_kw_x10
@@ -59,7 +58,6 @@ class PowerCtl:
         if goal > lim:
             goal = lim
         goal = sat(goal, 0, self.p_rated)
-        self.goal_kw_x10 = goal
         step = self.ramp_tick if (self.loading or unloading) else self.track_tick
         ref = self.p_ref_kw_x10
         if ref < goal:

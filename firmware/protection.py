@@ -209,6 +209,7 @@ class Protection:
         self.tripped = bytearray(n)   # set the tick the delay ran out
         self.vals = array("i", [0] * N_SRC)
         self.value_at = array("i", [0] * n)   # value when tripped
+        self.mains_tripped = False   # a trip-mains protection acted this tick
         self.i51 = index_of("overcurrent_time")
         self.curve = overcurrent.CURVE_IEC_VI
         self._build_inverse()
@@ -273,6 +274,7 @@ class Protection:
         of protections that tripped this tick."""
         vals = self.vals
         new = 0
+        self.mains_tripped = False
         for i in range(N_PROT):
             self.tripped[i] = 0
             p = PROTECTIONS[i]
@@ -318,6 +320,8 @@ class Protection:
                         self.tripped[i] = 1
                         self.value_at[i] = v
                         new += 1
+                        if self.cls[i] == CL_MAINS:
+                            self.mains_tripped = True
             else:
                 self.active[i] = 0
                 self.timer_ms[i] = 0

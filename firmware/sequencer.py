@@ -32,6 +32,7 @@ from fixpt import const
 import hal
 import protection as pr
 import synccheck
+from measure import rpm_x10_of_mhz
 
 ST_STOPPED = const(0)
 ST_PRESTART = const(1)
@@ -106,7 +107,6 @@ class Sequencer:
         self._stop_cause_soft = False
         self._t_ms = 0
         self.paralleled = False   # GCB and MB both closed: power control
-        self.close_cmd = False    # the synchroniser's close decision this tick
         self.unloaded = False     # set by the controller when unload is complete
         self.par_ms = 0           # time paralleled with the grid
         self.amf_run = False      # the mains monitor asks the set to run (AMF)
@@ -236,7 +236,7 @@ class Sequencer:
         corr = self._slip_corr + (slip - m.slip_mhz) // 50
         lim = cfg.f_nom_mhz // 50
         self._slip_corr = corr if -lim < corr < lim else (lim if corr > 0 else -lim)
-        sp = (f_target + self._slip_corr) * 12 // (cfg.poles * 10)
+        sp = rpm_x10_of_mhz(f_target + self._slip_corr, cfg.poles)
         if cfg.sync_static:
             # Phase lock: nudge the speed against the phase error.
             sp -= m.phase_cdeg * cfg.rated_rpm_x10 // 3600000

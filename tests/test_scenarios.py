@@ -116,3 +116,13 @@ def test_every_builtin_scenario_parses():
     for n in scenario.builtin_names():
         sc = scenario.load(n)
         assert sc["name"] == n
+
+
+def test_the_readme_scenario_example_is_a_valid_scenario(tmp_path):
+    """README.md's scenario format stays true: its example parses."""
+    text = open(os.path.join(ROOT, "README.md")).read()
+    block = text.split("### Scenario format (TOML)", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    f = tmp_path / "readme.toml"
+    f.write_text(block)
+    sc = scenario.load(str(f))
+    assert sc["grid"]["present"] and sc["expect"]["final_state"] == "loaded"
