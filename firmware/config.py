@@ -57,7 +57,10 @@ SETTINGS = (
     # Synchroniser (ANSI 25); the IEEE 1547 limits in synccheck.py always apply on top
     ("sync_df_max_mhz", 300, 0, 300),           # slip window: generator minus grid ...
     ("sync_df_min_mhz", 0, -300, 300),          # ... positive by default: picks up load
-    ("sync_slip_mhz", 100, -250, 250),          # slip the synchroniser aims for
+    ("sync_slip_mhz", 100, -250, 250),          # slip the synchroniser arrives at
+    ("sync_approach_ms", 800, 0, 20000),        # phase-approach time constant (0: constant slip)
+    ("sync_travel_mhz", 500, 20, 2000),         # fastest slip while the phase comes round
+    ("sync_kp_pct", 150, 50, 200),              # governor kp while synchronising, % of kp_pu
     ("sync_dv_pct_x100", 500, 0, 1000),         # voltage difference window
     ("sync_phase_cdeg", 1000, 100, 2000),       # phase window (0.01 deg)
     ("gcb_close_time_ms", 50, 0, 300),          # breaker close time: advance-angle basis
@@ -142,6 +145,7 @@ class Config:
         # kp: fuel_pct_x100 per rpm_x10, Q10.  1 pu fuel = 10000, 1 pu speed = rated.
         self.kp_q10 = mul_div(mul_div(self.kp_pu_x100, gain, 100) * 100, 1024,
                               self.rated_rpm_x10)
+        self.kp_sync_q10 = mul_div(self.kp_q10, self.sync_kp_pct, 100)
         # ki per tick: fuel_pct_x100 per rpm_x10 per tick, Q12.
         self.ki_q12 = mul_div(mul_div(self.ki_pu_x100, gain, 100) * self.tick_ms,
                               4096, 10 * self.rated_rpm_x10)

@@ -217,10 +217,11 @@ class Controller:
             if seq.just_disconnected:
                 g.preset(cfg.start_fuel_pct_x100, speed)
             g.sp_rpm_x10 = seq.sp_rpm_x10
+            g.sync_gain = seq.state == ST_SYNC
             if mn.retransfer:
                 # Closed-transition retransfer: hold the island at the target
                 # slip above the returning grid until the MB closes.
-                g.sp_rpm_x10 = rpm_x10_of_mhz(m.bus_f_mhz + mn.slip_target, cfg.poles)
+                g.sp_rpm_x10 = rpm_x10_of_mhz(mn.syncer.f_target_mhz, cfg.poles)
             g.fuel_max_now = self._knock_max if m.di & hal.DI_KNOCK else cfg.fuel_max
             # Without metering there is no kW to feed forward: PI alone.
             p_ff = m.p_filt_kw_x10 if not (flags & pr.FLAG_METER_LOSS) else 0

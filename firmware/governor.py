@@ -36,6 +36,7 @@ class Governor:
         self._last_speed = cfg.rated_rpm_x10
         self._bumpless = False
         self._power_mode = False
+        self.sync_gain = False    # synchronising: the no-load gain set (dual dynamics)
 
     def preset(self, fuel_pct_x100, speed_rpm_x10):
         """Bumpless start: the next update outputs `fuel_pct_x100` (its
@@ -103,7 +104,10 @@ class Governor:
         # Feed-forward from the commissioned fuel map (motoring kW gives none).
         ff = cfg.fuel_nl + mul_div(cfg.ff_span, sat(p_pu_x10000, 0, 12000), 10000)
         self.ff_pct_x100 = ff
-        p_term = mul_shr(err, cfg.kp_q10, 10)
+        # Dual dynamics: the unloaded set synchronising has little damping
+        # of its own and must follow a moving set point; it may take a
+        # higher proportional gain than the loaded island tuning.
+        p_term = mul_shr(err, cfg.kp_sync_q10 if self.sync_gain else cfg.kp_q10, 10)
         self.p_pct_x100 = p_term
         # Derivative on measurement (no kick on reference changes).
         dspd = sat(speed_rpm_x10 - self._last_speed, -lim, lim)

@@ -39,9 +39,8 @@ class Mains:
         self.decoupled = False     # opened by loss of mains; stays until healthy again
         self.retransfer = False    # synchronising the island back to the grid
         self.do = 0
-        self._prev_contact = 0
         self._closing_ms = -1      # holding the MB close coil (-1: not closing)
-        self.slip_target = cfg.sync_slip_mhz
+        self.syncer = synccheck.Synchroniser(cfg)    # the island back onto the grid
 
     def healthy_now(self, m):
         cfg = self.cfg
@@ -82,6 +81,7 @@ class Mains:
             self.amf_run = True
             if mb_closed:
                 do |= hal.DO_MB_OPEN
+        was = self.retransfer
         self.retransfer = False
         if self.amf_run and self.ok:
             if not mb_closed and gcb_closed:
@@ -89,8 +89,10 @@ class Mains:
                     # Open transition: drop the generator breaker first.
                     self.amf_run = False
                 else:
+                    if not was:
+                        self.syncer.reset()
                     self.retransfer = True
-                    if self._closing_ms < 0 and self._sync_close(m):
+                    if self._closing_ms < 0 and self.syncer.step(m, cfg.gcb_close_time_ms):
                         self._closing_ms = 0
             elif mb_closed:
                 self.amf_run = False        # back on the grid: the set unloads and stops
@@ -111,14 +113,3 @@ class Mains:
         if not amf and not self.decoupled and not mb_closed and self.ok and not gcb_closed:
             do |= hal.DO_MB_CLOSE
         self.do = do
-
-    def _sync_close(self, m):
-        """Close decision for the MB: the island (generator) against the grid,
-        the same advance-angle rule and interlock as for the generator breaker."""
-        cfg = self.cfg
-        adv = synccheck.advance_cdeg(m.slip_mhz, cfg.gcb_close_time_ms)
-        contact = m.phase_cdeg + adv
-        self.slip_target = synccheck.slip_target(cfg, contact)
-        prev = self._prev_contact
-        self._prev_contact = contact
-        return synccheck.dynamic_close(cfg, m, prev, contact, self.slip_target)

@@ -82,6 +82,14 @@ class Measure:
         self.bus_v_pct_x100 = 0
         self.phase_cdeg = 0        # generator minus mains voltage angle, 0.01 deg
         self.slip_mhz = 0          # generator minus mains frequency
+        # The same two, low-passed for the synchroniser: one cycle's period
+        # carries ~25 mHz (1 sigma) of zero-crossing jitter, too much for a
+        # slip check or the speed set point.  Slip: tau 40 ms (it is inside
+        # the phase loop, where lag costs stability); bus: tau 80 ms.
+        self.slip_f_mhz = 0
+        self.bus_f_f_mhz = 0
+        self._slip_q3 = 0               # slip_f << 3
+        self._bus_f_q3 = 0              # bus_f_f << 3 (0: start afresh)
         self.dv_pct_x100 = 0       # generator minus mains voltage, % of rated
         self.grid_p_kw_x10 = 0     # import at the PCC
         self.grid_q_kvar_x10 = 0
@@ -145,10 +153,23 @@ class Measure:
         if bper > 0 and per > 0:
             ph = mul_div(inp[hal.IN_ZC_DT_100NS], 3600, bper // 10 if bper >= 10 else 1)
             self.phase_cdeg = sat(ph, -18000, 18000)
-            self.slip_mhz = self.gen_f_mhz - self.bus_f_mhz
+            slip = self.gen_f_mhz - self.bus_f_mhz
+            self.slip_mhz = slip
+            if self._bus_f_q3 == 0:
+                self._slip_q3 = slip << 3
+                self._bus_f_q3 = self.bus_f_mhz << 3
+            else:
+                self._slip_q3 += ((slip << 3) - self._slip_q3) >> 2
+                self._bus_f_q3 += ((self.bus_f_mhz << 3) - self._bus_f_q3) >> 3
+            self.slip_f_mhz = (self._slip_q3 + 4) >> 3
+            self.bus_f_f_mhz = (self._bus_f_q3 + 4) >> 3
         else:
             self.phase_cdeg = 0
             self.slip_mhz = 0
+            self.slip_f_mhz = 0
+            self.bus_f_f_mhz = 0
+            self._slip_q3 = 0
+            self._bus_f_q3 = 0
         self.dv_pct_x100 = self.v_pct_x100 - self.bus_v_pct_x100
         self.grid_p_kw_x10 = inp[hal.IN_GRID_P_KW_X10]
         self.grid_q_kvar_x10 = inp[hal.IN_GRID_Q_KVAR_X10]

@@ -110,9 +110,7 @@ class Sequencer:
         self.unloaded = False     # set by the controller when unload is complete
         self.par_ms = 0           # time paralleled with the grid
         self.amf_run = False      # the mains monitor asks the set to run (AMF)
-        self._prev_contact = 0
-        self.slip_target = 0
-        self._slip_corr = 0
+        self.syncer = synccheck.Synchroniser(cfg)    # the generator breaker's
 
     # -- commands (link, Modbus, panel) -------------------------------------
     def command(self, cmd, t_ms):
@@ -221,32 +219,12 @@ class Sequencer:
 
     # -- the tick ------------------------------------------------------------
     def _sync(self, m):
-        """Dynamic synchronising: hold the generator at the target slip above
-        the grid, match voltage (the controller trims the AVR), and close when
-        the phase reaches the advance angle, so the contacts touch at 0 deg.
-        Static mode: phase-lock, close inside the window with ~zero slip."""
-        cfg = self.cfg
-        adv = synccheck.advance_cdeg(m.slip_mhz, cfg.gcb_close_time_ms)
-        contact = m.phase_cdeg + adv
-        slip = 0 if cfg.sync_static else synccheck.slip_target(cfg, contact)
-        self.slip_target = slip
-        f_target = m.bus_f_mhz + slip
-        # The governor alone leaves a slow slip error at no load; an outer
-        # integrator on the slip itself (2 /s) removes it within a second.
-        corr = self._slip_corr + (slip - m.slip_mhz) // 50
-        lim = cfg.f_nom_mhz // 50
-        self._slip_corr = corr if -lim < corr < lim else (lim if corr > 0 else -lim)
-        sp = rpm_x10_of_mhz(f_target + self._slip_corr, cfg.poles)
-        if cfg.sync_static:
-            # Phase lock: nudge the speed against the phase error.
-            sp -= m.phase_cdeg * cfg.rated_rpm_x10 // 3600000
-        self.sp_rpm_x10 = sp
-        prev = self._prev_contact
-        self._prev_contact = contact
-        if cfg.sync_static:
-            return synccheck.close_permitted(cfg, m) and -300 < m.slip_mhz < 300 and \
-                -cfg.sync_phase_cdeg < contact < cfg.sync_phase_cdeg
-        return synccheck.dynamic_close(cfg, m, prev, contact, slip)
+        """Synchronise the generator to the bus (synccheck.Synchroniser):
+        the speed set point follows its frequency target, and the voltage is
+        matched by the controller through the AVR.  True: close now."""
+        close = self.syncer.step(m, self.cfg.gcb_close_time_ms)
+        self.sp_rpm_x10 = rpm_x10_of_mhz(self.syncer.f_target_mhz, self.cfg.poles)
+        return close
 
     def update(self, m, t_ms):
         """One tick.  m: the Measure.  Decides state, fuel mode, speed set
@@ -377,8 +355,7 @@ class Sequencer:
                         if cfg.dead_bus_close:
                             self._go(ST_CLOSING)
                     else:
-                        self._prev_contact = 0
-                        self._slip_corr = 0
+                        self.syncer.reset()
                         self._go(ST_SYNC)
             elif st == ST_SYNC:
                 if not want_run or not self.close_request(di):

@@ -146,9 +146,10 @@ def summary_text(rep):
             a["t_s"], a["name"], a["class"], a["value"], "  (first out)" if a["first_out"] else ""))
     for s_ in rep.get("syncs", []):
         lines.append("close %-3s at %7.2f s: %s s from sync start, slip %+.3f Hz, dV %+.2f %%, "
-                     "phase %+.2f deg, min kW in 2 s %.1f" % (
+                     "phase %+.2f deg, min kW in 2 s %.1f (below 0 for %d ms)" % (
                          s_["breaker"], s_["t_s"], s_["time_to_close_s"], s_["slip_hz"],
-                         s_["dv_pct"], s_["phase_error_deg"], s_["reverse_power_kw_min"]))
+                         s_["dv_pct"], s_["phase_error_deg"], s_["reverse_power_kw_min"],
+                         s_.get("reverse_power_ms", 0)))
     for e in rep.get("loss_of_mains", []):
         lines.append("grid loss at %.2f s: open command after %s ms, mains breaker open after %s ms, "
                      "load interrupted: %s" % (e["t_s"], e["detect_ms"], e["open_ms"],

@@ -248,6 +248,7 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     prev_gcb = brk.closed
     prev_mb = mb.closed
     sync_start = None
+    mains_v, mains_rel = grid.v_pu, 0.0
     ai = 0
     commands = []
     # Host copy of the protection settings, for the alarm classes in the report
@@ -323,7 +324,8 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
         sens.inputs(t, inputs, aux, currents, di)
         if gsc["present"]:
             sens.mains_inputs(inputs, grid, v_rated, term_cycles,
-                              res["p_grid_kw"] if res else 0.0, res["q_grid_kvar"] if res else 0.0)
+                              res["p_grid_kw"] if res else 0.0, res["q_grid_kvar"] if res else 0.0,
+                              mains_v, grid.angle_rad + mains_rel)
         out, tele = rt.tick(inputs)
         sha.update(pack(out, tele))
         bits = tele[fw_ctl.TELE_ALARMS0] | (tele[fw_ctl.TELE_ALARMS1] << 30)
@@ -366,6 +368,8 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
         for s_ in syncs:
             if t - s_["t_s"] <= 2.0:
                 s_["reverse_power_kw_min"] = round(min(s_["reverse_power_kw_min"], p), 2)
+                if p < 0.0:
+                    s_["reverse_power_ms"] += round(tick_s * 1000.0)
         if gsc["present"] and cfg.pc_mode == 1 and brk.closed and mb.closed and res and \
                 st_name == "loaded" and syncs and t - syncs[-1]["t_s"] > 20.0:
             site = p + res["p_grid_kw"]
@@ -425,6 +429,9 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
                 load.power_kw(ts, v, eng.w)   # keeps the demand trace
                 pl = ql = 0.0
             gen_angle = math.remainder(gen_angle + two_pi * f_nom * eng.w * dt, two_pi)
+            # The mains breaker's grid terminals before this step's switching
+            # (kept relative to the source: absolute angles turn 21.6 deg/ms).
+            rel_before, v_before = mains_rel, mains_v
             if mbc and grid.alive or not closed:
                 res = net.solve(gen_angle, eng.w, alt.e_p * eng.w, pl, ql, closed, mbc, grid)
                 supplied = res["load_supplied"]
@@ -453,16 +460,26 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
             if closed and not prev_gcb or (mbc and not prev_mb and closed):
                 # Contact closure: record the synchronising figures (plant truth)
                 if res["mode"] == "parallel" or (gsc["present"] and grid.alive):
-                    ph = math.degrees(math.remainder(gen_angle - grid.angle_rad, two_pi))
+                    # Across the contacts that closed: generator against the
+                    # PCC bus (GCB), or the island against the grid (MB).
+                    ph = math.degrees(math.remainder(gen_angle - grid.angle_rad - rel_before,
+                                                     two_pi))
                     syncs.append({
                         "t_s": round(ts, 4), "breaker": "gcb" if closed and not prev_gcb else "mb",
                         "time_to_close_s": round(ts - sync_start, 3) if sync_start is not None else None,
                         "slip_hz": round(eng.w * f_nom - grid.f_hz, 4),
-                        "dv_pct": round((v - grid.v_pu) * 100.0, 3),
+                        "dv_pct": round((v - v_before) * 100.0, 3),
                         "phase_error_deg": round(ph, 3),
-                        "reverse_power_kw_min": round(p, 2)})
+                        "reverse_power_kw_min": round(p, 2), "reverse_power_ms": 0})
                     sync_start = None
             prev_gcb, prev_mb = closed, mbc
+            # The mains breaker's grid terminals: the PCC bus while it is
+            # closed on a live grid, the source itself while it is open.
+            if mbc and grid.alive and res is not None and res["mode"] in ("grid", "parallel"):
+                mains_v = res["bus_v_pu"]
+                mains_rel = math.remainder(res["bus_angle_rad"] - grid.angle_rad, two_pi)
+            else:
+                mains_v, mains_rel = grid.v_pu, 0.0
             sens.sample_step(ts, eng.w, rated_rpm, v, p, q, eng.w * f_nom, term_cycles)
     r = Result()
     r.scenario = sc

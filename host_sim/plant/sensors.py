@@ -133,17 +133,22 @@ class Sensors:
         vec[13] = int(round(eng_aux.batt_v * 100.0 + rng.gauss(0.0, 2.0))) * 10
         vec[14] = di
 
-    def mains_inputs(self, vec, grid, v_rated, gen_cycles, p_grid_kw, q_grid_kvar):
+    def mains_inputs(self, vec, grid, v_rated, gen_cycles, p_grid_kw, q_grid_kvar,
+                     mains_v_pu, mains_angle_rad):
         """Mains-side sensing (grid side of the mains breaker) and the PCC
         meter: period, voltage, the generator-minus-mains zero-crossing
-        offset (from the two phases, jittered like the crossings), import."""
+        offset (from the two phases, jittered like the crossings), import.
+        mains_v_pu / mains_angle_rad: the voltage at the mains breaker's grid
+        terminals - the source itself while it is open, the PCC bus (behind
+        the grid impedance, which the site current drops across) while it
+        is closed."""
         rng = self.rng
         if grid.alive and grid.v_pu > 0.05 and grid.f_hz > 0:
             per = 1.0 / grid.f_hz
             vec[15] = int(round((per + rng.gauss(0.0, self.zc_jitter_us) * 1e-6) * 1e7))
-            vec[16] = int(round(grid.v_pu * (1.0 + rng.gauss(0.0, self.v_noise)) * v_rated * 10.0))
+            vec[16] = int(round(mains_v_pu * (1.0 + rng.gauss(0.0, self.v_noise)) * v_rated * 10.0))
             if self.v_filt > 0.05:
-                d = math.remainder(gen_cycles - grid.angle_rad / (2.0 * math.pi), 1.0)
+                d = math.remainder(gen_cycles - mains_angle_rad / (2.0 * math.pi), 1.0)
                 dt_s = d * per + rng.gauss(0.0, self.zc_jitter_us) * 1e-6
                 vec[17] = int(round(dt_s * 1e7))
             else:

@@ -12,6 +12,7 @@ from helpers import ScriptHal, running_inputs, period_for_mhz
 class _M:
     def __init__(self, slip, dv, phase):
         self.slip_mhz = slip
+        self.slip_f_mhz = slip
         self.dv_pct_x100 = dv
         self.phase_cdeg = phase
         self.bus_f_mhz = 60000
@@ -20,11 +21,11 @@ class _M:
 
 def test_window_accepts_inside_and_refuses_outside():
     c = Config()
-    assert synccheck.close_permitted(c, _M(100, 0, 0))
-    assert not synccheck.close_permitted(c, _M(400, 0, 0))      # slip
-    assert not synccheck.close_permitted(c, _M(-50, 0, 0))      # negative slip (default)
-    assert not synccheck.close_permitted(c, _M(100, 600, 0))    # voltage
-    assert not synccheck.close_permitted(c, _M(100, 0, 1500))   # phase
+    assert synccheck.close_permitted(c, _M(100, 0, 0), 50)
+    assert not synccheck.close_permitted(c, _M(400, 0, 0), 50)      # slip
+    assert not synccheck.close_permitted(c, _M(-50, 0, 0), 50)      # negative slip (default)
+    assert not synccheck.close_permitted(c, _M(100, 600, 0), 50)    # voltage
+    assert not synccheck.close_permitted(c, _M(100, 0, 1500), 50)   # phase
 
 
 def test_ieee_limits_hold_whatever_the_settings():

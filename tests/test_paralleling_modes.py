@@ -1,0 +1,138 @@
+"""The paralleling options a commissioning engineer switches between: static
+(phase-lock) synchronising, open-transition retransfer, the sync-fail timer,
+and kvar / power-factor control through the AVR.  Each runs a small
+scenario against the grid model (CPython runtime; the built-in paralleling
+scenarios carry the bit-identity checks)."""
+
+import math
+
+from host_sim import firmware_path, report, scenario, sim
+
+firmware_path()
+import hal  # noqa: E402
+
+RATED_KW = 200.0
+
+
+def _run(raw, on_tick=None):
+    sc = scenario.parse(raw, raw["name"])
+    r = sim.run(sc, "cpython", trace=True, on_tick=on_tick)
+    return r, report.build(r)
+
+
+def _paralleled(name, fw, events=(), duration_s=40.0, grid_df_hz=0.15):
+    return {
+        "name": name, "duration_s": duration_s, "seed": 3, "start": "stopped",
+        "grid": {"present": True},
+        "firmware": dict({"warmup_ms": 0, "prestart_ms": 0, "stabilise_ms": 1000,
+                          "pc_mode": 0, "base_kw_x10": 1000, "ramp_pct_s": 20}, **fw),
+        "load": {"initial_pct": 60.0, "pf": 0.9, "p_v_exp": 0.0, "q_v_exp": 0.0},
+        "events": [
+            {"t_s": 0.0, "kind": "grid", "action": "f_step", "df_hz": grid_df_hz},
+            {"t_s": 0.0, "kind": "grid", "action": "phase_jump", "deg": 120.0},
+            {"t_s": 1.0, "kind": "input", "input": "remote_start", "value": True},
+        ] + list(events),
+    }
+
+
+def test_static_synchronising_phase_locks_then_closes_at_near_zero_slip():
+    r, rep = _run(_paralleled("static-sync", {"sync_static": 1}))
+    (s,) = [s for s in rep["syncs"] if s["breaker"] == "gcb"]
+    assert abs(s["slip_hz"]) < 0.03, s            # locked, not slipping through
+    assert abs(s["phase_error_deg"]) <= 2.5, s    # a quarter of the 10 deg window
+    assert s["time_to_close_s"] < 20.0, s
+    assert rep["final_state"] == "loaded"
+    assert not rep["alarms"], rep["alarms"]
+
+
+def test_dynamic_synchronising_closes_with_positive_slip_by_default():
+    r, rep = _run(_paralleled("dynamic-sync", {}))
+    (s,) = [s for s in rep["syncs"] if s["breaker"] == "gcb"]
+    assert 0.0 < s["slip_hz"] <= 0.3, s
+    assert abs(s["phase_error_deg"]) <= 5.0, s
+
+
+def test_sync_fail_timer_gives_up_raises_the_alarm_and_never_closes():
+    """The fuel actuator sticks while the set waits at rated speed 0.5 Hz
+    above a grid: the slip stays outside the window, nothing closes, and
+    after sync_ms the sync-fail alarm (trip class) stops the attempt."""
+    raw = _paralleled("sync-fail", {"sync_ms": 5000, "stabilise_ms": 3000}, grid_df_hz=-0.5,
+                      events=[{"t_s": 14.0, "kind": "fault", "fault": "actuator_stuck"}],
+                      duration_s=30.0)
+    r, rep = _run(raw)
+    assert not rep["syncs"], rep["syncs"]
+    assert max(r.trace["gcb_closed"]) == 0
+    names = [a["name"] for a in rep["alarms"]]
+    assert "sync_fail" in names, names
+    (a,) = [a for a in rep["alarms"] if a["name"] == "sync_fail"]
+    t_sync = [s["t_s"] for s in rep["states"] if s["state"] == "sync"][0]
+    assert 5.0 <= a["t_s"] - t_sync <= 5.1, (a, t_sync)
+    # The attempt ends and is not retried until the alarm is reset.
+    after = [s["state"] for s in rep["states"] if s["t_s"] > a["t_s"]]
+    assert "sync" not in after, after
+
+
+def _open_retransfer_raw():
+    return {
+        "name": "amf-open-transition", "duration_s": 90.0, "seed": 5, "start": "stopped",
+        "grid": {"present": True},
+        "firmware": {"amf": 1, "retransfer_open": 1, "warmup_ms": 0, "prestart_ms": 500,
+                     "stabilise_ms": 500, "mains_ok_ms": 10000, "cooldown_ms": 5000},
+        "load": {"initial_pct": 50.0, "pf": 0.95, "p_v_exp": 0.0, "q_v_exp": 0.0},
+        "events": [{"t_s": 5.0, "kind": "grid", "action": "outage"},
+                   {"t_s": 40.0, "kind": "grid", "action": "restore"}],
+        "expect": {"final_state": "stopped", "no_alarms": True},
+    }
+
+
+def test_open_transition_retransfer_never_parallels_and_returns_the_site_to_the_grid():
+    both = []
+    mb_closes = []
+    prev = [None]
+
+    def watch(k, inputs, out, tele):
+        di = inputs[hal.IN_DI]
+        gcb = bool(di & hal.DI_GCB_CLOSED)
+        mb = bool(di & hal.DI_MB_CLOSED)
+        if gcb and mb:
+            both.append(k)
+        if prev[0] is not None and mb and not prev[0]:
+            mb_closes.append(k)
+        prev[0] = mb
+
+    r, rep = _run(_open_retransfer_raw(), on_tick=watch)
+    assert rep["expect"]["met"], (rep["final_state"], rep["alarms"])
+    assert not both, "GCB and MB were closed together at tick %d" % both[0]
+    assert not [s for s in rep["syncs"] if s["breaker"] == "mb"]   # no synchronised MB close
+    # The mains breaker came back only after the grid had been healthy for
+    # mains_ok_ms, and only once the generator breaker had opened.
+    (k_mb,) = [k for k in mb_closes if k * r.tick_s > 40.0]
+    assert k_mb * r.tick_s >= 50.0
+    g = r.trace["gcb_closed"]
+    assert g[k_mb] == 0
+    names = [s["state"] for s in rep["states"]]
+    assert names[-1] == "stopped" and "cooldown" in names
+
+
+def _q_after(r, t0, t1):
+    i0, i1 = int(t0 / r.tick_s), int(t1 / r.tick_s)
+    return r.trace["q_kvar"][i0:i1], r.trace["p_kw"][i0:i1]
+
+
+def test_fixed_kvar_control_holds_the_set_point():
+    r, rep = _run(_paralleled("kvar", {"q_mode": 1, "kvar_x10": 400}, duration_s=45.0))
+    assert rep["final_state"] == "loaded" and not rep["alarms"], rep["alarms"]
+    q, _ = _q_after(r, 35.0, 45.0)
+    mean = sum(q) / len(q)
+    assert abs(mean - 40.0) < 0.05 * RATED_KW, mean
+    assert max(q) - min(q) < 0.10 * RATED_KW, (min(q), max(q))
+
+
+def test_power_factor_control_holds_the_set_point():
+    r, rep = _run(_paralleled("pf", {"q_mode": 0, "pf_x1000": 900}, duration_s=45.0))
+    assert rep["final_state"] == "loaded" and not rep["alarms"], rep["alarms"]
+    q, p = _q_after(r, 35.0, 45.0)
+    pm, qm = sum(p) / len(p), sum(q) / len(q)
+    assert pm > 80.0, pm                                   # base load 100 kW
+    pf = pm / math.hypot(pm, qm)
+    assert abs(pf - 0.90) < 0.02 and qm > 0.0, (pm, qm, pf)   # lagging: the set exports vars
