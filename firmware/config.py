@@ -71,6 +71,7 @@ SETTINGS = (
     ("base_kw_x10", 1000, 0, 20000),
     ("import_cap_kw_x10", 1000, 0, 50000),      # grid import the site may take
     ("export_limit_kw_x10", 0, 0, 20000),       # export allowed (0 = zero export)
+    ("import_min_kw_x10", 200, 0, 5000),        # zero export: import kept at least this
     ("ramp_pct_s", 5, 1, 50),                   # soft load / unload rate, % of rating per s
     ("unload_pct", 5, 1, 30),                   # open the breaker below this on unload
     ("pc_ki_pct", 100, 1, 1000),                # power loop integral, pu fuel / (pu kW s)

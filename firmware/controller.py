@@ -186,6 +186,7 @@ class Controller:
         v[pr.SRC_DI] = m.di
         v[pr.SRC_ROCOF] = m.rocof_mhz_s if m.rocof_mhz_s >= 0 else -m.rocof_mhz_s
         v[pr.SRC_VSHIFT] = m.vshift_cdeg if m.vshift_cdeg >= 0 else -m.vshift_cdeg
+        v[pr.SRC_IMPORT_PCT] = m.import_pct_x100
         flags = self._flags(m, spd_pct)
         v[pr.SRC_FLAGS] = flags
         self.prot.update(seq.armed_mask(m.di), cfg.tick_ms)

@@ -75,9 +75,15 @@ class Governor:
         self._last_speed = speed_rpm_x10
         base = ff + p_term
         if not self._power_mode:
+            # Breaker just closed: start from the fuel now, but never below
+            # the fuel map for the reference (the minimum load a fresh close
+            # takes).  The synchroniser may have been trimming fuel down to
+            # slow the slip; keeping that would leave the set motoring for a
+            # few hundred ms after its first swing.
             self._power_mode = True
-            self._bumpless = False     # this is the bumpless start
-            self.integ_q12 = (self.fuel_pct_x100 - base) << 12
+            self._bumpless = False
+            d = self.fuel_pct_x100 - base
+            self.integ_q12 = (d if d > 0 else 0) << 12
         return self._limit(base, err, cfg.pc_ki_q12, ff)
 
     def update(self, speed_rpm_x10, p_kw_x10):

@@ -93,6 +93,7 @@ class Measure:
         self.dv_pct_x100 = 0       # generator minus mains voltage, % of rated
         self.grid_p_kw_x10 = 0     # import at the PCC
         self.grid_q_kvar_x10 = 0
+        self.import_pct_x100 = 0   # grid import, % of the set's rated kW
         self.rocof_mhz_s = 0       # generator frequency rate of change
         self.vshift_cdeg = 0       # generator voltage vector shift in the last cycle
         self._f_hist = array("i", [0] * _ROCOF_N)
@@ -173,6 +174,8 @@ class Measure:
         self.dv_pct_x100 = self.v_pct_x100 - self.bus_v_pct_x100
         self.grid_p_kw_x10 = inp[hal.IN_GRID_P_KW_X10]
         self.grid_q_kvar_x10 = inp[hal.IN_GRID_Q_KVAR_X10]
+        self.import_pct_x100 = mul_div(sat(self.grid_p_kw_x10, -100000, 100000), 10000,
+                                       cfg.p_rated_kw_x10)
         # Loss-of-mains measures on the generator voltage: ROCOF over the
         # window, and vector shift = this cycle's period against the window's
         # mean period (a phase jump of x deg stretches one cycle by x/360 T).

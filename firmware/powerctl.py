@@ -7,7 +7,8 @@ Modes (config pc_mode):
                    whatever the site draws above the grid import cap
                    (import_cap_kw_x10), so the grid link is never overloaded
   2 export limit   base load, but never exporting more than export_limit
-The export limit (zero export by default) bounds every mode.
+The export limit bounds every mode; zero export (the default) keeps at least
+import_min_kw_x10 flowing in, so the min-import relay can see a lost grid.
 
 The power reference ramps: at ramp_pct_s after closing (soft load) and when
 unloading (soft unload), ten times faster while tracking a moving target
@@ -54,7 +55,10 @@ class PowerCtl:
         else:
             goal = cfg.base_kw_x10
         # Never export more than allowed: production <= site + export limit.
-        lim = site + cfg.export_limit_kw_x10
+        # Zero export means a minimum import: the min-import relay (32 at the
+        # PCC) then tells a dead grid from a quiet one.
+        ex = cfg.export_limit_kw_x10
+        lim = site + ex if ex > 0 else site - cfg.import_min_kw_x10
         if goal > lim:
             goal = lim
         goal = sat(goal, 0, self.p_rated)

@@ -77,7 +77,8 @@ SRC_DI = const(12)          # hal.DI_* bits
 SRC_FLAGS = const(13)       # FLAG_* bits computed by the controller
 SRC_ROCOF = const(14)       # |generator ROCOF|, mHz/s
 SRC_VSHIFT = const(15)      # |generator vector shift|, 0.01 deg
-N_SRC = const(16)
+SRC_IMPORT_PCT = const(16)  # grid import at the PCC, pct_x100 of the set's rated kW
+N_SRC = const(17)
 
 # Condition flags the controller computes (SRC_FLAGS)
 FLAG_MPU_LOSS = const(1)
@@ -103,9 +104,10 @@ A_METERED = const(8)     # the metering front end is healthy (V, kW, kvar, A are
 A_GRID_M = const(9)      # A_GRID and A_METERED
 A_ISLAND_M = const(10)   # A_ISLAND and A_METERED
 A_GRID_SETTLED = const(11)  # paralleled for lom_inhibit_ms (loss-of-mains blind time over)
+A_NON_EXPORT = const(12)    # A_GRID_SETTLED, metered, loaded, and a zero-export site
 
 # Hysteresis (drop-out) per source, in the source's unit.
-_HYST = (50, 50, 100, 50, 50, 100, 100, 10, 10, 10, 1, 200, 0, 0, 100, 100)
+_HYST = (50, 50, 100, 50, 50, 100, 100, 10, 10, 10, 1, 200, 0, 0, 100, 100, 50)
 
 # name, ANSI/code, kind, source, pickup, delay_ms, class, arm, enabled
 # Codes: the ANSI device number where one exists (x10 + stage), else 1000+.
@@ -157,11 +159,17 @@ PROTECTIONS = (
     # 0.1-2 Hz/s; vector shift 6-12 deg in one cycle; blind after closing).
     # This set's inertia is low (H 0.44 s): a 10 deg grid phase jump swings
     # its frequency at ~2.7 Hz/s, so ROCOF sits at 3.5 Hz/s to ride through
-    # it; a 25 % power mismatch on islanding gives ~15 Hz/s.
+    # it - above IEEE 1547's ROCOF ride-through (0.5 / 2.0 / 3.0 Hz/s for
+    # Cat I / II / III); a 25 % power mismatch on islanding gives ~15 Hz/s.
     ("rocof", 817, K_OVER, SRC_ROCOF, 3500, 20, CL_MAINS, A_GRID_SETTLED, 1),
     ("vector_shift", 780, K_OVER, SRC_VSHIFT, 1000, 0, CL_MAINS, A_GRID_SETTLED, 1),
+    # Minimum import (32 at the PCC): a zero-export site always imports at
+    # least import_min_kw_x10 (power control keeps it), so an import near
+    # zero means the grid is not there - the balanced island that ROCOF and
+    # vector shift cannot see (IEEE 1547: cease to energise within 2 s).
+    ("min_import", 322, K_UNDER, SRC_IMPORT_PCT, 500, 1000, CL_MAINS, A_NON_EXPORT, 1),
 )
-N_PROT = const(42)
+N_PROT = const(43)
 
 P_NAME = const(0)
 P_CODE = const(1)

@@ -206,6 +206,8 @@ class Sequencer:
             m |= 1 << pr.A_RATED
         if self.paralleled and self.par_ms >= self.cfg.lom_inhibit_ms:
             m |= 1 << pr.A_GRID_SETTLED
+            if metered and self.state == ST_LOADED and self.cfg.export_limit_kw_x10 == 0:
+                m |= 1 << pr.A_NON_EXPORT
         return m
 
     def _ramp_sp(self, target, tick_ms):

@@ -37,12 +37,14 @@ def test_every_close_is_inside_the_ieee_1547_window_with_under_5_deg_error():
 def test_no_reverse_power_at_close():
     """After a close the set exports on average and never motors for long:
     the 32 element never acts, and the one damped half-swing of the
-    synchronising power (~8 Hz) stays above -10 % of rating."""
+    synchronising power (~8 Hz) stays above -10 % of rating and lasts at
+    most 100 ms (README: why a dip is physics, not a fault)."""
     for name in ("sync-and-peak-shave", "sync-drifting-grid", "amf-standby"):
         r, rep = run_scenario(name)
         assert rep["syncs"], name
         for s in rep["syncs"]:
             assert s["reverse_power_kw_min"] > -0.10 * RATED_KW, (name, s)
+            assert s["reverse_power_ms"] <= 100, (name, s)     # one half-swing
             i0 = int(round(s["t_s"] / r.tick_s))
             window = r.trace["p_kw"][i0:i0 + 200]
             assert sum(window) / len(window) > 0.0, (name, s)

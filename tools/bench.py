@@ -386,7 +386,7 @@ def sync_bench(n=100):
     """Paralleling benchmark: time to close and phase error at closure over
     n randomised grid conditions (issue goal: median <= 3 s, |phase| <= 5 deg
     in 99 %)."""
-    times, phases, fails = [], [], 0
+    times, phases, rev_kw, rev_ms, fails = [], [], [], [], 0
     for seed in range(n):
         s = _sync_case(seed)
         if s is None or s["time_to_close_s"] is None:
@@ -394,19 +394,25 @@ def sync_bench(n=100):
             continue
         times.append(s["time_to_close_s"])
         phases.append(abs(s["phase_error_deg"]))
+        rev_kw.append(s["reverse_power_kw_min"])
+        rev_ms.append(s["reverse_power_ms"])
     times.sort()
     q = lambda v, f: v[min(len(v) - 1, int(f * len(v)))] if v else None
     within = sum(1 for x in phases if x <= 5.0)
     out = {"runs": n, "closed": len(times), "failed": fails,
            "time_to_close_median_s": q(times, 0.5), "time_to_close_p95_s": q(times, 0.95),
            "phase_error_worst_deg": max(phases) if phases else None,
-           "phase_within_5_deg_pct": 100.0 * within / len(phases) if phases else None}
+           "phase_within_5_deg_pct": 100.0 * within / len(phases) if phases else None,
+           "reverse_power_kw_worst": min(rev_kw) if rev_kw else None,
+           "reverse_power_ms_max": max(rev_ms) if rev_ms else None}
     _hr("Synchronising over %d randomised grids (df +-0.5 Hz, random phase, V +-5 %%, drift)" % n)
     print("closed                                 %d of %d" % (out["closed"], n))
     print("time to close, median / p95            %s s / %s s   goal median <= 3 s" % (
         out["time_to_close_median_s"], out["time_to_close_p95_s"]))
     print("phase error at closure, worst          %s deg   (%.1f %% within 5 deg; goal 99 %%)" % (
         out["phase_error_worst_deg"], out["phase_within_5_deg_pct"] or 0.0))
+    print("first swing after the close, worst      %s kW, below 0 for at most %s ms" % (
+        out["reverse_power_kw_worst"], out["reverse_power_ms_max"]))
     return out
 
 

@@ -27,11 +27,12 @@ _ARM = {pr.A_ALWAYS: "always", pr.A_RUNNING: "engine running", pr.A_OIL: "runnin
         pr.A_ISLAND: "island (breaker closed, no grid)", pr.A_METERED: "metering healthy",
         pr.A_GRID_M: "paralleled + metering healthy",
         pr.A_ISLAND_M: "island + metering healthy",
-        pr.A_GRID_SETTLED: "paralleled for lom_inhibit_ms"}
+        pr.A_GRID_SETTLED: "paralleled for lom_inhibit_ms",
+        pr.A_NON_EXPORT: "paralleled for lom_inhibit_ms, loaded, metered, zero export"}
 _SRC_UNIT = ("% x100 of rated speed", "mHz from nominal", "% x100 of rated V",
              "% x100 of rated kW", "% x100 of rated kW (kvar)", "% x100 of rated A",
              "% x100 of rated A", "0.1 A", "kPa", "0.1 degC", "mbar", "mV", "DI bit mask",
-             "flag bit mask", "mHz/s", "0.01 deg")
+             "flag bit mask", "mHz/s", "0.01 deg", "% x100 of rated kW (grid import)")
 _KIND = ("over", "under", "input/flag", "inverse time")
 
 

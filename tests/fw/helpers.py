@@ -68,6 +68,7 @@ def loaded_controller(p_kw_x10=1000, grid=True):
     running_inputs(h, c.cfg, c.cfg.rated_rpm_x10, p_kw_x10)
     if grid:
         h.next_in[hal.IN_DI] |= hal.DI_MB_CLOSED
+        h.next_in[hal.IN_GRID_P_KW_X10] = 500   # the site imports 50 kW
     c.begin(5000, c.cfg.rated_rpm_x10)
     c.tick()
     return h, c
