@@ -28,6 +28,7 @@ SETTINGS = (
     ("ki_pu_x100", 200, 0, 5000),         # integral gain, pu fuel / (pu speed * s)
     ("kd_pu_ms", 100, 0, 500),              # derivative gain, pu fuel / (pu speed/s) in ms
     ("ff_pct", 100, 0, 150),              # share of the fuel-map feed-forward used
+    ("inertia_h_ms", 440, 0, 3000),       # set inertia H on its rating: speed-ramp feed-forward (0 off)
     ("p_filt_ms", 20, 0, 500),            # kW filter for the feed-forward
     ("ff_fast_pct", 10, 1, 100),          # kW jump (% rating) that bypasses the filter
     ("ign_cut_enable", 1, 0, 1),          # overspeed ignition cut (skip-fire), per fuel
@@ -164,6 +165,10 @@ class Config:
         # Feed-forward slope: actuator span from no load to rated kW, scaled by ff_pct.
         self.ff_span = mul_div(fuel[fuels.F_FUEL_FL_PCT_X100] - self.fuel_nl,
                                self.ff_pct, 100)
+        # Speed-ramp feed-forward: accelerating at a pu/s takes 2H a pu torque,
+        # ~ ff_span * 2H * a of fuel.  acc_ff = dsp * acc_k / tick_ms for a set
+        # point change dsp (rpm_x10 per tick).
+        self.acc_k = mul_div(self.ff_span, 2 * self.inertia_h_ms, self.rated_rpm_x10)
         # A kW change larger than this skips the filter (a load step is real,
         # metering noise is not that large).
         self.ff_fast_kw_x10 = mul_div(self.p_fuel_rated_kw_x10, self.ff_fast_pct, 100)

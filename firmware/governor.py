@@ -34,6 +34,8 @@ class Governor:
         self.d_pct_x100 = 0
         self.limited = 0  # 0 free, 1 position limit, 2 rate limit
         self._last_speed = cfg.rated_rpm_x10
+        self._last_sp = cfg.rated_rpm_x10
+        self.acc_pct_x100 = 0
         self._bumpless = False
         self._power_mode = False
         self.sync_gain = False    # synchronising: the no-load gain set (dual dynamics)
@@ -44,6 +46,7 @@ class Governor:
         self.fuel_pct_x100 = fuel_pct_x100
         self.integ_q12 = (fuel_pct_x100 - self.cfg.fuel_nl) << 12
         self._last_speed = speed_rpm_x10
+        self._last_sp = speed_rpm_x10     # the sequencer starts its ramp here
         self._bumpless = True
 
     def update_power(self, p_ref_kw_x10, p_kw_x10, speed_rpm_x10):
@@ -95,6 +98,7 @@ class Governor:
             self._power_mode = False
             self._bumpless = False
             self.integ_q12 = 0
+            self._last_sp = self.sp_rpm_x10
         cfg = self.cfg
         # Droop on measured kW (0 in isochronous mode).
         p_pu_x10000 = mul_div(sat(p_kw_x10, -cfg.p_fuel_rated_kw_x10,
@@ -120,8 +124,19 @@ class Governor:
         self._last_speed = speed_rpm_x10
         d_term = -mul_shr(dspd, cfg.kd_q8, 8)
         self.d_pct_x100 = d_term
+        # Acceleration feed-forward from the set point's own slope (the run-up
+        # ramp, the synchroniser's frequency target): the fuel that carries
+        # the inertia along, which the integrator would otherwise have to
+        # build up - and then unwind as overshoot when the ramp ends.  The
+        # slope is bounded by the run-up ramp rate, so a set point that jumps
+        # (a preset) gives no kick.
+        a_lim = cfg.ramp_rpm_x10_s * cfg.tick_ms // 1000
+        dsp = sat(self.sp_rpm_x10 - self._last_sp, -a_lim, a_lim)
+        self._last_sp = self.sp_rpm_x10
+        acc = 0 if self.sync_gain else mul_div(dsp, cfg.acc_k, cfg.tick_ms)
+        self.acc_pct_x100 = acc
         # Output before limits, with the integrator as it stands.
-        base = ff + p_term + d_term
+        base = ff + acc + p_term + d_term
         if self._bumpless:
             self._bumpless = False
             self.integ_q12 = (self.fuel_pct_x100 - base) << 12

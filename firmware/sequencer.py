@@ -83,6 +83,9 @@ _IN_BAND_F_MHZ = 600     # +-1 % of 60 Hz for STABILISE
 _IN_BAND_V_PCT = 500     # +-5 % voltage for STABILISE
 
 
+_EASE_MS = const(500)
+
+
 def _running(st):
     return ST_WARMUP <= st <= ST_COOLDOWN
 
@@ -210,9 +213,18 @@ class Sequencer:
                 m |= 1 << pr.A_NON_EXPORT
         return m
 
-    def _ramp_sp(self, target, tick_ms):
+    def _ramp_sp(self, target, tick_ms, ease=False):
+        """Ramp the speed set point towards target at ramp_rpm_x10_s; with
+        ease (the run-up to rated), easing into it over about _EASE_MS: an
+        engine whose fuel takes effect 0.1-0.5 s late overshoots a ramp that
+        stops dead."""
         step = self.cfg.ramp_rpm_x10_s * tick_ms // 1000
         sp = self.sp_rpm_x10
+        if ease:
+            rem = target - sp if target > sp else sp - target
+            e = rem * tick_ms // _EASE_MS + step // 10 + 1
+            if e < step:
+                step = e
         if sp < target:
             sp = sp + step if sp + step < target else target
         elif sp > target:
@@ -332,7 +344,7 @@ class Sequencer:
                 elif t >= cfg.warmup_ms:
                     self._go(ST_RAMP)
             elif st == ST_RAMP:
-                self._ramp_sp(cfg.rated_rpm_x10, tick)
+                self._ramp_sp(cfg.rated_rpm_x10, tick, True)
                 if self.sp_rpm_x10 == cfg.rated_rpm_x10:
                     self._go(ST_STABILISE)
             else:

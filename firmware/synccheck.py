@@ -10,6 +10,7 @@ outside the window is refused.
 Units: slip_mhz (generator minus grid), dv_pct_x100 (of rated), phase_cdeg.
 """
 
+from array import array
 from fixpt import const, mul_div, sat
 
 IEEE_DF_MHZ = const(300)
@@ -32,6 +33,10 @@ def advance_cdeg(slip_mhz, close_ms):
 _SLEW_MHZ_S = const(3000)
 # Static synchronising: in lock this long before the close.
 _LOCK_MS = const(300)
+# Dynamic synchronising: the slip in its band this long before a close.
+_BAND_MS = const(100)
+_RING_N = const(10)
+_STEADY_MHZ = const(100)
 # Slowest approach slip the profile uses (a zero slip would never close).
 _SLIP_MIN_MHZ = const(20)
 
@@ -102,12 +107,19 @@ class Synchroniser:
         self._corr_q8 = 0
         self._fresh = True
         self._lock_ms = 0
+        self._band_ms = 0
+        self._ring = array("i", [0] * _RING_N)    # the filtered slip, last _RING_N ticks
+        self._ri = 0
+        self._filled = False
 
     def reset(self):
         self._prev_contact = 0
         self._corr_q8 = 0
         self._fresh = True
         self._lock_ms = 0
+        self._band_ms = 0
+        self._ri = 0
+        self._filled = False
 
     def step(self, m, close_ms):
         cfg = self.cfg
@@ -158,7 +170,23 @@ class Synchroniser:
             else:
                 self._lock_ms = 0
             return self._lock_ms >= _LOCK_MS and close_permitted(cfg, m, close_ms)
-        return dynamic_close(cfg, m, prev, contact, close_ms)
+        # The slip in its band for _BAND_MS: not a crossing caught while the
+        # synchroniser is still accelerating the set (the filtered slip lags).
+        # Nor while it changes faster than 1 Hz/s (100 mHz over the ring's
+        # 10 ticks): the advance angle assumes a steady slip.
+        ring = self._ring
+        k = self._ri
+        d = slip - ring[k]
+        ring[k] = slip
+        self._ri = k + 1 if k + 1 < _RING_N else 0
+        steady = -_STEADY_MHZ <= d <= _STEADY_MHZ
+        if slip_in_band(cfg, slip) and steady and self._filled:
+            self._band_ms = self._band_ms + cfg.tick_ms if self._band_ms < _BAND_MS else _BAND_MS
+        else:
+            self._band_ms = 0
+        if self._ri == 0:
+            self._filled = True
+        return self._band_ms >= _BAND_MS and dynamic_close(cfg, m, prev, contact, close_ms)
 
 
 def in_window(cfg, slip_mhz, dv_pct_x100, phase_cdeg):
@@ -190,21 +218,28 @@ def close_permitted(cfg, m, close_ms):
             in_window(cfg, slip, m.dv_pct_x100, at_contact))
 
 
+def slip_in_band(cfg, slip_mhz):
+    """The slip a dynamic close may be taken at: on the side of sync_slip_mhz
+    and not past it by more than 50 mHz - at least 20 mHz (the filtered
+    slip's noise is ~10 mHz) so the set never arrives motoring, and not far
+    above what the approach aims at, so it does not swing hard against the
+    grid."""
+    s0 = cfg.sync_slip_mhz
+    if s0 >= 0:
+        return _SLIP_MIN_MHZ <= slip_mhz <= s0 + SLIP_SETTLED_MHZ
+    return s0 - SLIP_SETTLED_MHZ <= slip_mhz <= -_SLIP_MIN_MHZ
+
+
 def dynamic_close(cfg, m, prev_contact, contact, close_ms):
     """The dynamic-synchronising close decision, for either breaker: inside
-    the window (and the IEEE 1547 interlock) now and at contact, the
-    predicted contact angle crossing zero this tick, and the slip on the
-    side of sync_slip_mhz and not past it by more than 50 mHz: at least
-    20 mHz (the filtered slip's noise is ~10 mHz) so the set never arrives
-    motoring, and not far above what the approach aims at, so it does not
-    swing hard against the grid."""
+    the window (and the IEEE 1547 interlock) now and at contact, and the
+    predicted contact angle crossing zero this tick.  (The Synchroniser
+    also wants the slip in its band for _BAND_MS first.)"""
     if not close_permitted(cfg, m, close_ms):
         return False
-    s0 = cfg.sync_slip_mhz
-    slip = m.slip_f_mhz
-    if s0 >= 0:
-        return _SLIP_MIN_MHZ <= slip <= s0 + SLIP_SETTLED_MHZ and prev_contact < 0 <= contact
-    return s0 - SLIP_SETTLED_MHZ <= slip <= -_SLIP_MIN_MHZ and prev_contact > 0 >= contact
+    if cfg.sync_slip_mhz >= 0:
+        return prev_contact < 0 <= contact
+    return prev_contact > 0 >= contact
 
 
 def bus_dead(m):

@@ -148,7 +148,13 @@ class Sensors:
             vec[15] = int(round((per + rng.gauss(0.0, self.zc_jitter_us) * 1e-6) * 1e7))
             vec[16] = int(round(mains_v_pu * (1.0 + rng.gauss(0.0, self.v_noise)) * v_rated * 10.0))
             if self.v_filt > 0.05:
-                d = math.remainder(gen_cycles - mains_angle_rad / (2.0 * math.pi), 1.0)
+                # The offset is timed at the last generator zero crossing,
+                # so it is up to a cycle old: the mains phase then, not now.
+                frac = gen_cycles - math.floor(gen_cycles)
+                gper = self.period_100ns * 1e-7 if self.period_100ns > 0 else per
+                age_s = frac * gper
+                d = math.remainder(gen_cycles - frac - mains_angle_rad / (2.0 * math.pi)
+                                   + grid.f_hz * age_s, 1.0)
                 dt_s = d * per + rng.gauss(0.0, self.zc_jitter_us) * 1e-6
                 vec[17] = int(round(dt_s * 1e7))
             else:
