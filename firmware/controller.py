@@ -31,7 +31,8 @@ from avr import Avr
 from ignition import IgnitionCut
 from alarms import Alarms
 from sequencer import Sequencer, FUEL_OFF, FUEL_START, FUEL_GOVERN, FUEL_POWER, \
-    ST_STOPPED, ST_COOLDOWN, ST_WARMUP, ST_STABILISE, ST_SYNC, ST_UNLOAD, MODE_AUTO
+    ST_STOPPED, ST_COOLDOWN, ST_WARMUP, ST_STABILISE, ST_SYNC, ST_CLOSING, ST_UNLOAD, \
+    MODE_AUTO
 from powerctl import PowerCtl
 from mains import Mains
 from eventlog import EventLog
@@ -218,7 +219,8 @@ class Controller:
             if seq.just_disconnected:
                 g.preset(cfg.start_fuel_pct_x100, speed)
             g.sp_rpm_x10 = seq.sp_rpm_x10
-            g.sync_gain = seq.state == ST_SYNC
+            g.sync_gain = seq.state == ST_SYNC or \
+                (seq.state == ST_CLOSING and (m.di & hal.DI_MB_CLOSED) != 0)
             if mn.retransfer:
                 # Closed-transition retransfer: hold the island at the target
                 # slip above the returning grid until the MB closes.

@@ -347,7 +347,11 @@ class Sequencer:
                 self._ramp_sp(cfg.rated_rpm_x10, tick, True)
                 if self.sp_rpm_x10 == cfg.rated_rpm_x10:
                     self._go(ST_STABILISE)
-            else:
+            elif st != ST_CLOSING:
+                # (CLOSING holds the synchroniser's last target: pulling the
+                # set back to rated while the contacts travel would leave it
+                # short of torque as they touch, and swing it into reverse
+                # power.)
                 self._ramp_sp(cfg.rated_rpm_x10, tick)
             if st == ST_STABILISE:
                 dv = m.v_pct_x100 - 10000
