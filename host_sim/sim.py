@@ -249,6 +249,11 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     prev_mb = mb.closed
     sync_start = None
     mains_v, mains_rel = grid.v_pu, 0.0
+    # Per-step constants of the plant loop (no grid: its breaker stays open)
+    two_pi = 2.0 * math.pi
+    dphi_pu = two_pi * f_nom * dt          # generator angle per step at 1 pu speed
+    has_grid = gsc["present"]
+    mbc = mb.closed
     ai = 0
     commands = []
     # Host copy of the protection settings, for the alarm classes in the report
@@ -411,12 +416,12 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
         if on_tick is not None:
             on_tick(k, inputs, out, tele)
         running = eng.w > 0.2
-        two_pi = 2.0 * math.pi
         for j in range(steps):
             ts = t + (j + 1) * dt
-            grid.step(ts)
+            if has_grid:
+                grid.step(ts)
+                mbc = mb.step(ts)
             closed = brk.step(ts)
-            mbc = mb.step(ts)
             alt.paralleled = closed and mbc and grid.alive
             # Site load at the bus, from last step's bus voltage and frequency
             if res is None or res["mode"] == "island":
@@ -428,7 +433,7 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
             else:
                 load.power_kw(ts, v, eng.w)   # keeps the demand trace
                 pl = ql = 0.0
-            gen_angle = math.remainder(gen_angle + two_pi * f_nom * eng.w * dt, two_pi)
+            gen_angle = math.remainder(gen_angle + dphi_pu * eng.w, two_pi)
             # The mains breaker's grid terminals before this step's switching
             # (kept relative to the source: absolute angles turn 21.6 deg/ms).
             rel_before, v_before = mains_rel, mains_v
