@@ -64,7 +64,8 @@ SETTINGS = (
     ("sync_kp_pct", 150, 50, 200),              # governor kp while synchronising, % of kp_pu
     ("sync_dv_pct_x100", 500, 0, 1000),         # voltage difference window
     ("sync_phase_cdeg", 1000, 100, 2000),       # phase window (0.01 deg)
-    ("gcb_close_time_ms", 50, 0, 300),          # breaker close time: advance-angle basis
+    ("gcb_close_time_ms", 50, 0, 300),          # generator breaker close time: advance-angle basis
+    ("mb_close_time_ms", 50, 0, 300),           # mains breaker close time (island back onto the grid)
     ("sync_ms", 60000, 5000, 600000),           # sync-fail timer
     ("sync_static", 0, 0, 1),                   # 1: phase-lock (static) synchronising
     # Grid-parallel power control
@@ -77,7 +78,7 @@ SETTINGS = (
     ("unload_pct", 5, 1, 30),                   # open the breaker below this on unload
     ("pc_ki_pct", 100, 1, 1000),                # power loop integral, pu fuel / (pu kW s)
     ("q_mode", 0, 0, 1),                        # 0 power factor, 1 fixed kvar
-    ("pf_x1000", 1000, 800, 1000),              # power factor set point (lagging)
+    ("pf_x1000", 1000, -1000, 1000),            # power factor set point: + lagging (exports vars), - leading; |pf| >= 0.8
     ("kvar_x10", 0, -10000, 10000),
     ("lom_inhibit_ms", 2000, 0, 30000),         # ROCOF / vector shift blind after closing
     # Auto mains failure (standby duty)
@@ -127,9 +128,14 @@ class Config:
         self.derive()
         return True
 
+    # What _consistent asks, for messages that refuse a setting.
+    RULES = "tick_ms must divide 1000 and |pf_x1000| be 800..1000"
+
     def _consistent(self):
         # 10 ms ticks need whole ticks per second; droop and gains are free.
-        return 1000 % self.tick_ms == 0
+        # A power factor set point lies in 0.8..1 lagging or leading.
+        pf = self.pf_x1000 if self.pf_x1000 >= 0 else -self.pf_x1000
+        return 1000 % self.tick_ms == 0 and pf >= 800
 
     def derive(self):
         """Compute raw per-tick coefficients from the settings (start-up only)."""

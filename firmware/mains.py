@@ -92,7 +92,7 @@ class Mains:
                     if not was:
                         self.syncer.reset()
                     self.retransfer = True
-                    if self._closing_ms < 0 and self.syncer.step(m, cfg.gcb_close_time_ms):
+                    if self._closing_ms < 0 and self.syncer.step(m, cfg.mb_close_time_ms):
                         self._closing_ms = 0
             elif mb_closed:
                 self.amf_run = False        # back on the grid: the set unloads and stops
@@ -101,7 +101,7 @@ class Mains:
         # Hold the close coil until the breaker answers (or give up: the
         # angle walks out of the window after the close time).
         if self._closing_ms >= 0:
-            if mb_closed or self._closing_ms > cfg.gcb_close_time_ms + 100:
+            if mb_closed or self._closing_ms > cfg.mb_close_time_ms + 100:
                 self._closing_ms = -1
             else:
                 do |= hal.DO_MB_CLOSE

@@ -13,8 +13,8 @@ import_min_kw_x10 flowing in, so the min-import relay can see a lost grid.
 The power reference ramps: at ramp_pct_s after closing (soft load) and when
 unloading (soft unload), ten times faster while tracking a moving target
 (an AI load that steps every 2 s must not push the import over its cap).
-Reactive power: a power factor (pf_x1000) or a fixed kvar through the AVR
-bias.  Units: kW_x10, kvar_x10, pct_x100.
+Reactive power: a power factor (pf_x1000, + lagging, - leading) or a fixed
+kvar through the AVR bias.  Units: kW_x10, kvar_x10, pct_x100.
 """
 
 from fixpt import mul_div, sat, isqrt
@@ -31,9 +31,12 @@ class PowerCtl:
         self.ramp_tick = r if r > 0 else 1
         t = self.ramp_tick * 10
         self.track_tick = t
-        # tan(phi) x1000 for the power-factor set point: sqrt(1 - pf^2) / pf
-        pf = cfg.pf_x1000
-        self.tan_x1000 = mul_div(isqrt(1000000 - pf * pf), 1000, pf)
+        # tan(phi) x1000 for the power-factor set point: sqrt(1 - pf^2) / pf,
+        # negative for a leading set point (the set absorbs vars: a site
+        # whose export lifts the PCC voltage).
+        pf = cfg.pf_x1000 if cfg.pf_x1000 >= 0 else -cfg.pf_x1000
+        t = mul_div(isqrt(1000000 - pf * pf), 1000, pf)
+        self.tan_x1000 = t if cfg.pf_x1000 >= 0 else -t
 
     def start(self, p_kw_x10):
         """Bumpless, but never below the minimum load a freshly closed set

@@ -220,6 +220,9 @@ def parse(raw, default_name="scenario"):
                 k, ", ".join(s[0] for s in fw_config.SETTINGS if s[0] not in _FW_RESERVED)))
         if not probe.set(k, v):
             s = spec[0]
+            if isinstance(v, int) and not isinstance(v, bool) and s[2] <= v <= s[3]:
+                raise ScenarioError("firmware.%s: %r refused (%s)"
+                                    % (k, v, fw_config.Config.RULES))
             raise ScenarioError("firmware.%s: must be an integer between %d and %d, got %r"
                                 % (k, s[2], s[3], v))
     sc["firmware"] = dict(fw)

@@ -185,3 +185,22 @@ def test_static_sync_and_min_import_paths_are_bit_identical_in_both_runtimes(mp_
         a = sim.run(sc, "cpython", trace=False)
         b = sim.run(sc, "micropython", trace=False)
         assert a.sha256 == b.sha256, raw["name"]
+
+
+def test_leading_power_factor_makes_the_set_absorb_vars():
+    r, rep = _run(_paralleled("pf-leading", {"q_mode": 0, "pf_x1000": -950}, duration_s=45.0))
+    assert rep["final_state"] == "loaded" and not rep["alarms"], rep["alarms"]
+    q, p = _q_after(r, 35.0, 45.0)
+    pm, qm = sum(p) / len(p), sum(q) / len(q)
+    pf = pm / math.hypot(pm, qm)
+    assert abs(pf - 0.95) < 0.02 and qm < 0.0, (pm, qm, pf)
+
+
+def test_a_power_factor_under_0_8_is_refused_by_name():
+    raw = _paralleled("pf-bad", {"pf_x1000": 500})
+    try:
+        scenario.parse(raw, raw["name"])
+    except scenario.ScenarioError as e:
+        assert "firmware.pf_x1000" in str(e) and "800..1000" in str(e), str(e)
+    else:
+        raise AssertionError("pf_x1000 = 500 was accepted")
