@@ -86,6 +86,7 @@ SETTINGS = (
     ("mains_fail_ms", 500, 0, 30000),
     ("mains_ok_ms", 10000, 0, 1800000),         # grid healthy this long before retransfer
     ("retransfer_open", 0, 0, 1),               # 1: open-transition retransfer
+    ("lom_reconnect", 1, 0, 1),                 # AUTO: after a loss-of-mains trip, resync the island to the returned grid
 )
 
 _INDEX = {}

@@ -14,9 +14,13 @@ MB, closes it, and the sequencer soft-unloads and opens the generator breaker;
 open transition (retransfer_open = 1) opens the generator breaker first and
 closes the MB onto the dead bus - a short, planned interruption.
 
-Loss of mains while paralleled (ROCOF 81R / vector shift 78, class trip
-mains): the MB is opened at once and the set carries on isochronous in
-island; the mains then counts as failed, so AMF brings it back later.
+Loss of mains while paralleled (ROCOF 81R / vector shift 78 / minimum
+import, class trip mains): the MB is opened at once and the set carries on
+isochronous in island; the mains then counts as failed.  Once it has been
+healthy for mains_ok_ms the island is synchronised back across the MB
+(lom_reconnect, AUTO, closed transition) and the set resumes its
+grid-parallel duty - or, after AMF, unloads and stops.  With open-transition
+retransfer set, a loss-of-mains island waits for the operator instead.
 """
 
 from fixpt import const
@@ -38,6 +42,7 @@ class Mains:
         self.amf_run = False       # AMF asks the set to run
         self.decoupled = False     # opened by loss of mains; stays until healthy again
         self.retransfer = False    # synchronising the island back to the grid
+        self.lom_island = False    # islanded by loss of mains, to be reconnected
         self.do = 0
         self._closing_ms = -1      # holding the MB close coil (-1: not closing)
         self.syncer = synccheck.Synchroniser(cfg)    # the island back onto the grid
@@ -69,6 +74,9 @@ class Mains:
         if lom_trip and mb_closed:
             self.decoupled = True
             self.failed = True
+            # The set carries the site as an island: put it back on the grid
+            # (closed transition) once the grid is healthy again.
+            self.lom_island = gcb_closed and cfg.lom_reconnect and not cfg.retransfer_open
         if self.decoupled:
             if mb_closed:
                 do |= hal.DO_MB_OPEN
@@ -83,9 +91,11 @@ class Mains:
                 do |= hal.DO_MB_OPEN
         was = self.retransfer
         self.retransfer = False
-        if self.amf_run and self.ok:
+        if not gcb_closed or not auto:
+            self.lom_island = False
+        if (self.amf_run or self.lom_island) and self.ok:
             if not mb_closed and gcb_closed:
-                if cfg.retransfer_open:
+                if cfg.retransfer_open and self.amf_run:
                     # Open transition: drop the generator breaker first.
                     self.amf_run = False
                 else:
@@ -95,7 +105,10 @@ class Mains:
                     if self._closing_ms < 0 and self.syncer.step(m, cfg.mb_close_time_ms):
                         self._closing_ms = 0
             elif mb_closed:
-                self.amf_run = False        # back on the grid: the set unloads and stops
+                # Back on the grid: after AMF the set unloads and stops; after
+                # a loss-of-mains island it resumes its grid-parallel duty.
+                self.amf_run = False
+                self.lom_island = False
             elif not gcb_closed:
                 self.amf_run = False
         # Hold the close coil until the breaker answers (or give up: the

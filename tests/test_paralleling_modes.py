@@ -204,3 +204,32 @@ def test_a_power_factor_under_0_8_is_refused_by_name():
         assert "firmware.pf_x1000" in str(e) and "800..1000" in str(e), str(e)
     else:
         raise AssertionError("pf_x1000 = 500 was accepted")
+
+
+def test_after_a_loss_of_mains_trip_the_island_is_put_back_on_the_returned_grid():
+    """Peak shaving, the grid fails (ROCOF opens the mains breaker, the set
+    carries the site), the grid comes back: after mains_ok_ms the island is
+    synchronised back across the mains breaker and grid-parallel duty
+    resumes - with no interruption to the site at either transfer."""
+    raw = {
+        "name": "lom-reconnect", "duration_s": 60.0, "seed": 11, "start": "running",
+        "grid": {"present": True},
+        "firmware": {"pc_mode": 1, "import_cap_kw_x10": 600, "mains_ok_ms": 10000},
+        "load": {"initial_pct": 60.0, "pf": 0.95, "p_v_exp": 0.0, "q_v_exp": 0.0},
+        "events": [{"t_s": 10.0, "kind": "grid", "action": "outage"},
+                   {"t_s": 20.0, "kind": "grid", "action": "restore"}],
+    }
+    r, rep = _run(raw)
+    (e,) = rep["loss_of_mains"]
+    assert e["open_ms"] <= 200.0 and e["load_interrupted"] is False, e
+    (mb,) = [s for s in rep["syncs"] if s["breaker"] == "mb"]
+    assert 30.0 <= mb["t_s"] <= 40.0, mb               # healthy for 10 s, then synchronised
+    assert abs(mb["phase_error_deg"]) <= 5.0 and 0.0 < mb["slip_hz"] <= 0.3, mb
+    assert rep["final_state"] == "loaded"
+    assert [a["name"] for a in rep["alarms"]] in (["rocof"], ["vector_shift"], ["rocof", "vector_shift"]), \
+        rep["alarms"]
+    # Back on peak shaving: the set covers the site above the 60 kW cap.
+    i0 = int(50.0 / r.tick_s)
+    p = r.trace["p_kw"][i0:]
+    assert abs(sum(p) / len(p) - (0.60 * RATED_KW - 60.0)) < 5.0
+    assert min(r.trace["volt_v"][int(9.0 / r.tick_s):]) > 0.8 * 480
