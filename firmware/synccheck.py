@@ -16,8 +16,8 @@ from fixpt import const, mul_div, sat
 IEEE_DF_MHZ = const(300)
 IEEE_DV_PCT_X100 = const(1000)
 IEEE_PHASE_CDEG = const(2000)
-# The slip within this of its target before a dynamic close (a close at the
-# edge of the window swings a low-inertia set hard against the grid).
+# A dynamic close takes a slip at most this far past sync_slip_mhz (a close
+# at the edge of the window swings a low-inertia set hard against the grid).
 SLIP_SETTLED_MHZ = const(50)
 # A bus below 10 % of rated voltage with no measurable frequency is dead.
 DEAD_BUS_PCT_X100 = const(1000)
@@ -128,8 +128,8 @@ class Synchroniser:
         # Lead the close by more than the breaker's own time: the phase read
         # is from the last zero-crossing pair (half a cycle old on average),
         # and taking the tick nearest the crossing rather than the first one
-        # past it saves half a tick.  Without these the closes landed
-        # +0.4 deg late on average in the benchmark.
+        # past it saves half a tick (together ~13 ms at 60 Hz, 0.3 deg at
+        # 0.07 Hz of slip).
         close_ms = close_ms + cfg.tick_ms // 2 + 500 // cfg.f_nom_hz
         contact = wrap_cdeg(m.phase_cdeg + advance_cdeg(slip, close_ms))
         self.contact_cdeg = contact
@@ -166,7 +166,8 @@ class Synchroniser:
             # through.
             band = cfg.sync_phase_cdeg >> 2
             if -band <= contact <= band and -_SLIP_MIN_MHZ <= slip <= _SLIP_MIN_MHZ:
-                self._lock_ms += cfg.tick_ms
+                if self._lock_ms < _LOCK_MS:
+                    self._lock_ms += cfg.tick_ms
             else:
                 self._lock_ms = 0
             return self._lock_ms >= _LOCK_MS and close_permitted(cfg, m, close_ms)
