@@ -176,6 +176,9 @@ class Config:
         # ~ ff_span * 2H * a of fuel.  acc_ff = dsp * acc_k / tick_ms for a set
         # point change dsp (rpm_x10 per tick).
         self.acc_k = mul_div(self.ff_span, 2 * self.inertia_h_ms, self.rated_rpm_x10)
+        # The run-up ramp per tick: the sequencer's set-point step, and the
+        # steepest slope the acceleration feed-forward believes.
+        self.ramp_tick_rpm_x10 = self.ramp_rpm_x10_s * self.tick_ms // 1000
         # A kW change larger than this skips the filter (a load step is real,
         # metering noise is not that large).
         self.ff_fast_kw_x10 = mul_div(self.p_fuel_rated_kw_x10, self.ff_fast_pct, 100)

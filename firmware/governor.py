@@ -35,7 +35,6 @@ class Governor:
         self.limited = 0  # 0 free, 1 position limit, 2 rate limit
         self._last_speed = cfg.rated_rpm_x10
         self._last_sp = cfg.rated_rpm_x10
-        self.acc_pct_x100 = 0
         self._bumpless = False
         self._power_mode = False
         self.sync_gain = False    # synchronising: the no-load gain set (dual dynamics)
@@ -130,11 +129,10 @@ class Governor:
         # build up - and then unwind as overshoot when the ramp ends.  The
         # slope is bounded by the run-up ramp rate, so a set point that jumps
         # (a preset) gives no kick.
-        a_lim = cfg.ramp_rpm_x10_s * cfg.tick_ms // 1000
+        a_lim = cfg.ramp_tick_rpm_x10
         dsp = sat(self.sp_rpm_x10 - self._last_sp, -a_lim, a_lim)
         self._last_sp = self.sp_rpm_x10
         acc = 0 if self.sync_gain else mul_div(dsp, cfg.acc_k, cfg.tick_ms)
-        self.acc_pct_x100 = acc
         # Output before limits, with the integrator as it stands.
         base = ff + acc + p_term + d_term
         if self._bumpless:

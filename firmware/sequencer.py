@@ -81,9 +81,7 @@ FUEL_POWER = const(3)    # grid-parallel: governor on the power set point (power
 _PURGE_MS = 2000         # ignition stays on after the gas valve shuts: burn the rest
 _IN_BAND_F_MHZ = 600     # +-1 % of 60 Hz for STABILISE
 _IN_BAND_V_PCT = 500     # +-5 % voltage for STABILISE
-
-
-_EASE_MS = const(500)
+_EASE_MS = const(500)    # the run-up ramp eases into rated over about this
 
 
 def _running(st):
@@ -213,16 +211,17 @@ class Sequencer:
                 m |= 1 << pr.A_NON_EXPORT
         return m
 
-    def _ramp_sp(self, target, tick_ms, ease=False):
+    def _ramp_sp(self, target, ease=False):
         """Ramp the speed set point towards target at ramp_rpm_x10_s; with
         ease (the run-up to rated), easing into it over about _EASE_MS: an
         engine whose fuel takes effect 0.1-0.5 s late overshoots a ramp that
         stops dead."""
-        step = self.cfg.ramp_rpm_x10_s * tick_ms // 1000
+        cfg = self.cfg
+        step = cfg.ramp_tick_rpm_x10
         sp = self.sp_rpm_x10
         if ease:
             rem = target - sp if target > sp else sp - target
-            e = rem * tick_ms // _EASE_MS + step // 10 + 1
+            e = rem * cfg.tick_ms // _EASE_MS + step // 10 + 1
             if e < step:
                 step = e
         if sp < target:
@@ -338,13 +337,13 @@ class Sequencer:
             if self.paralleled and (st == ST_LOADED or st == ST_UNLOAD):
                 fuel_mode = FUEL_POWER
             if st == ST_WARMUP:
-                self._ramp_sp(cfg.idle_rpm_x10, tick)
+                self._ramp_sp(cfg.idle_rpm_x10)
                 if not want_run:
                     self._go(ST_COOLDOWN)
                 elif t >= cfg.warmup_ms:
                     self._go(ST_RAMP)
             elif st == ST_RAMP:
-                self._ramp_sp(cfg.rated_rpm_x10, tick, True)
+                self._ramp_sp(cfg.rated_rpm_x10, True)
                 if self.sp_rpm_x10 == cfg.rated_rpm_x10:
                     self._go(ST_STABILISE)
             elif st != ST_CLOSING:
@@ -352,7 +351,7 @@ class Sequencer:
                 # set back to rated while the contacts travel would leave it
                 # short of torque as they touch, and swing it into reverse
                 # power.)
-                self._ramp_sp(cfg.rated_rpm_x10, tick)
+                self._ramp_sp(cfg.rated_rpm_x10)
             if st == ST_STABILISE:
                 dv = m.v_pct_x100 - 10000
                 ok = -_IN_BAND_F_MHZ < m.f_dev_mhz < _IN_BAND_F_MHZ and \

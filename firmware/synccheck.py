@@ -103,16 +103,11 @@ class Synchroniser:
         self.slip_target_mhz = cfg.sync_slip_mhz
         self.f_target_mhz = cfg.f_nom_mhz
         self.contact_cdeg = 0
-        self._prev_contact = 0
-        self._corr_q8 = 0
-        self._fresh = True
-        self._lock_ms = 0
-        self._band_ms = 0
         self._ring = array("i", [0] * _RING_N)    # the filtered slip, last _RING_N ticks
-        self._ri = 0
-        self._filled = False
+        self.reset()
 
     def reset(self):
+        """A fresh synchronising attempt (the ring refills before use)."""
         self._prev_contact = 0
         self._corr_q8 = 0
         self._fresh = True
