@@ -18,11 +18,32 @@ the actuator position with the same commissioned fuel map the firmware uses
 (firmware/fuels.py), so neither governor gets a better map.
 """
 
-GGOV1_DEFAULTS = {
-    "r": 0.04, "kpgov": 10.0, "kigov": 2.0, "kdgov": 0.0, "tdgov": 1.0,
-    "tact": 0.5, "ropen": 0.10, "rclose": -0.10, "tpelec": 1.0,
-    "vmax": 1.0, "vmin": 0.15, "wfnl": 0.2,
+from .plant.params import Param, defaults
+
+# Typical values above; limits say how far a scenario may take each one.
+GGOV1_PARAMS = {
+    "r": Param(0.04, 0.0, 0.1, "pu",
+               "0 = isochronous; 10 % is above every ISO 8528-5 class's droop"),
+    "kpgov": Param(10.0, 0.0, 100.0, "pu", "turbine 10, recip 7-10 (standards.md), x10 margin"),
+    "kigov": Param(2.0, 0.0, 100.0, "pu/s", "turbine 2, recip ~20 (standards.md), x5 margin"),
+    "kdgov": Param(0.0, 0.0, 50.0, "pu s", "usually 0; a large derivative for experiments"),
+    "tdgov": Param(1.0, 0.001, 10.0, "s", "derivative filter; positive"),
+    "tact": Param(0.5, 0.005, 5.0, "s",
+                  "recip ~0.02 s, turbine 0.5 s (standards.md); the valve divides by it"),
+    "ropen": Param(0.10, 0.01, 100.0, "pu/s",
+                   "opening rate, positive: turbine 0.1, recip ~10 pu/s (standards.md)"),
+    "rclose": Param(-0.10, -100.0, -0.01, "pu/s",
+                    "closing rate, negative: turbine -0.1, recip ~-10 pu/s"),
+    "tpelec": Param(1.0, 0.001, 10.0, "s", "power transducer lag (PSS/E default 1 s); positive"),
+    "vmax": Param(1.0, 0.5, 1.5, "pu", "valve ceiling, about full fuel"),
+    "vmin": Param(0.15, 0.0, 0.5, "pu", "valve floor, about the no-load fuel"),
+    "wfnl": Param(0.2, 0.0, 0.5, "pu",
+                  "no-load fuel, GGOV1 typical 0.2; the valve map divides by 1 - wfnl"),
 }
+GGOV1_DEFAULTS = defaults(GGOV1_PARAMS)
+RULES = (
+    ("vmin", lambda p: p["vmin"] < p["vmax"], "must be less than vmax"),
+)
 
 
 class Ggov1:

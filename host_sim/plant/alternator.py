@@ -15,20 +15,60 @@ roll-off knee at 95 % frequency from commercial digital AVRs (UFRO setting).
               e = Vref * min(1, f / f_knee) - V,  Vref = 1 + 0.10 * bias
 """
 
-ALT_DEFAULTS = {
-    "s_rated_kva": 250.0,
-    "xd_pu": 2.9,
-    "xdp_pu": 0.17,
-    "tdo_s": 1.7,
-    "avr_kp": 20.0,
-    "avr_ki": 40.0,
-    "exciter_tau_s": 0.10,
-    "efd_max_pu": 4.5,
-    "ufro_knee_pct": 95.0,   # V/Hz roll-off below 95 % of rated frequency
-    "bias_range_pct": 10.0,  # +-100 % bias = +-10 % voltage
-    "avr_qdroop_pu": 0.04,   # reactive (quadrature) droop while paralleled: 4 % V
-                             # per pu kvar, the paralleling droop kit's usual setting
+from .params import Param, defaults
+
+# The GX230's alternator pole count: 4 poles turn the engine at 1800 rpm at
+# 60 Hz and 1500 rpm at 50 Hz, the two speeds its rating is known at
+# (engine.RATING_RPM and constant torque below it).  Not a [plant] parameter:
+# another pole count would put this engine at a speed it has no rating for.
+POLES = 4
+
+
+def rated_rpm(f_nom_hz):
+    """Synchronous speed of the 4-pole alternator: 120 f / poles."""
+    return 120.0 * f_nom_hz / POLES
+
+
+ALT_PARAMS = {
+    # 200 kW at 0.8 pf, the rated power factor of generating-set
+    # alternators (ISO 8528-3)
+    "s_rated_kva": Param(250.0, 150.0, 500.0, "kVA",
+                         "alternator frames matched to a 167-200 kW engine: from "
+                         "about its kW to 2x oversized for motor or rectifier loads"),
+    # rated line-line voltage of the winding (README: a 480 V set)
+    "v_rated_v": Param(480.0, 200.0, 690.0, "V",
+                       "low-voltage windings: 208 V (US) to 690 V (IEC LV)"),
+    "xd_pu": Param(2.9, 1.0, 5.0, "pu",
+                   "data-sheet class 2.5-3.5; 1-5 covers LV alternators"),
+    "xdp_pu": Param(0.17, 0.05, 0.5, "pu",
+                    "data-sheet class 0.15-0.25; the network divides by it"),
+    "tdo_s": Param(1.7, 0.2, 10.0, "s",
+                   "data-sheet class 1-2 s; 10 s for large machines"),
+    "avr_kp": Param(20.0, 0.0, 200.0, "pu",
+                    "0 (integral only) to a very stiff AVR"),
+    "avr_ki": Param(40.0, 0.0, 1000.0, "pu/s",
+                    "0 (proportional only) to a very stiff AVR"),
+    "exciter_tau_s": Param(0.10, 0.005, 2.0, "s",
+                           "brushless exciters 0.05-0.5 s; 5 ms (5 plant steps) floor"),
+    "efd_max_pu": Param(4.5, 1.0, 10.0, "pu",
+                        "1: only the no-load field; 10: a very high forcing ceiling"),
+    # V/Hz roll-off below 95 % of rated frequency
+    "ufro_knee_pct": Param(95.0, 80.0, 100.0, "%",
+                           "commercial AVR UFRO knees sit at 80-100 % of rated "
+                           "frequency; the roll-off divides by it"),
+    # +-100 % bias = +-10 % voltage
+    "bias_range_pct": Param(10.0, 0.0, 30.0, "%",
+                            "AVR remote trim ranges are +-5-15 %; 0 = no trim input"),
+    # reactive (quadrature) droop while paralleled: 4 % V per pu kvar, the
+    # paralleling droop kit's usual setting
+    "avr_qdroop_pu": Param(0.04, 0.0, 0.2, "pu",
+                           "droop kits are set 2-6 %; 0 = none"),
 }
+ALT_DEFAULTS = defaults(ALT_PARAMS)
+# Cross-parameter rules: (field, test on the whole plant table, why).  None
+# needed: the ranges above already keep X'd < Xd, as in every synchronous
+# machine.
+RULES = ()
 
 
 class Alternator:

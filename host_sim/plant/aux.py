@@ -15,18 +15,30 @@ that makes its protection act.
                  running, ~20.5 V while cranking; a weak battery sags further
 """
 
-AUX_DEFAULTS = {
-    "oil_rated_kpa": 420.0,
-    "oil_relief_kpa": 480.0,
-    "coolant_start_degc": 60.0,
-    "coolant_tau_s": 120.0,
-    "gas_supply_mbar": 35.0,
-    "gas_droop_mbar": 4.0,      # regulator droop at full flow
-    "gas_min_inlet_mbar": 15.0,
-    "batt_rest_v": 25.4,
-    "batt_charge_v": 27.6,
-    "batt_crank_v": 20.5,
+from .params import Param, defaults
+
+AUX_PARAMS = {
+    "oil_rated_kpa": Param(420.0, 100.0, 1000.0, "kPa",
+                           "lube oil at rated speed: 200-600 kPa on gas engines"),
+    "oil_relief_kpa": Param(480.0, 100.0, 1000.0, "kPa",
+                            "relief valve setting, same class as the rated pressure"),
+    "coolant_start_degc": Param(60.0, -40.0, 100.0, "degC",
+                                "a cold start at -40 degC to a hot restart"),
+    "coolant_tau_s": Param(120.0, 10.0, 3600.0, "s",
+                           "warm-up time constant of a 14 L block and its coolant"),
+    "gas_supply_mbar": Param(35.0, 5.0, 500.0, "mbar",
+                             "low-pressure gas services 17-50 mbar up to "
+                             "500 mbar medium pressure"),
+    "gas_droop_mbar": Param(4.0, 0.0, 50.0, "mbar",
+                            "regulator droop at full flow"),
+    "gas_min_inlet_mbar": Param(15.0, 1.0, 200.0, "mbar",
+                                "regulator minimum inlet; the supply model divides by it"),
+    "batt_rest_v": Param(25.4, 10.0, 30.0, "V", "12 V and 24 V lead-acid systems"),
+    "batt_charge_v": Param(27.6, 10.0, 32.0, "V", "12 V and 24 V lead-acid systems"),
+    "batt_crank_v": Param(20.5, 5.0, 30.0, "V", "12 V and 24 V systems while cranking"),
 }
+AUX_DEFAULTS = defaults(AUX_PARAMS)
+RULES = ()
 
 
 class Aux:

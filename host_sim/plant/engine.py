@@ -1,7 +1,10 @@
 """Gas engine model: actuator, mixture transport, manifold, turbo air limit,
 combustion, friction and the rotating inertia of engine plus alternator.
 
-Per-unit on the set's natural-gas rating (200 kW) and rated speed.  Each
+Per-unit on the engine's power base at its governed speed: its natural-gas
+rating, 200 kW at 1800 rpm (60 Hz), 166.7 kW at 1500 rpm (50 Hz) at the same
+torque (power_base_kw below).  The plant is the GX230 whatever the firmware
+was commissioned with: nothing here reads a firmware setting.  Each
 equation cites where its form and numbers come from; parameters are typical
 of the class, never tuned to flatter the firmware.
 
@@ -42,24 +45,94 @@ of the class, never tuned to flatter the firmware.
 
 import math
 
+from .params import Param, defaults
+
 # Typical values for a 200 kW spark-ignited gas set; every one may be
-# overridden from a scenario's [plant] table (names below).
-ENGINE_DEFAULTS = {
-    "j_kgm2": 6.0,          # engine + alternator inertia, mid of 4-8 kg m^2 (standards.md)
-    "tau_act_s": 0.03,      # electronic throttle body lag (30-50 ms class)
-    "t_transport_s": 0.01,  # throttle-to-port transport in the runners
-    "cylinders": 6,
-    "tau_manifold_s": 0.06, # manifold filling: V_man / (V_d N / 120) = 12 L / (14 L * 15/s)
-    "tau_turbo_s": 2.0,     # turbo lag (1-5 s)
-    "air_na_pu": 0.55,      # fuel energy burnable with no boost (NA share)
-    "air_boost_pu": 0.65,   # extra burnable fuel at full boost (b = 1)
-    "k_turb": 1.25,         # GGOV1 Kturb for Wfnl 0.2: 1 / (1 - Wfnl)
-    "w_fnl_pu": 0.2,        # no-load fuel (GGOV1 Wfnl 0.2)
-    "damping_pu": 0.0,      # D: no extra damping beyond speed-dependent friction
-    "starter_torque_pu": 0.15,  # stall torque of the starter, pu of rated torque
-    "starter_speed_pu": 0.12,   # starter free-running speed (~215 rpm)
-    "low_speed_loss_pu": 0.05,  # compression / breakaway torque at standstill
+# overridden from a scenario's [plant] table (names below), inside the limits
+# beside it (the last field says why the range is what it is).
+ENGINE_PARAMS = {
+    # The GX230's continuous natural-gas rating, electrical kW at the engine's
+    # rating speed of 1800 rpm (RATING_RPM; README: a 200 kW set).  The
+    # family on this 14 L engine spans about +-25 %: a larger rating is a
+    # different engine, a smaller one a derated set.
+    "p_rated_kw": Param(200.0, 150.0, 250.0, "kW",
+                        "200 kW GX230 +-25 %: the sets one 14 L engine can carry"),
+    # engine + alternator inertia, mid of 4-8 kg m^2 (standards.md)
+    "j_kgm2": Param(6.0, 1.0, 50.0, "kg m^2",
+                    "1: alternator rotor and a bare flywheel; 50: a heavy added flywheel, "
+                    "the inertia of a ~1 MW set"),
+    # electronic throttle body lag (30-50 ms class)
+    "tau_act_s": Param(0.03, 0.005, 1.0, "s",
+                       "5 ms: faster than any throttle (and 5 plant steps); 1 s: a slow "
+                       "hydraulic actuator (GGOV1's turbine Tact is 0.5 s)"),
+    # throttle-to-port transport in the runners
+    "t_transport_s": Param(0.01, 0.0, 0.5, "s",
+                           "0: throttle at the ports; 0.5 s: the longest mixer-to-port "
+                           "transport of standards.md"),
+    # the combustion dead time 60/(2N) + 60/(N z) divides by z
+    "cylinders": Param(6, 1, 20, "cylinders",
+                       "1 to a V20, the largest common gas engines"),
+    # manifold filling: V_man / (V_d N / 120) = 12 L / (14 L * 15/s)
+    "tau_manifold_s": Param(0.06, 0.005, 1.0, "s",
+                            "manifold volume 1-15x the displacement per second "
+                            "of intake strokes"),
+    # turbo lag (1-5 s)
+    "tau_turbo_s": Param(2.0, 0.1, 10.0, "s",
+                         "around standards.md's 1-5 s turbo lag, 0.1 s for a "
+                         "near-instant (electrically assisted) one"),
+    # fuel energy burnable with no boost (NA share)
+    "air_na_pu": Param(0.55, 0.1, 1.5, "pu",
+                       "0.1: cannot idle without boost; 1.5: a naturally aspirated "
+                       "engine with 50 % margin"),
+    # extra burnable fuel at full boost (b = 1)
+    "air_boost_pu": Param(0.65, 0.0, 2.0, "pu",
+                          "0: no turbo; 2: a highly boosted engine"),
+    # GGOV1 Kturb for Wfnl 0.2: 1 / (1 - Wfnl)
+    "k_turb": Param(1.25, 0.5, 5.0, "pu",
+                    "1 / (1 - Wfnl) for Wfnl 0-0.5 is 1-2; GGOV1 typical 1.5; "
+                    "the fuel ceiling divides by it"),
+    # no-load fuel (GGOV1 Wfnl 0.2)
+    "w_fnl_pu": Param(0.2, 0.0, 0.5, "pu",
+                      "GGOV1 Wfnl is 0.1-0.3; 0.5 is an engine that burns half its "
+                      "rated fuel in losses"),
+    # D: no extra damping beyond speed-dependent friction
+    "damping_pu": Param(0.0, 0.0, 10.0, "pu",
+                        "damping cannot be negative; 10 pu torque per pu speed is "
+                        "far above any engine's"),
+    # stall torque of the starter, pu of rated torque
+    "starter_torque_pu": Param(0.15, 0.0, 1.0, "pu",
+                               "0: no starter (the set cannot start); 1: a starter "
+                               "as strong as the engine"),
+    # starter free-running speed (~215 rpm)
+    "starter_speed_pu": Param(0.12, 0.02, 0.3, "pu",
+                              "36-540 rpm at 1800 rpm: starters free-run at 100-300 rpm; "
+                              "the starter torque divides by it"),
+    # compression / breakaway torque at standstill
+    "low_speed_loss_pu": Param(0.05, 0.0, 0.5, "pu",
+                               "breakaway torque, 0 to half the rated torque"),
 }
+ENGINE_DEFAULTS = defaults(ENGINE_PARAMS)
+RULES = ()   # no cross-parameter rules: every range above is safe alone
+
+# The speed p_rated_kw is rated at.  At another governed speed the engine's
+# power base follows constant torque, i.e. constant BMEP: for a four-stroke
+# P = bmep V_d N / (2 * 60) (Heywood, "Internal Combustion Engine
+# Fundamentals", 1988, sec. 2.7), and the rated bmep is the engine's knock,
+# peak-pressure and thermal limit, not a speed.  200 kWe at 1800 rpm is
+# ~213 kW at the shaft (a 250 kVA alternator is ~94 % efficient, data-sheet
+# class): bmep = 120 * 213 kW / (14 L * 1800 rpm) = 10.1 bar, the low-BMEP
+# rich-burn class standards.md sizes the load steps for.  At 1500 rpm (50 Hz,
+# 4 poles) the same bmep gives 200 * 1500 / 1800 = 166.7 kW (the 167 kW the
+# iso-steps-ng-50hz scenario commissions).  Above 1800 rpm nothing is known
+# (turbo matching, mechanical limits): 4 poles at 50 / 60 Hz never go there.
+RATING_RPM = 1800.0
+
+
+def power_base_kw(params, rated_rpm):
+    """The engine's power base (its natural-gas rating) at governed speed
+    rated_rpm: p_rated_kw at RATING_RPM, at constant torque elsewhere."""
+    return params["p_rated_kw"] * rated_rpm / RATING_RPM
+
 
 # Per-fuel plant data: what differs physically (standards.md, "Fuels").
 #   valve_gain   fuel energy (pu) per pu valve opening of that fuel's gas train
@@ -78,13 +151,16 @@ FUEL_PLANT = {
 
 class Engine:
     def __init__(self, params, fuel, f_nom_hz, p_rated_kw, dt_s, poles=4):
+        """p_rated_kw: the power base at this speed (power_base_kw), poles the
+        alternator's (alternator.POLES): the plant's own, never the firmware's."""
         self.p = dict(params)
         fp = FUEL_PLANT[fuel]
         self.fuel = fuel
         self.dt = dt_s
         self.rated_rpm = 120.0 * f_nom_hz / poles
         w_rad = self.rated_rpm * 2.0 * math.pi / 60.0
-        # H on the set's NG rating (J w^2 / 2P): 0.44 s at 60 Hz, 0.31 s at 50 Hz.
+        # H on the power base at this speed (J w^2 / 2P): 0.53 s at 60 Hz on
+        # 200 kW, 0.44 s at 50 Hz on 166.7 kW.
         self.h_s = params["j_kgm2"] * w_rad * w_rad / (2.0 * p_rated_kw * 1000.0)
         self.valve_gain = fp["valve_gain"]
         self.lhv_factor = 1.0

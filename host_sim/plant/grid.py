@@ -28,25 +28,35 @@ on the PCC voltage comes through the impedance, in network.py).
 
 import math
 
+from .params import Param, defaults
+
 # The utility behind a 200 kW site.  Names are prefixed grid_ because the
 # scenario's [plant] table is one flat namespace shared with the engine,
 # alternator, aux and breaker tables.
-GRID_DEFAULTS = {
+GRID_PARAMS = {
     # Fault level at the 480 V PCC.  A 200 kW site is fed by a 500-750 kVA
     # pad-mount service transformer of 5.75 % impedance (common nameplate
     # value): S_T / Z_T = 8.7-13 MVA before the (smaller) upstream feeder
     # impedance; 5-20 MVA covers typical LV services.  10 MVA = 12 kA at
     # 480 V.
-    "grid_sc_mva": 10.0,
+    "grid_sc_mva": Param(10.0, 0.5, 100.0, "MVA",
+                         "0.5 MVA is SCR 2 on 250 kVA, a weak grid (IEEE Std 1204: "
+                         "SCR < 3); 100 MVA a transmission-stiff bus; |Z| divides by it"),
     # X/R at the PCC, dominated by the service transformer: 4-6 for
     # 500-1000 kVA units (IEEE Std 399 transformer X/R curves).  UL 489
     # moulded-case breakers are tested at 20 % pf (X/R 4.9) for 10-20 kA,
     # the fault current here.
-    "grid_x_r": 5.0,
+    "grid_x_r": Param(5.0, 0.5, 30.0, "X/R",
+                      "0.5: a resistive rural feeder; 30: next to a large "
+                      "transformer; R = X / (X/R)"),
     # Initial utility voltage at the PCC, pu of rated; ANSI C84.1 Range A
     # service voltage is 0.95-1.05.
-    "grid_v_pu": 1.0,
+    "grid_v_pu": Param(1.0, 0.85, 1.15, "pu",
+                       "ANSI C84.1 Range B (0.917-1.058) with margin for "
+                       "abnormal-voltage tests"),
 }
+GRID_DEFAULTS = defaults(GRID_PARAMS)
+RULES = ()
 
 
 class Grid:

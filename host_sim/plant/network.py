@@ -65,9 +65,11 @@ only the grid feeds the bus, the generator's in an island.
 import cmath
 import math
 
+from .params import Param, defaults
+
 # Names are prefixed because the scenario's [plant] table is one flat
 # namespace; X'd comes from the alternator's table (xdp_pu).
-NETWORK_DEFAULTS = {
+NETWORK_PARAMS = {
     # Damper-winding damping, pu power per pu slip on the alternator rating.
     # Order of magnitude from the damper (induction-machine) analogy for a
     # machine on a stiff bus (Kundur ch. 3.9 / 5; the d-axis form in
@@ -80,16 +82,23 @@ NETWORK_DEFAULTS = {
     # frequency (w T''q0 ~ 1-2) are left out; take it as +-50 %.  With the
     # set's H (0.44 s on 200 kW = 0.35 s on 250 kVA) it gives a swing mode
     # near 8 Hz with damping ratio ~0.2.
-    "damper_d_pu": 15.0,
+    "damper_d_pu": Param(15.0, 0.0, 100.0, "pu",
+                         "0: no damper winding; 100: ~7x the estimate above"),
     # T''do, sets the slip at which the damper's asynchronous power peaks:
     # s_c = 1 / (2 pi f_nom T''do) = 0.125 at 60 Hz (peak D s_c / 2 ~ 0.9 pu).
-    "damper_tdo2_s": 0.021,
+    "damper_tdo2_s": Param(0.021, 0.005, 0.2, "s",
+                           "T''do of LV alternators is 0.01-0.05 s; s_c divides by it"),
     # Rest of the dead feeder seen through a closed MB when the grid is out,
     # constant impedance, pu of the alternator rating at 1 pu voltage.
     # 0 = IEEE 1547.1 balanced-island test condition (see above).
-    "dead_feeder_p_pu": 0.0,
-    "dead_feeder_q_pu": 0.0,
+    "dead_feeder_p_pu": Param(0.0, 0.0, 2.0, "pu",
+                              "0 to twice the set's rating left on the feeder"),
+    "dead_feeder_q_pu": Param(0.0, -2.0, 2.0, "pu",
+                              "inductive (+) or capacitive (-, cable and capacitor "
+                              "banks) feeder, up to twice the rating"),
 }
+NETWORK_DEFAULTS = defaults(NETWORK_PARAMS)
+RULES = ()
 
 # Below this the bus counts as dead (the firmware's synccheck.bus_dead uses
 # the same 10 % of rated).

@@ -1,7 +1,7 @@
 """Sensor front end: turns plant truth into the firmware's HAL input vector
 with the quantisation, noise and latency of the real inputs.
 
-  speed pickup   ring-gear edges (118 teeth) timestamped to 1 us by a capture
+  speed pickup   ring-gear edges (118 teeth, SENSOR_PARAMS) timestamped to 1 us by a capture
                  timer, +-1 us (1 sigma) jitter from the MPU signal conditioner
   gen frequency  zero-crossing detector on the voltage: period of the last
                  full cycle, 100 ns timer resolution, 5 us (1 sigma) jitter
@@ -23,10 +23,27 @@ All randomness comes from one seeded generator, so runs repeat exactly.
 import math
 import random
 
+from .params import Param, defaults
+
+SENSOR_PARAMS = {
+    # Teeth of the flywheel's starter ring gear, which the magnetic pickup
+    # reads: 118 on the GX230's engine (README, "Host simulator"; the firmware's mpu_teeth default is
+    # the value it should be commissioned with; if it is not, the firmware
+    # mis-measures the speed, as a real controller would).
+    "mpu_teeth": Param(118, 60, 250, "teeth",
+                       "starter ring gears of 5-20 L engines carry roughly "
+                       "100-200 teeth"),
+}
+SENSOR_DEFAULTS = defaults(SENSOR_PARAMS)
+RULES = ()
+
 
 class Sensors:
     def __init__(self, seed, mpu_teeth, f_nom_hz, poles, v_rated, p_rated_kw,
                  dt_s, tick_s):
+        """mpu_teeth, poles, v_rated (V) and p_rated_kw (the metering noise's
+        full scale) are the plant's (SENSOR_PARAMS, alternator, engine power
+        base), never the firmware's settings."""
         self.rng = random.Random(seed)
         self.teeth = mpu_teeth
         self.poles = poles
