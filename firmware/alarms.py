@@ -16,6 +16,7 @@ port) for telemetry and Modbus.
 from array import array
 from fixpt import const
 import protection as pr
+import profiles
 
 # Event codes for non-alarm events (alarm events use the protection's code)
 EV_RESET = const(2001)
@@ -31,6 +32,16 @@ class Alarms:
         self.log = log
         n = pr.N_PROT
         self.latched = bytearray(n)
+        # The class an alarm tripped with acts until it is reset: a later
+        # write of a lower class cannot lift a latched trip or shutdown.
+        self.cls_at = bytearray(n)
+        # The interconnection trips (the IEEE 1547 V/f table) are about the
+        # utility: once the mains breaker is open they must not stop the set
+        # carrying its own island (worst_local leaves them out).
+        self.grid_side = bytearray(n)
+        for name, _ in profiles.IEEE1547:
+            self.grid_side[pr.index_of(name)] = 1
+        self.worst_local = pr.CL_NONE
         self.acked = bytearray(n)
         self.count = array("i", [0] * n)
         self.first_out = -1
@@ -48,6 +59,7 @@ class Alarms:
         for i in range(pr.N_PROT):
             if p.tripped[i] and not self.latched[i]:
                 self.latched[i] = 1
+                self.cls_at[i] = p.cls[i]
                 self.acked[i] = 0
                 self.count[i] += 1
                 self.last = i
@@ -63,30 +75,37 @@ class Alarms:
 
     def _summarise(self):
         worst = pr.CL_NONE
+        local = pr.CL_NONE
         b0 = 0
         b1 = 0
-        p = self.prot
         for i in range(pr.N_PROT):
             if self.latched[i]:
-                c = p.cls[i]
+                c = self.cls_at[i]
                 if c > worst:
                     worst = c
+                if c > local and not self.grid_side[i]:
+                    local = c
                 if i < 30:
                     b0 |= 1 << i
                 else:
                     b1 |= 1 << (i - 30)
         self.worst = worst
+        self.worst_local = local
         self.bits0 = b0
         self.bits1 = b1
 
-    def reset(self, t_ms):
+    def reset(self, t_ms, turning=False):
         """Clear latched alarms whose condition has gone; returns how many
-        stay latched because their condition is still present."""
+        stay latched.  An alarm stays while its condition is present, and a
+        shutdown-class alarm (soft, hard, e-stop) also while the engine
+        still turns: its danger lasts until the engine has stopped, even
+        when the protection is no longer armed (low oil pressure is not
+        watched once the run-down begins, but the oil is still low)."""
         p = self.prot
         kept = 0
         for i in range(pr.N_PROT):
             if self.latched[i]:
-                if p.active[i]:
+                if p.active[i] or (turning and self.cls_at[i] >= pr.CL_SOFT):
                     kept += 1
                 else:
                     self.latched[i] = 0

@@ -30,7 +30,10 @@ class Avr:
     def match(self, target_dv, v_dv):
         """Synchronising: bring the generator voltage to the grid's (5x the
         island trim rate; the window is a few percent)."""
-        err = target_dv - v_dv
+        # Beyond +-20 % the window is far off anyway; the bound keeps the
+        # product a small int whatever the readings.
+        lim = self.cfg.v_rated_dv // 5
+        err = sat(target_dv - v_dv, -lim, lim)
         self.integ_q12 = sat(self.integ_q12 + 5 * mul_shr(err, self.cfg.avr_ki_q12, 0),
                              -self.trim_lim_q12, self.trim_lim_q12)
         self.bias_pct_x100 = sat(self.integ_q12 >> 12, -_BIAS_MAX, _BIAS_MAX)
@@ -39,7 +42,9 @@ class Avr:
     def update_q(self, q_ref_kvar_x10, q_kvar_x10):
         """Grid-parallel: the grid holds the voltage; the bias sets the
         reactive power (power factor or kvar control), integral only."""
-        err = q_ref_kvar_x10 - q_kvar_x10
+        # Bounded at twice the rating: full authority long before that.
+        lim = 2 * self.cfg.p_rated_kw_x10
+        err = sat(q_ref_kvar_x10 - q_kvar_x10, -lim, lim)
         self.integ_q12 = sat(self.integ_q12 + mul_shr(err, self.cfg.avr_kq_q12, 0),
                              -_BIAS_MAX << 12, _BIAS_MAX << 12)
         self.bias_pct_x100 = sat(self.integ_q12 >> 12, -_BIAS_MAX, _BIAS_MAX)

@@ -50,8 +50,8 @@ SETTINGS = (
     ("stabilise_ms", 2000, 0, 60000),           # V and f in band this long -> available
     ("cooldown_ms", 60000, 0, 1800000),
     ("stop_ms", 30000, 5000, 120000),           # fail-to-stop time
-    ("oil_arm_ms", 10000, 0, 60000),            # low oil pressure armed after crank disconnect
-    ("gcb_ms", 500, 50, 5000),                  # breaker feedback time (fail to close / open)
+    ("oil_arm_ms", 10000, 0, 30000),            # low oil pressure armed after crank disconnect
+    ("gcb_ms", 500, 50, 2000),                  # breaker feedback time (fail to close / open; breaker-failure backup)
     ("dead_bus_close", 1, 0, 1),                # may close onto a dead bus (island)
     ("knock_derate_pct", 20, 0, 50),            # fuel ceiling cut while knock is reported
     ("ieee1547_category", 1, 1, 3),             # grid trip profile (profiles.py)
@@ -80,13 +80,16 @@ SETTINGS = (
     ("q_mode", 0, 0, 1),                        # 0 power factor, 1 fixed kvar
     ("pf_x1000", 1000, -1000, 1000),            # power factor set point: + lagging (exports vars), - leading; |pf| >= 0.8
     ("kvar_x10", 0, -10000, 10000),
-    ("lom_inhibit_ms", 2000, 0, 30000),         # ROCOF / vector shift blind after closing
+    ("lom_inhibit_ms", 2000, 0, 5000),          # loss-of-mains detection blind after closing
     # Auto mains failure (standby duty)
     ("amf", 0, 0, 1),                           # standby duty: start on mains failure
     ("mains_fail_ms", 500, 0, 30000),
     ("mains_ok_ms", 10000, 0, 1800000),         # grid healthy this long before retransfer
     ("retransfer_open", 0, 0, 1),               # 1: open-transition retransfer
     ("lom_reconnect", 1, 0, 1),                 # AUTO: after a loss-of-mains trip, resync the island to the returned grid
+    # Active anti-islanding (antiisland.py): always on while paralleled
+    ("aai_pct_x10", 20, 10, 50),                # power perturbation, 0.1 % of rating
+    ("aai_window_ms", 250, 100, 1000),          # perturbation window (pairs of opposite sign)
 )
 
 _INDEX = {}
@@ -112,31 +115,83 @@ class Config:
 
     def set(self, name, value):
         """Set one setting.  Returns True if accepted; an unknown name, a
-        non-integer or an out-of-range value is refused and the old value kept."""
-        i = _INDEX.get(name, -1)
-        if i < 0 or not isinstance(value, int) or isinstance(value, bool):
-            return False
-        s = SETTINGS[i]
-        if value < s[2] or value > s[3]:
-            return False
-        if name == "f_nom_hz" and value not in (50, 60):
-            return False
-        old = getattr(self, name)
-        setattr(self, name, value)
-        if not self._consistent():
-            setattr(self, name, old)
-            return False
+        non-integer, an out-of-range value or one that contradicts the other
+        settings (see problem()) is refused and the old value kept."""
+        return self.set_many(((name, value),)) is None
+
+    def set_many(self, pairs):
+        """Set several settings as one change: every value is range-checked,
+        then the relations are checked on the whole new set, so a set that is
+        consistent as a whole is taken whatever its order, and a set that
+        contradicts itself is refused as a whole (old values kept).  Returns
+        None if applied, else a one-line reason naming the setting."""
+        old = []
+        why = None
+        for name, value in pairs:
+            i = _INDEX.get(name, -1) if isinstance(name, str) else -1
+            if i < 0:
+                why = "%s: unknown setting" % (name,)
+                break
+            s_ = SETTINGS[i]
+            if not isinstance(value, int) or isinstance(value, bool) or \
+                    value < s_[2] or value > s_[3]:
+                why = "%s: must be an integer between %d and %d" % (name, s_[2], s_[3])
+                break
+            old.append((name, getattr(self, name)))
+            setattr(self, name, value)
+        if why is None:
+            why = self.problem()
+        if why is not None:
+            for k in range(len(old) - 1, -1, -1):
+                setattr(self, old[k][0], old[k][1])
+            return why
         self.derive()
-        return True
+        return None
 
-    # What _consistent asks, for messages that refuse a setting.
-    RULES = "tick_ms must divide 1000 and |pf_x1000| be 800..1000"
-
-    def _consistent(self):
-        # 10 ms ticks need whole ticks per second; droop and gains are free.
-        # A power factor set point lies in 0.8..1 lagging or leading.
+    def problem(self):
+        """The first relation between settings that does not hold, as a
+        one-line reason, or None.  Each range alone is not enough: poles = 12
+        leaves idle (1200 rpm) above rated (600 rpm), so every start would
+        trip overspeed."""
+        if self.f_nom_hz != 50 and self.f_nom_hz != 60:
+            return "f_nom_hz: must be 50 or 60"
+        if self.poles & 1:
+            return "poles: must be even"
+        if 1000 % self.tick_ms:
+            return "tick_ms: must divide 1000 (whole ticks per second)"
         pf = self.pf_x1000 if self.pf_x1000 >= 0 else -self.pf_x1000
-        return 1000 % self.tick_ms == 0 and pf >= 800
+        if pf < 800:
+            return "pf_x1000: |pf_x1000| must be 800..1000 (power factor 0.8 to 1, lagging or leading)"
+        rated = 1200 * self.f_nom_hz // self.poles
+        if self.idle_rpm_x10 >= rated:
+            return ("idle_rpm_x10: must be below the rated speed, 1200 * f_nom_hz / poles "
+                    "= %d rpm_x10" % rated)
+        if self.crank_disc_rpm_x10 >= self.idle_rpm_x10:
+            return "crank_disc_rpm_x10: must be below idle_rpm_x10"
+        # Crank disconnect by frequency below the idle frequency (mHz of
+        # idle speed: rpm_x10 * poles / 1200 * 1000).
+        if self.crank_disc_mhz * 6 >= self.idle_rpm_x10 * self.poles * 5:
+            return "crank_disc_mhz: must be below the idle frequency (idle_rpm_x10 * poles / 1.2)"
+        # The rated current carries the rated power: sqrt(3) V I >= P.
+        s_kva_x10 = (self.v_rated_dv * self.i_rated_a_x10 // 1000) * 1732 // 10000
+        if s_kva_x10 < self.p_rated_kw_x10:
+            return ("i_rated_a_x10: sqrt(3) * v_rated * i_rated (%d kVA_x10) must be at "
+                    "least p_rated_kw_x10" % s_kva_x10)
+        if self.sync_df_min_mhz >= self.sync_df_max_mhz:
+            return "sync_df_min_mhz: must be below sync_df_max_mhz"
+        if not self.sync_df_min_mhz <= self.sync_slip_mhz <= self.sync_df_max_mhz:
+            return "sync_slip_mhz: must lie in the slip window sync_df_min_mhz..sync_df_max_mhz"
+        slip = self.sync_slip_mhz if self.sync_slip_mhz >= 0 else -self.sync_slip_mhz
+        if self.sync_travel_mhz < slip:
+            return "sync_travel_mhz: must be at least |sync_slip_mhz|"
+        if self.gcb_close_time_ms >= self.gcb_ms or self.mb_close_time_ms >= self.gcb_ms:
+            return "gcb_ms: the breaker feedback time must exceed the close times"
+        return None
+
+    # What problem() checks, for messages that refuse a setting.
+    RULES = ("idle below rated, crank disconnect below idle, even poles, tick_ms dividing "
+             "1000, |pf_x1000| 800..1000, sqrt(3) V I >= P, slip set point inside its "
+             "window, breaker close times below gcb_ms")
 
     def derive(self):
         """Compute raw per-tick coefficients from the settings (start-up only)."""

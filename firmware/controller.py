@@ -20,7 +20,7 @@ runtimes bit for bit.
 """
 
 from array import array
-from fixpt import const, mul_div
+from fixpt import const, mul_div, sat
 
 import hal
 import protection as pr
@@ -34,8 +34,12 @@ from sequencer import Sequencer, FUEL_OFF, FUEL_START, FUEL_GOVERN, FUEL_POWER, 
     ST_STOPPED, ST_COOLDOWN, ST_WARMUP, ST_STABILISE, ST_SYNC, ST_CLOSING, ST_UNLOAD, \
     MODE_AUTO
 from powerctl import PowerCtl
+from antiisland import ActiveIslanding
 from mains import Mains
 from eventlog import EventLog
+import synccheck
+import profiles
+from breakers import BreakerWatch
 
 TELE_SPEED_RPM_X10 = const(0)
 TELE_GEN_F_MHZ = const(1)
@@ -57,14 +61,20 @@ TELE_LAST_ALARM = const(16)  # index of the most recent alarm raised (-1 none)
 TELE_LAST_VALUE = const(17)  # the value that tripped it (its source's unit)
 TELE_FIRST_OUT = const(18)   # first alarm since the last reset (-1 none)
 TELE_WORST_CLASS = const(19)
-N_TELE = const(20)
+TELE_PHASE_CDEG = const(20)  # measured generator minus mains phase, 0.01 deg
+TELE_SLIP_MHZ = const(21)    # measured (filtered) slip, generator minus mains, mHz
+TELE_REFUSED = const(22)     # setting writes and commands refused since power-up
+N_TELE = const(23)
 TELE_NAMES = ("speed_rpm_x10", "gen_f_mhz", "gen_v_dv", "p_kw_x10", "q_kvar_x10",
               "ref_rpm_x10", "ff_pct_x100", "p_pct_x100", "i_pct_x100",
               "d_pct_x100", "limited", "status", "state", "mode", "alarms0",
-              "alarms1", "last_alarm", "last_value", "first_out", "worst_class")
+              "alarms1", "last_alarm", "last_value", "first_out", "worst_class",
+              "phase_cdeg", "slip_mhz", "refused")
 
 STATUS_RUNNING = const(1)
 STATUS_FAILSAFE = const(2)
+
+_STALL_N = const(5)           # stall: speed trend over 5 ticks
 
 # Setting numbers on the link and Modbus: 0.. general settings (config.SETTINGS),
 # PROT_BASE + 8 * protection index + field for protection settings.
@@ -81,8 +91,22 @@ class Controller:
         self.log = log if log is not None else EventLog()
         self.prot = pr.Protection(self.cfg)
         self.alarms = Alarms(self.prot, self.log)
+        # The sequence and the mains monitor keep their state (mode, latches,
+        # mains health) across a settings change; the blocks with derived
+        # coefficients are rebuilt.
+        self.seq = Sequencer(self.cfg, self.alarms, self.log)
+        self.mains = Mains(self.cfg)
         self._build()
         self.ticks = 0
+        self.refused = 0          # setting writes and commands refused (saturates)
+        # Output-stage supervision (see _outputs)
+        self.gcb_watch = BreakerWatch()   # failing to open: the MB backs it up
+        self.mb_watch = BreakerWatch()    # ... and the other way round
+        self.close_blocked = 0    # close coils dropped by the output interlock
+        self._spd_ring = array("i", [0] * _STALL_N)   # speed pct, last _STALL_N ticks
+        self._f_ring = array("i", [0] * 3)            # frequency speed pct, last 3 ticks
+        self._f_k = 0
+        self._spd_k = 0
 
     def _build(self):
         """(Re)build the blocks that hold derived coefficients.  Protection
@@ -92,9 +116,10 @@ class Controller:
         self.gov = Governor(cfg)
         self.avr = Avr(cfg)
         self.ign = IgnitionCut(cfg)
-        self.seq = Sequencer(cfg, self.alarms, self.log)
+        self.seq.rebuild()
         self.pc = PowerCtl(cfg)
-        self.mains = Mains(cfg)
+        self.aai = ActiveIslanding(cfg)
+        self.mains.rebuild()
         self._was_power = False
         self.prot.cfg = cfg
         self.prot._build_inverse()
@@ -106,33 +131,62 @@ class Controller:
 
     def set_setting(self, index, value):
         """Change setting number `index`: 0.. are config.SETTINGS, PROT_BASE +
-        8 * i + field are protection settings.  Refused (old value kept) when
-        out of range, unknown, or - for general settings, which rescale the
-        control - while the engine is not stopped."""
+        8 * i + field are protection settings.  Refused (old value kept, the
+        refusal counted) when unknown, not an integer, out of range,
+        inconsistent with the other settings, below a protection's class
+        floor or disabling an always-enabled protection, or - for general
+        settings, which rescale the control - while the engine is not
+        stopped.  This is the one path the link, scenarios and Modbus use."""
+        ok = self._set(index, value)
+        # (A negative number is the link's probe - LinkClient.sync - always
+        # refused, and not a write attempt: not counted.)
+        if not ok and self.refused < 1000000 and not (isinstance(index, int) and index < 0):
+            self.refused += 1
+        return ok
+
+    def _set(self, index, value):
+        if not isinstance(index, int) or not isinstance(value, int) or \
+                isinstance(value, bool):
+            return False
         if index >= PROT_BASE:
             k = index - PROT_BASE
             return self.prot.set_field(k >> 3, k & 7, value)
         if self.seq.state != ST_STOPPED or index < 0 or index >= len(SETTINGS):
             return False
         name = SETTINGS[index][0]
+        if name == "ieee1547_category":
+            # The profile and the setting change together, or neither does.
+            if not 1 <= value <= 3 or not profiles.apply_ieee1547(self.prot, value):
+                return False
         if not self.cfg.set(name, value):
             return False
-        if name == "ieee1547_category":
-            import profiles
-            profiles.apply_ieee1547(self.prot, value)
         self._build()
         return True
 
     def command(self, cmd, arg=0):
-        """Operator command (sequencer.CMD_*); returns True if accepted."""
-        return self.seq.command(cmd, self.meas.t_ms)
+        """Operator command (sequencer.CMD_*); returns True if accepted
+        (a refusal is counted)."""
+        ok = isinstance(cmd, int) and self.seq.command(cmd, self.meas.t_ms)
+        if not ok and self.refused < 1000000:
+            self.refused += 1
+        return ok
 
     def begin(self, fuel_pct_x100, speed_rpm_x10):
         """Start on load from a running engine without a bump: the set is
         already at speed with its breaker closed (scenarios and HIL sessions
-        that begin on load).  A normal start goes through the sequence."""
-        self.gov.preset(fuel_pct_x100, speed_rpm_x10)
+        that begin on load).  Only before the first tick: once the
+        controller runs, only the sequence may put the set on load (a begin
+        later would jump a locked-out set to LOADED).  Returns True if done."""
+        if self.ticks != 0 or self.seq.state != ST_STOPPED or \
+                not isinstance(fuel_pct_x100, int) or not isinstance(speed_rpm_x10, int):
+            if self.refused < 1000000:
+                self.refused += 1
+            return False
+        cfg = self.cfg
+        self.gov.preset(sat(fuel_pct_x100, 0, cfg.fuel_max),
+                        sat(speed_rpm_x10, 0, 2 * cfg.rated_rpm_x10))
         self.seq.force_loaded()
+        return True
 
     def _flags(self, m, speed_pct_x100):
         """Condition flags for protection that the measurements imply."""
@@ -152,6 +206,12 @@ class Controller:
             f |= pr.FLAG_METER_LOSS
         if speed_pct_x100 < 9000:
             f |= pr.FLAG_UNDERSPEED
+        if self.gcb_watch.failed:
+            f |= pr.FLAG_GCB_FAIL_OPEN
+        if self.mb_watch.failed:
+            f |= pr.FLAG_MB_FAIL_OPEN
+        if self.aai.detected:
+            f |= pr.FLAG_ISLANDING
         return f
 
     def tick(self):
@@ -169,7 +229,17 @@ class Controller:
         # blind it.
         f_rpm_x10 = rpm_x10_of_mhz(m.gen_f_mhz, cfg.poles)
         f_pct = mul_div(f_rpm_x10, 10000, cfg.rated_rpm_x10)
-        spd_pct = m.speed_pct_x100 if m.speed_pct_x100 > f_pct else f_pct
+        # The frequency path takes the lowest of the last three ticks (two
+        # cycles or more): a real overspeed raises every cycle, a grid phase
+        # jump shortens one cycle (a 60 deg jump reads 72 Hz for one cycle)
+        # and must not shut the engine down.  The pickup stays instantaneous.
+        fr = self._f_ring
+        fr[self._f_k] = f_pct
+        self._f_k = self._f_k + 1 if self._f_k < 2 else 0
+        f_conf = fr[0] if fr[0] < fr[1] else fr[1]
+        if fr[2] < f_conf:
+            f_conf = fr[2]
+        spd_pct = m.speed_pct_x100 if m.speed_pct_x100 > f_conf else f_conf
         # --- protect ---------------------------------------------------------
         v = self.prot.vals
         v[pr.SRC_SPEED_PCT] = spd_pct
@@ -188,6 +258,13 @@ class Controller:
         v[pr.SRC_ROCOF] = m.rocof_mhz_s if m.rocof_mhz_s >= 0 else -m.rocof_mhz_s
         v[pr.SRC_VSHIFT] = m.vshift_cdeg if m.vshift_cdeg >= 0 else -m.vshift_cdeg
         v[pr.SRC_IMPORT_PCT] = m.import_pct_x100
+        # Stall: the speed 50 ms ago; rising by more than noise (1 %/s) means
+        # the engine is recovering.
+        ring = self._spd_ring
+        k = self._spd_k
+        v[pr.SRC_STALL_PCT] = 10000 if spd_pct - ring[k] > 5 else spd_pct
+        ring[k] = spd_pct
+        self._spd_k = k + 1 if k + 1 < _STALL_N else 0
         flags = self._flags(m, spd_pct)
         v[pr.SRC_FLAGS] = flags
         self.prot.update(seq.armed_mask(m.di), cfg.tick_ms)
@@ -212,10 +289,21 @@ class Controller:
             self._was_power = True
             p_ref = self.pc.update(m, seq.state == ST_UNLOAD)
             seq.unloaded = self.pc.unloaded(m)
+            # Active anti-islanding: a small perturbation whose echo in the
+            # frequency only an island can give (antiisland.py).
+            armed = seq.paralleled and seq.par_ms >= cfg.lom_inhibit_ms
+            # Near full output the pattern is centred one amplitude below
+            # the rating (clipped at the top it would be lost): the set then
+            # gives up aai_pct_x10 of output on average, no more.
+            b = self.aai.update(m.gen_f_mhz, armed)
+            if b != 0:
+                top = cfg.p_fuel_rated_kw_x10 - self.aai.amp_kw_x10
+                p_ref = sat((p_ref if p_ref < top else top) + b, 0, cfg.p_fuel_rated_kw_x10)
             fuel = g.update_power(p_ref, m.p_filt_kw_x10, speed)
             cut = self.ign.update(speed, m.p_jump_kw_x10)
         elif fm == FUEL_GOVERN:
             self._was_power = False
+            self.aai.update(0, False)
             if seq.just_disconnected:
                 g.preset(cfg.start_fuel_pct_x100, speed)
             g.sp_rpm_x10 = seq.sp_rpm_x10
@@ -240,10 +328,15 @@ class Controller:
             bias = self.avr.match(m.bus_v_dv, m.gen_v_dv)
         else:
             bias = self.avr.update(m.gen_v_dv, fm == FUEL_GOVERN)
+        do = self._outputs(m, seq.do | mn.do)
+        if m.di & hal.DI_ESTOP:
+            # The e-stop at the output stage: no fuel whatever any state asks.
+            fuel = 0
+            cut = 0
         out[hal.OUT_FUEL_PCT_X100] = fuel
         out[hal.OUT_AVR_BIAS_PCT_X100] = bias
         out[hal.OUT_IGN_CUT_PCT_X100] = cut
-        out[hal.OUT_DO] = seq.do | mn.do
+        out[hal.OUT_DO] = do
         # --- telemetry -------------------------------------------------------
         t = self.tele
         a = self.alarms
@@ -267,8 +360,91 @@ class Controller:
         t[TELE_LAST_VALUE] = a.last_value
         t[TELE_FIRST_OUT] = a.first_out
         t[TELE_WORST_CLASS] = a.worst
+        t[TELE_PHASE_CDEG] = m.phase_cdeg
+        t[TELE_SLIP_MHZ] = m.slip_f_mhz
+        t[TELE_REFUSED] = self.refused
         self.hal.write(out, t)
         self.ticks += 1
+
+    def _outputs(self, m, do):
+        """The last word on the relays, whatever the sequence and the mains
+        monitor asked: the interlocks no state, command or setting can get
+        round, checked here where the outputs leave.
+          - e-stop: no crank, gas valve, ignition, pre-lube or breaker close;
+            the generator breaker is opened;
+          - breaker failure: a breaker told to open that is still closed
+            after gcb_ms, on whatever path told it (e-stop, shutdown, trip,
+            unload, loss of mains) - backup-trip the other breaker so the
+            grid cannot motor a stopped engine, nor the set energise a lost
+            utility, and raise the fail-to-open alarm;
+          - sync check until the contacts touch: a close coil stays
+            energised only while the close is still permitted: across a
+            closed mains breaker, inside the synchronising window now and at
+            contact (never onto a dead utility); across an open one, a dead
+            bus close that dead_bus_close allows.  A close that loses its
+            window drops the coil at once."""
+        cfg = self.cfg
+        tick = cfg.tick_ms
+        di = m.di
+        gcb = (di & hal.DI_GCB_CLOSED) != 0
+        mb = (di & hal.DI_MB_CLOSED) != 0
+        if di & hal.DI_ESTOP:
+            do &= ~(hal.DO_CRANK | hal.DO_GAS_VALVE | hal.DO_IGNITION | hal.DO_PRELUBE |
+                    hal.DO_GCB_CLOSE)
+            if gcb:
+                do |= hal.DO_GCB_OPEN
+        # Breaker failure: each breaker that will not open is backed up by
+        # the other.
+        gw = self.gcb_watch
+        mw = self.mb_watch
+        if gw.watch_open(gcb, do & hal.DO_GCB_OPEN, tick, cfg.gcb_ms):
+            do &= ~hal.DO_MB_CLOSE
+            if mb:
+                do |= hal.DO_MB_OPEN
+        if mw.watch_open(mb, do & hal.DO_MB_OPEN, tick, cfg.gcb_ms):
+            do &= ~hal.DO_GCB_CLOSE
+            if gcb:
+                do |= hal.DO_GCB_OPEN
+        # Close interlocks.  A trip coil wins over a close coil in the
+        # mechanism; here a close is never asked while an open is.
+        if do & hal.DO_GCB_OPEN:
+            do &= ~hal.DO_GCB_CLOSE
+        if do & hal.DO_MB_OPEN:
+            do &= ~hal.DO_MB_CLOSE
+        if do & hal.DO_GCB_CLOSE and do & hal.DO_MB_CLOSE and not gcb and not mb:
+            # Two sources onto one dead site bus at once, unsynchronised:
+            # never.  A coil already energised keeps its close; else the
+            # grid goes first (the set then synchronises to it).
+            if gw.coil_ms > 0:
+                do &= ~hal.DO_MB_CLOSE
+            else:
+                do &= ~hal.DO_GCB_CLOSE
+        if do & hal.DO_GCB_CLOSE and not gcb:
+            # Across a closed mains breaker: synchronised, now and at contact.
+            # Across an open one: a dead-bus close, if allowed.
+            ok = self._close_ok(m, cfg.gcb_close_time_ms, gw.coil_ms) if mb else \
+                cfg.dead_bus_close != 0
+            if not ok:
+                do &= ~hal.DO_GCB_CLOSE
+        gw.coil(do & hal.DO_GCB_CLOSE and not gcb, tick)
+        if do & hal.DO_MB_CLOSE and not mb:
+            # Generator breaker closed: the site bus is live from the set (or
+            # a stopped set would be motored): synchronise across the MB.
+            # Open: the site bus has no source, the grid may pick it up.
+            if gcb and not self._close_ok(m, cfg.mb_close_time_ms, mw.coil_ms):
+                do &= ~hal.DO_MB_CLOSE
+        mw.coil(do & hal.DO_MB_CLOSE and not mb, tick)
+        return do
+
+    def _close_ok(self, m, close_ms, coil_ms):
+        """The sync check for a close coil held coil_ms of close_ms; a
+        refusal is counted."""
+        left = close_ms - coil_ms
+        if synccheck.close_permitted(self.cfg, m, left if left > 0 else 0):
+            return True
+        if self.close_blocked < 1000000:
+            self.close_blocked += 1
+        return False
 
     def fail_safe(self):
         """Fuel off and breaker open, whatever state we are in (rule 6)."""

@@ -17,6 +17,11 @@ import hal
 import link
 
 
+# Values each frame type the firmware serves must carry.
+_COUNTS = {link.T_INPUTS: hal.N_IN, link.T_SET: 2, link.T_COMMAND: 2, link.T_BEGIN: 2,
+           link.T_HELLO: 0, link.T_QUIT: 0}
+
+
 class LinkHal(hal.Hal):
     def __init__(self, rx, tx, n_tele, ident=None):
         self._rx = rx              # object with readinto(memoryview) -> int
@@ -36,6 +41,7 @@ class LinkHal(hal.Hal):
         # Identity answered to a hello ('H'): see link.IDENT_*.
         self._ident = array("i", ident if ident is not None else [0] * link.N_IDENT)
         self.errors = 0
+        self.ticks = 0           # input frames served this session
         self.on_set = None       # callable(index, value) -> bool
         self.on_begin = None     # callable(fuel_pct_x100, speed_rpm_x10)
         self.on_command = None   # callable(command, argument) -> bool
@@ -85,16 +91,30 @@ class LinkHal(hal.Hal):
                 continue
             return buf[2]
 
+    def _refuse(self, code):
+        self.errors += 1
+        self._reply(link.T_ERROR, code, self.errors)
+
     def wait_tick(self):
         while True:
             t = self._next_frame()
-            if t == link.T_INPUTS:
-                if self._buf[3] == hal.N_IN:
-                    return True
-                self.errors += 1
-                self._reply(link.T_ERROR, link.E_LENGTH, self.errors)
+            if t == 0:
+                return False
+            # Every frame type carries exactly its own count of values: a
+            # frame with more or fewer is refused (E_LENGTH) and never run
+            # with values left over in the buffer from an earlier frame.
+            n = self._buf[3]
+            want = _COUNTS.get(t, -1)
+            if want < 0:
+                self._refuse(link.E_TYPE)
                 continue
-            if t == 0 or t == link.T_QUIT:
+            if n != want:
+                self._refuse(link.E_LENGTH)
+                continue
+            if t == link.T_INPUTS:
+                self.ticks += 1
+                return True
+            if t == link.T_QUIT:
                 return False
             v = self._vals
             if t == link.T_SET:
@@ -107,12 +127,15 @@ class LinkHal(hal.Hal):
                 link.encode(self._buf, link.T_HELLO, self._ident, link.N_IDENT)
                 self._tx.write(self._frames[link.N_IDENT])
             elif t == link.T_BEGIN:
-                if self.on_begin:
-                    self.on_begin(v[0], v[1])
-                self._reply(link.T_ANSWER, -1, 1)
+                # Begin on load only before the session's first tick: later it
+                # would put a running (or locked-out) controller on load.
+                if self.ticks == 0 and self.on_begin is not None and self.on_begin(v[0], v[1]):
+                    self._reply(link.T_ANSWER, -1, 1)
+                else:
+                    self._refuse(link.E_ORDER)
             else:
-                self.errors += 1
-                self._reply(link.T_ERROR, link.E_TYPE, self.errors)
+                # A frame only the firmware sends ('O', 'A', 'E'): not served.
+                self._refuse(link.E_TYPE)
 
     def read(self, inp):
         v = self._vals

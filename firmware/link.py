@@ -12,6 +12,9 @@ Frame layout (little endian), version 1:
   3      n, number of int32 values that follow (0..MAX_VALUES)
   4..    n x int32
   4+4n   CRC-16/MODBUS over bytes 0..4+4n-1, low byte first
+Each type carries a fixed number of values (I: the input vector, S, C, B:
+2, H, Q: 0); a frame with another count is refused with E_LENGTH.  'B' is
+taken only before the session's first 'I' (E_ORDER after).
 Values are signed 32-bit on the wire but must lie within the 31-bit small-int
 range (+-2**30) so that a 32-bit MicroPython port decodes them without a
 bigint; a frame breaking that is rejected like a CRC error.
@@ -45,6 +48,7 @@ E_LENGTH = const(-3)
 E_CRC = const(-4)
 E_RANGE = const(-5)
 E_TYPE = const(-6)        # a frame type the firmware does not serve
+E_ORDER = const(-7)       # a frame out of order ('B' after the first tick, or refused)
 E_FAILSAFE = const(-100)  # exception in the firmware: outputs driven safe
 
 # Answer to a hello: who is on the other end.  A host refuses to run against

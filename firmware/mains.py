@@ -47,6 +47,12 @@ class Mains:
         self._closing_ms = -1      # holding the MB close coil (-1: not closing)
         self.syncer = synccheck.Synchroniser(cfg)    # the island back onto the grid
 
+    def rebuild(self):
+        """After a settings change: a fresh synchroniser (its limits come
+        from the settings); the mains health and AMF state stay."""
+        self.syncer = synccheck.Synchroniser(self.cfg)
+        self._closing_ms = -1
+
     def healthy_now(self, m):
         cfg = self.cfg
         band = cfg.f_nom_mhz * _F_BAND_PCT_X100 // 10000
@@ -114,15 +120,22 @@ class Mains:
         # Hold the close coil until the breaker answers (or give up: the
         # angle walks out of the window after the close time).
         if self._closing_ms >= 0:
-            if mb_closed or self._closing_ms > cfg.mb_close_time_ms + 100:
+            # The sync check holds until the contacts touch: the window lost
+            # (a grid phase jump, the grid gone) drops the coil at once.
+            left = cfg.mb_close_time_ms - self._closing_ms
+            if mb_closed or self._closing_ms > cfg.mb_close_time_ms + 100 or not gcb_closed or \
+                    not synccheck.close_permitted(cfg, m, left if left > 0 else 0):
                 self._closing_ms = -1
             else:
                 do |= hal.DO_MB_CLOSE
                 self._closing_ms += tick_ms
-        # Mains breaker open with a healthy grid and a dead bus: close it back.
-        if not mb_closed and not gcb_closed and self.ok and not self.amf_run and \
-                synccheck.bus_dead_gen(m):
-            do |= hal.DO_MB_CLOSE
-        if not amf and not self.decoupled and not mb_closed and self.ok and not gcb_closed:
+        # Mains breaker open, the grid healthy again and the generator
+        # breaker open (the set is not carrying the site: it tripped, stopped,
+        # or an open-transition retransfer dropped it): give the site back to
+        # the grid, whatever AMF was doing - a trip latched meanwhile must not
+        # leave the site dark once the grid is back.  (The output stage never
+        # lets this and a dead-bus close of the generator breaker happen at
+        # once.)
+        if not mb_closed and not gcb_closed and self.ok and not self.decoupled:
             do |= hal.DO_MB_CLOSE
         self.do = do

@@ -15,7 +15,7 @@ protection compares like with like whatever the set's size or frequency.
 """
 
 from array import array
-from fixpt import mul_div, mul_shr, sat
+from fixpt import const, mul_div, mul_shr, sat
 import hal
 
 # ROCOF window: the generator frequency 8 ticks (80 ms, ~5 cycles at 60 Hz)
@@ -39,6 +39,50 @@ def mhz_of_period(per):
         return 0
     q = 1000000000 // per
     return q * 10 + ((1000000000 - q * per) * 10) // per
+
+
+# Plausibility bounds at the seam: every HAL input is saturated into these
+# before anything is derived from it, so any input in the link's +-2**30
+# gives the same outputs on every interpreter and no intermediate leaves the
+# 31-bit small-int range (a value out of range of an array('i') raises on
+# CPython and wraps on MicroPython).  They are far outside anything a healthy
+# GX230 produces (10x its ratings), so they never clip a real reading; a
+# reading beyond them is a failed sensor or wiring, and saturating it keeps
+# its sign (an absurd speed still trips overspeed).
+_SPEED_MAX_RPM_X10 = const(100000)   # 10000 rpm
+_V_MAX_DV = const(100000)            # 10 kV
+_P_MAX_KW_X10 = const(100000)        # +-10 MW, kvar likewise
+_I_MAX_A_X10 = const(100000)         # 10 kA
+_SENDER_MAX = const(10000)           # kPa, mbar
+_COOLANT_LO_DC = const(-1000)        # -100 degC
+_COOLANT_HI_DC = const(3000)         # +300 degC
+_BATT_MAX_MV = const(100000)
+_SPAN_MAX_US = const(100000)         # twice the longest tick
+_EDGES_MAX = const(10000)            # per tick: 50 kHz of teeth at 0.2 s
+DI_MASK = const(255)                 # the defined hal.DI_* bits
+
+
+def mpu_rpm_x10(edges, span_us, mpu_k):
+    """floor((edges - 1) * mpu_k / span_us), saturated at _SPEED_MAX_RPM_X10.
+    The plain product passes 2**30 at about two revolutions per tick (a
+    50 ms tick at overspeed), so split mpu_k = q * span + r: both partial
+    products stay small for edges <= _EDGES_MAX, span <= _SPAN_MAX_US."""
+    n = edges - 1
+    q = mpu_k // span_us
+    if q > _SPEED_MAX_RPM_X10 // n:
+        return _SPEED_MAX_RPM_X10
+    r = mpu_k - q * span_us
+    v = n * q + (n * r) // span_us
+    return v if v < _SPEED_MAX_RPM_X10 else _SPEED_MAX_RPM_X10
+
+
+def cdeg_of(dt, per):
+    """The angle dt / per of a turn in 0.01 deg (floor of 36000 dt / per),
+    for |dt| <= per <= _PER_MAX, without a product beyond the small-int
+    range: dt * 1000 = q * per + r, 0 <= r < per, then 36 q + 36 r // per."""
+    x = dt * 1000
+    q = x // per
+    return q * 36 + (x - q * per) * 36 // per
 
 
 def rpm_x10_of_mhz(f_mhz, poles):
@@ -104,10 +148,10 @@ class Measure:
     def update(self, inp):
         cfg = self.cfg
         self.t_ms = inp[hal.IN_T_MS]
-        edges = inp[hal.IN_MPU_PULSES]
-        span_us = inp[hal.IN_MPU_SPAN_US]
+        edges = sat(inp[hal.IN_MPU_PULSES], 0, _EDGES_MAX)
+        span_us = sat(inp[hal.IN_MPU_SPAN_US], 0, _SPAN_MAX_US)
         if edges >= 2 and span_us > 0:
-            self.speed_rpm_x10 = mul_div(edges - 1, cfg.mpu_k, span_us)
+            self.speed_rpm_x10 = mpu_rpm_x10(edges, span_us, cfg.mpu_k)
             self._mpu_stale = 0
         else:
             # At cranking speed a tick may see one edge or none: hold the last
@@ -119,13 +163,13 @@ class Measure:
         # An implausible period (noise, a dead input) counts as no cycle.
         per = valid_period(inp[hal.IN_GEN_PERIOD_100NS])
         self.gen_f_mhz = mhz_of_period(per)
-        self.gen_v_dv = inp[hal.IN_GEN_V_DV]
-        p = inp[hal.IN_GEN_P_KW_X10]
+        self.gen_v_dv = sat(inp[hal.IN_GEN_V_DV], 0, _V_MAX_DV)
+        p = sat(inp[hal.IN_GEN_P_KW_X10], -_P_MAX_KW_X10, _P_MAX_KW_X10)
         self.p_kw_x10 = p
-        self.q_kvar_x10 = inp[hal.IN_GEN_Q_KVAR_X10]
-        ia = inp[hal.IN_GEN_IA_A_X10]
-        ib = inp[hal.IN_GEN_IB_A_X10]
-        ic = inp[hal.IN_GEN_IC_A_X10]
+        self.q_kvar_x10 = sat(inp[hal.IN_GEN_Q_KVAR_X10], -_P_MAX_KW_X10, _P_MAX_KW_X10)
+        ia = sat(inp[hal.IN_GEN_IA_A_X10], 0, _I_MAX_A_X10)
+        ib = sat(inp[hal.IN_GEN_IB_A_X10], 0, _I_MAX_A_X10)
+        ic = sat(inp[hal.IN_GEN_IC_A_X10], 0, _I_MAX_A_X10)
         imax = ia if ia > ib else ib
         if ic > imax:
             imax = ic
@@ -133,11 +177,11 @@ class Measure:
         if ic < imin:
             imin = ic
         self.i_max_a_x10 = imax
-        self.oil_kpa = inp[hal.IN_OIL_KPA]
-        self.coolant_dc = inp[hal.IN_COOLANT_DC]
-        self.gas_mbar = inp[hal.IN_GAS_MBAR]
-        self.batt_mv = inp[hal.IN_BATT_MV]
-        self.di = inp[hal.IN_DI]
+        self.oil_kpa = sat(inp[hal.IN_OIL_KPA], 0, _SENDER_MAX)
+        self.coolant_dc = sat(inp[hal.IN_COOLANT_DC], _COOLANT_LO_DC, _COOLANT_HI_DC)
+        self.gas_mbar = sat(inp[hal.IN_GAS_MBAR], 0, _SENDER_MAX)
+        self.batt_mv = sat(inp[hal.IN_BATT_MV], 0, _BATT_MAX_MV)
+        self.di = inp[hal.IN_DI] & DI_MASK
         self.speed_pct_x100 = mul_div(self.speed_rpm_x10, 10000, cfg.rated_rpm_x10)
         self.f_dev_mhz = self.gen_f_mhz - cfg.f_nom_mhz if self.gen_f_mhz > 0 else 0
         self.v_pct_x100 = mul_div(self.gen_v_dv, 10000, cfg.v_rated_dv)
@@ -149,12 +193,14 @@ class Measure:
         # voltages from their zero-crossing timestamps.
         bper = valid_period(inp[hal.IN_BUS_PERIOD_100NS])
         self.bus_f_mhz = mhz_of_period(bper)
-        self.bus_v_dv = inp[hal.IN_BUS_V_DV]
+        self.bus_v_dv = sat(inp[hal.IN_BUS_V_DV], 0, _V_MAX_DV)
         self.bus_v_pct_x100 = mul_div(self.bus_v_dv, 10000, cfg.v_rated_dv)
         if bper > 0 and per > 0:
-            ph = mul_div(inp[hal.IN_ZC_DT_100NS], 3600, bper // 10 if bper >= 10 else 1)
-            self.phase_cdeg = sat(ph, -18000, 18000)
-            slip = self.gen_f_mhz - self.bus_f_mhz
+            half = bper >> 1
+            self.phase_cdeg = cdeg_of(sat(inp[hal.IN_ZC_DT_100NS], -half, half), bper)
+            # Beyond +-25 % of nominal there is nothing to synchronise.
+            lim = cfg.f_nom_mhz >> 2
+            slip = sat(self.gen_f_mhz - self.bus_f_mhz, -lim, lim)
             self.slip_mhz = slip
             if self._bus_f_q3 == 0:
                 self._slip_q3 = slip << 3
@@ -172,8 +218,8 @@ class Measure:
             self._slip_q3 = 0
             self._bus_f_q3 = 0
         self.dv_pct_x100 = self.v_pct_x100 - self.bus_v_pct_x100
-        self.grid_p_kw_x10 = inp[hal.IN_GRID_P_KW_X10]
-        self.grid_q_kvar_x10 = inp[hal.IN_GRID_Q_KVAR_X10]
+        self.grid_p_kw_x10 = sat(inp[hal.IN_GRID_P_KW_X10], -_P_MAX_KW_X10, _P_MAX_KW_X10)
+        self.grid_q_kvar_x10 = sat(inp[hal.IN_GRID_Q_KVAR_X10], -_P_MAX_KW_X10, _P_MAX_KW_X10)
         self.import_pct_x100 = mul_div(sat(self.grid_p_kw_x10, -100000, 100000), 10000,
                                        cfg.p_rated_kw_x10)
         # Loss-of-mains measures on the generator voltage: ROCOF over the
@@ -191,7 +237,7 @@ class Measure:
             p_avg = p_old_sum // _ROCOF_N
             if p_avg > 0:
                 d = sat(per - p_avg, -(p_avg >> 2), p_avg >> 2)
-                self.vshift_cdeg = mul_div(d, 3600, p_avg // 10 if p_avg >= 10 else 1)
+                self.vshift_cdeg = cdeg_of(d, p_avg)
             else:
                 self.vshift_cdeg = 0
         else:

@@ -21,13 +21,13 @@ IEEE1547 = (
 
 
 def apply_ieee1547(prot, category):
-    """Load Category 1, 2 or 3 into the grid V/f protections.  Returns False
-    (nothing changed) for another category."""
-    if category < 1 or category > 3:
+    """Load Category 1, 2 or 3 into the grid V/f protections, as one change
+    (all or nothing).  Returns False (nothing changed) for another category
+    or if the profile does not fit the protections' limits."""
+    if not isinstance(category, int) or category < 1 or category > 3:
         return False
+    items = []
     for name, cats in IEEE1547:
-        i = pr.index_of(name)
         pick, delay = cats[category - 1]
-        prot.set_field(i, pr.F_PICKUP, pick)
-        prot.set_field(i, pr.F_DELAY_MS, delay)
-    return True
+        items.append((pr.index_of(name), pick, delay))
+    return prot.set_pickups(items)

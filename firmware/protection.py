@@ -78,7 +78,9 @@ SRC_FLAGS = const(13)       # FLAG_* bits computed by the controller
 SRC_ROCOF = const(14)       # |generator ROCOF|, mHz/s
 SRC_VSHIFT = const(15)      # |generator vector shift|, 0.01 deg
 SRC_IMPORT_PCT = const(16)  # grid import at the PCC, pct_x100 of the set's rated kW
-N_SRC = const(17)
+SRC_STALL_PCT = const(17)   # speed pct_x100 of rated while the engine is not
+                            # recovering; reads 10000 while it accelerates
+N_SRC = const(18)
 
 # Condition flags the controller computes (SRC_FLAGS)
 FLAG_MPU_LOSS = const(1)
@@ -90,6 +92,8 @@ FLAG_GCB_FAIL_OPEN = const(32)
 FLAG_UNDERSPEED = const(64)
 FLAG_PROVING_FAIL = const(128)
 FLAG_SYNC_FAIL = const(256)
+FLAG_MB_FAIL_OPEN = const(512)
+FLAG_ISLANDING = const(1024)
 
 # --- arming --------------------------------------------------------------
 A_ALWAYS = const(0)
@@ -106,70 +110,173 @@ A_ISLAND_M = const(10)   # A_ISLAND and A_METERED
 A_GRID_SETTLED = const(11)  # paralleled for lom_inhibit_ms (loss-of-mains blind time over)
 A_NON_EXPORT = const(12)    # A_GRID_SETTLED, metered, loaded, and a zero-export site
 
-# Hysteresis (drop-out) per source, in the source's unit.
-_HYST = (50, 50, 100, 50, 50, 100, 100, 10, 10, 10, 1, 200, 0, 0, 100, 100, 50)
+# One row per source (index = SRC_*): hysteresis (drop-out, in the source's
+# unit) and the limits a pickup on that source may be set to.  One table, so
+# a new source cannot be added without its limits (a shorter limits table
+# once let a valid write index past its end).
+SOURCES = (
+    # hyst  pickup lo  pickup hi
+    (50, 5000, 15000),        # SRC_SPEED_PCT
+    (50, -10000, 10000),      # SRC_F_DEV_MHZ
+    (100, 1000, 15000),       # SRC_V_PCT
+    (50, -5000, 5000),        # SRC_P_PCT
+    (50, -10000, 10000),      # SRC_Q_PCT
+    (100, 1000, 100000),      # SRC_I_PCT
+    (100, 100, 10000),        # SRC_I_UNBAL_PCT
+    (10, 100, 100000),        # SRC_I_A_X10
+    (10, 0, 1000),            # SRC_OIL_KPA
+    (10, 0, 1500),            # SRC_COOLANT_DC
+    (1, 0, 1000),             # SRC_GAS_MBAR
+    (200, 5000, 40000),       # SRC_BATT_MV
+    (0, 0, 0),                # SRC_DI     (bit masks: K_BIT pickups are fixed)
+    (0, 0, 0),                # SRC_FLAGS
+    (100, 100, 10000),        # SRC_ROCOF
+    (100, 200, 3000),         # SRC_VSHIFT
+    (50, 100, 5000),          # SRC_IMPORT_PCT
+    (0, 5000, 9500),          # SRC_STALL_PCT (no hysteresis: the value jumps)
+)
+if len(SOURCES) != N_SRC:
+    raise ValueError("protection.SOURCES must have one row per SRC_*")
+_HYST = tuple([s_[0] for s_ in SOURCES])
 
-# name, ANSI/code, kind, source, pickup, delay_ms, class, arm, enabled
+# name, ANSI/code, kind, source, pickup, delay_ms, class, arm, enabled,
+#   floor   the lowest class a write may give it (CL_WARNING: any)
+#   fixed   1: always enabled - a write of enable = 0 is refused
+#   limits  None: the source's pickup limits and 0..600000 ms of delay
+#           (TMS 50..2000 for K_INVERSE); else (pickup lo, hi, delay lo, hi)
+# K_BIT pickups (which input or flag bit) are never writable.
 # Codes: the ANSI device number where one exists (x10 + stage), else 1000+.
+# The last-resort protections (fixed, with a floor at the class that stops
+# the danger) are what no setting write, scenario or Modbus master can take
+# away: emergency stop, overspeed, the NFPA 110 Level 1 shutdowns (overcrank,
+# low oil pressure, high coolant temperature), gas leak and gas pressure,
+# breaker failure, the engine-stall stage, the 50/51/32 generator
+# protections and the IEEE 1547 interconnection trips (floor: trip mains -
+# opening either breaker ceases to energise the utility).
+_G = CL_MAINS     # floor of the interconnection trips
 PROTECTIONS = (
-    ("overspeed", 120, K_OVER, SRC_SPEED_PCT, 11500, 0, CL_HARD, A_ALWAYS, 1),
-    ("over_frequency_2", 812, K_OVER, SRC_F_DEV_MHZ, 2000, 160, CL_TRIP, A_GRID, 1),
-    ("over_frequency_1", 811, K_OVER, SRC_F_DEV_MHZ, 1200, 300000, CL_TRIP, A_GRID, 1),
-    ("under_frequency_1", 813, K_UNDER, SRC_F_DEV_MHZ, -1500, 300000, CL_TRIP, A_GRID, 1),
-    ("under_frequency_2", 814, K_UNDER, SRC_F_DEV_MHZ, -3500, 160, CL_TRIP, A_GRID, 1),
-    ("over_voltage_2", 592, K_OVER, SRC_V_PCT, 12000, 160, CL_TRIP, A_GRID_M, 1),
-    ("over_voltage_1", 591, K_OVER, SRC_V_PCT, 11000, 2000, CL_TRIP, A_GRID_M, 1),
-    ("under_voltage_1", 271, K_UNDER, SRC_V_PCT, 7000, 2000, CL_TRIP, A_GRID_M, 1),
-    ("under_voltage_2", 272, K_UNDER, SRC_V_PCT, 4500, 160, CL_TRIP, A_GRID_M, 1),
-    ("reverse_power", 320, K_UNDER, SRC_P_PCT, -500, 3000, CL_TRIP, A_GRID_M, 1),
-    ("loss_of_excitation", 400, K_UNDER, SRC_Q_PCT, -3000, 5000, CL_TRIP, A_GRID_M, 1),
-    ("current_unbalance", 460, K_OVER, SRC_I_UNBAL_PCT, 2000, 5000, CL_TRIP, A_METERED, 1),
-    ("overcurrent_inst", 500, K_OVER, SRC_I_PCT, 30000, 50, CL_TRIP, A_METERED, 1),
+    ("overspeed", 120, K_OVER, SRC_SPEED_PCT, 11500, 0, CL_HARD, A_ALWAYS, 1,
+     CL_HARD, 1, (10500, 12500, 0, 500)),
+    ("over_frequency_2", 812, K_OVER, SRC_F_DEV_MHZ, 2000, 160, CL_TRIP, A_GRID, 1,
+     _G, 1, (100, 6000, 0, 600000)),
+    ("over_frequency_1", 811, K_OVER, SRC_F_DEV_MHZ, 1200, 300000, CL_TRIP, A_GRID, 1,
+     _G, 1, (100, 6000, 0, 600000)),
+    ("under_frequency_1", 813, K_UNDER, SRC_F_DEV_MHZ, -1500, 300000, CL_TRIP, A_GRID, 1,
+     _G, 1, (-6000, -100, 0, 600000)),
+    ("under_frequency_2", 814, K_UNDER, SRC_F_DEV_MHZ, -3500, 160, CL_TRIP, A_GRID, 1,
+     _G, 1, (-6000, -100, 0, 600000)),
+    ("over_voltage_2", 592, K_OVER, SRC_V_PCT, 12000, 160, CL_TRIP, A_GRID_M, 1,
+     _G, 1, (10500, 13500, 0, 30000)),
+    ("over_voltage_1", 591, K_OVER, SRC_V_PCT, 11000, 2000, CL_TRIP, A_GRID_M, 1,
+     _G, 1, (10500, 13500, 0, 30000)),
+    ("under_voltage_1", 271, K_UNDER, SRC_V_PCT, 7000, 2000, CL_TRIP, A_GRID_M, 1,
+     _G, 1, (1000, 9500, 0, 30000)),
+    ("under_voltage_2", 272, K_UNDER, SRC_V_PCT, 4500, 160, CL_TRIP, A_GRID_M, 1,
+     _G, 1, (1000, 9500, 0, 30000)),
+    ("reverse_power", 320, K_UNDER, SRC_P_PCT, -500, 3000, CL_TRIP, A_GRID_M, 1,
+     CL_TRIP, 1, (-2000, -100, 0, 30000)),
+    ("loss_of_excitation", 400, K_UNDER, SRC_Q_PCT, -3000, 5000, CL_TRIP, A_GRID_M, 1,
+     CL_WARNING, 0, (-10000, -500, 0, 600000)),
+    ("current_unbalance", 460, K_OVER, SRC_I_UNBAL_PCT, 2000, 5000, CL_TRIP, A_METERED, 1,
+     CL_WARNING, 0, None),
+    ("overcurrent_inst", 500, K_OVER, SRC_I_PCT, 30000, 50, CL_TRIP, A_METERED, 1,
+     CL_TRIP, 1, (15000, 50000, 0, 1000)),
     # 51: pickup in pct_x100 of rated current, "delay" field holds TMS x1000,
     # the curve (overcurrent.CURVE_*) is a setting of its own (see CURVE below).
-    ("overcurrent_time", 510, K_INVERSE, SRC_I_A_X10, 11000, 100, CL_TRIP, A_METERED, 1),
-    ("low_oil_pressure_pre", 1001, K_UNDER, SRC_OIL_KPA, 200, 2000, CL_WARNING, A_OIL, 1),
-    ("low_oil_pressure", 1002, K_UNDER, SRC_OIL_KPA, 140, 1000, CL_HARD, A_OIL, 1),
-    ("high_coolant_temp_pre", 1003, K_OVER, SRC_COOLANT_DC, 950, 5000, CL_WARNING, A_ALWAYS, 1),
-    ("high_coolant_temp", 1004, K_OVER, SRC_COOLANT_DC, 1030, 2000, CL_HARD, A_ALWAYS, 1),
-    ("low_gas_pressure_pre", 1005, K_UNDER, SRC_GAS_MBAR, 20, 2000, CL_WARNING, A_RUNNING, 1),
-    ("low_gas_pressure", 1006, K_UNDER, SRC_GAS_MBAR, 12, 1000, CL_HARD, A_RUNNING, 1),
-    ("high_gas_pressure_pre", 1007, K_OVER, SRC_GAS_MBAR, 60, 2000, CL_WARNING, A_ALWAYS, 1),
-    ("high_gas_pressure", 1008, K_OVER, SRC_GAS_MBAR, 80, 1000, CL_HARD, A_ALWAYS, 1),
-    ("gas_leak", 1009, K_BIT, SRC_DI, 4, 500, CL_HARD, A_ALWAYS, 1),
-    ("overcrank", 1010, K_BIT, SRC_FLAGS, FLAG_OVERCRANK, 0, CL_HARD, A_ALWAYS, 1),
-    ("fail_to_stop", 1011, K_BIT, SRC_FLAGS, FLAG_FAIL_TO_STOP, 0, CL_WARNING, A_ALWAYS, 1),
-    ("speed_pickup_loss", 1012, K_BIT, SRC_FLAGS, FLAG_MPU_LOSS, 500, CL_SOFT, A_RUNNING, 1),
-    ("metering_loss", 1013, K_BIT, SRC_FLAGS, FLAG_METER_LOSS, 1000, CL_SOFT, A_RUNNING, 1),
-    ("battery_under_voltage", 1014, K_UNDER, SRC_BATT_MV, 22000, 10000, CL_WARNING, A_NOT_CRANKING, 1),
-    ("battery_over_voltage", 1015, K_OVER, SRC_BATT_MV, 31000, 10000, CL_WARNING, A_ALWAYS, 1),
-    ("knock", 1016, K_BIT, SRC_DI, 8, 200, CL_WARNING, A_RUNNING, 1),
-    ("emergency_stop", 1017, K_BIT, SRC_DI, 1, 0, CL_ESTOP, A_ALWAYS, 1),
-    ("gcb_fail_to_close", 1018, K_BIT, SRC_FLAGS, FLAG_GCB_FAIL_CLOSE, 0, CL_TRIP, A_ALWAYS, 1),
-    ("gcb_fail_to_open", 1019, K_BIT, SRC_FLAGS, FLAG_GCB_FAIL_OPEN, 0, CL_HARD, A_ALWAYS, 1),
-    ("underspeed", 1020, K_BIT, SRC_FLAGS, FLAG_UNDERSPEED, 5000, CL_HARD, A_RATED, 1),
-    ("gas_valve_proving", 1021, K_BIT, SRC_FLAGS, FLAG_PROVING_FAIL, 0, CL_HARD, A_ALWAYS, 1),
+    ("overcurrent_time", 510, K_INVERSE, SRC_I_A_X10, 11000, 100, CL_TRIP, A_METERED, 1,
+     CL_TRIP, 1, (10000, 20000, 50, 2000)),
+    ("low_oil_pressure_pre", 1001, K_UNDER, SRC_OIL_KPA, 200, 2000, CL_WARNING, A_OIL, 1,
+     CL_WARNING, 0, None),
+    ("low_oil_pressure", 1002, K_UNDER, SRC_OIL_KPA, 140, 1000, CL_HARD, A_OIL, 1,
+     CL_HARD, 1, (70, 400, 0, 10000)),
+    ("high_coolant_temp_pre", 1003, K_OVER, SRC_COOLANT_DC, 950, 5000, CL_WARNING, A_ALWAYS, 1,
+     CL_WARNING, 0, None),
+    ("high_coolant_temp", 1004, K_OVER, SRC_COOLANT_DC, 1030, 2000, CL_HARD, A_ALWAYS, 1,
+     CL_HARD, 1, (850, 1200, 0, 10000)),
+    ("low_gas_pressure_pre", 1005, K_UNDER, SRC_GAS_MBAR, 20, 2000, CL_WARNING, A_RUNNING, 1,
+     CL_WARNING, 0, None),
+    ("low_gas_pressure", 1006, K_UNDER, SRC_GAS_MBAR, 12, 1000, CL_HARD, A_RUNNING, 1,
+     CL_WARNING, 0, None),
+    ("high_gas_pressure_pre", 1007, K_OVER, SRC_GAS_MBAR, 60, 2000, CL_WARNING, A_ALWAYS, 1,
+     CL_WARNING, 0, None),
+    ("high_gas_pressure", 1008, K_OVER, SRC_GAS_MBAR, 80, 1000, CL_HARD, A_ALWAYS, 1,
+     CL_SOFT, 1, (30, 500, 0, 10000)),
+    ("gas_leak", 1009, K_BIT, SRC_DI, 4, 500, CL_HARD, A_ALWAYS, 1,
+     CL_HARD, 1, (0, 0, 0, 2000)),
+    ("overcrank", 1010, K_BIT, SRC_FLAGS, FLAG_OVERCRANK, 0, CL_HARD, A_ALWAYS, 1,
+     CL_SOFT, 1, None),
+    ("fail_to_stop", 1011, K_BIT, SRC_FLAGS, FLAG_FAIL_TO_STOP, 0, CL_WARNING, A_ALWAYS, 1,
+     CL_WARNING, 1, None),
+    ("speed_pickup_loss", 1012, K_BIT, SRC_FLAGS, FLAG_MPU_LOSS, 500, CL_SOFT, A_RUNNING, 1,
+     CL_SOFT, 1, (0, 0, 0, 10000)),
+    ("metering_loss", 1013, K_BIT, SRC_FLAGS, FLAG_METER_LOSS, 1000, CL_SOFT, A_RUNNING, 1,
+     CL_SOFT, 1, (0, 0, 0, 10000)),
+    ("battery_under_voltage", 1014, K_UNDER, SRC_BATT_MV, 22000, 10000, CL_WARNING, A_NOT_CRANKING, 1,
+     CL_WARNING, 0, None),
+    ("battery_over_voltage", 1015, K_OVER, SRC_BATT_MV, 31000, 10000, CL_WARNING, A_ALWAYS, 1,
+     CL_WARNING, 0, None),
+    ("knock", 1016, K_BIT, SRC_DI, 8, 200, CL_WARNING, A_RUNNING, 1,
+     CL_WARNING, 0, None),
+    ("emergency_stop", 1017, K_BIT, SRC_DI, 1, 0, CL_ESTOP, A_ALWAYS, 1,
+     CL_ESTOP, 1, (0, 0, 0, 0)),
+    ("gcb_fail_to_close", 1018, K_BIT, SRC_FLAGS, FLAG_GCB_FAIL_CLOSE, 0, CL_TRIP, A_ALWAYS, 1,
+     CL_WARNING, 0, None),
+    ("gcb_fail_to_open", 1019, K_BIT, SRC_FLAGS, FLAG_GCB_FAIL_OPEN, 0, CL_HARD, A_ALWAYS, 1,
+     CL_HARD, 1, (0, 0, 0, 0)),
+    ("underspeed", 1020, K_BIT, SRC_FLAGS, FLAG_UNDERSPEED, 5000, CL_HARD, A_RATED, 1,
+     CL_TRIP, 1, (0, 0, 500, 30000)),
+    ("gas_valve_proving", 1021, K_BIT, SRC_FLAGS, FLAG_PROVING_FAIL, 0, CL_HARD, A_ALWAYS, 1,
+     CL_SOFT, 1, None),
     # Island V/f set (codes x10 + 5, 6: the ANSI function, island stage)
-    ("island_under_frequency", 815, K_UNDER, SRC_F_DEV_MHZ, -6000, 5000, CL_TRIP, A_ISLAND, 1),
-    ("island_over_frequency", 816, K_OVER, SRC_F_DEV_MHZ, 6000, 3000, CL_TRIP, A_ISLAND, 1),
-    ("island_under_voltage", 275, K_UNDER, SRC_V_PCT, 8000, 5000, CL_TRIP, A_ISLAND_M, 1),
-    ("island_over_voltage", 595, K_OVER, SRC_V_PCT, 11500, 2000, CL_TRIP, A_ISLAND_M, 1),
-    ("sync_fail", 250, K_BIT, SRC_FLAGS, FLAG_SYNC_FAIL, 0, CL_TRIP, A_ALWAYS, 1),
+    ("island_under_frequency", 815, K_UNDER, SRC_F_DEV_MHZ, -6000, 5000, CL_TRIP, A_ISLAND, 1,
+     CL_WARNING, 0, None),
+    ("island_over_frequency", 816, K_OVER, SRC_F_DEV_MHZ, 6000, 3000, CL_TRIP, A_ISLAND, 1,
+     CL_WARNING, 0, None),
+    ("island_under_voltage", 275, K_UNDER, SRC_V_PCT, 8000, 5000, CL_TRIP, A_ISLAND_M, 1,
+     CL_WARNING, 0, None),
+    ("island_over_voltage", 595, K_OVER, SRC_V_PCT, 11500, 2000, CL_TRIP, A_ISLAND_M, 1,
+     CL_WARNING, 0, None),
+    ("sync_fail", 250, K_BIT, SRC_FLAGS, FLAG_SYNC_FAIL, 0, CL_TRIP, A_ALWAYS, 1,
+     CL_WARNING, 0, None),
     # Loss of mains while paralleled (standards.md: ROCOF over 4-9 cycles,
     # 0.1-2 Hz/s; vector shift 6-12 deg in one cycle; blind after closing).
     # This set's inertia is low (H 0.44 s): a 10 deg grid phase jump swings
     # its frequency at ~2.7 Hz/s, so ROCOF sits at 3.5 Hz/s to ride through
     # it - above IEEE 1547's ROCOF ride-through (0.5 / 2.0 / 3.0 Hz/s for
     # Cat I / II / III); a 25 % power mismatch on islanding gives ~15 Hz/s.
-    ("rocof", 817, K_OVER, SRC_ROCOF, 3500, 20, CL_MAINS, A_GRID_SETTLED, 1),
-    ("vector_shift", 780, K_OVER, SRC_VSHIFT, 1000, 0, CL_MAINS, A_GRID_SETTLED, 1),
+    ("rocof", 817, K_OVER, SRC_ROCOF, 3500, 100, CL_MAINS, A_GRID_SETTLED, 1,
+     CL_WARNING, 0, None),
+    ("vector_shift", 780, K_OVER, SRC_VSHIFT, 1000, 0, CL_MAINS, A_GRID_SETTLED, 1,
+     CL_WARNING, 0, None),
     # Minimum import (32 at the PCC): a zero-export site always imports at
     # least import_min_kw_x10 (power control keeps it), so an import near
     # zero means the grid is not there - the balanced island that ROCOF and
     # vector shift cannot see (IEEE 1547: cease to energise within 2 s).
-    ("min_import", 322, K_UNDER, SRC_IMPORT_PCT, 500, 1000, CL_MAINS, A_NON_EXPORT, 1),
+    ("min_import", 322, K_UNDER, SRC_IMPORT_PCT, 500, 1000, CL_MAINS, A_NON_EXPORT, 1,
+     CL_WARNING, 0, None),
+    # Engine stall (a fast underspeed stage, ANSI 14): a load beyond what
+    # the engine can carry pulls the speed down and it keeps falling; open
+    # the breaker before the engine stalls and the bus collapses (the set
+    # then recovers and carries nothing until reset), and name the cause
+    # before its consequences (low oil pressure, under-voltage) trip.  The
+    # source reads rated while the speed is rising, so a deep dip that the
+    # engine is already recovering from (a block load) does not trip it.
+    ("stall", 141, K_UNDER, SRC_STALL_PCT, 8500, 300, CL_TRIP, A_GCB, 1,
+     CL_TRIP, 1, (5000, 9500, 100, 2000)),
+    # The mains breaker did not open when told to (loss of mains, AMF):
+    # backup, open the generator breaker - the set must stop energising
+    # the utility (IEEE 1547) even if that drops the site.
+    ("mb_fail_to_open", 1022, K_BIT, SRC_FLAGS, FLAG_MB_FAIL_OPEN, 0, CL_TRIP, A_ALWAYS, 1,
+     CL_TRIP, 1, (0, 0, 0, 0)),
+    # Active anti-islanding (antiisland.py): the frequency follows the set's
+    # own power perturbation, which only an island lets it do - the
+    # balanced island that no passive relay sees, export allowed or not.
+    ("islanding", 1023, K_BIT, SRC_FLAGS, FLAG_ISLANDING, 0, CL_MAINS, A_GRID_SETTLED, 1,
+     CL_MAINS, 1, (0, 0, 0, 0)),
 )
-N_PROT = const(43)
+N_PROT = const(46)
+if len(PROTECTIONS) != N_PROT:
+    raise ValueError("protection.N_PROT must equal len(PROTECTIONS)")
 
 P_NAME = const(0)
 P_CODE = const(1)
@@ -180,6 +287,9 @@ P_DELAY = const(5)
 P_CLASS = const(6)
 P_ARM = const(7)
 P_ENABLE = const(8)
+P_FLOOR = const(9)
+P_FIXED = const(10)
+P_LIMITS = const(11)
 
 # Settable fields per protection (link / Modbus index = base + 8 * i + field)
 F_ENABLE = const(0)
@@ -190,11 +300,22 @@ F_CURVE = const(4)      # K_INVERSE only
 N_FIELDS = const(5)
 FIELD_NAMES = ("enable", "pickup", "delay_ms", "class", "curve")
 
-# Limits of a pickup per source (lo, hi), so a setter can refuse nonsense.
-_PICKUP_LIMITS = ((5000, 15000), (-10000, 10000), (1000, 15000), (-5000, 5000),
-                  (-10000, 10000), (1000, 100000), (100, 10000), (100, 100000),
-                  (0, 1000), (0, 1500), (0, 1000), (5000, 40000), (1, 65535),
-                  (1, 65535), (100, 10000), (200, 3000))
+
+def limits(i):
+    """(pickup lo, pickup hi, delay lo, delay hi) of protection i: its own
+    row's, or those of its source and kind."""
+    p = PROTECTIONS[i]
+    lim = p[P_LIMITS]
+    if p[P_KIND] == K_BIT:
+        # Which bit a protection watches is part of its definition.
+        d = (0, 600000) if lim is None else (lim[2], lim[3])
+        return (p[P_PICKUP], p[P_PICKUP], d[0], d[1])
+    if lim is not None:
+        return lim
+    s_ = SOURCES[p[P_SRC]]
+    if p[P_KIND] == K_INVERSE:
+        return (s_[1], s_[2], 50, 2000)
+    return (s_[1], s_[2], 0, 600000)
 
 
 def index_of(name):
@@ -202,6 +323,31 @@ def index_of(name):
         if PROTECTIONS[i][P_NAME] == name:
             return i
     return -1
+
+
+# Pickups that must stay ordered (lower, higher): a pre-alarm before its
+# shutdown, stage 1 before stage 2, the under-element below the over-element
+# on one quantity.  A write that would break an order is refused.
+ORDER = (
+    ("under_voltage_2", "under_voltage_1"), ("over_voltage_1", "over_voltage_2"),
+    ("under_frequency_2", "under_frequency_1"), ("over_frequency_1", "over_frequency_2"),
+    ("under_voltage_1", "over_voltage_1"), ("under_frequency_1", "over_frequency_1"),
+    ("low_oil_pressure", "low_oil_pressure_pre"),
+    ("high_coolant_temp_pre", "high_coolant_temp"),
+    ("low_gas_pressure", "low_gas_pressure_pre"),
+    ("low_gas_pressure_pre", "high_gas_pressure_pre"),
+    ("high_gas_pressure_pre", "high_gas_pressure"),
+    ("battery_under_voltage", "battery_over_voltage"),
+    ("island_under_voltage", "island_over_voltage"),
+    ("island_under_frequency", "island_over_frequency"),
+    ("overcurrent_time", "overcurrent_inst"),
+)
+_ORDER_I = array("b", [0] * (2 * len(ORDER)))
+for _k in range(len(ORDER)):
+    for _j in range(2):
+        _ORDER_I[2 * _k + _j] = index_of(ORDER[_k][_j])
+        if _ORDER_I[2 * _k + _j] < 0:
+            raise ValueError("protection.ORDER names an unknown protection")
 
 
 class Protection:
@@ -212,6 +358,15 @@ class Protection:
         self.pickup = array("i", [p[P_PICKUP] for p in PROTECTIONS])
         self.delay_ms = array("i", [p[P_DELAY] for p in PROTECTIONS])
         self.cls = array("i", [p[P_CLASS] for p in PROTECTIONS])
+        # Write limits, copied out of the table once (frozen bytecode keeps
+        # large constants in tuples as bigints: no arithmetic on them later).
+        lim = [limits(i) for i in range(n)]
+        self.pk_lo = array("i", [x[0] for x in lim])
+        self.pk_hi = array("i", [x[1] for x in lim])
+        self.dl_lo = array("i", [x[2] for x in lim])
+        self.dl_hi = array("i", [x[3] for x in lim])
+        self.floor = bytearray([p[P_FLOOR] for p in PROTECTIONS])
+        self.fixed = bytearray([p[P_FIXED] for p in PROTECTIONS])
         self.timer_ms = array("i", [0] * n)
         self.active = bytearray(n)    # condition present (after arming)
         self.tripped = bytearray(n)   # set the tick the delay ran out
@@ -228,40 +383,77 @@ class Protection:
         self.inv = overcurrent.InverseTime(self.curve, pick_a_x10, self.delay_ms[i],
                                            self.cfg.tick_ms)
 
-    def set_field(self, i, field, value):
-        """Change one setting of protection i; out-of-range values are refused
-        and the old value kept.  Returns True if accepted."""
+    def ordered(self):
+        """Every ORDER pair holds (lower pickup strictly below the higher)."""
+        o = _ORDER_I
+        pk = self.pickup
+        for k in range(0, len(o), 2):
+            if pk[o[k]] >= pk[o[k + 1]]:
+                return False
+        return True
+
+    def allowed(self, i, field, value):
+        """Would this write be accepted on its own limits?  (The pickup
+        order is checked by set_field with the value in place.)"""
         if i < 0 or i >= N_PROT or not isinstance(value, int) or isinstance(value, bool):
             return False
-        p = PROTECTIONS[i]
         if field == F_ENABLE:
-            if value not in (0, 1):
-                return False
+            # An always-enabled protection takes only enable = 1.
+            return value == 1 or (value == 0 and not self.fixed[i])
+        if field == F_PICKUP:
+            return self.pk_lo[i] <= value <= self.pk_hi[i]
+        if field == F_DELAY_MS:
+            return self.dl_lo[i] <= value <= self.dl_hi[i]
+        if field == F_CLASS:
+            # Never below the protection's class floor.
+            return self.floor[i] <= value <= CL_ESTOP and value >= CL_WARNING
+        if field == F_CURVE:
+            return PROTECTIONS[i][P_KIND] == K_INVERSE and \
+                0 <= value < len(overcurrent.CURVE_NAMES)
+        return False
+
+    def set_field(self, i, field, value):
+        """Change one setting of protection i.  A value outside its limits,
+        below the class floor, disabling an always-enabled protection, or
+        breaking the pickup order is refused and the old value kept.
+        Returns True if accepted."""
+        if not self.allowed(i, field, value):
+            return False
+        if field == F_ENABLE:
             self.enable[i] = value
         elif field == F_PICKUP:
-            lo, hi = _PICKUP_LIMITS[p[P_SRC]]
-            if p[P_KIND] == K_INVERSE:
-                lo, hi = 5000, 40000
-            if value < lo or value > hi:
-                return False
+            old = self.pickup[i]
             self.pickup[i] = value
-        elif field == F_DELAY_MS:
-            lo, hi = (50, 2000) if p[P_KIND] == K_INVERSE else (0, 600000)
-            if value < lo or value > hi:
+            if not self.ordered():
+                self.pickup[i] = old
                 return False
+        elif field == F_DELAY_MS:
             self.delay_ms[i] = value
         elif field == F_CLASS:
-            if value < CL_WARNING or value > CL_ESTOP:
-                return False
             self.cls[i] = value
-        elif field == F_CURVE:
-            if p[P_KIND] != K_INVERSE or value < 0 or value >= len(overcurrent.CURVE_NAMES):
-                return False
-            self.curve = value
         else:
-            return False
-        if p[P_KIND] == K_INVERSE:
+            self.curve = value
+        if PROTECTIONS[i][P_KIND] == K_INVERSE:
             self._build_inverse()
+        return True
+
+    def set_pickups(self, items):
+        """Set several (index, pickup, delay_ms) at once, as one change: all
+        are applied or none (a profile may pass through an order that no
+        single write could).  Returns True if applied."""
+        for i, pk, dl in items:
+            if not (self.allowed(i, F_PICKUP, pk) and self.allowed(i, F_DELAY_MS, dl)):
+                return False
+        old = [(i, self.pickup[i], self.delay_ms[i]) for i, pk, dl in items]
+        for i, pk, dl in items:
+            self.pickup[i] = pk
+            self.delay_ms[i] = dl
+        if not self.ordered():
+            for i, pk, dl in old:
+                self.pickup[i] = pk
+                self.delay_ms[i] = dl
+            return False
+        self._build_inverse()
         return True
 
     def get_field(self, i, field):

@@ -112,6 +112,20 @@ class Sequencer:
         self.par_ms = 0           # time paralleled with the grid
         self.amf_run = False      # the mains monitor asks the set to run (AMF)
         self.syncer = synccheck.Synchroniser(cfg)    # the generator breaker's
+        # After a shutdown the run request must be seen off (the start input
+        # cycled, AMF's request gone) or a separate start given before the
+        # set starts again: a reset never restarts it in the same breath.
+        self.start_inhibit = False
+        self.turning = False      # the engine turns (speed or frequency seen)
+        self.close_sync = False   # CLOSING across a closed mains breaker (synchronised)
+        self.sync_aborts = 0      # closes abandoned because the window was lost
+
+    def rebuild(self):
+        """After a settings change (engine stopped): fresh synchroniser and
+        timers; the mode and the start inhibit stay."""
+        self.syncer = synccheck.Synchroniser(self.cfg)
+        self.timer_ms = 0
+        self.sp_rpm_x10 = 0
 
     # -- commands (link, Modbus, panel) -------------------------------------
     def command(self, cmd, t_ms):
@@ -120,14 +134,21 @@ class Sequencer:
         grants only when it is safe."""
         ok = True
         if cmd == CMD_START:
-            ok = self.mode == MODE_MANUAL
+            # MANUAL: run.  AUTO: the separate start that re-arms the run
+            # request after a shutdown (refused when there is nothing to
+            # re-arm, so a stray start is seen as refused).
+            ok = self.mode == MODE_MANUAL or (self.mode == MODE_AUTO and self.start_inhibit and
+                                              self.alarms.worst < pr.CL_SOFT)
             if ok:
-                self.manual_run = True
+                if self.mode == MODE_MANUAL:
+                    self.manual_run = True
+                self.start_inhibit = False
         elif cmd == CMD_STOP:
             self.manual_run = False
             self.manual_close = False
         elif cmd == CMD_RESET:
-            self.alarms.reset(t_ms)
+            # A shutdown stays latched while the engine still turns.
+            self.alarms.reset(t_ms, self.turning)
             if self.state == ST_LOCKOUT and self.alarms.worst < pr.CL_SOFT:
                 self._go(ST_STOPPED)
         elif cmd == CMD_ACK:
@@ -158,6 +179,7 @@ class Sequencer:
         self.state = ST_LOADED
         self.timer_ms = 0
         self.run_ms = self.cfg.oil_arm_ms + 1
+        self.turning = True
         self.manual_run = True
         self.manual_close = True
         self.fuel_mode = FUEL_GOVERN
@@ -257,8 +279,22 @@ class Sequencer:
         if _running(st):
             self.run_ms += tick
         stopped = m.speed_rpm_x10 < cfg.rated_rpm_x10 // 100 and m.gen_f_mhz == 0
-        want_run = self.run_request(di) and worst < pr.CL_SOFT
+        self.turning = not stopped
+        if worst >= pr.CL_SOFT:
+            # A shutdown: no restart until the request is cycled or a
+            # separate start is given, and MANUAL forgets its run and close.
+            self.start_inhibit = True
+            self.manual_run = False
+            self.manual_close = False
+        asked = self.run_request(di)
+        if self.start_inhibit and not asked:
+            self.start_inhibit = False
+        want_run = asked and worst < pr.CL_SOFT and not self.start_inhibit
 
+        # Trip-class alarms that block closing and open the breaker: all of
+        # them while the mains breaker is closed; with it open, the
+        # interconnection trips no longer concern the set's own bus.
+        wt = worst if di & hal.DI_MB_CLOSED else self.alarms.worst_local
         # --- alarm classes first: they override whatever the state wants ----
         self.paralleled = gcb and (di & hal.DI_MB_CLOSED) != 0
         self.par_ms = self.par_ms + tick if self.paralleled and self.par_ms < 1000000 else \
@@ -279,9 +315,9 @@ class Sequencer:
                 self._go(ST_STOPPING)
             elif st == ST_STOPPED:
                 self._go(ST_LOCKOUT)
-        elif worst == pr.CL_TRIP and (st == ST_LOADED or st == ST_CLOSING or st == ST_UNLOAD):
+        elif wt == pr.CL_TRIP and (st == ST_LOADED or st == ST_CLOSING or st == ST_UNLOAD):
             self._go(ST_OPENING)
-        elif worst == pr.CL_TRIP and st == ST_SYNC:
+        elif wt == pr.CL_TRIP and st == ST_SYNC:
             self._go(ST_AVAILABLE)
         if self.mode == MODE_OFF and (ST_PRESTART <= self.state <= ST_COOLDOWN):
             self._go(ST_STOPPING)     # OFF: stop now, no cool-down
@@ -366,40 +402,72 @@ class Sequencer:
                     self._go(ST_LOADED)      # closed from outside: follow it
                 elif not want_run:
                     self._go(ST_COOLDOWN)
-                elif self.close_request(di) and worst < pr.CL_TRIP:
-                    if not (di & hal.DI_MB_CLOSED) or synccheck.bus_dead(m):
-                        # Nothing else feeds the bus: close onto it if permitted.
+                elif self.close_request(di) and wt < pr.CL_TRIP:
+                    if not (di & hal.DI_MB_CLOSED):
+                        # The mains breaker is open: nothing else feeds the
+                        # site bus; close onto it if permitted.
                         if cfg.dead_bus_close:
+                            self.close_sync = False
                             self._go(ST_CLOSING)
-                    else:
+                    elif not synccheck.bus_dead(m):
                         self.syncer.reset()
                         self._go(ST_SYNC)
+                    # Mains breaker closed on a dead utility: never close
+                    # onto it (IEEE 1547: do not energise a de-energised
+                    # area EPS).  Wait: AMF opens the mains breaker first;
+                    # without AMF the grid comes back.
             elif st == ST_SYNC:
                 if not want_run or not self.close_request(di):
                     self._go(ST_AVAILABLE)
                 elif gcb:
                     self._go(ST_LOADED)
                 elif not (di & hal.DI_MB_CLOSED) or synccheck.bus_dead(m):
-                    self._go(ST_AVAILABLE)       # the grid went away: dead-bus path
+                    # The grid went away (or its breaker opened): back to
+                    # AVAILABLE, which decides afresh (wait, or a dead-bus
+                    # close once the mains breaker is open).
+                    self._go(ST_AVAILABLE)
                 elif t >= cfg.sync_ms:
                     self.flags |= pr.FLAG_SYNC_FAIL
                     self._go(ST_AVAILABLE)
                 elif self._sync(m):
+                    self.close_sync = True
                     self._go(ST_CLOSING)
                     do |= hal.DO_GCB_CLOSE
             elif st == ST_CLOSING:
-                do |= hal.DO_GCB_CLOSE
-                if (di & hal.DI_MB_CLOSED) and not synccheck.bus_dead(m) and not gcb and \
-                        t > cfg.gcb_close_time_ms + 100:
-                    # Contacts should have met by now: do not hold the coil
-                    # while the angle walks out of the window.
-                    self.flags |= pr.FLAG_GCB_FAIL_CLOSE
-                    self._go(ST_AVAILABLE)
-                elif gcb:
+                mb_closed = (di & hal.DI_MB_CLOSED) != 0
+                left = cfg.gcb_close_time_ms - t       # t: since the close decision
+                if gcb:
                     self._go(ST_LOADED)
+                elif not want_run or not self.close_request(di):
+                    self._go(ST_AVAILABLE)
+                elif self.close_sync:
+                    # The sync check holds until the contacts touch: re-run
+                    # it every tick with the close time still to go, and
+                    # drop the coil the moment the window is lost (a grid
+                    # phase jump, the grid gone) - not a breaker fault.
+                    if not mb_closed or synccheck.bus_dead(m):
+                        self._go(ST_AVAILABLE)
+                    elif not synccheck.close_permitted(cfg, m, left if left > 0 else 0):
+                        if self.sync_aborts < 1000000:
+                            self.sync_aborts += 1
+                        self.syncer.reset()
+                        self._go(ST_SYNC)
+                    elif t > cfg.gcb_close_time_ms + 100:
+                        # Contacts should have met by now: do not hold the
+                        # coil while the angle walks out of the window.
+                        self.flags |= pr.FLAG_GCB_FAIL_CLOSE
+                        self._go(ST_AVAILABLE)
+                    else:
+                        do |= hal.DO_GCB_CLOSE
+                elif mb_closed or not cfg.dead_bus_close:
+                    # A dead-bus close whose bus is no longer ours alone (the
+                    # mains breaker closed meanwhile): abandon it.
+                    self._go(ST_AVAILABLE)
                 elif t >= cfg.gcb_ms:
                     self.flags |= pr.FLAG_GCB_FAIL_CLOSE
                     self._go(ST_AVAILABLE)
+                else:
+                    do |= hal.DO_GCB_CLOSE
             elif st == ST_LOADED:
                 if not gcb:
                     self._go(ST_AVAILABLE)   # opened from outside (or tripped)
@@ -409,9 +477,16 @@ class Sequencer:
             elif st == ST_UNLOAD:
                 if not gcb:
                     self._go(ST_AVAILABLE)
+                elif not self.paralleled and want_run and self.close_request(di):
+                    # The grid went (loss of mains opened its breaker) while
+                    # the set was handing the load back, and the set is still
+                    # wanted (AMF): carry the site instead of dropping it.
+                    self._go(ST_LOADED)
                 elif not self.paralleled or self.unloaded:
                     self._go(ST_OPENING)
             elif st == ST_OPENING:
+                # A breaker that does not open is caught at the output stage
+                # (controller._outputs), on this path and every other.
                 do |= hal.DO_GCB_OPEN
                 if not gcb:
                     if self._stop_cause_soft or not want_run:
@@ -419,9 +494,6 @@ class Sequencer:
                         self._go(ST_COOLDOWN)
                     else:
                         self._go(ST_AVAILABLE)
-                elif t >= cfg.gcb_ms:
-                    self.flags |= pr.FLAG_GCB_FAIL_OPEN
-                    self._go(ST_STOPPING)
             elif st == ST_COOLDOWN:
                 if want_run and worst < pr.CL_SOFT:
                     self._go(ST_AVAILABLE)   # asked to run again: back in service

@@ -131,7 +131,7 @@ class Synchroniser:
         if static:
             # Phase lock: the slip target pulls against the phase error
             # (180 deg -> 0.5 % of rated, a 1.7 s time constant).
-            target = -mul_div(m.phase_cdeg, cfg.f_nom_mhz, 3600000)
+            target = -mul_div(m.phase_cdeg, cfg.f_nom_mhz // 10, 360000)
         else:
             target = slip_target(cfg, contact)
         self.slip_target_mhz = target

@@ -47,6 +47,7 @@ def command_code(name):
 _ERRORS = {link.E_SOF: "no start byte", link.E_VERSION: "link version mismatch",
            link.E_LENGTH: "wrong frame length", link.E_CRC: "CRC error",
            link.E_RANGE: "value out of range", link.E_TYPE: "unexpected frame type",
+           link.E_ORDER: "frame out of order (begin after the first tick, or refused)",
            link.E_FAILSAFE: "exception in the firmware, outputs driven safe"}
 # Between sessions a board listens with Ctrl-C enabled (so mpremote can take
 # it back); the first frame of a session must therefore not contain 0x03.

@@ -39,18 +39,19 @@ class RangeChecker:
         if a > self.max_abs:
             self.max_abs = a
             self.max_where = where
-        if a > self.limit:
+        # Small ints on a 32-bit port are [-2**30, 2**30 - 1].
+        if v > self.limit or v < -self.limit - 1:
             self.violations.setdefault(where, v)
 
     # --- checked multiply helpers -------------------------------------
     def _mul_div(self, a, b, d):
         for x in (a, b, d, a * b):
-            self._note(x, "mul_div(%r, %r, %r)" % (a, b, d) if abs(x) > self.limit else "mul_div")
+            self._note(x, "mul_div(%r, %r, %r)" % (a, b, d) if abs(x) > self.limit + 1 else "mul_div")
         return (a * b) // d
 
     def _mul_shr(self, a, b, s):
         for x in (a, b, a * b):
-            self._note(x, "mul_shr(%r, %r, %r)" % (a, b, s) if abs(x) > self.limit else "mul_shr")
+            self._note(x, "mul_shr(%r, %r, %r)" % (a, b, s) if abs(x) > self.limit + 1 else "mul_shr")
         return (a * b) >> s
 
     # --- line tracing ------------------------------------------------------
@@ -66,7 +67,7 @@ class RangeChecker:
             lim = self.limit
             for k, v in frame.f_locals.items():
                 if type(v) is int:
-                    if v > lim or v < -lim:
+                    if v > lim or v < -lim - 1:
                         self._note(v, "%s:%d %s" % (os.path.basename(frame.f_code.co_filename),
                                                     frame.f_lineno, k))
                     elif (v if v >= 0 else -v) > self.max_abs:
@@ -74,7 +75,7 @@ class RangeChecker:
                                                     frame.f_lineno, k))
                 elif k == "self" and hasattr(v, "__dict__"):
                     for ak, av in v.__dict__.items():
-                        if type(av) is int and (av > lim or av < -lim or abs(av) > self.max_abs):
+                        if type(av) is int and (av > lim or av < -lim - 1 or abs(av) > self.max_abs):
                             self._note(av, "%s:%d self.%s" % (
                                 os.path.basename(frame.f_code.co_filename), frame.f_lineno, ak))
             if event == "return" and type(arg) is int:

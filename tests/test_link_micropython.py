@@ -117,3 +117,46 @@ def test_host_refuses_firmware_with_a_different_setting_table(mp_bin, monkeypatc
     assert "settings CRC" in str(e.value)
     fw.send_raw(fw.frame(link.T_QUIT, []))
     assert fw.close() == 0
+
+
+def test_frames_with_the_wrong_value_count_are_refused_and_never_run(mp_bin):
+    """S, C and B carry exactly two values, H and Q none, I the input
+    vector: any other count is E_LENGTH and nothing runs with values left
+    over in the buffer from an earlier frame (issue 8, item 9)."""
+    fw = Fw(mp_bin)
+    idx = [s[0] for s in SETTINGS].index("kp_pu_x100")
+    fw.send_raw(fw.frame(link.T_SET, [idx, 300]))             # leaves [idx, 300] behind
+    assert fw.read_frame() == (link.T_ANSWER, [idx, 1])
+    errors = 0
+    for ftype, vals in ((link.T_SET, []), (link.T_SET, [idx]), (link.T_SET, [idx, 301, 7]),
+                        (link.T_COMMAND, []), (link.T_COMMAND, [7]), (link.T_COMMAND, [7, 0, 0]),
+                        (link.T_BEGIN, []), (link.T_BEGIN, [1700]), (link.T_BEGIN, [1700, 18000, 1]),
+                        (link.T_HELLO, [1]), (link.T_QUIT, [0]), (link.T_INPUTS, [0] * (hal.N_IN + 1)),
+                        (link.T_OUTPUTS, [0] * 4), (link.T_ANSWER, [1, 1]), (link.T_ERROR, [1, 1])):
+        fw.send_raw(fw.frame(ftype, vals))
+        t, v = fw.read_frame()
+        errors += 1
+        want = link.E_TYPE if ftype in (link.T_OUTPUTS, link.T_ANSWER, link.T_ERROR) else link.E_LENGTH
+        assert t == link.T_ERROR and v == [want, errors], (chr(ftype), vals, v)
+    # nothing was changed, begun or commanded by them
+    fw.send_raw(fw.frame(link.T_INPUTS, _inputs()))
+    t, v = fw.read_frame()
+    assert t == link.T_OUTPUTS and v[hal.OUT_FUEL_PCT_X100] == 0
+    assert v[hal.N_OUT + 13] == 2                              # TELE_MODE: still AUTO
+    fw.send_raw(fw.frame(link.T_QUIT, []))
+    assert fw.close() == 0
+
+
+def test_begin_is_refused_once_the_session_has_ticked(mp_bin):
+    fw = Fw(mp_bin)
+    fw.send_raw(fw.frame(link.T_INPUTS, _inputs()))
+    assert fw.read_frame()[0] == link.T_OUTPUTS
+    fw.send_raw(fw.frame(link.T_BEGIN, [5000, 18000]))
+    t, v = fw.read_frame()
+    assert t == link.T_ERROR and v[0] == link.E_ORDER
+    fw.send_raw(fw.frame(link.T_INPUTS, _inputs()))
+    t, v = fw.read_frame()
+    assert t == link.T_OUTPUTS and v[hal.OUT_FUEL_PCT_X100] == 0     # not put on load
+    assert v[hal.N_OUT + 12] == 0                                    # TELE_STATE: stopped
+    fw.send_raw(fw.frame(link.T_QUIT, []))
+    assert fw.close() == 0

@@ -29,10 +29,19 @@ _ARM = {pr.A_ALWAYS: "always", pr.A_RUNNING: "engine running", pr.A_OIL: "runnin
         pr.A_ISLAND_M: "island + metering healthy",
         pr.A_GRID_SETTLED: "paralleled for lom_inhibit_ms",
         pr.A_NON_EXPORT: "paralleled for lom_inhibit_ms, loaded, metered, zero export"}
-_SRC_UNIT = ("% x100 of rated speed", "mHz from nominal", "% x100 of rated V",
-             "% x100 of rated kW", "% x100 of rated kW (kvar)", "% x100 of rated A",
-             "% x100 of rated A", "0.1 A", "kPa", "0.1 degC", "mbar", "mV", "DI bit mask",
-             "flag bit mask", "mHz/s", "0.01 deg", "% x100 of rated kW (grid import)")
+# Unit of each protection source, keyed by its SRC_* number (a test checks
+# every source has one, so a new source cannot go undocumented).
+SRC_UNIT = {
+    pr.SRC_SPEED_PCT: "% x100 of rated speed", pr.SRC_F_DEV_MHZ: "mHz from nominal",
+    pr.SRC_V_PCT: "% x100 of rated V", pr.SRC_P_PCT: "% x100 of rated kW",
+    pr.SRC_Q_PCT: "% x100 of rated kW (kvar)", pr.SRC_I_PCT: "% x100 of rated A",
+    pr.SRC_I_UNBAL_PCT: "% x100 of rated A", pr.SRC_I_A_X10: "% x100 of rated A (inverse time)",
+    pr.SRC_OIL_KPA: "kPa", pr.SRC_COOLANT_DC: "0.1 degC", pr.SRC_GAS_MBAR: "mbar",
+    pr.SRC_BATT_MV: "mV", pr.SRC_DI: "DI bit mask", pr.SRC_FLAGS: "flag bit mask",
+    pr.SRC_ROCOF: "mHz/s", pr.SRC_VSHIFT: "0.01 deg",
+    pr.SRC_IMPORT_PCT: "% x100 of rated kW (grid import)",
+    pr.SRC_STALL_PCT: "% x100 of rated speed, while not recovering",
+}
 _KIND = ("over", "under", "input/flag", "inverse time")
 
 
@@ -55,14 +64,26 @@ def protections_md():
            "(fields: %s). Classes: %s." % (PROT_BASE, ", ".join(
                "%d %s" % (i, f) for i, f in enumerate(pr.FIELD_NAMES)),
                ", ".join("%d %s" % (i, c) for i, c in enumerate(pr.CLASS_NAMES) if i)), "",
-           "| index | name | code | element | pickup | unit | delay ms | class | armed when |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "Every protection has a class floor (no write may give it a lower class) "
+           "and limits on its pickup and delay; an *always on* protection refuses "
+           "`enable = 0`; which input or flag bit an input/flag protection watches "
+           "is never writable.  A write outside these, or one that would break the "
+           "pickup order below, is refused and the old value kept.", "",
+           "| index | name | code | element | pickup | pickup limits | unit | delay ms | "
+           "delay limits | class | class floor | always on | armed when |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for i, p in enumerate(pr.PROTECTIONS):
+        lo, hi, dlo, dhi = pr.limits(i)
         delay = ("TMS x1000 = %d, curve %s" % (p[pr.P_DELAY], overcurrent.CURVE_NAMES[
             overcurrent.CURVE_IEC_VI])) if p[pr.P_KIND] == pr.K_INVERSE else str(p[pr.P_DELAY])
-        out.append("| %d | `%s` | %d | %s | %d | %s | %s | %s | %s |" % (
-            i, p[pr.P_NAME], p[pr.P_CODE], _KIND[p[pr.P_KIND]], p[pr.P_PICKUP],
-            _SRC_UNIT[p[pr.P_SRC]], delay, pr.CLASS_NAMES[p[pr.P_CLASS]], _ARM[p[pr.P_ARM]]))
+        pk = "fixed" if lo == hi else "%d..%d" % (lo, hi)
+        dl = "fixed" if dlo == dhi else "%d..%d" % (dlo, dhi)
+        out.append("| %d | `%s` | %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            i, p[pr.P_NAME], p[pr.P_CODE], _KIND[p[pr.P_KIND]], p[pr.P_PICKUP], pk,
+            SRC_UNIT[p[pr.P_SRC]], delay, dl, pr.CLASS_NAMES[p[pr.P_CLASS]],
+            pr.CLASS_NAMES[p[pr.P_FLOOR]], "yes" if p[pr.P_FIXED] else "no", _ARM[p[pr.P_ARM]]))
+    out += ["", "Pickup order (lower < higher): " + "; ".join(
+        "`%s` < `%s`" % o for o in pr.ORDER) + "."]
     out += ["", "## IEEE 1547-2018 profiles (setting `ieee1547_category`)", "",
             "| function | Cat I | Cat II | Cat III |", "|---|---|---|---|"]
     for name, cats in profiles.IEEE1547:

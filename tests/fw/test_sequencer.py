@@ -252,7 +252,9 @@ def test_off_mode_stops_at_once_without_cool_down():
 def test_a_breaker_close_command_cannot_bypass_a_trip_alarm():
     h, c = _ctl()
     c.command(sq.CMD_MODE_MANUAL)
-    c.alarms.latched[pr.index_of("over_voltage_2")] = 1
+    i = pr.index_of("overcurrent_inst")
+    c.alarms.latched[i] = 1
+    c.alarms.cls_at[i] = c.prot.cls[i]       # as latching it does
     c.alarms._summarise()
     c.seq.state = sq.ST_AVAILABLE
     c.seq.manual_run = True
