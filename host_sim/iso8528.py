@@ -2,10 +2,21 @@
 
 Limits from ../shared/reference/standards.md.  How the figures are measured
 (the conservative reading where the standard leaves room):
-  - events are the instants the load demand jumps by >= 1 % of the fuel's
-    rated kW (scenario steps); pulse-profile edges are scored separately
-    (`load_pulse`), because a load that changes every second never reaches
-    the steady state the ISO classes are defined from;
+  - events are the load changes the scenario itself makes (its step events,
+    >= 1 % of the fuel's rated kW), and only while the set carries the load
+    alone: generator breaker closed, mains breaker open, and no breaker
+    operation from 0.5 s before the event to the end of its window.  A
+    breaker trip, a mains-breaker opening (the set suddenly carrying the
+    site) or a dead-bus close onto a load is never scored as a load step;
+    every load event that is not scored is listed in `unscored` with the
+    reason.  Ramps are not sudden load changes and are listed there too;
+    pulse-profile edges are scored separately (`load_pulse`), because a
+    load that changes every second never reaches the steady state the ISO
+    classes are defined from;
+  - an event's window runs to the next load event of the scenario, or to
+    the set leaving its loaded duty (a stop, opening, shutdown), or to the
+    end of the run; when a protection took it off load inside the window
+    the event is not scored either;
   - deviations are taken from the plant's true frequency and voltage, relative
     to the value just before the event, as % of rated;
   - every band (steady-state band, recovery tolerance band) is treated as a
@@ -26,13 +37,47 @@ LIMITS = {
 L_F_INC, L_F_DEC, L_F_BAND, L_F_TOL, L_F_REC, L_V_INC, L_V_DEC, L_V_SS, L_V_REC = range(9)
 
 
-def find_edges(t, demand_kw, p_rated_kw, min_pct=1.0):
-    out = []
-    thr = p_rated_kw * min_pct / 100.0
-    for i in range(1, len(demand_kw)):
-        if abs(demand_kw[i] - demand_kw[i - 1]) >= thr:
-            out.append(i)
-    return out
+# Load changes under this size (% of the fuel's rated kW) are not ISO events.
+MIN_STEP_PCT = 1.0
+# Pre-event window: the deviation is measured from the mean of the last 0.5 s.
+PRE_S = 0.5
+# Alarm classes that take the set off load (firmware protection.CLASS_NAMES).
+OFF_LOAD_CLASSES = ("trip_breaker", "soft_shutdown", "hard_shutdown", "emergency_stop")
+
+
+def _edges(demand_kw, i_from, i_to, thr_kw):
+    """Trace indices in [i_from, i_to) where the scheduled demand jumps."""
+    return [i for i in range(max(1, i_from), i_to)
+            if abs(demand_kw[i] - demand_kw[i - 1]) >= thr_kw]
+
+
+def breaker_operations(tr):
+    """[(index, t_s, breaker, "closed" | "opened")] from the trace's breaker
+    columns, in time order."""
+    ops = []
+    for col, name in (("gcb_closed", "generator breaker"), ("mb_closed", "mains breaker")):
+        c = tr.get(col)
+        if not c:
+            continue
+        for i in range(1, len(c)):
+            if c[i] != c[i - 1]:
+                ops.append((i, tr["t_s"][i], name, "closed" if c[i] else "opened"))
+    ops.sort()
+    return ops
+
+
+def _why_not_alone(tr, ops, a, b):
+    """None if the set carries the load alone over trace rows [a, b): its
+    breaker closed, the mains breaker open, no breaker operation; else why."""
+    for i, t_op, name, what in ops:
+        if a < i < b:
+            return "%s %s at %.2f s, inside the event's window" % (name, what, t_op)
+    if not tr["gcb_closed"][a]:
+        return "generator breaker open: the set does not carry the load"
+    mb = tr.get("mb_closed")
+    if mb and mb[a]:
+        return "paralleled with the grid: the grid holds frequency and voltage"
+    return None
 
 
 def _recovery(vals, i0, i1, centre, half_band, dt):
@@ -116,28 +161,66 @@ def worst_class(classes):
     return min(classes, key=lambda c: order[c])
 
 
-def evaluate(r, pulse_windows=()):
-    """Returns (iso8528 dict, load_pulse dict or None)."""
+def evaluate(r):
+    """Returns (iso8528 dict, load_pulse dict or None) for run r (its
+    scenario's load events scored against its trace)."""
     tr = r.trace
     t = tr["t_s"]
-    edges = find_edges(t, tr["demand_kw"], r.p_fuel_kw)
-    def in_pulse(i):
-        return any(a <= t[i] <= b + 1e-9 for a, b in pulse_windows)
-    step_edges = [i for i in edges if not in_pulse(i)]
-    pulse_edges = [i for i in edges if in_pulse(i)]
-    events = []
     n = len(t)
-    # The set leaves service (stopping, shutdown): a window ends there, since
-    # ISO figures describe a running set.
-    out_of_service = [int(round(s["t_s"] / r.tick_s)) for s in getattr(r, "states", [])
-                      if s["state"] in ("stopping", "fail_to_stop", "lockout", "stopped")]
-    for k, i0 in enumerate(step_edges):
-        nxt = [e for e in edges if e > i0] + [e for e in out_of_service if e > i0]
-        i1 = min(nxt) if nxt else n
-        events.append(evaluate_event(r, i0, i1, r.droop_pct))
+    dt = r.tick_s
+    d = tr["demand_kw"]
+    thr = r.p_fuel_kw * MIN_STEP_PCT / 100.0
+    n_pre = int(round(PRE_S / dt))
+    ops = breaker_operations(tr)
+    # The set leaves its loaded duty (a stop, opening, shutdown): a window
+    # ends there, since ISO figures describe a set on load.  When it is a
+    # protection that took it off load inside the window, the event is not
+    # scored (a trip is not a recovery).
+    leaves = [int(round(s["t_s"] / dt)) for s in getattr(r, "states", []) if s["t_s"] > 0.0]
+    trips = [(int(round(a["t_s"] / dt)), a) for a in getattr(r, "alarms", [])
+             if a["class"] in OFF_LOAD_CLASSES]
+    loads = [e for e in r.scenario["events"] if e["kind"] in ("step", "ramp", "pulse")]
+    starts = []
+    for e in loads:
+        k0 = int(round(e["t_s"] / dt))
+        # The row the schedule's change first shows in (float time may put
+        # it one tick either side of t_s / tick).
+        hit = _edges(d, k0 - 1, min(n, k0 + 2), 1e-9)
+        starts.append(hit[0] if hit else k0)
+    events, unscored, pulse_edges = [], [], []
+    for k, (e, i0) in enumerate(zip(loads, starts)):
+        if i0 >= n:
+            continue
+        nxt = [s for s in starts[k + 1:] if s > i0] + [s for s in leaves if s > i0]
+        i1 = min(nxt + [n])
+        tripped = [a for i, a in trips if i0 < i <= i1]
+        kind = e["kind"]
+        if kind == "ramp" and e["duration_s"] > dt:
+            why = "a ramp (%.1f s), not a sudden load change" % e["duration_s"]
+        elif kind == "pulse":
+            b = min(n, int(round(e["until_s"] / dt)) + 1)
+            why = _why_not_alone(tr, ops, max(0, i0 - n_pre), min(n, b + int(round(1.0 / dt))))
+            if why is None:
+                pulse_edges += _edges(d, i0, b + 1, thr)
+                continue
+        elif i0 == 0:
+            why = "at t = 0: no state before the event to measure from"
+        elif abs(d[i0] - d[i0 - 1]) < thr:
+            why = "load change under %g %% of rating" % MIN_STEP_PCT
+        else:
+            why = _why_not_alone(tr, ops, max(0, i0 - n_pre), i1)
+            if why is None and tripped:
+                why = "%s (%s) at %.2f s took the set off load inside the event's window" % (
+                    tripped[0]["name"], tripped[0]["class"], tripped[0]["t_s"])
+            if why is None:
+                events.append(evaluate_event(r, i0, i1, r.droop_pct))
+                continue
+        unscored.append({"t_s": round(e["t_s"], 4), "kind": kind, "reason": why})
     iso = {"class": worst_class([e["class"] for e in events]), "events": events,
-           "droop_pct": r.droop_pct,
-           "method": "bands as total width centred on the new steady state; "
+           "unscored": unscored, "droop_pct": r.droop_pct,
+           "method": "the scenario's load steps while the set alone carries the load "
+                     "(breaker closed, mains breaker open, no breaker operation in the "
+                     "window); bands as total width centred on the new steady state; "
                      "deviation from the pre-event value; plant truth"}
     pulse = None
     if pulse_edges:

@@ -1,8 +1,10 @@
 """Run outputs: report.json, trace.csv and plot.png in one directory.
 
 report.json keys other tools rely on: scenario, runtime, seed, governor,
-firmware_output_sha256, iso8528 {class, events[...]}.  Everything else is
-extra and may grow.
+firmware_output_sha256, iso8528 {class, events[...], unscored[...]}.
+Everything else is extra and may grow.  The paralleling figures (syncs,
+loss_of_mains, power_control) are bookkept by sim.py from quantities the
+trace carries, so trace.csv alone recomputes them (tests/test_report_truth.py).
 """
 
 import csv
@@ -12,17 +14,14 @@ import os
 from . import iso8528
 
 
-def pulse_windows(sc):
-    return [(e["t_s"], e["until_s"]) for e in sc["events"] if e["kind"] == "pulse"]
-
-
 def build(r, wall_s=None):
     sc = r.scenario
     tr = r.trace
     if tr["t_s"]:
-        iso, pulse = iso8528.evaluate(r, pulse_windows(sc))
+        iso, pulse = iso8528.evaluate(r)
     else:   # run without a trace: no transient figures to score
-        iso, pulse = {"class": "none", "events": [], "note": "run without trace"}, None
+        iso, pulse = {"class": "none", "events": [], "unscored": [],
+                      "note": "run without trace"}, None
     rep = {
         "scenario": sc["name"],
         "description": sc["description"],
@@ -136,6 +135,8 @@ def summary_text(rep):
             lines.append("  %5.1f %-15s %5.1f  %+6.2f  %7s  %6.3f  %+6.2f  %7s  %s" % (
                 e["t_s"], e["kind"], e["step_pct"], e["freq_dev_pct"], fr, e["freq_band_pct"],
                 e["volt_dev_pct"], vr, e["class"]))
+    for e in iso.get("unscored", []):
+        lines.append("  not scored: %s at %.2f s (%s)" % (e["kind"], e["t_s"], e["reason"]))
     if "load_pulse" in rep:
         p = rep["load_pulse"]
         lines.append("load pulses: %d edges, f %+.2f..%+.2f %%, V %+.2f..%+.2f %%, inside G3 limits: %s" % (
