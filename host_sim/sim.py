@@ -11,15 +11,17 @@ integers that both runtimes compute identically.
 import hashlib
 
 from . import firmware_path
-from .plant.engine import Engine, FUEL_PLANT
-from .plant.alternator import Alternator
+from .plant.engine import Engine, FUEL_PLANT, power_base_kw
+from .plant.alternator import Alternator, POLES, rated_rpm
 from .plant.load import Load, LoadSchedule
 from .plant.sensors import Sensors
 from .plant.aux import Aux
 from .plant.breaker import Breaker
 from .plant.grid import Grid
 from .plant.network import Network
+import cmath
 import math
+from . import steady
 from .ggov1 import Ggov1
 from . import runtime as rt_mod
 
@@ -36,17 +38,34 @@ PLANT_DT_S = 0.001
 TRACE_COLUMNS = ("t_s", "speed_rpm", "freq_hz", "volt_v", "p_kw", "q_kvar",
                  "demand_kw", "fuel_cmd_pct", "avr_bias_pct", "ign_cut_pct", "valve_pct",
                  "fuel_burnt_pu", "air_pu", "boost_pu", "efd_pu", "gcb_closed",
-                 "oil_kpa", "coolant_degc", "gas_mbar")
+                 "oil_kpa", "coolant_degc", "gas_mbar",
+                 # the site and the grid (plant truth; 0 where there is none)
+                 "site_kw", "site_kvar", "site_supplied", "bus_v_v", "mb_closed",
+                 "grid_f_hz", "grid_v_v", "grid_p_kw", "grid_q_kvar", "phase_deg", "slip_hz")
 
 
 def firmware_config(sc):
     """The firmware Config this scenario asks for (host copy, for scales)."""
     cfg = fw_config.Config()
-    cfg.set("fuel", fw_fuels.fuel_code(sc["fuel"]))
-    cfg.set("f_nom_hz", sc["f_nom_hz"])
-    for k, v in sc["firmware"].items():
-        cfg.set(k, v)
+    cfg.set_many([("fuel", fw_fuels.fuel_code(sc["fuel"])), ("f_nom_hz", sc["f_nom_hz"])] +
+                 sorted(sc["firmware"].items()))
     return cfg
+
+
+def plant_ratings(sc):
+    """The GX230's own ratings for this scenario, from its [plant] table and
+    frequency only, never from the firmware's settings (those are what was
+    commissioned; if they are wrong the firmware mis-measures, honestly):
+    rated_rpm (4-pole alternator), p_base_kw (the engine's NG rating at that
+    speed, constant torque below 1800 rpm), p_fuel_kw (this fuel's rating:
+    the 100 % of load percentages), v_rated_v, s_kva, poles, mpu_teeth."""
+    plant = sc["plant"]
+    rpm = rated_rpm(sc["f_nom_hz"])
+    p_base = power_base_kw(plant, rpm)
+    return {"rated_rpm": rpm, "p_base_kw": p_base,
+            "p_fuel_kw": p_base * FUEL_PLANT[sc["fuel"]]["derate"],
+            "v_rated_v": plant["v_rated_v"], "s_kva": plant["s_rated_kva"],
+            "poles": POLES, "mpu_teeth": plant["mpu_teeth"]}
 
 
 class Result:
@@ -141,12 +160,20 @@ def _ramp(start, t, t0, dur, to):
 def _run(sc, rt, cfg, seed, trace, on_tick):
     # Configure the firmware through its own setting path (the same one
     # Modbus will use): fuel and frequency first, then scenario overrides.
+    # The scenario parser checked the whole set against the firmware's own
+    # relations (Config.set_many); written one at a time, a consistent set
+    # may still need an order (poles before idle speed, say): write what is
+    # accepted, and go round again until everything is in or nothing moves.
     settings = [("fuel", fw_fuels.fuel_code(sc["fuel"])), ("f_nom_hz", sc["f_nom_hz"])]
     settings += sorted(sc["firmware"].items())
     settings += sc.get("protection_settings", [])
-    for k, v in settings:
-        if not rt.configure(k, v):
+    pending = settings
+    while pending:
+        left = [(k, v) for k, v in pending if not rt.configure(k, v)]
+        if len(left) == len(pending):
+            k, v = left[0]
             raise rt_mod.RuntimeError_("firmware refused setting %s = %r" % (k, v))
+        pending = left
     if sc.get("mode", "auto") != "auto":
         rt.command("mode_" + sc["mode"])
 
@@ -154,12 +181,14 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     tick_s = cfg.tick_ms / 1000.0
     steps = int(round(tick_s / dt))
     f_nom = float(sc["f_nom_hz"])
-    p_set_kw = cfg.p_rated_kw_x10 / 10.0                # NG rating, engine base
-    p_fuel_kw = p_set_kw * FUEL_PLANT[sc["fuel"]]["derate"]  # this fuel's rating
+    # The plant is the GX230 (plant_ratings), never sized from the firmware.
+    pr = plant_ratings(sc)
+    p_set_kw = pr["p_base_kw"]                          # NG rating at this speed, engine base
+    p_fuel_kw = pr["p_fuel_kw"]                         # this fuel's rating
     plant = sc["plant"]
-    s_kva = plant["s_rated_kva"]
-    v_rated = cfg.v_rated_dv / 10.0
-    eng = Engine(plant, sc["fuel"], f_nom, p_set_kw, dt, cfg.poles)
+    s_kva = pr["s_kva"]
+    v_rated = pr["v_rated_v"]
+    eng = Engine(plant, sc["fuel"], f_nom, p_set_kw, dt, pr["poles"])
     alt = Alternator(plant, dt)
     aux = Aux(plant, dt)
     running_start = sc.get("start", "running") == "running"
@@ -174,7 +203,7 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     ld = sc["load"]
     sched = LoadSchedule(ld["initial_pct"], sc["events"])
     load = Load(sched, p_fuel_kw, ld["pf"], ld["p_v_exp"], ld["q_v_exp"], ld["p_f_exp"])
-    sens = Sensors(seed, cfg.mpu_teeth, f_nom, cfg.poles, v_rated, p_set_kw, dt, tick_s)
+    sens = Sensors(seed, pr["mpu_teeth"], f_nom, pr["poles"], v_rated, p_set_kw, dt, tick_s)
     # Discrete inputs and injected-fault state
     remote_start = running_start if sc.get("remote_start") is None else sc["remote_start"]
     fstate = {"di_fault": 0, "oil_drift": None, "coolant_drift": None, "gas_ramp": None,
@@ -183,27 +212,48 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     estop = False
 
     gg = None
+    # A running start paralleled with the grid (mains breaker closed) begins
+    # at its load-flow solution (steady.py): the kW its power control holds
+    # for the initial site load, the rotor angle that carries it, the AVR at
+    # the firmware's initial bias.  An island running start carries the
+    # initial site load at rated voltage.
+    op = steady.parallel_operating_point(cfg, grid, load, s_kva, alt.xdp, alt.qdroop) \
+        if running_start and gsc["present"] and mb.closed else None
     if running_start:
-        # Start in the steady state at the initial load, rated speed and voltage.
-        p0, q0 = load.power_kw(0.0, 1.0, 1.0)
+        if op is not None:
+            p0, q0 = op["p_kw"], op["q_kvar"]
+            v0 = abs(op["bus"])
+            steady.settle_alternator(alt, op, s_kva)
+            c0 = cmath.phase(op["bus"]) / (2.0 * math.pi)   # terminal = bus phase, cycles
+        else:
+            p0, q0 = load.power_kw(0.0, 1.0, 1.0)
+            v0 = 1.0
+            alt.settle(p0 / s_kva, q0 / s_kva)
+            c0 = 0.25        # any phase: a quarter cycle past a zero crossing
+        # Mechanical power = electrical power: the fuel that holds p0.
         e0 = eng.w_fnl + (p0 / p_set_kw) / eng.k_turb
         act0 = e0 / (eng.valve_gain * eng.lhv_factor)
         eng.settle(act0)
-        alt.settle(p0 / s_kva, q0 / s_kva)
         aux.coolant_degc = 82.0
-        sens.v_filt, sens.p_filt, sens.q_filt = 1.0, p0, q0
+        sens.v_filt, sens.p_filt, sens.q_filt = v0, p0, q0
         rt.begin(int(round(act0 * 10000)), cfg.rated_rpm_x10)
         if sc["governor"] == "ggov1":
             row = fw_fuels.FUELS[cfg.fuel]
             gg = Ggov1(sc["ggov1"], dt, row[fw_fuels.F_FUEL_NL_PCT_X100] / 10000.0,
                        row[fw_fuels.F_FUEL_FL_PCT_X100] / 10000.0, 1.0)
             gg.settle(p0 / p_fuel_kw)
-        # Let the sensors see one full tick before the first sample, as a
-        # running engine's pickup and zero-crossing timers would have.
-        for j in range(2 * steps):
-            ts = (j + 1 - 2 * steps) * dt
+        # Sensor pre-roll: a running engine's pickup and zero-crossing timers
+        # have history at t = 0.  Run them over the last three cycles (whole
+        # ticks), ending at the terminal phase c0, so the first sample
+        # carries a full cycle's period and the pickup's last tick window.
+        n_pre = steps * int(math.ceil(3.0 / f_nom / tick_s - 1e-9))
+        sens._cycle = c0 - n_pre * dt * f_nom
+        for j in range(n_pre):
+            if j == n_pre - steps:
+                sens._edges = 0            # the pickup counts per tick window
+            ts = (j + 1 - n_pre) * dt
             eng.angle_rev += dt * eng.rated_rpm / 60.0
-            sens.sample_step(ts, 1.0, eng.rated_rpm, 1.0, p0, q0, f_nom)
+            sens.sample_step(ts, 1.0, eng.rated_rpm, v0, p0, q0, f_nom)
         w_init = 1.0
     else:
         # At rest: no speed, residual magnetism only, breaker open.
@@ -216,7 +266,7 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
         alt.avr_int = 0.0
         alt.v = 0.0
         sens.v_filt = 0.0
-        w_init = 0.0
+        w_init = v0 = 0.0
     n_ticks = int(round(sc["duration_s"] / tick_s))
     sha = hashlib.sha256()
     cols = {c: [] for c in TRACE_COLUMNS}
@@ -224,7 +274,7 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     out_cols = {("out_" + n): [] for n in hal.OUT_NAMES}
     inputs = [0] * hal.N_IN
     rated_rpm = eng.rated_rpm
-    p, q, v = p0, q0, w_init
+    p, q, v = p0, q0, v0
     cmd = act0
     cut = 0.0
     do = 0
@@ -235,20 +285,45 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     # Generator electrical angle, and its terminal voltage phase in cycles
     # (unwrapped), continuing the sensors' pre-roll so no crossing is skipped.
     term_cycles = sens._cycle
-    gen_angle = math.remainder(2.0 * math.pi * term_cycles, 2.0 * math.pi)
-    prev_term = gen_angle
+    prev_term = math.remainder(2.0 * math.pi * term_cycles, 2.0 * math.pi)
+    # The rotor (EMF) leads the terminals by the load angle: the paralleled
+    # operating point's, or E' behind X'd carrying the island load.
+    xdp = alt.xdp
+    if op is not None:
+        gen_angle = cmath.phase(op["emf"])
+    else:
+        vv = v0 if v0 > 0.05 else 0.05
+        gen_angle = math.remainder(prev_term + math.atan2(xdp * p0 / s_kva / vv,
+                                                          vv + xdp * q0 / s_kva / vv),
+                                   2.0 * math.pi)
     island_res = {"mode": "island", "p_damp_kw": 0.0, "p_grid_kw": 0.0, "q_grid_kvar": 0.0,
                   "bus_v_pu": 1.0, "bus_f_hz": f_nom, "load_supplied": True,
-                  "bus_angle_rad": 0.0, "gen_paralleled": False}
+                  "bus_angle_rad": prev_term, "gen_paralleled": False}
     res = None
-    supplied = running_start or mb.closed
+    pl, ql = (p0, q0) if running_start else (0.0, 0.0)     # what the site draws
+    if gsc["present"] and mb.closed:
+        # The network at t = 0, solved at the initial state (a paralleled
+        # start's operating point, or the grid alone feeding the site of a
+        # stopped set): its solver warm, the site load at the bus voltage and
+        # the PCC meter reading the t = 0 import from the first tick.
+        vb = grid.v_pu
+        for _ in range(8):
+            pl, ql = load.power_kw(0.0, vb, 1.0)
+            res = net.solve(gen_angle, w_init, alt.e_p * w_init, pl, ql, brk.closed, True, grid)
+            vb = res["bus_v_pu"]
+        supplied = res["load_supplied"]
+    else:
+        supplied = running_start
     syncs = []
     lom = []
     pc_err = []
     prev_gcb = brk.closed
     prev_mb = mb.closed
     sync_start = None
+    par_since = None          # when the set last became paralleled with the grid
     mains_v, mains_rel = grid.v_pu, 0.0
+    if res is not None:       # MB closed: its grid terminals are the PCC bus
+        mains_v, mains_rel = res["bus_v_pu"], res["bus_angle_rad"] - grid.angle_rad
     # Per-step constants of the plant loop (no grid: its breaker stays open)
     two_pi = 2.0 * math.pi
     dphi_pu = two_pi * f_nom * dt          # generator angle per step at 1 pu speed
@@ -375,8 +450,15 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
                 s_["reverse_power_kw_min"] = round(min(s_["reverse_power_kw_min"], p), 2)
                 if p < 0.0:
                     s_["reverse_power_ms"] += round(tick_s * 1000.0)
-        if gsc["present"] and cfg.pc_mode == 1 and brk.closed and mb.closed and res and \
-                st_name == "loaded" and syncs and t - syncs[-1]["t_s"] > 20.0:
+        # Import-limit error: loaded and paralleled for 20 s (since a close, or
+        # t = 0 for a paralleled running start), the cap binding, the set
+        # not at its limit.  Everything it reads is in the trace.
+        paralleled = brk.closed and mb.closed and grid.alive and res is not None
+        if not paralleled:
+            par_since = None
+        elif par_since is None:
+            par_since = t
+        if cfg.pc_mode == 1 and paralleled and st_name == "loaded" and t - par_since > 20.0:
             site = p + res["p_grid_kw"]
             if site > cfg.import_cap_kw_x10 / 10.0 and p < p_fuel_kw * 0.98:
                 pc_err.append(res["p_grid_kw"] - cfg.import_cap_kw_x10 / 10.0)
@@ -391,12 +473,10 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
             cols["volt_v"].append(v * v_rated)
             cols["p_kw"].append(p)
             cols["q_kvar"].append(q)
-            # The demand the generator sees: the site load behind a closed breaker.
-            # The demand the generator sees: the site load behind a closed
-            # breaker, when it carries it alone (paralleled, power control
-            # decides its output instead).
-            cols["demand_kw"].append((load.demand_kw if k else p0)
-                                     if brk.closed and not mb.closed else 0.0)
+            # The load schedule's demand (at rated V and f), whoever supplies
+            # it; site_kw below is what the site actually draws.
+            cols["demand_kw"].append(load.demand_kw if k else
+                                     sched.demand_pct(0.0) * p_fuel_kw / 100.0)
             cols["fuel_cmd_pct"].append(cmd * 100.0)
             cols["avr_bias_pct"].append(bias * 100.0)
             cols["ign_cut_pct"].append(cut * 100.0)
@@ -409,6 +489,25 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
             cols["oil_kpa"].append(aux.oil_kpa)
             cols["coolant_degc"].append(aux.coolant_degc)
             cols["gas_mbar"].append(aux.gas_mbar)
+            # The site and the grid: what the site draws at the bus (0 when it
+            # has no supply), the PCC bus voltage, the mains breaker, the
+            # utility source, the import at the PCC, and the sync-check
+            # angle in plant truth: generator terminals minus the mains
+            # breaker's grid terminals (the PCC bus while it is closed, the
+            # source while it is open), with the slip against the grid.
+            live = grid.alive and v > 0.05 and mains_v > 0.05
+            cols["site_kw"].append(pl)
+            cols["site_kvar"].append(ql)
+            cols["site_supplied"].append(1 if supplied else 0)
+            cols["bus_v_v"].append((res["bus_v_pu"] if res is not None else v) * v_rated)
+            cols["mb_closed"].append(1 if mb.closed else 0)
+            cols["grid_f_hz"].append(grid.f_hz if grid.alive else 0.0)
+            cols["grid_v_v"].append(grid.v_pu * v_rated)
+            cols["grid_p_kw"].append(res["p_grid_kw"] if res is not None else 0.0)
+            cols["grid_q_kvar"].append(res["q_grid_kvar"] if res is not None else 0.0)
+            cols["phase_deg"].append(math.degrees(math.remainder(
+                prev_term - grid.angle_rad - mains_rel, two_pi)) if live else 0.0)
+            cols["slip_hz"].append(eng.w * f_nom - grid.f_hz if live else 0.0)
             for i, n in enumerate(TELE_NAMES):
                 fw_cols["fw_" + n].append(tele[i])
             for i, n in enumerate(hal.OUT_NAMES):
@@ -433,6 +532,9 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
             else:
                 load.power_kw(ts, v, eng.w)   # keeps the demand trace
                 pl = ql = 0.0
+            # The generator side of the contacts before this step's switching:
+            # its terminal voltage, and how far its phase lags the rotor's.
+            lag_before, vg_before = math.remainder(gen_angle - prev_term, two_pi), v
             gen_angle = math.remainder(gen_angle + dphi_pu * eng.w, two_pi)
             # The mains breaker's grid terminals before this step's switching
             # (kept relative to the source: absolute angles turn 21.6 deg/ms).
@@ -457,23 +559,31 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
             if res is island_res:
                 res["bus_v_pu"] = v
                 res["load_supplied"] = supplied
+                # The terminals lag E' by the load angle (Network's island
+                # case): atan2(X'd P/V, V + X'd Q/V).
+                vv = v if v > 0.05 else 0.05
+                res["bus_angle_rad"] = gen_angle - math.atan2(xdp * p / s_kva / vv,
+                                                              vv + xdp * q / s_kva / vv)
             aux.step(eng.w, running, p / p_set_kw, eng.e_b if gas_on else 0.0, crank)
             # Generator terminal phase: the bus when the breaker is closed
-            ta = res["bus_angle_rad"] if closed and res["mode"] == "parallel" else gen_angle
+            # (paralleled, or the island it carries), the EMF when it is open.
+            ta = res["bus_angle_rad"] if closed and res["mode"] in ("parallel", "island") \
+                else gen_angle
             term_cycles += math.remainder(ta - prev_term, two_pi) / two_pi
             prev_term = ta
             if closed and not prev_gcb or (mbc and not prev_mb and closed):
                 # Contact closure: record the synchronising figures (plant truth)
                 if res["mode"] == "parallel" or (gsc["present"] and grid.alive):
-                    # Across the contacts that closed: generator against the
-                    # PCC bus (GCB), or the island against the grid (MB).
-                    ph = math.degrees(math.remainder(gen_angle - grid.angle_rad - rel_before,
-                                                     two_pi))
+                    # Across the contacts that closed, as they touch: the
+                    # generator's terminals (its EMF when unloaded, the island
+                    # bus it carries) against the PCC bus (GCB) or the grid (MB).
+                    ph = math.degrees(math.remainder(gen_angle - lag_before - grid.angle_rad
+                                                     - rel_before, two_pi))
                     syncs.append({
                         "t_s": round(ts, 4), "breaker": "gcb" if closed and not prev_gcb else "mb",
                         "time_to_close_s": round(ts - sync_start, 3) if sync_start is not None else None,
                         "slip_hz": round(eng.w * f_nom - grid.f_hz, 4),
-                        "dv_pct": round((v - v_before) * 100.0, 3),
+                        "dv_pct": round((vg_before - v_before) * 100.0, 3),
                         "phase_error_deg": round(ph, 3),
                         "reverse_power_kw_min": round(p, 2), "reverse_power_ms": 0})
                     sync_start = None
@@ -495,7 +605,7 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     r.n_ticks = n_ticks
     r.tick_s = tick_s
     r.f_nom = f_nom
-    r.v_nom = cfg.v_rated_dv / 10.0
+    r.v_nom = v_rated
     r.p_fuel_kw = p_fuel_kw
     r.droop_pct = cfg.droop_pct_x100 / 100.0 if sc["governor"] == "firmware" else sc["ggov1"]["r"] * 100.0
     r.trace = cols
