@@ -35,19 +35,19 @@ def test_every_fuel_meets_g3_with_its_own_step_table(name):
     assert rep["iso8528"]["class"] == "G3", rep["iso8528"]["events"]
 
 
-def test_firmware_governor_dips_less_and_recovers_faster_than_ggov1():
+def test_ggov1_with_turbine_parameters_stalls_the_engine_where_the_firmware_governor_meets_g3():
+    """The turbine-typical GGOV1 (standards.md) cannot hold this engine on a
+    35 % step: the speed keeps falling and the stall stage - a last-resort
+    protection no scenario can switch off - opens the breaker within a
+    second; the firmware governor takes the same step inside G3.  (Issue 10
+    brings the honest peer, a SIMC-tuned PID.)"""
     _, fw = run_scenario("iso-steps-ng")
     _, gg = run_scenario("iso-steps-ng-ggov1")
     assert gg["governor"] == "ggov1"
-    gg_at = {e["t_s"]: e for e in gg["iso8528"]["events"]}
-    pairs = [(a, gg_at[a["t_s"]]) for a in fw["iso8528"]["events"] if a["t_s"] in gg_at]
-    assert len(pairs) >= 3
-    for a, b in pairs:
-        assert abs(a["freq_dev_pct"]) < abs(b["freq_dev_pct"]), (a, b)
-        rb = b["freq_recovery_s"]
-        assert a["freq_recovery_s"] is not None
-        assert rb is None or a["freq_recovery_s"] <= rb, (a, b)
-        assert abs(a["volt_dev_pct"]) <= abs(b["volt_dev_pct"]) + 0.5
+    assert fw["iso8528"]["class"] == "G3" and not fw["alarms"]
+    first = gg["alarms"][0]
+    assert first["name"] == "stall" and 5.0 < first["t_s"] < 6.0
+    assert gg["iso8528"]["events"] == [] and gg["iso8528"]["unscored"]
 
 
 def test_ai_pulse_load_stays_inside_g3_transient_limits():
@@ -99,7 +99,11 @@ def test_tick_does_not_allocate_through_a_whole_scenario_under_micropython():
 
 
 @pytest.mark.parametrize("name", ["start-stop-ng", "fault-estop", "fault-overload",
-                                  "fault-overcrank", "fault-mpu-loss", "fault-bus-overvoltage"])
+                                  "fault-overcrank", "fault-mpu-loss", "fault-bus-overvoltage",
+                                  # issue 8: the output-stage interlocks, breaker
+                                  # failure, active anti-islanding, sync aborts
+                                  "fault-estop-stuck-breaker", "grid-loss-island-balanced",
+                                  "grid-phase-jump-at-close", "sync-grid-loss-amf"])
 def test_sequence_alarm_and_log_paths_do_not_allocate_either(name):
     """The same heap lock over a start, a stop, trips, shutdowns and the event
     log entries they write: every tick from tick 50 on runs locked."""

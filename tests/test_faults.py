@@ -27,6 +27,7 @@ from conftest import run_scenario
 from host_sim import scenario, sim
 
 import protection as fw_prot  # noqa: E402  (firmware module, on the path via host_sim)
+import hal  # noqa: E402
 
 FAULT_NAMES = [n for n in scenario.builtin_names() if n.startswith("fault-")]
 
@@ -120,7 +121,52 @@ def _check_load_rejection(r, rep):
     assert rep["alarms"] == []
 
 
+def _first(r, pred, t_from=0.0):
+    """Time of the first tick at or after t_from where pred(out_do) holds."""
+    do = r.out["out_do"]
+    for k in range(_at(r, t_from), len(do)):
+        if pred(do[k]):
+            return k * r.tick_s
+    return None
+
+
+def _check_estop_stuck_breaker(r, rep):
+    # The stuck generator breaker is backed up on the e-stop's path: the
+    # mains breaker is tripped so the grid cannot motor the stopped engine.
+    a = _alarm(rep, "gcb_fail_to_open")
+    assert a["class"] == "hard_shutdown" and a["t_s"] - 6.0 <= 0.6
+    t_mb = _first(r, lambda d: d & hal.DO_MB_OPEN, 6.0)
+    assert t_mb is not None and t_mb - 6.0 <= 0.6
+    assert r.trace["speed_rpm"][-1] == 0.0
+    assert min(r.trace["p_kw"][_at(r, t_mb + 0.2):]) > -1.0      # never motored after
+
+
+def _check_island_overload(r, rep):
+    # Named and cleared fast: the stall is first out and the breaker is told
+    # to open within a second of the step (5 s).
+    assert rep["alarms"][0]["name"] == "stall" and rep["alarms"][0]["first_out"]
+    t_open = _first(r, lambda d: d & hal.DO_GCB_OPEN, 5.0)
+    assert t_open is not None and t_open - 5.0 <= 1.0
+
+
+def _check_reset_during_rundown(r, rep):
+    # The resets while it ran down were refused (the shutdown stayed until
+    # lockout), and nothing cranked or fuelled until the start was cycled.
+    states = [(s["state"], s["t_s"]) for s in rep["states"]]
+    assert ("lockout", states[[n for n, _ in states].index("lockout")][1]) in states
+    t_lock = [t for n, t in states if n == "lockout"][0]
+    t_pre = [t for n, t in states if n == "prestart"][0]
+    assert t_lock > 9.0 and t_pre >= 23.0
+    t_fuel = _first(r, lambda d: d & (hal.DO_CRANK | hal.DO_GAS_VALVE), 6.2)
+    assert t_fuel is not None and t_fuel >= 23.0
+    lo = _alarm(rep, "low_oil_pressure")
+    assert lo["t_s"] < 6.5 and [a["name"] for a in rep["alarms"]].count("low_oil_pressure") == 1
+
+
 EXTRA = {
+    "fault-estop-stuck-breaker": _check_estop_stuck_breaker,
+    "fault-island-overload": _check_island_overload,
+    "fault-reset-during-rundown": _check_reset_during_rundown,
     "fault-actuator-stuck": _check_actuator_stuck,
     "fault-gcb-fail-to-close": _check_gcb_fail_to_close,
     "fault-overcrank": _check_overcrank,

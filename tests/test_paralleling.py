@@ -66,12 +66,14 @@ def test_soft_load_ramp_holds_its_rate():
 def test_import_limit_is_held_within_its_tolerance():
     """README: between load steps the import sits on the cap (rms well under
     10 % of rating); a site step overshoots it for the ~0.3 s the set takes
-    to pick the step up, by at most the step itself (60 kW here)."""
+    to pick the step up, by at most the step itself (60 kW here), plus the
+    active anti-islanding's +-2 % of rating (4 kW) riding on the output."""
     r, rep = run_scenario("sync-and-peak-shave")
     pc = rep["power_control"]
     assert pc["samples"] > 1000
     assert pc["import_limit_err_kw_rms"] < 0.10 * RATED_KW
-    assert pc["import_limit_err_kw_max"] < 60.0 * 1.15
+    aai_kw = r.cfg.aai_pct_x10 / 1000.0 * RATED_KW
+    assert pc["import_limit_err_kw_max"] < 60.0 * 1.15 + aai_kw
 
 
 @pytest.mark.parametrize("name", ["grid-loss-island", "grid-loss-island-import"])
