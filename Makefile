@@ -25,7 +25,7 @@ sim: $(STAMP)
 	$(VENV)/bin/gxsim run $(SCENARIO) --runtime $(RUNTIME) --out out/$(SCENARIO)
 
 test: $(STAMP)
-	$(VPY) -m pytest -q
+	$(VPY) -m pytest -q -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(VPY) -m tools.bench
