@@ -45,7 +45,7 @@ SPEED_SCENARIO = "iso-steps-ng"
 GRID_TICK_SCENARIO = "grid-loss-island-balanced"   # paralleled, then islanded
 SPEED_REPEATS = 3
 SPEED_GOAL = {"cpython": 100.0, "micropython": 20.0}
-MP_HEAPSIZE = "256k"   # the firmware (runtime.BOARD_HEAP worth) plus the bench's own buffers
+MP_HEAPSIZE = "320k"   # the firmware (runtime.BOARD_HEAP worth) plus the bench's own buffers
 MP_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp_tick_bench.py")
 SOAK_SEEDS = 20
 
