@@ -81,7 +81,6 @@ class ActiveIslanding:
         self._ps = 0             # its sign
         self.echo_mhz = 0        # the last drift-free echo of the pattern
         self.detected = False
-        self.bias_kw_x10 = 0
 
     def _next_window(self):
         lf = self._lfsr
@@ -105,7 +104,6 @@ class ActiveIslanding:
         if not armed or self.amp_kw_x10 == 0 or f_mhz == 0:
             if self._len != 0 or self.detected:
                 self.reset()
-            self.bias_kw_x10 = 0
             return 0
         if self._left == 0:
             self._next_window()
@@ -137,9 +135,7 @@ class ActiveIslanding:
                 self._apos = -1
             else:
                 self._apos = apos + 1
-        b = self.amp_kw_x10 if self._s > 0 else -self.amp_kw_x10
-        self.bias_kw_x10 = b
-        return b
+        return self.amp_kw_x10 if self._s > 0 else -self.amp_kw_x10
 
     def _window_done(self, slope):
         if self._ps == -self._as:

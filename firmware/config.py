@@ -188,11 +188,6 @@ class Config:
             return "gcb_ms: the breaker feedback time must exceed the close times"
         return None
 
-    # What problem() checks, for messages that refuse a setting.
-    RULES = ("idle below rated, crank disconnect below idle, even poles, tick_ms dividing "
-             "1000, |pf_x1000| 800..1000, sqrt(3) V I >= P, slip set point inside its "
-             "window, breaker close times below gcb_ms")
-
     def derive(self):
         """Compute raw per-tick coefficients from the settings (start-up only)."""
         fuel = fuels.FUELS[self.fuel]

@@ -140,9 +140,13 @@ class Controller:
         ok = self._set(index, value)
         # (A negative number is the link's probe - LinkClient.sync - always
         # refused, and not a write attempt: not counted.)
-        if not ok and self.refused < 1000000 and not (isinstance(index, int) and index < 0):
-            self.refused += 1
+        if not ok and not (isinstance(index, int) and index < 0):
+            self._refuse()
         return ok
+
+    def _refuse(self):
+        if self.refused < 1000000:
+            self.refused += 1
 
     def _set(self, index, value):
         if not isinstance(index, int) or not isinstance(value, int) or \
@@ -167,8 +171,8 @@ class Controller:
         """Operator command (sequencer.CMD_*); returns True if accepted
         (a refusal is counted)."""
         ok = isinstance(cmd, int) and self.seq.command(cmd, self.meas.t_ms)
-        if not ok and self.refused < 1000000:
-            self.refused += 1
+        if not ok:
+            self._refuse()
         return ok
 
     def begin(self, fuel_pct_x100, speed_rpm_x10):
@@ -179,8 +183,7 @@ class Controller:
         later would jump a locked-out set to LOADED).  Returns True if done."""
         if self.ticks != 0 or self.seq.state != ST_STOPPED or \
                 not isinstance(fuel_pct_x100, int) or not isinstance(speed_rpm_x10, int):
-            if self.refused < 1000000:
-                self.refused += 1
+            self._refuse()
             return False
         cfg = self.cfg
         self.gov.preset(sat(fuel_pct_x100, 0, cfg.fuel_max),
@@ -303,7 +306,6 @@ class Controller:
             cut = self.ign.update(speed, m.p_jump_kw_x10)
         elif fm == FUEL_GOVERN:
             self._was_power = False
-            self.aai.update(0, False)
             if seq.just_disconnected:
                 g.preset(cfg.start_fuel_pct_x100, speed)
             g.sp_rpm_x10 = seq.sp_rpm_x10
@@ -328,15 +330,11 @@ class Controller:
             bias = self.avr.match(m.bus_v_dv, m.gen_v_dv)
         else:
             bias = self.avr.update(m.gen_v_dv, fm == FUEL_GOVERN)
-        do = self._outputs(m, seq.do | mn.do)
-        if m.di & hal.DI_ESTOP:
-            # The e-stop at the output stage: no fuel whatever any state asks.
-            fuel = 0
-            cut = 0
-        out[hal.OUT_FUEL_PCT_X100] = fuel
-        out[hal.OUT_AVR_BIAS_PCT_X100] = bias
-        out[hal.OUT_IGN_CUT_PCT_X100] = cut
-        out[hal.OUT_DO] = do
+        if fm != FUEL_POWER:
+            # Not in power control (the grid gone, a stop, an e-stop): the
+            # perturbation stops and the detector starts afresh next time.
+            self.aai.update(0, False)
+        self._outputs(m, seq.do | mn.do, fuel, bias, cut)
         # --- telemetry -------------------------------------------------------
         t = self.tele
         a = self.alarms
@@ -366,12 +364,13 @@ class Controller:
         self.hal.write(out, t)
         self.ticks += 1
 
-    def _outputs(self, m, do):
-        """The last word on the relays, whatever the sequence and the mains
+    def _outputs(self, m, do, fuel, bias, cut):
+        """The last word on the outputs, whatever the sequence and the mains
         monitor asked: the interlocks no state, command or setting can get
-        round, checked here where the outputs leave.
-          - e-stop: no crank, gas valve, ignition, pre-lube or breaker close;
-            the generator breaker is opened;
+        round, checked here where the outputs leave; writes the output
+        vector and returns the relay word.
+          - e-stop: no fuel, no crank, gas valve, ignition, pre-lube or
+            breaker close; the generator breaker is opened;
           - breaker failure: a breaker told to open that is still closed
             after gcb_ms, on whatever path told it (e-stop, shutdown, trip,
             unload, loss of mains) - backup-trip the other breaker so the
@@ -389,6 +388,8 @@ class Controller:
         gcb = (di & hal.DI_GCB_CLOSED) != 0
         mb = (di & hal.DI_MB_CLOSED) != 0
         if di & hal.DI_ESTOP:
+            fuel = 0
+            cut = 0
             do &= ~(hal.DO_CRANK | hal.DO_GAS_VALVE | hal.DO_IGNITION | hal.DO_PRELUBE |
                     hal.DO_GCB_CLOSE)
             if gcb:
@@ -434,6 +435,11 @@ class Controller:
             if gcb and not self._close_ok(m, cfg.mb_close_time_ms, mw.coil_ms):
                 do &= ~hal.DO_MB_CLOSE
         mw.coil(do & hal.DO_MB_CLOSE and not mb, tick)
+        out = self.out
+        out[hal.OUT_FUEL_PCT_X100] = fuel
+        out[hal.OUT_AVR_BIAS_PCT_X100] = bias
+        out[hal.OUT_IGN_CUT_PCT_X100] = cut
+        out[hal.OUT_DO] = do
         return do
 
     def _close_ok(self, m, close_ms, coil_ms):

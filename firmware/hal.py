@@ -76,6 +76,7 @@ DI_GCB_CLOSED = const(16)    # generator breaker auxiliary contact: closed
 DI_GAS_PROVEN = const(32)    # valve-proving / gas train pressure switch healthy
 DI_METER_OK = const(64)      # metering front end answering and in range
 DI_MB_CLOSED = const(128)    # mains (grid) breaker closed: the bus is tied to the grid
+DI_ALL = const(255)          # every defined bit: measure.py drops the others
 
 OUT_FUEL_PCT_X100 = const(0)
 OUT_AVR_BIAS_PCT_X100 = const(1)

@@ -59,7 +59,6 @@ _COOLANT_HI_DC = const(3000)         # +300 degC
 _BATT_MAX_MV = const(100000)
 _SPAN_MAX_US = const(100000)         # twice the longest tick
 _EDGES_MAX = const(10000)            # per tick: 50 kHz of teeth at 0.2 s
-DI_MASK = const(255)                 # the defined hal.DI_* bits
 
 
 def mpu_rpm_x10(edges, span_us, mpu_k):
@@ -181,7 +180,7 @@ class Measure:
         self.coolant_dc = sat(inp[hal.IN_COOLANT_DC], _COOLANT_LO_DC, _COOLANT_HI_DC)
         self.gas_mbar = sat(inp[hal.IN_GAS_MBAR], 0, _SENDER_MAX)
         self.batt_mv = sat(inp[hal.IN_BATT_MV], 0, _BATT_MAX_MV)
-        self.di = inp[hal.IN_DI] & DI_MASK
+        self.di = inp[hal.IN_DI] & hal.DI_ALL
         self.speed_pct_x100 = mul_div(self.speed_rpm_x10, 10000, cfg.rated_rpm_x10)
         self.f_dev_mhz = self.gen_f_mhz - cfg.f_nom_mhz if self.gen_f_mhz > 0 else 0
         self.v_pct_x100 = mul_div(self.gen_v_dv, 10000, cfg.v_rated_dv)

@@ -270,18 +270,33 @@ def _protection(t, probe_cfg):
             out.append(("prot.%s.%s" % (name, field), v))
     # As a set: the pickups' order is checked with all of them in place,
     # whatever order single writes would need.
-    pending = out
-    while pending:
-        left = [(k, v) for k, v in pending if not probe.set_field(
-            fw_prot.index_of(k.split(".")[1]), fw_prot.FIELD_NAMES.index(k.split(".")[2]), v)]
-        if len(left) == len(pending):
-            (key, v) = left[0]
-            _, pname, field = key.split(".")
-            order = ", ".join("%s < %s" % o for o in fw_prot.ORDER if pname in o)
-            raise ScenarioError("protection.%s.%s: %s refused by the firmware: the pickups "
-                                "must stay in order (%s)" % (pname, field, _show(v), order))
-        pending = left
+    def write(key, v):
+        _, pname, field = key.split(".")
+        return probe.set_field(fw_prot.index_of(pname), fw_prot.FIELD_NAMES.index(field), v)
+    left = write_as_a_set(out, write)
+    if left:
+        (key, v) = left[0]
+        _, pname, field = key.split(".")
+        order = ", ".join("%s < %s" % o for o in fw_prot.ORDER if pname in o)
+        raise ScenarioError("protection.%s.%s: %s refused by the firmware: the pickups "
+                            "must stay in order (%s)" % (pname, field, _show(v), order))
     return out
+
+
+def write_as_a_set(pairs, write):
+    """Write (name, value) pairs one at a time with write(name, value) ->
+    accepted, in passes, until all are in or a pass takes none: a set that
+    is consistent as a whole goes in whatever order single writes need
+    (each write is checked against the values already in place).  Returns
+    what is left, [] when everything was taken.  The scenario parser and
+    sim.run write the firmware's settings this way."""
+    pending = list(pairs)
+    while pending:
+        left = [(k, v) for k, v in pending if not write(k, v)]
+        if len(left) == len(pending):
+            return left
+        pending = left
+    return []
 
 
 def _prot_limit(i, field):

@@ -24,6 +24,7 @@ import math
 from . import steady
 from .ggov1 import Ggov1
 from . import runtime as rt_mod
+from .scenario import write_as_a_set
 
 firmware_path()
 import config as fw_config  # noqa: E402
@@ -167,13 +168,10 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     settings = [("fuel", fw_fuels.fuel_code(sc["fuel"])), ("f_nom_hz", sc["f_nom_hz"])]
     settings += sorted(sc["firmware"].items())
     settings += sc.get("protection_settings", [])
-    pending = settings
-    while pending:
-        left = [(k, v) for k, v in pending if not rt.configure(k, v)]
-        if len(left) == len(pending):
-            k, v = left[0]
-            raise rt_mod.RuntimeError_("firmware refused setting %s = %r" % (k, v))
-        pending = left
+    left = write_as_a_set(settings, rt.configure)
+    if left:
+        k, v = left[0]
+        raise rt_mod.RuntimeError_("firmware refused setting %s = %r" % (k, v))
     if sc.get("mode", "auto") != "auto":
         rt.command("mode_" + sc["mode"])
 

@@ -52,6 +52,14 @@ def _available(grid=True, **settings):
     return h, c
 
 
+def _latch(c, name, cls):
+    """An alarm latched at class cls, as Alarms.update latches one."""
+    i = pr.index_of(name)
+    c.alarms.latched[i] = 1
+    c.alarms.cls_at[i] = cls
+    c.alarms._summarise()
+
+
 def _ticks(c, n):
     for _ in range(n):
         c.tick()
@@ -264,6 +272,17 @@ def test_a_setting_write_keeps_the_mode_and_the_start_inhibit():
 
 # --- e-stop at the output stage --------------------------------------------------
 
+def test_the_islanding_detector_starts_afresh_whenever_power_control_ends():
+    # Paralleled, an island found; then an e-stop takes the set straight
+    # out of power control: a stale detection must not trip the mains
+    # breaker the next time the set is paralleled.
+    h, c = _stuck_paralleled()
+    c.aai.detected = True
+    h.next_in[hal.IN_DI] |= hal.DI_ESTOP
+    c.tick()
+    assert not c.aai.detected and c.aai.update(0, False) == 0
+
+
 def test_no_crank_gas_valve_or_ignition_output_while_estop_is_set_in_any_state():
     for st in range(len(sq.STATE_NAMES)):
         h, c = loaded_controller(grid=False)
@@ -278,8 +297,9 @@ def test_no_crank_gas_valve_or_ignition_output_while_estop_is_set_in_any_state()
     h, c = loaded_controller(grid=False)
     h.next_in[hal.IN_DI] |= hal.DI_ESTOP
     c.meas.update(h.next_in)
-    do = c._outputs(c.meas, 0xFFF)
+    do = c._outputs(c.meas, 0xFFF, 5000, 0, 3000)
     assert do & (_ENGINE_OUT | hal.DO_GCB_CLOSE) == 0 and do & hal.DO_GCB_OPEN
+    assert c.out[hal.OUT_FUEL_PCT_X100] == 0 and c.out[hal.OUT_IGN_CUT_PCT_X100] == 0
 
 
 def test_reset_while_the_estop_is_held_never_cranks_or_loads_the_set():
@@ -425,20 +445,20 @@ def test_output_interlock_drops_a_close_across_a_closed_mains_breaker_outside_th
     h, c = _available()
     _paralleled(h, c, 6000)                          # 60 deg
     c.meas.update(h.next_in)
-    assert not c._outputs(c.meas, hal.DO_GCB_CLOSE) & hal.DO_GCB_CLOSE
+    assert not c._outputs(c.meas, hal.DO_GCB_CLOSE, 0, 0, 0) & hal.DO_GCB_CLOSE
     _dead_grid(h)
     c.meas.update(h.next_in)
-    assert not c._outputs(c.meas, hal.DO_GCB_CLOSE) & hal.DO_GCB_CLOSE
+    assert not c._outputs(c.meas, hal.DO_GCB_CLOSE, 0, 0, 0) & hal.DO_GCB_CLOSE
     assert c.close_blocked == 2
 
 
 def test_two_sources_never_close_onto_a_dead_bus_at_once():
     h, c = _available(grid=False)
     c.meas.update(h.next_in)
-    do = c._outputs(c.meas, hal.DO_GCB_CLOSE | hal.DO_MB_CLOSE)
+    do = c._outputs(c.meas, hal.DO_GCB_CLOSE | hal.DO_MB_CLOSE, 0, 0, 0)
     assert not (do & hal.DO_GCB_CLOSE and do & hal.DO_MB_CLOSE)
     for _ in range(3):
-        do = c._outputs(c.meas, hal.DO_GCB_CLOSE | hal.DO_MB_CLOSE)
+        do = c._outputs(c.meas, hal.DO_GCB_CLOSE | hal.DO_MB_CLOSE, 0, 0, 0)
         assert not (do & hal.DO_GCB_CLOSE and do & hal.DO_MB_CLOSE)
 
 
@@ -451,17 +471,14 @@ def test_the_grid_never_closes_onto_a_stopped_engine_behind_a_closed_generator_b
     h.next_in[hal.IN_BUS_PERIOD_100NS] = period_for_mhz(60000)
     h.next_in[hal.IN_BUS_V_DV] = 4800
     c.meas.update(h.next_in)
-    assert not c._outputs(c.meas, hal.DO_MB_CLOSE) & hal.DO_MB_CLOSE
+    assert not c._outputs(c.meas, hal.DO_MB_CLOSE, 0, 0, 0) & hal.DO_MB_CLOSE
 
 
 def test_a_latched_interconnection_trip_blocks_the_grid_but_not_the_sets_own_island():
     # Tripped by the IEEE 1547 under-frequency while paralleled; the grid is
     # then cut off (AMF opened its breaker): the set may carry the site.
     h, c = _available()
-    i = pr.index_of("under_frequency_2")
-    c.alarms.latched[i] = 1
-    c.alarms.cls_at[i] = pr.CL_TRIP
-    c.alarms._summarise()
+    _latch(c, "under_frequency_2", pr.CL_TRIP)
     for _ in range(100):
         c.tick()
         assert not h.last_out[hal.OUT_DO] & hal.DO_GCB_CLOSE      # not across the MB
@@ -474,10 +491,7 @@ def test_a_latched_interconnection_trip_blocks_the_grid_but_not_the_sets_own_isl
     assert closed
     # a local trip still blocks the island close
     h, c = _available(grid=False)
-    j = pr.index_of("overcurrent_inst")
-    c.alarms.latched[j] = 1
-    c.alarms.cls_at[j] = pr.CL_TRIP
-    c.alarms._summarise()
+    _latch(c, "overcurrent_inst", pr.CL_TRIP)
     for _ in range(100):
         c.tick()
         assert not h.last_out[hal.OUT_DO] & hal.DO_GCB_CLOSE
