@@ -90,7 +90,33 @@ SETTINGS = (
     # Active anti-islanding (antiisland.py): always on while paralleled
     ("aai_pct_x10", 20, 10, 50),                # power perturbation, 0.1 % of rating
     ("aai_window_ms", 250, 100, 1000),          # perturbation window (pairs of opposite sign)
+    # Modbus RTU slave (modbus.py, registers.py)
+    ("mb_address", 1, 1, 247),                  # slave address on the RS-485 line
+    ("mb_baud", 19200, 1200, 115200),           # 1200 2400 4800 9600 19200 38400 57600 115200
+    ("mb_parity", 2, 0, 2),                     # 0 none, 1 odd, 2 even (the Modbus default 8E1)
+    ("mb_stop_bits", 1, 1, 2),
+    ("mb_access_code", 1954, 0, 9999),          # written to access_code to unlock configuration writes; never read back
+    ("mb_unlock_s", 300, 10, 3600),             # configuration writes stay open this long after the last one
 )
+
+# Settings that may change while the engine runs, without rebuilding the
+# control blocks: the operator's set points (written without an unlock over
+# Modbus: registers.py), the grid-connection limits and the port settings.
+SETPOINTS = ("pc_mode", "base_kw_x10", "import_cap_kw_x10", "q_mode", "pf_x1000", "kvar_x10")
+LIVE = SETPOINTS + ("export_limit_kw_x10", "import_min_kw_x10", "mb_address", "mb_baud",
+                    "mb_parity", "mb_stop_bits", "mb_access_code", "mb_unlock_s")
+BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+_WHY = (None, "f_nom_hz: must be 50 or 60", "poles: must be even",
+        "tick_ms: must divide 1000 (whole ticks per second)",
+        "pf_x1000: |pf_x1000| must be 800..1000 (power factor 0.8 to 1, lagging or leading)",
+        None, "crank_disc_rpm_x10: must be below idle_rpm_x10",
+        "crank_disc_mhz: must be below the idle frequency (idle_rpm_x10 * poles / 1.2)",
+        None, "sync_df_min_mhz: must be below sync_df_max_mhz",
+        "sync_slip_mhz: must lie in the slip window sync_df_min_mhz..sync_df_max_mhz",
+        "sync_travel_mhz: must be at least |sync_slip_mhz|",
+        "mb_baud: must be one of 1200 2400 4800 9600 19200 38400 57600 115200",
+        "gcb_ms: the breaker feedback time must exceed the close times")
 
 _INDEX = {}
 for _i in range(len(SETTINGS)):
@@ -153,40 +179,71 @@ class Config:
         one-line reason, or None.  Each range alone is not enough: poles = 12
         leaves idle (1200 rpm) above rated (600 rpm), so every start would
         trip overspeed."""
+        k = self.relation()
+        if k == 0:
+            return None
+        if k == 5:
+            return ("idle_rpm_x10: must be below the rated speed, 1200 * f_nom_hz / poles "
+                    "= %d rpm_x10" % (1200 * self.f_nom_hz // self.poles))
+        if k == 8:
+            return ("i_rated_a_x10: sqrt(3) * v_rated * i_rated (%d kVA_x10) must be at "
+                    "least p_rated_kw_x10" % self._s_kva_x10())
+        return _WHY[k]
+
+    def _s_kva_x10(self):
+        return (self.v_rated_dv * self.i_rated_a_x10 // 1000) * 1732 // 10000
+
+    def relation(self):
+        """problem() as a number (0 = all hold), without building a string:
+        the Modbus path checks a live write with it allocation-free."""
         if self.f_nom_hz != 50 and self.f_nom_hz != 60:
-            return "f_nom_hz: must be 50 or 60"
+            return 1
         if self.poles & 1:
-            return "poles: must be even"
+            return 2
         if 1000 % self.tick_ms:
-            return "tick_ms: must divide 1000 (whole ticks per second)"
+            return 3
         pf = self.pf_x1000 if self.pf_x1000 >= 0 else -self.pf_x1000
         if pf < 800:
-            return "pf_x1000: |pf_x1000| must be 800..1000 (power factor 0.8 to 1, lagging or leading)"
-        rated = 1200 * self.f_nom_hz // self.poles
-        if self.idle_rpm_x10 >= rated:
-            return ("idle_rpm_x10: must be below the rated speed, 1200 * f_nom_hz / poles "
-                    "= %d rpm_x10" % rated)
+            return 4
+        if self.idle_rpm_x10 >= 1200 * self.f_nom_hz // self.poles:
+            return 5
         if self.crank_disc_rpm_x10 >= self.idle_rpm_x10:
-            return "crank_disc_rpm_x10: must be below idle_rpm_x10"
+            return 6
         # Crank disconnect by frequency below the idle frequency (mHz of
         # idle speed: rpm_x10 * poles / 1200 * 1000).
         if self.crank_disc_mhz * 6 >= self.idle_rpm_x10 * self.poles * 5:
-            return "crank_disc_mhz: must be below the idle frequency (idle_rpm_x10 * poles / 1.2)"
+            return 7
         # The rated current carries the rated power: sqrt(3) V I >= P.
-        s_kva_x10 = (self.v_rated_dv * self.i_rated_a_x10 // 1000) * 1732 // 10000
-        if s_kva_x10 < self.p_rated_kw_x10:
-            return ("i_rated_a_x10: sqrt(3) * v_rated * i_rated (%d kVA_x10) must be at "
-                    "least p_rated_kw_x10" % s_kva_x10)
+        if self._s_kva_x10() < self.p_rated_kw_x10:
+            return 8
         if self.sync_df_min_mhz >= self.sync_df_max_mhz:
-            return "sync_df_min_mhz: must be below sync_df_max_mhz"
+            return 9
         if not self.sync_df_min_mhz <= self.sync_slip_mhz <= self.sync_df_max_mhz:
-            return "sync_slip_mhz: must lie in the slip window sync_df_min_mhz..sync_df_max_mhz"
+            return 10
         slip = self.sync_slip_mhz if self.sync_slip_mhz >= 0 else -self.sync_slip_mhz
         if self.sync_travel_mhz < slip:
-            return "sync_travel_mhz: must be at least |sync_slip_mhz|"
+            return 11
+        if self.mb_baud not in BAUDS:
+            return 12
         if self.gcb_close_time_ms >= self.gcb_ms or self.mb_close_time_ms >= self.gcb_ms:
-            return "gcb_ms: the breaker feedback time must exceed the close times"
-        return None
+            return 13
+        return 0
+
+    def set_live(self, i, value):
+        """Set SETTINGS[i] (one of LIVE) while the engine runs: range and
+        relations checked, the old value kept on refusal; no allocation.
+        Returns True if accepted."""
+        s_ = SETTINGS[i]
+        if value < s_[2] or value > s_[3]:
+            return False
+        name = s_[0]
+        old = getattr(self, name)
+        setattr(self, name, value)
+        if self.relation():
+            setattr(self, name, old)
+            return False
+        self.derive()
+        return True
 
     def derive(self):
         """Compute raw per-tick coefficients from the settings (start-up only)."""

@@ -24,7 +24,7 @@ from fixpt import const, mul_div, sat
 
 import hal
 import protection as pr
-from config import Config, SETTINGS
+from config import Config, SETTINGS, LIVE, settings_crc
 from measure import Measure, rpm_x10_of_mhz
 from governor import Governor
 from avr import Avr
@@ -40,6 +40,9 @@ from eventlog import EventLog
 import synccheck
 import profiles
 from breakers import BreakerWatch
+import link
+import modbus
+import registers
 
 TELE_SPEED_RPM_X10 = const(0)
 TELE_GEN_F_MHZ = const(1)
@@ -76,6 +79,8 @@ STATUS_FAILSAFE = const(2)
 
 _STALL_N = const(5)           # stall: speed trend over 5 ticks
 
+_PORT_SETTINGS = ("mb_address", "mb_baud", "mb_parity", "mb_stop_bits")
+
 # Setting numbers on the link and Modbus: 0.. general settings (config.SETTINGS),
 # PROT_BASE + 8 * protection index + field for protection settings.
 PROT_BASE = const(1000)
@@ -107,6 +112,23 @@ class Controller:
         self._f_ring = array("i", [0] * 3)            # frequency speed pct, last 3 ticks
         self._f_k = 0
         self._spd_k = 0
+        # Counters for the register map (since power-up; persisted with the
+        # configuration in issue 11).
+        self.run_s = 0
+        self.starts = 0
+        self.kwh_x10 = 0
+        self._run_ms = 0
+        self._e_acc = 0           # kW_x10 * ms not yet a whole 0.1 kWh
+        self._st_prev = ST_STOPPED
+        # Modbus RTU slave on the HAL's UART (modbus.py, registers.py)
+        self.settings_crc = settings_crc()
+        self.link_version = link.LINK_VERSION
+        self.regs = registers.Registers(self)
+        # FC17: the server id carries the firmware revision and the run
+        # indicator comes last (no additional data): masters that take the
+        # last byte as the run status (pymodbus) read it right too.
+        self.mb = modbus.Slave(self.regs, self.cfg.mb_address, self.cfg.mb_baud, registers.IDENT,
+                               registers.SERVER_ID)
 
     def _build(self):
         """(Re)build the blocks that hold derived coefficients.  Protection
@@ -155,9 +177,16 @@ class Controller:
         if index >= PROT_BASE:
             k = index - PROT_BASE
             return self.prot.set_field(k >> 3, k & 7, value)
-        if self.seq.state != ST_STOPPED or index < 0 or index >= len(SETTINGS):
+        if index < 0 or index >= len(SETTINGS):
             return False
         name = SETTINGS[index][0]
+        if self.seq.state != ST_STOPPED:
+            # Running: only the set points, grid limits and port settings
+            # (config.LIVE), which need no rebuild of the control.
+            if name not in LIVE or not self.cfg.set_live(index, value):
+                return False
+            self.settings_changed(index)
+            return True
         if name == "ieee1547_category":
             # The profile and the setting change together, or neither does.
             if not 1 <= value <= 3 or not profiles.apply_ieee1547(self.prot, value):
@@ -165,7 +194,65 @@ class Controller:
         if not self.cfg.set(name, value):
             return False
         self._build()
+        self.settings_changed(index)
         return True
+
+    def set_settings(self, pairs):
+        """Several general settings [(index, value)] as one change (any
+        order), engine stopped only; all or nothing.  True if applied."""
+        if self.seq.state != ST_STOPPED:
+            self._refuse()
+            return False
+        named = []
+        for i, v in pairs:
+            if not isinstance(i, int) or not 0 <= i < len(SETTINGS) or \
+                    SETTINGS[i][0] == "ieee1547_category":
+                # The trip profile changes with its setting, on its own path.
+                if len(pairs) == 1 or not isinstance(i, int):
+                    return self.set_setting(i, v)
+                self._refuse()
+                return False
+            named.append((SETTINGS[i][0], v))
+        if self.cfg.set_many(named) is not None:
+            self._refuse()
+            return False
+        self._build()
+        for i, v in pairs:
+            self.settings_changed(i)
+        return True
+
+    def settings_changed(self, index):
+        """Follow-up of setting `index` having changed: the power loop's
+        derived slope, and the Modbus port (re-opened once the reply to the
+        write that changed it has gone)."""
+        name = SETTINGS[index][0]
+        if name == "pf_x1000" or name == "ramp_pct_s":
+            self.pc.retune()
+        elif name in _PORT_SETTINGS:
+            self.regs.port_changed = True
+
+    def serve_uart(self, buf, n, t_us):
+        """Serve the Modbus port between ticks: n bytes of buf arrived at
+        t_us (n = 0: the line was silent up to t_us).  Replies leave through
+        the HAL at once.  Called by the HAL's wait_tick (on_uart) or by the
+        simulator; never inside a tick."""
+        mb = self.mb
+        if n > 0:
+            mb.feed(buf, n, t_us)
+        else:
+            mb.idle(t_us)
+        h = self.hal
+        while True:
+            k = mb.poll(t_us)
+            if k == 0:
+                break
+            h.uart_send(mb.reply, k)
+        r = self.regs
+        if r.port_changed:
+            r.port_changed = False
+            cfg = self.cfg
+            mb.configure(cfg.mb_address, cfg.mb_baud)
+            h.uart_config(cfg.mb_baud, cfg.mb_parity, cfg.mb_stop_bits)
 
     def command(self, cmd, arg=0):
         """Operator command (sequencer.CMD_*); returns True if accepted
@@ -278,6 +365,25 @@ class Controller:
                   self.prot.mains_tripped, cfg.tick_ms)
         seq.amf_run = mn.amf_run
         seq.update(m, t_ms)
+        st = seq.state
+        if st != self._st_prev:
+            if st == ST_WARMUP and self._st_prev < ST_WARMUP:
+                self.starts += 1
+            self._st_prev = st
+        tick = cfg.tick_ms
+        if ST_WARMUP <= st <= ST_COOLDOWN:
+            self._run_ms += tick
+            if self._run_ms >= 1000:
+                self._run_ms -= 1000
+                self.run_s += 1
+        if m.p_kw_x10 > 0:
+            # 0.1 kWh = 3,600,000 kW_x10 ms
+            e = self._e_acc + m.p_kw_x10 * tick
+            if e >= 3600000:
+                e -= 3600000
+                if self.kwh_x10 < 1073741823:
+                    self.kwh_x10 += 1
+            self._e_acc = e
         # --- control ---------------------------------------------------------
         speed = m.speed_rpm_x10
         if flags & pr.FLAG_MPU_LOSS and m.gen_f_mhz > 0:

@@ -76,7 +76,8 @@ DI_GCB_CLOSED = const(16)    # generator breaker auxiliary contact: closed
 DI_GAS_PROVEN = const(32)    # valve-proving / gas train pressure switch healthy
 DI_METER_OK = const(64)      # metering front end answering and in range
 DI_MB_CLOSED = const(128)    # mains (grid) breaker closed: the bus is tied to the grid
-DI_ALL = const(255)          # every defined bit: measure.py drops the others
+DI_CONFIG_EN = const(256)    # configuration key switch: Modbus configuration writes open
+DI_ALL = const(511)          # every defined bit: measure.py drops the others
 
 OUT_FUEL_PCT_X100 = const(0)
 OUT_AVR_BIAS_PCT_X100 = const(1)
@@ -97,6 +98,12 @@ DO_COMMON_SHUTDOWN = const(256)  # a shutdown-class alarm latched
 DO_READY = const(512)        # set available for load (AUTO, no shutdown)
 DO_MB_CLOSE = const(1024)    # mains breaker close coil (AMF retransfer)
 DO_MB_OPEN = const(2048)     # mains breaker trip coil (AMF, loss of mains)
+
+# Names of the DI_* and DO_* bits, bit 0 first (register map, docs).
+DI_NAMES = ("estop", "remote_start", "gas_leak", "knock", "gcb_closed", "gas_proven",
+            "meter_ok", "mb_closed", "config_enable")
+DO_NAMES = ("crank", "gas_valve", "ignition", "prelube", "gcb_close", "gcb_open", "horn",
+            "common_alarm", "common_shutdown", "ready", "mb_close", "mb_open")
 
 # Names in vector order: the host (trace, link, docs) reads these instead of
 # re-declaring the layout.
@@ -127,3 +134,18 @@ class Hal:
     def safe(self):
         """Drive outputs to the safe state (fuel off) after an unhandled error."""
         raise NotImplementedError
+
+    # The Modbus RTU port (RS-485 on a board, a pty in the simulator, 'U'
+    # frames on the tick link).  A HAL's wait_tick serves the port in the
+    # time left before the next tick, calling on_uart(buf, n, t_us) with the
+    # bytes read (n = 0: the line was found silent at t_us); the controller
+    # answers through uart_send.  A HAL without a port keeps these.
+    on_uart = None
+
+    def uart_send(self, buf, n):
+        """Send buf[0:n] as one write (the board drives DE around it)."""
+        pass
+
+    def uart_config(self, baud, parity, stop_bits):
+        """Re-open the port (a Modbus port setting changed)."""
+        pass

@@ -26,6 +26,13 @@ class PowerCtl:
         self.p_ref_kw_x10 = 0
         self.q_ref_kvar_x10 = 0
         self.loading = True        # soft load still under way
+        self.retune()
+
+    def retune(self):
+        """(Re)derive the ramp and the power-factor slope from the settings:
+        a set point written while running (Modbus) takes effect without a
+        bump, through the ramp."""
+        cfg = self.cfg
         self.p_rated = cfg.p_fuel_rated_kw_x10
         r = mul_div(self.p_rated, cfg.ramp_pct_s, 100) * cfg.tick_ms // 1000
         self.ramp_tick = r if r > 0 else 1

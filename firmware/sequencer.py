@@ -119,6 +119,7 @@ class Sequencer:
         self.turning = False      # the engine turns (speed or frequency seen)
         self.close_sync = False   # CLOSING across a closed mains breaker (synchronised)
         self.sync_aborts = 0      # closes abandoned because the window was lost
+        self.estop = False        # the e-stop input, as last seen
 
     def rebuild(self):
         """After a settings change (engine stopped): fresh synchroniser and
@@ -137,8 +138,10 @@ class Sequencer:
             # MANUAL: run.  AUTO: the separate start that re-arms the run
             # request after a shutdown (refused when there is nothing to
             # re-arm, so a stray start is seen as refused).
-            ok = self.mode == MODE_MANUAL or (self.mode == MODE_AUTO and self.start_inhibit and
-                                              self.alarms.worst < pr.CL_SOFT)
+            # Never during an e-stop or with a shutdown latched, whatever
+            # path the command came by (panel, link, Modbus).
+            ok = (self.mode == MODE_MANUAL or (self.mode == MODE_AUTO and self.start_inhibit)) \
+                and self.alarms.worst < pr.CL_SOFT and not self.estop
             if ok:
                 if self.mode == MODE_MANUAL:
                     self.manual_run = True
@@ -160,7 +163,7 @@ class Sequencer:
             if self.log is not None:
                 self.log.log(t_ms, 2004, self.mode)
         elif cmd == CMD_CLOSE:
-            ok = self.mode == MODE_MANUAL
+            ok = self.mode == MODE_MANUAL and self.alarms.worst < pr.CL_TRIP and not self.estop
             if ok:
                 self.manual_close = True
         elif cmd == CMD_OPEN:
@@ -273,6 +276,7 @@ class Sequencer:
         self.timer_ms += tick
         self.just_disconnected = False
         di = m.di
+        self.estop = (di & hal.DI_ESTOP) != 0
         gcb = (di & hal.DI_GCB_CLOSED) != 0
         worst = self.alarms.worst
         st = self.state

@@ -258,7 +258,10 @@ def test_a_breaker_close_command_cannot_bypass_a_trip_alarm():
     c.alarms._summarise()
     c.seq.state = sq.ST_AVAILABLE
     c.seq.manual_run = True
-    assert c.command(sq.CMD_CLOSE)           # accepted as a request ...
+    # Refused at once (a clear answer: Modbus replies 04), and even a
+    # request already standing is never granted.
+    assert not c.command(sq.CMD_CLOSE)
+    c.seq.manual_close = True
     running_inputs(h, c.cfg, c.cfg.rated_rpm_x10, 0)
     h.next_in[hal.IN_DI] &= ~hal.DI_GCB_CLOSED
     for _ in range(20):

@@ -1,0 +1,935 @@
+"""The Modbus register map - one table - and the data model the slave
+(modbus.py) reads and writes through.
+
+Every point is data here: table, address, name, type, scale, unit, access,
+the source of its value and the interlock on writes.  `Registers` walks the
+table; there is no code per register.  docs/registers.md, registers.json and
+registers.csv, gxtool and the tests all come from `points()` (expanded
+host-side by registers_info.py).
+
+Tables and address plan (PDU addresses, 0-based; mbpoll and many SCADA
+packages count from 1: add 1):
+  input registers    0..   measurements, state, alarms summary, counters
+                     100.. communication counters     150.. identification
+                     200+i alarm status of protection i
+                     400.. the event log window
+  holding registers  1000.. control: command pair, access code, event index
+                     2000 + 2*i  setting i (config.SETTINGS), s32
+                     3000 + 10*i + 2*f  field f of protection i, s32
+                     Input registers also answer FC03 (masters limited to
+                     holding registers); they refuse writes (02).
+  coils              0.. commands that need no confirmation (write 1)
+  discrete inputs    0.. digital inputs, 16.. relay outputs, 32.. status,
+                     100+i protection i latched, 200+i protection i active
+
+Encoding: 32-bit values are two registers, high word first, everywhere.
+Signed values are two's complement.  A value that cannot be measured now
+reads as a sentinel, never as a plausible number (as Deep Sea does):
+  u16 0xFFFF, s16 0x7FFF, 32-bit 0xFFFF FFFF / 0x7FFF FFFF: not available
+  (no voltage to measure a frequency from, no current for a power factor,
+  no entry at this event index, a write-only point); ...FFFE / ...7FFE:
+  sensor fault (metering lost, speed pickup lost).  Real values saturate one
+  below the sentinels.
+
+Writes: a write must cover whole points (both words of a 32-bit point) and
+is checked as a whole before anything changes: address (02), then every
+value against its range (03), then the interlocks (04); a refused write
+changes nothing, and is counted and logged (code EV_MB_REFUSED with the
+register, then EV_MB_VALUE with the value; at most 10 refusals a minute are
+logged, so a flood cannot push alarms out of the log).
+  - configuration (settings, protection settings) needs an unlock: the
+    access code (setting mb_access_code) written to access_code opens it for
+    mb_unlock_s after the last configuration write, or the config_enable
+    input held; five wrong codes block code attempts for 60 s.  Settings
+    outside config.LIVE change only with the engine stopped (they rescale
+    the control); protection settings go through Protection.set_field (class
+    floors, always-on, limits, pickup order).
+  - set points (config.SETPOINTS: power and kvar references, their modes)
+    need no unlock: they are operation, range-checked and logged on change.
+  - commands (start, stop, reset, ack, mode, breaker) go through the command
+    pair: one FC16 write of [code, code ^ 0xFFFF] to command (1000-1001).
+    A single register, or a wrong complement: 03.  Then exactly the
+    interlocks a local command meets (Controller.command): refused -> 04.
+    A broadcast can never start the engine, change mode or close a breaker.
+Nothing here allocates per request, except accepted configuration writes,
+which rebuild the control blocks (engine stopped).
+"""
+
+from fixpt import const
+from array import array
+import hal
+import config as cf
+import protection as pr
+import sequencer as sq
+import synccheck
+import modbus
+from fixpt import isqrt, mul_div
+from crc16 import _TABLE
+
+FW_VERSION = (0, 2, 0)
+VENDOR = b"GX230 open controller project"
+IDENT = ((0, VENDOR), (1, b"GX230"), (2, b"0.2.0"),
+         (3, b"https://github.com/gx230/gx230"), (4, b"GX230 genset controller"),
+         (5, b"GX230-200kW multi-fuel"), (6, b"GX230 edge genset"))
+
+SERVER_ID = b"GX230 fw 0.2.0"
+
+TB_COIL = const(1)
+TB_DI = const(2)
+TB_HR = const(3)
+TB_IR = const(4)
+TABLE_NAMES = ("", "coil", "discrete_input", "holding_register", "input_register")
+
+T_U16 = const(0)
+T_S16 = const(1)
+T_U32 = const(2)
+T_S32 = const(3)
+T_BIT = const(4)
+TYPE_NAMES = ("u16", "s16", "u32", "s32", "bit")
+
+A_R = const(0)
+A_RW = const(1)
+A_W = const(2)
+ACCESS_NAMES = ("r", "rw", "w")
+
+# Interlocks on writes
+L_NONE = const(0)
+L_SETPOINT = const(1)      # range only (operation, no unlock)
+L_UNLOCK = const(2)        # configuration: unlocked
+L_STOPPED = const(3)       # configuration, engine stopped
+L_CONFIRM = const(4)       # command pair
+L_CODE = const(5)          # the access code itself
+LOCK_NAMES = ("none", "set point: range only", "unlock", "unlock, engine stopped",
+              "command pair [code, code ^ 0xFFFF] in one FC16 write", "access code")
+
+# Value sources
+S_LIVE = const(0)          # Registers.live[idx], filled per request
+S_CMD = const(1)
+S_CODE = const(2)
+S_EVIDX = const(3)
+S_COIL = const(4)          # coil action idx
+S_BIT = const(5)           # bit idx of live word (for DI): idx = word * 32 + bit
+
+# Live values (indices into Registers.live)
+_n = 0
+L_SPEED = const(0)
+L_GEN_F = const(1)
+L_GEN_V = const(2)
+L_IA = const(3)
+L_IB = const(4)
+L_IC = const(5)
+L_P = const(6)
+L_Q = const(7)
+L_PF = const(8)
+L_P_PCT = const(9)
+L_BUS_F = const(10)
+L_BUS_V = const(11)
+L_GRID_P = const(12)
+L_GRID_Q = const(13)
+L_PHASE = const(14)
+L_SLIP = const(15)
+L_OIL = const(16)
+L_COOL = const(17)
+L_GAS = const(18)
+L_BATT = const(19)
+L_ROCOF = const(20)
+L_VSHIFT = const(21)
+L_FDEV = const(22)
+L_FUEL = const(23)
+L_BIAS = const(24)
+L_REF = const(25)
+L_PREF = const(26)
+L_SITE = const(27)
+L_STATE = const(28)
+L_MODE = const(29)
+L_STATUS = const(30)
+L_SYNC = const(31)
+L_DI = const(32)
+L_DO = const(33)
+L_FIRST = const(34)
+L_FIRST_CODE = const(35)
+L_WORST = const(36)
+L_NLATCHED = const(37)
+L_LAST = const(38)
+L_LAST_CODE = const(39)
+L_LAT0 = const(40)          # latched bits 0..15, 16..31, 32..47
+L_ACT0 = const(43)          # active bits
+L_RUN_S = const(46)
+L_STARTS = const(47)
+L_KWH = const(48)
+L_UPTIME = const(49)
+L_CNT0 = const(50)          # modbus counters (modbus.N_C)
+L_REFUSED = const(61)       # Modbus writes refused
+L_WRITES = const(62)        # Modbus writes accepted
+L_CTL_REFUSED = const(63)   # every refused setting write / command (all paths)
+L_FW0 = const(64)           # major, minor, patch
+L_MAP_CRC = const(67)
+L_SET_CRC = const(68)
+L_LINK_VER = const(69)
+L_NPROT = const(70)
+L_UNLOCKED_S = const(71)
+L_EV_COUNT = const(72)
+L_EV_NEWEST = const(73)
+L_EV_SEQ = const(74)
+L_EV_BOOT = const(75)
+L_EV_T = const(76)
+L_EV_CODE = const(77)
+L_EV_VALUE = const(78)
+L_EV_VALID = const(79)
+L_CODE_FAILS = const(80)
+N_LIVE = const(81)
+
+NA = const(-1073741824)     # live value: not available now
+FAULT = const(-1073741823)  # live value: sensor fault
+
+# Status bits (input register status, discrete inputs 32..)
+STATUS_NAMES = ("running", "available", "loaded", "paralleled", "mains_healthy",
+                "alarm", "warning", "shutdown", "config_unlocked", "horn", "auto",
+                "amf_run", "failsafe", "listen_only")
+SYNC_NAMES = ("idle", "synchronising", "in_window", "closing")
+
+# The table.  (table, address, name, type, scale, unit, access, source, index,
+# interlock).  scale: engineering value = raw / scale.  Each point's
+# description for the docs is in registers_info.py (host side: a board does
+# not carry the prose).
+POINTS = (
+    (TB_IR, 0, "speed_rpm", T_U16, 10, "rpm", A_R, S_LIVE, L_SPEED, L_NONE),
+    (TB_IR, 1, "gen_f_hz", T_U16, 100, "Hz", A_R, S_LIVE, L_GEN_F, L_NONE),
+    (TB_IR, 2, "gen_v_v", T_U16, 10, "V", A_R, S_LIVE, L_GEN_V, L_NONE),
+    (TB_IR, 3, "gen_ia_a", T_U16, 10, "A", A_R, S_LIVE, L_IA, L_NONE),
+    (TB_IR, 4, "gen_ib_a", T_U16, 10, "A", A_R, S_LIVE, L_IB, L_NONE),
+    (TB_IR, 5, "gen_ic_a", T_U16, 10, "A", A_R, S_LIVE, L_IC, L_NONE),
+    (TB_IR, 6, "p_kw", T_S32, 10, "kW", A_R, S_LIVE, L_P, L_NONE),
+    (TB_IR, 8, "q_kvar", T_S32, 10, "kvar", A_R, S_LIVE, L_Q, L_NONE),
+    (TB_IR, 10, "pf", T_S16, 1000, "", A_R, S_LIVE, L_PF, L_NONE),
+    (TB_IR, 11, "p_pct", T_S16, 100, "%", A_R, S_LIVE, L_P_PCT, L_NONE),
+    (TB_IR, 12, "bus_f_hz", T_U16, 100, "Hz", A_R, S_LIVE, L_BUS_F, L_NONE),
+    (TB_IR, 13, "bus_v_v", T_U16, 10, "V", A_R, S_LIVE, L_BUS_V, L_NONE),
+    (TB_IR, 14, "grid_p_kw", T_S32, 10, "kW", A_R, S_LIVE, L_GRID_P, L_NONE),
+    (TB_IR, 16, "grid_q_kvar", T_S32, 10, "kvar", A_R, S_LIVE, L_GRID_Q, L_NONE),
+    (TB_IR, 18, "phase_deg", T_S16, 100, "deg", A_R, S_LIVE, L_PHASE, L_NONE),
+    (TB_IR, 19, "slip_hz", T_S16, 1000, "Hz", A_R, S_LIVE, L_SLIP, L_NONE),
+    (TB_IR, 20, "oil_kpa", T_U16, 1, "kPa", A_R, S_LIVE, L_OIL, L_NONE),
+    (TB_IR, 21, "coolant_degc", T_S16, 10, "degC", A_R, S_LIVE, L_COOL, L_NONE),
+    (TB_IR, 22, "gas_mbar", T_U16, 1, "mbar", A_R, S_LIVE, L_GAS, L_NONE),
+    (TB_IR, 23, "batt_v", T_U16, 1000, "V", A_R, S_LIVE, L_BATT, L_NONE),
+    (TB_IR, 24, "rocof_hz_s", T_S16, 1000, "Hz/s", A_R, S_LIVE, L_ROCOF, L_NONE),
+    (TB_IR, 25, "vshift_deg", T_S16, 100, "deg", A_R, S_LIVE, L_VSHIFT, L_NONE),
+    (TB_IR, 26, "f_dev_hz", T_S16, 1000, "Hz", A_R, S_LIVE, L_FDEV, L_NONE),
+    (TB_IR, 27, "fuel_pct", T_U16, 100, "%", A_R, S_LIVE, L_FUEL, L_NONE),
+    (TB_IR, 28, "avr_bias_pct", T_S16, 100, "%", A_R, S_LIVE, L_BIAS, L_NONE),
+    (TB_IR, 29, "speed_ref_rpm", T_U16, 10, "rpm", A_R, S_LIVE, L_REF, L_NONE),
+    (TB_IR, 30, "p_ref_kw", T_S32, 10, "kW", A_R, S_LIVE, L_PREF, L_NONE),
+    (TB_IR, 32, "site_kw", T_S32, 10, "kW", A_R, S_LIVE, L_SITE, L_NONE),
+    (TB_IR, 50, "state", T_U16, 1, "", A_R, S_LIVE, L_STATE, L_NONE),
+    (TB_IR, 51, "mode", T_U16, 1, "", A_R, S_LIVE, L_MODE, L_NONE),
+    (TB_IR, 52, "status", T_U16, 1, "", A_R, S_LIVE, L_STATUS, L_NONE),
+    (TB_IR, 53, "sync_status", T_U16, 1, "", A_R, S_LIVE, L_SYNC, L_NONE),
+    (TB_IR, 54, "digital_inputs", T_U16, 1, "", A_R, S_LIVE, L_DI, L_NONE),
+    (TB_IR, 55, "relay_outputs", T_U16, 1, "", A_R, S_LIVE, L_DO, L_NONE),
+    (TB_IR, 56, "first_out", T_S16, 1, "", A_R, S_LIVE, L_FIRST, L_NONE),
+    (TB_IR, 57, "first_out_code", T_U16, 1, "", A_R, S_LIVE, L_FIRST_CODE, L_NONE),
+    (TB_IR, 58, "worst_class", T_U16, 1, "", A_R, S_LIVE, L_WORST, L_NONE),
+    (TB_IR, 59, "alarm_count", T_U16, 1, "", A_R, S_LIVE, L_NLATCHED, L_NONE),
+    (TB_IR, 60, "last_alarm", T_S16, 1, "", A_R, S_LIVE, L_LAST, L_NONE),
+    (TB_IR, 61, "last_alarm_code", T_U16, 1, "", A_R, S_LIVE, L_LAST_CODE, L_NONE),
+    (TB_IR, 62, "alarms_latched_0", T_U16, 1, "", A_R, S_LIVE, L_LAT0, L_NONE),
+    (TB_IR, 63, "alarms_latched_1", T_U16, 1, "", A_R, S_LIVE, L_LAT0 + 1, L_NONE),
+    (TB_IR, 64, "alarms_latched_2", T_U16, 1, "", A_R, S_LIVE, L_LAT0 + 2, L_NONE),
+    (TB_IR, 65, "alarms_active_0", T_U16, 1, "", A_R, S_LIVE, L_ACT0, L_NONE),
+    (TB_IR, 66, "alarms_active_1", T_U16, 1, "", A_R, S_LIVE, L_ACT0 + 1, L_NONE),
+    (TB_IR, 67, "alarms_active_2", T_U16, 1, "", A_R, S_LIVE, L_ACT0 + 2, L_NONE),
+    (TB_IR, 70, "run_s", T_U32, 1, "s", A_R, S_LIVE, L_RUN_S, L_NONE),
+    (TB_IR, 72, "starts", T_U32, 1, "", A_R, S_LIVE, L_STARTS, L_NONE),
+    (TB_IR, 74, "kwh", T_U32, 10, "kWh", A_R, S_LIVE, L_KWH, L_NONE),
+    (TB_IR, 76, "uptime_s", T_U32, 1, "s", A_R, S_LIVE, L_UPTIME, L_NONE),
+    (TB_IR, 100, "mb_bus_msgs", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_BUS, L_NONE),
+    (TB_IR, 102, "mb_crc_errors", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_CRC, L_NONE),
+    (TB_IR, 104, "mb_exceptions", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_EXC, L_NONE),
+    (TB_IR, 106, "mb_server_msgs", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_SERVER, L_NONE),
+    (TB_IR, 108, "mb_no_response", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_NORESP, L_NONE),
+    (TB_IR, 110, "mb_overruns", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_OVERRUN, L_NONE),
+    (TB_IR, 112, "mb_gap_drops", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_GAP, L_NONE),
+    (TB_IR, 114, "mb_foreign", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_FOREIGN, L_NONE),
+    (TB_IR, 116, "mb_hunted_bytes", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_HUNT, L_NONE),
+    (TB_IR, 118, "mb_writes_refused", T_U32, 1, "", A_R, S_LIVE, L_REFUSED, L_NONE),
+    (TB_IR, 120, "mb_writes", T_U32, 1, "", A_R, S_LIVE, L_WRITES, L_NONE),
+    (TB_IR, 122, "refused_total", T_U32, 1, "", A_R, S_LIVE, L_CTL_REFUSED, L_NONE),
+    (TB_IR, 124, "mb_code_fails", T_U16, 1, "", A_R, S_LIVE, L_CODE_FAILS, L_NONE),
+    (TB_IR, 150, "fw_major", T_U16, 1, "", A_R, S_LIVE, L_FW0, L_NONE),
+    (TB_IR, 151, "fw_minor", T_U16, 1, "", A_R, S_LIVE, L_FW0 + 1, L_NONE),
+    (TB_IR, 152, "fw_patch", T_U16, 1, "", A_R, S_LIVE, L_FW0 + 2, L_NONE),
+    (TB_IR, 153, "map_crc", T_U16, 1, "", A_R, S_LIVE, L_MAP_CRC, L_NONE),
+    (TB_IR, 154, "settings_crc", T_U16, 1, "", A_R, S_LIVE, L_SET_CRC, L_NONE),
+    (TB_IR, 155, "link_version", T_U16, 1, "", A_R, S_LIVE, L_LINK_VER, L_NONE),
+    (TB_IR, 156, "n_protections", T_U16, 1, "", A_R, S_LIVE, L_NPROT, L_NONE),
+    (TB_IR, 157, "unlocked_s", T_U16, 1, "s", A_R, S_LIVE, L_UNLOCKED_S, L_NONE),
+    (TB_IR, 400, "event_count", T_U16, 1, "", A_R, S_LIVE, L_EV_COUNT, L_NONE),
+    (TB_IR, 401, "event_newest_seq", T_U32, 1, "", A_R, S_LIVE, L_EV_NEWEST, L_NONE),
+    (TB_IR, 403, "event_seq", T_U32, 1, "", A_R, S_LIVE, L_EV_SEQ, L_NONE),
+    (TB_IR, 405, "event_boot", T_U16, 1, "", A_R, S_LIVE, L_EV_BOOT, L_NONE),
+    (TB_IR, 406, "event_t_ms", T_U32, 1, "ms", A_R, S_LIVE, L_EV_T, L_NONE),
+    (TB_IR, 408, "event_code", T_U16, 1, "", A_R, S_LIVE, L_EV_CODE, L_NONE),
+    (TB_IR, 409, "event_value", T_S32, 1, "", A_R, S_LIVE, L_EV_VALUE, L_NONE),
+    (TB_IR, 411, "event_valid", T_U16, 1, "", A_R, S_LIVE, L_EV_VALID, L_NONE),
+    (TB_HR, 1000, "command", T_U32, 1, "", A_W, S_CMD, 0, L_CONFIRM),
+    (TB_HR, 1002, "access_code", T_U16, 1, "", A_W, S_CODE, 0, L_CODE),
+    (TB_HR, 1003, "event_index", T_U16, 1, "", A_RW, S_EVIDX, 0, L_NONE),
+    (TB_COIL, 0, "ack", T_BIT, 1, "", A_W, S_COIL, 0, L_NONE),
+    (TB_COIL, 1, "reset", T_BIT, 1, "", A_W, S_COIL, 1, L_NONE),
+    (TB_COIL, 2, "config_lock", T_BIT, 1, "", A_W, S_COIL, 2, L_NONE),
+)
+
+# Blocks generated from the other tables (the point names come from them).
+SET_BASE = const(2000)
+PROT_BASE = const(3000)
+PROT_STRIDE = const(10)
+ALARM_BASE = const(200)       # input registers: alarm status per protection
+DI_IN = const(0)
+DI_OUT = const(16)
+DI_STATUS = const(32)
+DI_LATCHED = const(100)
+DI_ACTIVE = const(200)
+_EXPL_SPAN = const(1004)
+IR_END = const(412)           # input registers 0..411: unassigned ones read 0xFFFF
+N_COILS = const(8)            # coils 0..7: unassigned ones read 0, refuse writes
+PROT_SETTING_BASE = const(1000)   # controller.PROT_BASE: setting number of protection fields      # explicit register rows live below this address
+
+EV_MB_WRITE = const(3001)     # value = register of an accepted configuration write
+EV_MB_VALUE = const(3002)     # value = the value written (follows 3001 / 3003)
+EV_MB_REFUSED = const(3003)   # value = register of a refused write
+EV_MB_UNLOCK = const(3004)    # value = 1 opened, 0 closed
+EV_MB_CODE_FAIL = const(3005)  # value = wrong codes in a row
+_LOG_PER_MIN = const(10)
+_MAX_W = const(123)
+
+
+def _sat(v, lo, hi):
+    return lo if v < lo else (hi if v > hi else v)
+
+
+class Registers:
+    """The data model behind the slave: `ctl` is the Controller."""
+
+    def __init__(self, ctl):
+        self.ctl = ctl
+        self.live = array("i", [0] * N_LIVE)
+        # Explicit register rows by address: row * 2 + word, -1 none.
+        # (Built without a temporary list: one of 1004 items is 8 KB on a
+        # 64-bit port, at start-up when the heap is most crowded.)
+        self._at = array("h", bytearray(2 * _EXPL_SPAN))
+        for a in range(_EXPL_SPAN):
+            self._at[a] = -1
+        self._bit_at = array("h", [-1] * N_COILS)
+        for k in range(len(POINTS)):
+            p = POINTS[k]
+            if p[0] == TB_COIL:
+                self._bit_at[p[1]] = k
+                continue
+            w = 2 if p[3] == T_U32 or p[3] == T_S32 else 1
+            for j in range(w):
+                self._at[p[1] + j] = k * 2 + j
+        self._n_set = len(cf.SETTINGS)
+        self._set_lo = array("i", [s[2] for s in cf.SETTINGS])
+        self._set_hi = array("i", [s[3] for s in cf.SETTINGS])
+        self._live = bytearray(self._n_set)
+        self._setpoint = bytearray(self._n_set)
+        self._code_i = -1
+        for i in range(self._n_set):
+            name = cf.SETTINGS[i][0]
+            self._live[i] = 1 if name in cf.LIVE else 0
+            self._setpoint[i] = 1 if name in cf.SETPOINTS else 0
+            if name == "mb_access_code":
+                self._code_i = i
+        self._wold = array("i", bytearray(4 * _MAX_W))
+        # Pending write: point kind / index / value per point written.
+        self._wk = array("i", bytearray(4 * _MAX_W))
+        self._wi = array("i", bytearray(4 * _MAX_W))
+        self._wv = array("i", bytearray(4 * _MAX_W))
+        self._wa = array("i", bytearray(4 * _MAX_W))
+        self._ev = array("i", [0] * 5)
+        self.event_index = 0
+        self.unlocked_at = 0
+        self.unlocked = False
+        self.code_fails = 0
+        self.code_block_at = 0
+        self.refused = 0
+        self.writes = 0
+        self._log_t = 0
+        self._log_n = 0
+        self.port_changed = False
+        self.map_crc = map_crc()
+
+    # -- reading --------------------------------------------------------------
+    def running(self):
+        return self.ctl.seq.state != sq.ST_STOPPED
+
+    def _unlocked_now(self):
+        c = self.ctl
+        if c.meas.di & hal.DI_CONFIG_EN:
+            return True
+        if self.unlocked and ((c.meas.t_ms - self.unlocked_at) & 0x3FFFFFFF) >= \
+                c.cfg.mb_unlock_s * 1000:
+            self.unlocked = False
+            c.log.log(c.meas.t_ms, EV_MB_UNLOCK, 0)
+        return self.unlocked
+
+    def snapshot(self):
+        """Fill self.live from the controller (once per request)."""
+        c = self.ctl
+        m = c.meas
+        cfg = c.cfg
+        lv = self.live
+        a = c.alarms
+        seq = c.seq
+        p_ = c.prot
+        meter = (m.di & hal.DI_METER_OK) != 0
+        mpu_lost = (seq.flags | p_.vals[pr.SRC_FLAGS]) & pr.FLAG_MPU_LOSS
+        lv[L_SPEED] = FAULT if mpu_lost else m.speed_rpm_x10
+        lv[L_GEN_F] = m.gen_f_mhz // 10 if m.gen_f_mhz > 0 else NA
+        lv[L_GEN_V] = m.gen_v_dv
+        inp = c.inp
+        lv[L_IA] = inp[hal.IN_GEN_IA_A_X10] if meter else FAULT
+        lv[L_IB] = inp[hal.IN_GEN_IB_A_X10] if meter else FAULT
+        lv[L_IC] = inp[hal.IN_GEN_IC_A_X10] if meter else FAULT
+        lv[L_P] = m.p_kw_x10 if meter else FAULT
+        lv[L_Q] = m.q_kvar_x10 if meter else FAULT
+        lv[L_P_PCT] = m.p_pct_x100 if meter else FAULT
+        p = m.p_kw_x10
+        q = m.q_kvar_x10
+        pa = p if p >= 0 else -p
+        qa = q if q >= 0 else -q
+        small = cfg.p_rated_kw_x10 // 50
+        if not meter:
+            lv[L_PF] = FAULT
+        elif pa < small and qa < small:
+            lv[L_PF] = NA            # under 2 % of rating: no meaningful angle
+        else:
+            # Halve both until the squares' sum stays a small int on a
+            # 32-bit port (23170**2 * 2 < 2**30).
+            while pa >= 23170 or qa >= 23170:
+                pa >>= 1
+                qa >>= 1
+            pf = mul_div(pa, 1000, isqrt(pa * pa + qa * qa))
+            # + lagging (exporting vars), - leading; within 0.5 % of
+            # rating of zero kvar it is unity, not a sign that flickers.
+            lv[L_PF] = pf if q >= -(small >> 2) else -pf
+        bus = m.bus_f_mhz > 0
+        lv[L_BUS_F] = m.bus_f_mhz // 10 if bus else NA
+        lv[L_BUS_V] = m.bus_v_dv
+        lv[L_GRID_P] = m.grid_p_kw_x10
+        lv[L_GRID_Q] = m.grid_q_kvar_x10
+        both = bus and m.gen_f_mhz > 0
+        lv[L_PHASE] = m.phase_cdeg if both else NA
+        lv[L_SLIP] = m.slip_f_mhz if both else NA
+        lv[L_OIL] = m.oil_kpa
+        lv[L_COOL] = m.coolant_dc
+        lv[L_GAS] = m.gas_mbar
+        lv[L_BATT] = m.batt_mv
+        lv[L_ROCOF] = m.rocof_mhz_s
+        lv[L_VSHIFT] = m.vshift_cdeg
+        lv[L_FDEV] = m.f_dev_mhz if m.gen_f_mhz > 0 else NA
+        out = c.out
+        lv[L_FUEL] = out[hal.OUT_FUEL_PCT_X100]
+        lv[L_BIAS] = out[hal.OUT_AVR_BIAS_PCT_X100]
+        lv[L_REF] = c.gov.ref_rpm_x10
+        lv[L_PREF] = c.pc.p_ref_kw_x10 if seq.fuel_mode == sq.FUEL_POWER else NA
+        lv[L_SITE] = m.p_filt_kw_x10 + m.grid_p_kw_x10
+        st = seq.state
+        lv[L_STATE] = st
+        lv[L_MODE] = seq.mode
+        w = a.worst
+        bits = 0
+        if st != sq.ST_STOPPED:
+            bits |= 1
+        if st == sq.ST_AVAILABLE:
+            bits |= 2
+        if st == sq.ST_LOADED:
+            bits |= 4
+        if seq.paralleled:
+            bits |= 8
+        if c.mains.ok:
+            bits |= 16
+        if w != pr.CL_NONE:
+            bits |= 32
+        if w == pr.CL_WARNING:
+            bits |= 64
+        if w >= pr.CL_SOFT:
+            bits |= 128
+        if self._unlocked_now():
+            bits |= 256
+        if a.horn:
+            bits |= 512
+        if seq.mode == sq.MODE_AUTO:
+            bits |= 1024
+        if c.mains.amf_run:
+            bits |= 2048
+        if c.tele[0x0B] == 2:       # TELE_STATUS == STATUS_FAILSAFE
+            bits |= 4096
+        if c.mb.listen_only:
+            bits |= 8192
+        lv[L_STATUS] = bits
+        if st == sq.ST_CLOSING:
+            lv[L_SYNC] = 3
+        elif st == sq.ST_SYNC or c.mains.retransfer:
+            lv[L_SYNC] = 2 if synccheck.close_permitted(cfg, m, cfg.gcb_close_time_ms) else 1
+        else:
+            lv[L_SYNC] = 0
+        lv[L_DI] = m.di
+        lv[L_DO] = out[hal.OUT_DO]
+        fo = a.first_out
+        lv[L_FIRST] = fo
+        lv[L_FIRST_CODE] = pr.PROTECTIONS[fo][pr.P_CODE] if fo >= 0 else 0
+        lv[L_WORST] = w
+        la = a.last
+        lv[L_LAST] = la
+        lv[L_LAST_CODE] = pr.PROTECTIONS[la][pr.P_CODE] if la >= 0 else 0
+        n = 0
+        for k in range(3):
+            lv[L_LAT0 + k] = 0
+            lv[L_ACT0 + k] = 0
+        for i in range(pr.N_PROT):
+            if a.latched[i]:
+                n += 1
+                lv[L_LAT0 + (i >> 4)] |= 1 << (i & 15)
+            if p_.active[i]:
+                lv[L_ACT0 + (i >> 4)] |= 1 << (i & 15)
+        lv[L_NLATCHED] = n
+        lv[L_RUN_S] = c.run_s
+        lv[L_STARTS] = c.starts
+        lv[L_KWH] = c.kwh_x10
+        lv[L_UPTIME] = m.t_ms // 1000
+        cnt = c.mb.counters
+        for k in range(modbus.N_C):
+            lv[L_CNT0 + k] = cnt[k]
+        lv[L_REFUSED] = self.refused
+        lv[L_WRITES] = self.writes
+        lv[L_CTL_REFUSED] = c.refused
+        lv[L_CODE_FAILS] = self.code_fails
+        lv[L_FW0] = FW_VERSION[0]
+        lv[L_FW0 + 1] = FW_VERSION[1]
+        lv[L_FW0 + 2] = FW_VERSION[2]
+        lv[L_MAP_CRC] = self.map_crc
+        lv[L_SET_CRC] = c.settings_crc
+        lv[L_LINK_VER] = c.link_version
+        lv[L_NPROT] = pr.N_PROT
+        if self._unlocked_now():
+            left = cfg.mb_unlock_s - ((m.t_ms - self.unlocked_at) & 0x3FFFFFFF) // 1000
+            lv[L_UNLOCKED_S] = left if self.unlocked else cfg.mb_unlock_s
+        else:
+            lv[L_UNLOCKED_S] = 0
+        log = c.log
+        cnt = log.count()
+        lv[L_EV_COUNT] = cnt
+        lv[L_EV_NEWEST] = log.newest_seq() if cnt else NA
+        ev = self._ev
+        if self.event_index < cnt and log.read(cnt - 1 - self.event_index, ev):
+            lv[L_EV_SEQ] = ev[0]
+            lv[L_EV_BOOT] = ev[1]
+            lv[L_EV_T] = ev[2]
+            lv[L_EV_CODE] = ev[3]
+            lv[L_EV_VALUE] = ev[4]
+            lv[L_EV_VALID] = 1
+        else:
+            for k in range(L_EV_SEQ, L_EV_VALID):
+                lv[k] = NA
+            lv[L_EV_VALID] = 0
+        if c.ticks == 0:
+            # Before the first tick nothing has been measured yet.
+            for k in range(L_SPEED, L_SITE + 1):
+                lv[k] = NA
+
+    def _value(self, kind, idx):
+        """Raw value of a point (NA / FAULT markers possible)."""
+        if kind == S_LIVE:
+            return self.live[idx]
+        if kind == S_EVIDX:
+            return self.event_index
+        return NA              # write-only points
+
+    def _put(self, out, o, typ, v, word):
+        """Store word `word` of value v of type typ at out[o], big-endian."""
+        if typ == T_U16 or typ == T_S16:
+            if v == NA or v == FAULT:
+                x = (0xFFFF if typ == T_U16 else 0x7FFF) - (v - NA)
+            elif typ == T_U16:
+                x = _sat(v, 0, 0xFFFD)
+            else:
+                x = _sat(v, -32768, 32765) & 0xFFFF
+        else:
+            if v == NA or v == FAULT:
+                x = (0xFFFF if typ == T_U32 else 0x7FFF) if word == 0 else 0xFFFF - (v - NA)
+            else:
+                if typ == T_U32 and v < 0:
+                    v = 0
+                x = ((v >> 16) & 0xFFFF) if word == 0 else (v & 0xFFFF)
+        out[o] = x >> 8
+        out[o + 1] = x & 0xFF
+
+    def _reg_info(self, a):
+        """Locate register a: returns kind code and fills self._ri (type,
+        value-source kind, index, word).  kind: 0 unmapped, 1 explicit row,
+        2 setting, 3 protection field, 4 alarm status, 5 hole (reads FFFF)."""
+        if a < _EXPL_SPAN:
+            r = self._at[a]
+            if r >= 0:
+                return 1
+            if ALARM_BASE <= a < ALARM_BASE + pr.N_PROT:
+                return 4
+            return 5 if a < IR_END else 0
+        if SET_BASE <= a < SET_BASE + 2 * self._n_set:
+            return 2
+        if PROT_BASE <= a < PROT_BASE + PROT_STRIDE * pr.N_PROT:
+            f = ((a - PROT_BASE) % PROT_STRIDE) >> 1
+            if f < 4 or (f == pr.F_CURVE and pr.PROTECTIONS[(a - PROT_BASE) // PROT_STRIDE][pr.P_KIND] == pr.K_INVERSE):
+                return 3
+            return 5
+        return 0
+
+    def read_bits(self, fc, start, qty, out, o):
+        c = self.ctl
+        if start + qty > (N_COILS if fc == TB_COIL else DI_ACTIVE + pr.N_PROT):
+            return modbus.EX_ADDRESS
+        if fc == TB_COIL:
+            return 0                  # command coils read 0
+        self.snapshot()
+        lv = self.live
+        nd = len(hal.DI_NAMES)
+        no = len(hal.DO_NAMES)
+        ns = len(STATUS_NAMES)
+        n = pr.N_PROT
+        for k in range(qty):
+            a = start + k
+            if a < DI_OUT:
+                b = a < nd and (lv[L_DI] >> a) & 1
+            elif a < DI_STATUS:
+                b = a - DI_OUT < no and (lv[L_DO] >> (a - DI_OUT)) & 1
+            elif a < DI_LATCHED:
+                b = a - DI_STATUS < ns and (lv[L_STATUS] >> (a - DI_STATUS)) & 1
+            elif a < DI_ACTIVE:
+                b = a - DI_LATCHED < n and c.alarms.latched[a - DI_LATCHED] != 0
+            else:
+                b = c.prot.active[a - DI_ACTIVE] != 0
+            if b:
+                out[o + (k >> 3)] |= 1 << (k & 7)
+        return 0
+
+    def read_regs(self, fc, start, qty, out, o):
+        # Address check first, for the whole range (02 before anything).
+        for k in range(qty):
+            a = start + k
+            kind = self._reg_info(a)
+            if kind == 0:
+                return modbus.EX_ADDRESS
+            if fc == TB_IR and (kind == 2 or kind == 3 or (kind == 5 and a >= IR_END)):
+                return modbus.EX_ADDRESS
+            if fc == TB_IR and kind == 1 and POINTS[self._at[a] >> 1][0] != TB_IR:
+                return modbus.EX_ADDRESS
+        self.snapshot()
+        c = self.ctl
+        for k in range(qty):
+            a = start + k
+            kind = self._reg_info(a)
+            oo = o + 2 * k
+            if kind == 1:
+                r = self._at[a]
+                p = POINTS[r >> 1]
+                self._put(out, oo, p[3], self._value(p[7], p[8]), r & 1)
+            elif kind == 2:
+                i = (a - SET_BASE) >> 1
+                v = NA if i == self._code_i else getattr(c.cfg, cf.SETTINGS[i][0])
+                self._put(out, oo, T_S32, v, (a - SET_BASE) & 1)
+            elif kind == 3:
+                i = (a - PROT_BASE) // PROT_STRIDE
+                f = ((a - PROT_BASE) % PROT_STRIDE) >> 1
+                self._put(out, oo, T_S32, c.prot.get_field(i, f), (a - PROT_BASE) & 1)
+            elif kind == 4:
+                i = a - ALARM_BASE
+                al = c.alarms
+                v = (al.cls_at[i] if al.latched[i] else 0) | (16 if c.prot.active[i] else 0) | \
+                    (32 if al.acked[i] else 0) | (c.prot.cls[i] << 8)
+                self._put(out, oo, T_U16, v, 0)
+            elif a >= PROT_BASE:
+                # A protection without a curve: the s32 "not available".
+                self._put(out, oo, T_S32, NA, (a - PROT_BASE) & 1)
+            else:
+                out[oo] = 0xFF
+                out[oo + 1] = 0xFF
+        return 0
+
+    # -- writing --------------------------------------------------------------
+    def _refuse(self, a, v, code, counted=False):
+        """Refuse a write at register a (value v): counted, logged (rate
+        limited), and the exception code returned.  counted: the controller
+        already counted it (its own setting / command path refused it)."""
+        if self.refused < 1000000000:
+            self.refused += 1
+        c = self.ctl
+        t = c.meas.t_ms
+        if ((t - self._log_t) & 0x3FFFFFFF) >= 60000:
+            self._log_t = t
+            self._log_n = 0
+        if self._log_n < _LOG_PER_MIN:
+            self._log_n += 1
+            c.log.log(t, EV_MB_REFUSED, a)
+            c.log.log(t, EV_MB_VALUE, v)
+        if not counted:
+            c._refuse()
+        return code
+
+    def write_bits(self, start, qty, buf, o, bc):
+        for k in range(qty):
+            a = start + k
+            if a >= N_COILS or self._bit_at[a] < 0:
+                return self._refuse(a, 0, modbus.EX_ADDRESS)
+        c = self.ctl
+        t = c.meas.t_ms
+        for k in range(qty):
+            if not (buf[o + (k >> 3)] >> (k & 7)) & 1:
+                continue
+            act = POINTS[self._bit_at[start + k]][8]
+            if act == 0:
+                c.command(sq.CMD_ACK)
+            elif act == 1:
+                c.command(sq.CMD_RESET)
+            elif self.unlocked:
+                self.unlocked = False
+                c.log.log(t, EV_MB_UNLOCK, 0)
+        self.writes += 1
+        return 0
+
+    def write_regs(self, start, qty, buf, o, bc):
+        """Decode and check the whole write, then apply it (all or nothing)."""
+        c = self.ctl
+        wk = self._wk
+        wi = self._wi
+        wv = self._wv
+        wa = self._wa
+        n = 0
+        k = 0
+        # 1. addresses: whole, writable points
+        while k < qty:
+            a = start + k
+            kind = self._reg_info(a)
+            w = 2
+            if kind == 1:
+                r = self._at[a]
+                p = POINTS[r >> 1]
+                if r & 1 or p[6] == A_R:
+                    return self._refuse(a, 0, modbus.EX_ADDRESS)
+                typ = p[3]
+                w = 2 if typ == T_U32 or typ == T_S32 else 1
+                idx = p[7]
+            elif kind == 2 or kind == 3:
+                if (a - (SET_BASE if kind == 2 else PROT_BASE)) & 1:
+                    return self._refuse(a, 0, modbus.EX_ADDRESS)
+                typ = T_S32
+                idx = (a - SET_BASE) >> 1 if kind == 2 else \
+                    ((a - PROT_BASE) // PROT_STRIDE) * 8 + (((a - PROT_BASE) % PROT_STRIDE) >> 1)
+                kind = 10 + kind      # 12 setting, 13 protection
+            else:
+                return self._refuse(a, 0, modbus.EX_ADDRESS)
+            if k + w > qty:
+                # Half a point.  The command's first word alone is a command
+                # without its complement: a bad value, not a bad address.
+                return self._refuse(a, 0, modbus.EX_VALUE if kind == 1 and idx == S_CMD
+                                    else modbus.EX_ADDRESS)
+            b = o + 2 * k
+            hi = (buf[b] << 8) | buf[b + 1]
+            if w == 1:
+                v = hi - 0x10000 if typ == T_S16 and hi >= 0x8000 else hi
+            else:
+                lo = (buf[b + 2] << 8) | buf[b + 3]
+                if kind == 1 and idx == S_CMD:
+                    # The command pair: code and complement, checked below.
+                    wa[n] = lo
+                    wk[n] = 20
+                    wi[n] = hi
+                    wv[n] = a
+                    n += 1
+                    k += w
+                    continue
+                if typ == T_S32 and hi >= 0x8000:
+                    hi -= 0x10000
+                if hi > 0x3FFF or hi < -0x4000:
+                    return self._refuse(a, hi, modbus.EX_VALUE)
+                v = (hi << 16) | lo
+            if kind == 1:
+                kind = 20 + idx if idx != S_CMD else 20
+            wk[n] = kind
+            wi[n] = idx
+            wv[n] = v
+            wa[n] = a
+            n += 1
+            k += w
+        # 2. values and interlocks, nothing changed yet
+        unlocked = self._unlocked_now()
+        running = c.seq.state != sq.ST_STOPPED
+        for j in range(n):
+            kind = wk[j]
+            v = wv[j]
+            if kind == 20:       # command pair: wi = code, wa = complement
+                code = wi[j]
+                if (code ^ 0xFFFF) != wa[j] or code < 1 or code > sq.CMD_OPEN:
+                    return self._refuse(v, code, modbus.EX_VALUE)
+                if bc and (code == sq.CMD_START or code == sq.CMD_CLOSE or
+                           sq.CMD_MODE_OFF <= code <= sq.CMD_MODE_AUTO):
+                    return self._refuse(v, code, modbus.EX_FAILURE)
+            elif kind == 20 + S_CODE:
+                if not 0 <= v <= 9999:
+                    return self._refuse(wa[j], v, modbus.EX_VALUE)
+                if bc:
+                    return self._refuse(wa[j], v, modbus.EX_FAILURE)
+            elif kind == 20 + S_EVIDX:
+                if v < 0 or v > 0x7FFF:
+                    return self._refuse(wa[j], v, modbus.EX_VALUE)
+            elif kind == 12:
+                i = wi[j]
+                if v < self._set_lo[i] or v > self._set_hi[i] or i == self._code_i and bc:
+                    return self._refuse(wa[j], v, modbus.EX_VALUE)
+                if not self._setpoint[i] and (not unlocked or bc):
+                    # Configuration is one unit at a time: never broadcast.
+                    return self._refuse(wa[j], v, modbus.EX_FAILURE)
+                if running and not self._live[i]:
+                    return self._refuse(wa[j], v, modbus.EX_FAILURE)
+            elif kind == 13:
+                i = wi[j] >> 3
+                if not c.prot.allowed(i, wi[j] & 7, v):
+                    return self._refuse(wa[j], v, modbus.EX_VALUE)
+                if not unlocked or bc:
+                    return self._refuse(wa[j], v, modbus.EX_FAILURE)
+        # 3. apply.  Settings first, as one set (a consistent set is taken in
+        # any order); then protection fields; the code; commands last.
+        t = c.meas.t_ms
+        e = self._apply_settings(n, running)
+        if e:
+            return e
+        wold = self._wold
+        for j in range(n):
+            kind = wk[j]
+            v = wv[j]
+            if kind == 13:
+                i = wi[j] >> 3
+                f = wi[j] & 7
+                old = c.prot.get_field(i, f)
+                wold[j] = old
+                if not c.set_setting(PROT_SETTING_BASE + wi[j], v):
+                    # Breaks the pickup order: undo this write's earlier
+                    # fields, newest first (back through states that held).
+                    for jj in range(j - 1, -1, -1):
+                        if wk[jj] == 13:
+                            c.prot.set_field(wi[jj] >> 3, wi[jj] & 7, wold[jj])
+                    return self._refuse(wa[j], v, modbus.EX_VALUE, True)
+                if old != v:
+                    c.log.log(t, EV_MB_WRITE, wa[j])
+                    c.log.log(t, EV_MB_VALUE, v)
+                self._touch(t)
+            elif kind == 20 + S_EVIDX:
+                self.event_index = v
+            elif kind == 20 + S_CODE:
+                if ((t - self.code_block_at) & 0x3FFFFFFF) < 60000 and self.code_fails >= 5:
+                    return self._refuse(wa[j], 0, modbus.EX_FAILURE)
+                if v != c.cfg.mb_access_code:
+                    self.code_fails += 1
+                    if self.code_fails >= 5:
+                        self.code_block_at = t
+                    c.log.log(t, EV_MB_CODE_FAIL, self.code_fails)
+                    return self._refuse(wa[j], 0, modbus.EX_FAILURE)
+                self.code_fails = 0
+                if not self.unlocked:
+                    c.log.log(t, EV_MB_UNLOCK, 1)
+                self.unlocked = True
+                self.unlocked_at = t
+            elif kind == 20:
+                if not c.command(wi[j]):
+                    return self._refuse(v, wi[j], modbus.EX_FAILURE, True)
+        self.writes += 1
+        return 0
+
+    def _touch(self, t):
+        if self.unlocked:
+            self.unlocked_at = t
+
+    def _apply_settings(self, n, running):
+        """Write the settings of a pending write; 0 or an exception code."""
+        c = self.ctl
+        wk = self._wk
+        t = c.meas.t_ms
+        cnt = 0
+        for j in range(n):
+            if wk[j] == 12:
+                cnt += 1
+        if cnt == 0:
+            return 0
+        cfg = c.cfg
+        if cnt == 1 or running:
+            # One setting (or live ones, one by one, each consistent alone).
+            for j in range(n):
+                if wk[j] != 12:
+                    continue
+                i = self._wi[j]
+                v = self._wv[j]
+                old = getattr(cfg, cf.SETTINGS[i][0])
+                if self._live[i]:
+                    ok = cfg.set_live(i, v)
+                    if ok:
+                        c.settings_changed(i)
+                else:
+                    ok = c.set_setting(i, v)
+                if not ok:
+                    return self._refuse(self._wa[j], v, modbus.EX_VALUE, not self._live[i])
+                if old != v:
+                    c.log.log(t, EV_MB_WRITE, self._wa[j])
+                    c.log.log(t, EV_MB_VALUE, v)
+                if not self._setpoint[i]:
+                    self._touch(t)
+            return 0
+        # Several, engine stopped: as one set through the controller.
+        pairs = []
+        for j in range(n):
+            if wk[j] == 12:
+                pairs.append((self._wi[j], self._wv[j]))
+        if not c.set_settings(pairs):
+            j = 0
+            while wk[j] != 12:
+                j += 1
+            return self._refuse(self._wa[j], self._wv[j], modbus.EX_VALUE, True)
+        for j in range(n):
+            if wk[j] == 12:
+                c.log.log(t, EV_MB_WRITE, self._wa[j])
+                c.log.log(t, EV_MB_VALUE, self._wv[j])
+        self._touch(t)
+        return 0
+
+
+def _crc_str(c, s):
+    for ch in s:
+        c = (c >> 8) ^ _TABLE[(c ^ ord(ch)) & 0xFF]
+    return c
+
+
+def map_crc():
+    """CRC-16 over the map's layout: the explicit rows (table, address, name,
+    type) and the names the generated blocks take their points from.
+    Integrators check it against docs/registers.md.  Walks the tables in
+    place (no lists, no point dicts: it runs at start-up on a board)."""
+    c = 0xFFFF
+    for p in POINTS:
+        c = _crc_str(c, p[2])
+        x = p[0] * 65536 + p[1] * 8 + p[3]
+        for k in range(4):
+            c = (c >> 8) ^ _TABLE[(c ^ (x >> (8 * k))) & 0xFF]
+    for s_ in cf.SETTINGS:
+        c = _crc_str(c, s_[0])
+    for q in pr.PROTECTIONS:
+        c = _crc_str(c, q[pr.P_NAME])
+    for tab in (hal.DI_NAMES, hal.DO_NAMES, STATUS_NAMES):
+        for n in tab:
+            c = _crc_str(c, n)
+    return c
+
+
+def points():
+    """Every point as a dict (host side; expanded by registers_info.py)."""
+    import registers_info
+    return registers_info.points()
