@@ -45,6 +45,9 @@ class LinkHal(hal.Hal):
         self.on_set = None       # callable(index, value) -> bool
         self.on_begin = None     # callable(fuel_pct_x100, speed_rpm_x10)
         self.on_command = None   # callable(command, argument) -> bool
+        self.on_uart = None      # callable(buf, n, t_us): the Modbus port (controller.serve_uart)
+        self._ubuf = bytearray(link.UART_CHUNK)
+        self._u_t = 0
 
     def _read_exact(self, mv, n):
         got = 0
@@ -105,11 +108,18 @@ class LinkHal(hal.Hal):
             # with values left over in the buffer from an earlier frame.
             n = self._buf[3]
             want = _COUNTS.get(t, -1)
+            if t == link.T_UART:
+                # Three header values, then the bytes packed three a value.
+                k = self._vals[0]
+                want = 3 + (k + 2) // 3 if 0 <= k <= link.UART_CHUNK else 99
             if want < 0:
                 self._refuse(link.E_TYPE)
                 continue
             if n != want:
                 self._refuse(link.E_LENGTH)
+                continue
+            if t == link.T_UART:
+                self._serve_uart()
                 continue
             if t == link.T_INPUTS:
                 self.ticks += 1
@@ -136,6 +146,30 @@ class LinkHal(hal.Hal):
             else:
                 # A frame only the firmware sends ('O', 'A', 'E'): not served.
                 self._refuse(link.E_TYPE)
+
+    def _serve_uart(self):
+        v = self._vals
+        k = link.uart_unpack(v, self._ubuf)
+        if k < 0:
+            self._refuse(link.E_RANGE)
+            return
+        self._u_t = v[1] & 0x3FFFFFFF
+        if self.on_uart is not None:
+            self.on_uart(self._ubuf, k, self._u_t)
+        # The end of this answer: no more reply bytes.
+        n = link.uart_values(self._out_vals, self._ubuf, 0, 0, self._u_t, 0)
+        link.encode(self._buf, link.T_UART, self._out_vals, n)
+        self._tx.write(self._frames[n])
+
+    def uart_send(self, buf, n):
+        """Reply bytes from the slave, in 'U' frames flagged 1."""
+        o = 0
+        while o < n:
+            k = n - o if n - o < link.UART_CHUNK else link.UART_CHUNK
+            m = link.uart_values(self._out_vals, buf, o, k, self._u_t, 1)
+            link.encode(self._buf, link.T_UART, self._out_vals, m)
+            self._tx.write(self._frames[m])
+            o += k
 
     def read(self, inp):
         v = self._vals

@@ -2,19 +2,28 @@
 HIL bench) and the firmware (MicroPython unix port or a real board over USB
 serial).  One input frame in, one output frame out, per control tick.
 
-Frame layout (little endian), version 1:
+Frame layout (little endian), version 2:
   0      SOF 0xA5
   1      protocol version (LINK_VERSION)
   2      type: 'I' inputs, 'O' outputs+telemetry, 'S' set setting,
          'A' setting answer, 'B' begin (preset governor), 'Q' quit,
          'E' error report, 'H' hello (identity: versions and vector sizes),
-         'C' operator command (start, stop, reset, mode, breaker: sequencer.CMD_*)
+         'C' operator command (start, stop, reset, mode, breaker: sequencer.CMD_*),
+         'U' UART bytes (the Modbus port; version 2)
   3      n, number of int32 values that follow (0..MAX_VALUES)
   4..    n x int32
   4+4n   CRC-16/MODBUS over bytes 0..4+4n-1, low byte first
 Each type carries a fixed number of values (I: the input vector, S, C, B:
 2, H, Q: 0); a frame with another count is refused with E_LENGTH.  'B' is
 taken only before the session's first 'I' (E_ORDER after).
+UART channel ('U', both ways): values [n_bytes, t_us, flag, packed...], the
+bytes packed three to a value (b0 | b1 << 8 | b2 << 16), at most UART_CHUNK
+(87) bytes a frame.  Plant to firmware: bytes that arrived on the line at
+t_us (firmware clock, us, wrapping at 2**30), n_bytes = 0 meaning "the line
+was silent up to t_us"; flag 0.  The firmware serves them at once, between
+ticks, and answers with its reply bytes in 'U' frames flagged 1 (t_us of the
+request), ending with one 'U' frame of n_bytes = 0, flag 0: every 'U' in gets
+exactly one such answer, so both ends stay in step.
 Values are signed 32-bit on the wire but must lie within the 31-bit small-int
 range (+-2**30) so that a 32-bit MicroPython port decodes them without a
 bigint; a frame breaking that is rejected like a CRC error.
@@ -27,7 +36,7 @@ from fixpt import const
 from crc16 import crc16
 
 SOF = const(0xA5)
-LINK_VERSION = const(1)
+LINK_VERSION = const(2)
 MAX_VALUES = const(32)
 HEADER = const(4)
 T_INPUTS = const(0x49)    # 'I'
@@ -39,6 +48,8 @@ T_QUIT = const(0x51)      # 'Q'
 T_ERROR = const(0x45)     # 'E'  [error code, errors so far]
 T_HELLO = const(0x48)     # 'H'  asked with no values; answered 'H' with IDENT_* values
 T_COMMAND = const(0x43)   # 'C'  [command, argument]; answered 'A' [command, 1/0]
+T_UART = const(0x55)      # 'U'  [n_bytes, t_us, flag, bytes packed 3 per value]
+UART_CHUNK = const(87)    # bytes per 'U' frame: (MAX_VALUES - 3) * 3
 
 # Decode results (negative = frame rejected)
 E_OK = const(0)
@@ -124,4 +135,37 @@ def decode(buf, vals):
             hi -= 256
         vals[i] = (hi << 24) | (buf[o + 2] << 16) | (buf[o + 1] << 8) | buf[o]
         o += 4
+    return n
+
+
+def uart_values(vals, data, start, n, t_us, flag):
+    """Fill vals for a 'U' frame carrying data[start:start+n]; returns the
+    value count."""
+    vals[0] = n
+    vals[1] = t_us
+    vals[2] = flag
+    k = 3
+    i = 0
+    while i < n:
+        v = data[start + i]
+        if i + 1 < n:
+            v |= data[start + i + 1] << 8
+        if i + 2 < n:
+            v |= data[start + i + 2] << 16
+        vals[k] = v
+        k += 1
+        i += 3
+    return k
+
+
+def uart_unpack(vals, out):
+    """Bytes of a decoded 'U' frame into out; returns n (-1: inconsistent)."""
+    n = vals[0]
+    if n < 0 or n > UART_CHUNK:
+        return -1
+    for i in range(n):
+        v = vals[3 + i // 3]
+        if v < 0 or v > 0xFFFFFF:
+            return -1
+        out[i] = (v >> (8 * (i % 3))) & 0xFF
     return n

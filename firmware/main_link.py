@@ -37,6 +37,7 @@ def main(rx, tx, lock_after=-1):
     h.on_set = c.set_setting
     h.on_begin = c.begin
     h.on_command = c.command
+    h.on_uart = c.serve_uart
     c.run(lock_after)
     return c
 

@@ -54,6 +54,13 @@ _ERRORS = {link.E_SOF: "no start byte", link.E_VERSION: "link version mismatch",
 _CTRL_C = 0x03
 
 
+def uart_chunks(data):
+    """Offsets of the pieces UART bytes travel in ('U' frames carry up to
+    link.UART_CHUNK): both runtimes feed the slave in the same pieces, so
+    their answers are bit-identical.  An idle poll is one empty piece."""
+    return range(0, len(data), link.UART_CHUNK) if data else (0,)
+
+
 class LinkError(RuntimeError_):
     """The tick link failed; the message says how."""
 
@@ -175,6 +182,30 @@ class LinkClient:
         v = self.vals
         return tuple(v[:hal.N_OUT]), tuple(v[hal.N_OUT:n])
 
+    def uart(self, data, t_us):
+        """Hand the firmware's Modbus port bytes that arrived at t_us (b"":
+        the line is silent up to t_us); returns the reply bytes it sent."""
+        reply = b""
+        t_us &= 0x3FFFFFFF
+        for o in uart_chunks(data):
+            chunk = data[o:o + link.UART_CHUNK]
+            v = self._out
+            n = link.uart_values(v, chunk, 0, len(chunk), t_us, 0)
+            self.send(link.T_UART, list(v[:n]))
+            while True:
+                self.expect(link.T_UART)
+                vals = self.vals
+                k = vals[0]
+                if vals[2] == 0:
+                    if k != 0:
+                        raise self._fail("'U' answer end carries %d bytes" % k)
+                    break
+                buf = bytearray(link.UART_CHUNK)
+                if link.uart_unpack(vals, buf) != k:
+                    raise self._fail("corrupt 'U' frame from the firmware")
+                reply += bytes(buf[:k])
+        return reply
+
     def quit(self):
         self.send(link.T_QUIT, ())
 
@@ -240,3 +271,6 @@ class LinkRuntime:
 
     def tick(self, inputs):
         return self.link.tick(inputs)
+
+    def uart(self, data, t_us):
+        return self.link.uart(data, t_us)

@@ -91,6 +91,7 @@ def run_native(board):
     cfg = Config()
     h = hal_native.NativeHal(board, cfg)
     c = Controller(h, cfg, log=log)
+    h.on_uart = c.serve_uart      # the Modbus port, served between ticks
     # Nothing calls c.begin() yet: the start sequence (later work) will, at
     # crank disconnect.  Until then the governor holds fuel at 0.
     try:

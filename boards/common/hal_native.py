@@ -20,8 +20,13 @@ Inputs, filled by read() once per tick:
 Outputs, applied by write(): fuel, AVR bias and ignition cut as PWM duty
 (board.py has pins and frequencies).  safe() drives fuel to 0, bias to
 neutral and cut to 0, the same state as Controller.fail_safe.
-Pacing: wait_tick() sleeps until the next tick is due on ticks_us, every
-cfg.tick_ms.  No machine.Timer: the tick stays in the main loop, where
+Pacing: wait_tick() waits until the next tick is due on ticks_us, every
+cfg.tick_ms, serving the Modbus RTU port (rs485.py) meanwhile: the bytes
+read go to on_uart (Controller.serve_uart) at once, so a reply leaves within
+the slave's processing time of the request's end.  A request is taken only
+while at least _GUARD_US remain before the tick, so serving never delays a
+tick; one that ends inside the guard is served right after the next tick
+(worst case: guard + the tick's own compute time).  No machine.Timer: the tick stays in the main loop, where
 Controller.run already puts gc.collect() between ticks, and a timer
 callback that only set a flag would add nothing but latency.
 
@@ -44,6 +49,11 @@ _ZC_MIN_US = const(5000)
 _ZC_STALE_US = const(100000)
 _T_MS_MASK = const(0x3FFFFFFF)
 _PCT_X100_FULL = const(10000)
+# Serve the Modbus port only while this much time is left before the tick:
+# longer than the slowest request (a 125-register read), so a tick is never
+# late for Modbus.
+_GUARD_US = const(3000)
+_T_US_MASK = const(0x3FFFFFFF)
 # Heartbeat: toggle the status LED every this many ticks (1 Hz at 10 ms ticks).
 _LED_TICKS = const(50)
 
@@ -114,6 +124,10 @@ class NativeHal(hal.Hal):
         self._rem_us = 0
         self._next_us = 0
         self._started = 0     # the schedule starts at the first wait_tick
+        self._port = None
+        if getattr(board, "RS485_UART_ID", None) is not None:
+            import rs485
+            self._port = rs485.Rs485(board, cfg)
         # Bound methods made once: making one allocates, and a hard IRQ must not.
         self._mpu_cb = self._mpu_edge
         self._zc_cb = self._zc_edge
@@ -166,14 +180,7 @@ class NativeHal(hal.Hal):
             self.overruns += 1
             due = ticks_add(due, late)
         else:
-            wait = -late
-            if wait > 2000:
-                # Sleep the bulk so the port can service USB / Wi-Fi ...
-                sleep_ms(wait // 1000 - 1)
-            # ... and the last ~1-2 ms exactly.
-            wait = ticks_diff(due, ticks_us())
-            if wait > 0:
-                sleep_us(wait)
+            self._serve_until(due)
         # Time since start in ms, carried exactly across ticks of any length.
         rem = self._rem_us + ticks_diff(due, self._next_us)
         ms = rem // 1000
@@ -186,6 +193,37 @@ class NativeHal(hal.Hal):
             self._led_on ^= 1
             self._led.value(self._led_on)
         return True
+
+    def _serve_until(self, due):
+        """Wait for the tick at `due`, serving the Modbus port meanwhile."""
+        p = self._port
+        cb = self.on_uart
+        while True:
+            left = ticks_diff(due, ticks_us())
+            if left <= 0:
+                return
+            if p is not None and cb is not None:
+                if left > _GUARD_US:
+                    n = p.read()
+                    # n = 0: the line was silent (the slave's t3.5 gap).
+                    cb(p.buf, n, ticks_us() & _T_US_MASK)
+                    if n:
+                        continue
+                sleep_us(left if left < 250 else 250)
+            elif left > 2000:
+                # Sleep the bulk so the port can service USB / Wi-Fi ...
+                sleep_ms(left // 1000 - 1)
+            else:
+                # ... and the last ~1-2 ms exactly.
+                sleep_us(left)
+
+    def uart_send(self, buf, n):
+        if self._port is not None:
+            self._port.send(buf, n)
+
+    def uart_config(self, baud, parity, stop_bits):
+        if self._port is not None:
+            self._port.config(baud, parity, stop_bits)
 
     def read(self, inp):
         m = self._mpu
@@ -235,3 +273,5 @@ class NativeHal(hal.Hal):
 
     def safe(self):
         self._out.safe()
+        if self._port is not None:
+            self._port.safe()

@@ -52,7 +52,7 @@ FUEL_PWM_HZ = const(10000)
 AVR_PWM_HZ = const(10000)
 IGN_PWM_HZ = const(100)
 
-# -- RS-485 (Modbus RTU, later work) --------------------------------------
+# -- RS-485 (Modbus RTU slave: boards/common/rs485.py) -----------------
 # UART0 is the REPL / HIL port, so Modbus gets UART2.  On a WROVER module
 # GPIO16/17 belong to the PSRAM: move TX/RX to free pins such as GPIO13/33.
 RS485_UART_ID = const(2)

@@ -48,7 +48,7 @@ FUEL_PWM_HZ = const(10000)
 AVR_PWM_HZ = const(10000)
 IGN_PWM_HZ = const(100)
 
-# -- RS-485 (Modbus RTU, later work) --------------------------------------
+# -- RS-485 (Modbus RTU slave: boards/common/rs485.py) -----------------
 RS485_UART_ID = const(0)
 RS485_TX_PIN = const(0)     # UART0 TX -> transceiver DI
 RS485_RX_PIN = const(1)     # UART0 RX <- transceiver RO
