@@ -1,7 +1,11 @@
 """gxsim: run GX230 scenarios against the unchanged firmware.
 
   gxsim run SCENARIO [--runtime cpython|micropython] [--out DIR] [--seed N] [--no-plot]
+                     [--duration S] [--realtime [--modbus-pty PATH]]
   gxsim list
+--realtime paces the run to the wall clock (Ctrl-C ends it early, outputs
+written as usual); --modbus-pty PATH serves the firmware's Modbus RTU slave
+on a pty linked at PATH (open it 8N1: a pty carries no parity).
 Exit codes: 0 ok, 2 bad scenario or arguments (one clear message, nothing
 run), 3 the firmware or its link failed.
 """
@@ -64,14 +68,19 @@ def out_dir_problem(out):
 
 
 def run_and_report(prog, scenario, make_runtime, seed=None, out=None, out_suffix="",
-                   no_plot=False, setup_errors=()):
+                   no_plot=False, setup_errors=(), make_port=None, duration=None):
     """Load a scenario, run it on the runtime make_runtime() builds, write
     report.json / trace.csv / plot.png and print the summary.  Shared by
     gxsim and tools.hil.  Returns (exit code, scenario, result or None):
     2 bad scenario or a setup error (setup_errors: exception types meaning
     the runtime could not be set up, e.g. a missing serial port), 3 the
-    firmware or its link failed."""
+    firmware or its link failed.  duration: seconds, replacing the
+    scenario's duration_s.  make_port(sc): the sim.run port (modbus_port.py)
+    for this scenario, made after the scenario and --out are checked and
+    closed after the run; it may raise modbus_port.PtyError (exit 2).  A run
+    the port ended early (Ctrl-C) reports the time it simulated."""
     from . import sim, report
+    from .modbus_port import PtyError
     from .errors import RuntimeError_, NoOperatingPoint
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)
                              or not 0 <= seed <= sc_mod.SEED_MAX):
@@ -83,16 +92,25 @@ def run_and_report(prog, scenario, make_runtime, seed=None, out=None, out_suffix
     except sc_mod.ScenarioError as e:
         print("%s: bad scenario: %s" % (prog, e), file=sys.stderr)
         return 2, None, None
+    if duration is not None:
+        sc["duration_s"] = float(duration)
     if out is None:
         out = os.path.join("out", sc["name"] + out_suffix)
     why = out_dir_problem(out)
     if why:
         print("%s: bad --out: %s" % (prog, why), file=sys.stderr)
         return 2, sc, None
+    port = None
+    if make_port is not None:
+        try:
+            port = make_port(sc)
+        except PtyError as e:
+            print("%s: %s" % (prog, e), file=sys.stderr)
+            return 2, sc, None
     t0 = time.perf_counter()
     try:
-        r = sim.run(sc, make_runtime(), seed=seed)
-    except setup_errors as e:
+        r = sim.run(sc, make_runtime(), seed=seed, port=port)
+    except (setup_errors or ()) + (PtyError,) as e:
         print("%s: %s" % (prog, e), file=sys.stderr)
         return 2, sc, None
     except NoOperatingPoint as e:
@@ -101,7 +119,13 @@ def run_and_report(prog, scenario, make_runtime, seed=None, out=None, out_suffix
     except RuntimeError_ as e:
         print("%s: %s" % (prog, e), file=sys.stderr)
         return 3, sc, None
+    finally:
+        if port is not None:
+            port.close()
     wall = time.perf_counter() - t0
+    if r.n_ticks * r.tick_s < sc["duration_s"] - 1e-9:
+        # Ended early (a realtime session's Ctrl-C): report what was simulated.
+        sc["duration_s"] = round(r.n_ticks * r.tick_s, 6)
     rep = report.build(r, wall)
     try:
         report.write_all(r, rep, out, plot=not no_plot)
@@ -116,9 +140,59 @@ def run_and_report(prog, scenario, make_runtime, seed=None, out=None, out_suffix
     return 0, sc, r
 
 
+def _duration(text):
+    """--duration S: a positive, finite number of seconds, or None (with a message)."""
+    try:
+        d = float(text)
+    except ValueError:
+        d = None
+    if d is None or not (0.0 < d <= 3600.0):
+        # A scenario's own limit: the trace of a longer run would not fit.
+        print("gxsim: bad --duration: must be a number of seconds above 0, at most 3600, "
+              "got %s" % sc_mod._show(text), file=sys.stderr)
+        return None
+    return d
+
+
+def _realtime_port(args):
+    """make_port for run_and_report: --realtime pacing, with the Modbus pty
+    when --modbus-pty is given (None: neither asked for)."""
+    if not args.realtime:
+        return None
+
+    def make(sc):
+        from . import sim
+        from . import modbus_port as mp
+        scripted = any(e["kind"] == "modbus" for e in sc["events"])
+        if args.modbus_pty is None:
+            inner = mp.ScriptPort(sc, sim.firmware_config(sc)) if scripted else None
+            return mp.Realtime(inner=inner)
+        if scripted:
+            raise mp.PtyError("--modbus-pty: scenario %s has scripted Modbus events; they "
+                              "and a live master would share the one UART" % sc["name"])
+        cfg = sim.firmware_config(sc)
+        path = args.modbus_pty
+
+        def ready():
+            print("modbus: serving %s (%d 8N1 on a pty; address %d)"
+                  % (path, cfg.mb_baud, cfg.mb_address), file=sys.stderr, flush=True)
+        return mp.PtyPort(path, ready=ready)
+    return make
+
+
 def _cmd_run(args):
+    duration = None
+    if args.duration is not None:
+        duration = _duration(args.duration)
+        if duration is None:
+            return 2
+    if args.modbus_pty is not None and not args.realtime:
+        print("gxsim: --modbus-pty needs --realtime (the pty is served on the wall clock)",
+              file=sys.stderr)
+        return 2
     code, _, _ = run_and_report("gxsim", args.scenario, lambda: args.runtime, seed=args.seed,
-                                out=args.out, no_plot=args.no_plot)
+                                out=args.out, no_plot=args.no_plot,
+                                make_port=_realtime_port(args), duration=duration)
     return code
 
 
@@ -138,6 +212,13 @@ def main(argv=None):
     r.add_argument("--out", default=None, help="output directory (default out/<scenario>)")
     r.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     r.add_argument("--no-plot", action="store_true", help="skip plot.png")
+    r.add_argument("--duration", default=None, metavar="S",
+                   help="simulate S seconds instead of the scenario's duration_s")
+    r.add_argument("--realtime", action="store_true",
+                   help="pace the run to the wall clock (Ctrl-C ends it, outputs written)")
+    r.add_argument("--modbus-pty", default=None, metavar="PATH",
+                   help="with --realtime: serve the firmware's Modbus RTU slave on a pty "
+                        "linked at PATH (19200 8N1; a pty has no parity)")
     sub.add_parser("list", help="list built-in scenarios")
     args = p.parse_args(argv)
     try:

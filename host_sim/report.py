@@ -50,6 +50,7 @@ def build(r, wall_s=None):
         "final_state": r.final_state,
         "states": r.states,
         "commands": r.commands,
+        "modbus": getattr(r, "modbus", []),
     }
     if r.grid_present and r.cfg.pc_mode == 1 and r.pc_err:
         e = r.pc_err

@@ -40,7 +40,8 @@ import fuels as fw_fuels  # noqa: E402
 
 FUELS = tuple(FUEL_PLANT)
 GOVERNORS = ("firmware", "ggov1")
-EVENT_KINDS = ("step", "ramp", "pulse", "fuel_quality", "input", "command", "fault", "grid")
+EVENT_KINDS = ("step", "ramp", "pulse", "fuel_quality", "input", "command", "fault", "grid",
+               "modbus")
 # grid event action -> parameters (name: (lo, hi))
 GRID_ACTIONS = {
     "drift": {"df_hz": (-5.0, 5.0), "duration_s": (0.0, 3600.0)},
@@ -53,7 +54,7 @@ GRID_ACTIONS = {
 TOP_KEYS = ("name", "description", "duration_s", "seed", "fuel", "f_nom_hz",
             "governor", "firmware", "plant", "ggov1", "load", "events", "start", "mode",
             "remote_start", "protection", "expect", "grid")
-INPUTS = ("remote_start", "estop")
+INPUTS = ("remote_start", "estop", "config_enable")
 COMMANDS = tuple(fw_seq.COMMAND_NAMES[1:])
 # fault name -> optional numeric parameters (name: (lo, hi))
 FAULTS = {
@@ -347,6 +348,54 @@ def _expect(t, duration_s):
     return out
 
 
+_MB_WHAT = ("write", "read", "command", "frame", "raw")
+
+
+def _modbus_event(ev, w):
+    """A scripted Modbus request: exactly one of write (a point name, with
+    value in its engineering unit, optionally unlock = true first), read (a
+    point name), command (a command name), frame (hex bytes, CRC appended)
+    or raw (hex bytes sent as they are); address 0..255 (default 1)."""
+    import registers as fw_regs
+    _unknown(ev, ("kind", "t_s", "address", "value", "unlock") + _MB_WHAT, w)
+    what = [k for k in _MB_WHAT if k in ev]
+    if len(what) != 1:
+        raise ScenarioError("%skind: a modbus event needs exactly one of %s" % (w, ", ".join(_MB_WHAT)))
+    k = what[0]
+    e = {k: ev[k]}
+    e["address"] = _num(ev, "address", 0, 255, w, default=1, integer=True)
+    if "unlock" in ev:
+        e["unlock"] = _bool(ev, "unlock", w)
+        if k != "write":
+            raise ScenarioError("%sunlock: only a write takes unlock" % w)
+    pts = {p["name"]: p for p in fw_regs.points()}
+    if k in ("write", "read"):
+        name = ev[k]
+        if not isinstance(name, str) or name not in pts:
+            raise ScenarioError("%s%s: unknown register point %s" % (w, k, _show(name)))
+        p = pts[name]
+        if k == "write":
+            if p["access"] == "r" or p["table"] != "holding_register" or p["name"] == "command":
+                raise ScenarioError("%swrite: %s is not a writable register" % (w, name))
+            e["value"] = float(_num(ev, "value", -1e9, 1e9, w))
+        elif p["table"] not in ("holding_register", "input_register"):
+            raise ScenarioError("%sread: %s is not a register" % (w, name))
+    if k != "write" and "value" in ev:
+        raise ScenarioError("%svalue: only a write takes a value" % w)
+    if k == "command":
+        e["command"] = _choice(ev, "command", COMMANDS, w)
+    if k in ("frame", "raw"):
+        x = ev[k]
+        try:
+            b = bytes.fromhex(x) if isinstance(x, str) else None
+        except ValueError:
+            b = None
+        if b is None or not 1 <= len(b) <= 256:
+            raise ScenarioError("%s%s: must be 1 to 256 bytes in hex, e.g. \"01 03 00 00 00 0A\", "
+                                "got %s" % (w, k, _show(x)))
+    return e
+
+
 def load(name_or_path):
     path = resolve(name_or_path)
     where = _path(path)
@@ -476,6 +525,8 @@ def parse(raw, default_name="scenario"):
             e["action"] = a
             for k, (lo, hi) in GRID_ACTIONS[a].items():
                 e[k] = float(_num(ev, k, lo, hi, w))
+        elif kind == "modbus":
+            e.update(_modbus_event(ev, w))
         elif kind == "fault":
             f = _choice(ev, "fault", tuple(sorted(FAULTS)), w)
             _unknown(ev, ("kind", "t_s", "fault", "clear") + tuple(FAULTS[f]), w)

@@ -86,16 +86,25 @@ def lhv_factor(events, t):
     return x
 
 
-def run(sc, runtime="cpython", seed=None, runtime_kw=None, trace=True, on_tick=None):
+def run(sc, runtime="cpython", seed=None, runtime_kw=None, trace=True, on_tick=None, port=None):
     """Run scenario `sc` (from scenario.load).  `runtime` is "cpython",
     "micropython", or any object with the runtime interface (configure,
     begin, tick, close, name) - e.g. tools.hil.SerialRuntime for a board.
-    on_tick(k, inputs, out, tele) sees every tick (benchmarks, checks)."""
+    on_tick(k, inputs, out, tele) sees every tick (benchmarks, checks).
+    port: the host's end of the firmware's Modbus UART (modbus_port.py):
+    port.before_tick(k, t_s, rt) runs before each tick and may pass bytes
+    with rt.uart(data, t_us) (the firmware serves them between ticks, as a
+    board does); port.finished() ends the run early (a realtime session's
+    --duration or Ctrl-C).  A scenario's scripted Modbus events get a
+    ScriptPort when no port is given."""
     seed = sc["seed"] if seed is None else seed
     cfg = firmware_config(sc)
     rt = rt_mod.make(runtime, **(runtime_kw or {})) if isinstance(runtime, str) else runtime
     try:
-        return _run(sc, rt, cfg, seed, trace, on_tick)
+        if port is None and any(e["kind"] == "modbus" for e in sc["events"]):
+            from .modbus_port import ScriptPort
+            port = ScriptPort(sc, cfg)
+        return _run(sc, rt, cfg, seed, trace, on_tick, port)
     finally:
         rt.close()
 
@@ -158,7 +167,7 @@ def _ramp(start, t, t0, dur, to):
     return start + (to - start) * x
 
 
-def _run(sc, rt, cfg, seed, trace, on_tick):
+def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
     # Configure the firmware through its own setting path (the same one
     # Modbus will use): fuel and frequency first, then scenario overrides.
     # The scenario parser checked the whole set against the firmware's own
@@ -208,6 +217,7 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
               "unbalance": 0.0, "not_proven": False, "fuel_cutoff": False,
               "excitation_loss": False}
     estop = False
+    config_en = False         # the configuration key switch (Modbus writes)
 
     gg = None
     # A running start paralleled with the grid (mains breaker closed) begins
@@ -349,6 +359,8 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
             if ev["kind"] == "input":
                 if ev["input"] == "remote_start":
                     remote_start = ev["value"]
+                elif ev["input"] == "config_enable":
+                    config_en = ev["value"]
                 else:
                     estop = ev["value"]
             elif ev["kind"] == "grid":
@@ -391,6 +403,8 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
         di = fstate["di_fault"]
         if estop:
             di |= hal.DI_ESTOP
+        if config_en:
+            di |= hal.DI_CONFIG_EN
         if remote_start:
             di |= hal.DI_REMOTE_START
         if brk.closed:
@@ -404,6 +418,11 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
             sens.mains_inputs(inputs, grid, v_rated, term_cycles,
                               res["p_grid_kw"] if res else 0.0, res["q_grid_kvar"] if res else 0.0,
                               mains_v, grid.angle_rad + mains_rel)
+        if port is not None:
+            port.before_tick(k, t, rt)
+            if port.finished():
+                n_ticks = k
+                break
         out, tele = rt.tick(inputs)
         sha.update(pack(out, tele))
         bits = tele[fw_ctl.TELE_ALARMS0] | (tele[fw_ctl.TELE_ALARMS1] << 30)
@@ -599,6 +618,13 @@ def _run(sc, rt, cfg, seed, trace, on_tick):
     r.runtime = rt.name
     r.seed = seed
     r.cfg = cfg
+    if port is not None:
+        # The Modbus traffic joins the digest: both runtimes must answer
+        # every request with the same bytes.
+        sha.update(port.digest())
+        r.modbus = port.report()
+    else:
+        r.modbus = []
     r.sha256 = sha.hexdigest()
     r.n_ticks = n_ticks
     r.tick_s = tick_s
