@@ -2,6 +2,7 @@
 MicroPython, and (with --soak) a bit-exactness soak of the two runtimes.
 
   python -m tools.bench [--soak] [--json FILE] [--seeds N] [--jobs N]
+  python -m tools.bench --modbus-fuzz N      (only the Modbus fuzz campaign)
 
 Default run (make bench):
   1. Simulation speed on the built-in scenario iso-steps-ng, in simulated
@@ -17,13 +18,30 @@ Default run (make bench):
   3. Synchronising over 100 randomised grids (time to close, phase error).
   4. Active anti-islanding: balanced islands (time to open the mains
      breaker) and grid disturbances (nuisance trips).
+  5. Modbus round trip over a pty (tools/modbus_bench.py): a 50-register
+     FC04 read with one pymodbus client (19200 8N1, timeout 1 s), the
+     firmware slave under MicroPython (gxsim run --realtime --modbus-pty)
+     against pymodbus's own RTU server on a socat pty pair (and a canned
+     responder: the client's floor), interleaved; median, p95 and the ratio
+     firmware / pymodbus from the same run.  A pty has no baud-rate timing:
+     processing and scheduling latency only.
+  6. Modbus slave cost per request inside MicroPython (tools/mp_modbus_bench.py):
+     us per Controller.serve_uart call for reads, writes, a refusal, FC08,
+     FC43; heap bytes per request (gc disabled) and a heap_lock pass; the
+     same script under CPython for the ratio.
 --soak: every built-in scenario x N seeds (default 20) in both runtimes; the
-  firmware output sha256 must match between runtimes for each.  Exit 1 on any
-  mismatch or failed run.
+  firmware output sha256 must match between runtimes for each; then the
+  Modbus fuzz campaign (--fuzz-frames, default 100,000 frames in-process
+  under CPython, --fuzz-mp-frames 10,000 inside MicroPython, compared byte
+  for byte with the CPython replay).  Exit 1 on any mismatch, failed run or
+  fuzz violation.
+--modbus-fuzz N: the fuzz campaign alone, N frames (MicroPython:
+  min(N, --fuzz-mp-frames)); exit 1 on any violation.
 
 Figures are printed, never asserted (goals are printed beside them).
-Exit status: 0 ok, 1 soak mismatch/failure or replay mismatch, 2 the
-MicroPython unix port is missing (the CPython figures are still printed).
+Exit status: 0 ok, 1 soak mismatch/failure, replay mismatch, a Modbus fuzz
+violation or a Modbus bench that could not run, 2 the MicroPython unix port
+is missing (the CPython figures are still printed).
 """
 
 import argparse
@@ -45,7 +63,7 @@ SPEED_SCENARIO = "iso-steps-ng"
 GRID_TICK_SCENARIO = "grid-loss-island-balanced"   # paralleled, then islanded
 SPEED_REPEATS = 3
 SPEED_GOAL = {"cpython": 100.0, "micropython": 20.0}
-MP_HEAPSIZE = "320k"   # the firmware (runtime.BOARD_HEAP worth) plus the bench's own buffers
+MP_HEAPSIZE = "384k"   # the firmware (runtime.BOARD_HEAP worth) plus the bench's own buffers
 MP_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp_tick_bench.py")
 SOAK_SEEDS = 20
 
@@ -504,6 +522,66 @@ def islanding_bench(n_extra=12):
     return out
 
 
+# -- Modbus (tools/modbus_bench.py) ---------------------------------------------
+
+def modbus_figures(n_rt, n_cost, mp_err, ticks=()):
+    """Round trip over a pty and slave cost per request; (status, figures).
+    Printed only: a failure to run is status 1, a figure is never judged."""
+    import shutil
+    from tools import modbus_bench as mb
+    out = {}
+    status = 0
+    if n_rt:
+        if mp_err or not shutil.which("socat"):
+            why = mp_err or "socat not found"
+            print("\nModbus round trip over a pty: skipped (%s)" % why)
+            out["round_trip"] = {"skipped": why}
+        else:
+            try:
+                r = mb.round_trip(n_rt)
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                print("\nModbus round trip over a pty: FAILED: %s" % e)
+                out["round_trip"] = {"error": str(e)}
+                status = 1
+            else:
+                mb.print_round_trip(r)
+                out["round_trip"] = r
+    if n_cost:
+        if mp_err:
+            print("\nModbus slave cost under MicroPython: skipped (%s)" % mp_err)
+            out["slave_cost"] = {"skipped": mp_err}
+        else:
+            try:
+                s = mb.slave_cost(n_cost)
+            except (RuntimeError, rt_mod.RuntimeError_, OSError, subprocess.TimeoutExpired) as e:
+                print("\nModbus slave cost under MicroPython: FAILED: %s" % e)
+                out["slave_cost"] = {"error": str(e)}
+                status = 1
+            else:
+                mb.print_slave_cost(s)
+                out["slave_cost"] = s
+                # Beside the control tick measured in this run: what serving
+                # one request costs in ticks' worth of the same interpreter.
+                for t in ticks:
+                    if isinstance(t, dict) and t.get("tick_us_median"):
+                        rows = {r["request"]: r["mp_us_median"] for r in s["rows"]}
+                        print("per request / control tick median (%s, %s us), same run: %s" % (
+                            t["scenario"], t["tick_us_median"], ", ".join(
+                                "%s %.2f" % (k, v / t["tick_us_median"])
+                                for k, v in rows.items() if v)))
+                if not all(r["reply_ok"] and r["same_reply"] for r in s["rows"]):
+                    status = 1
+    return status, out
+
+
+def modbus_fuzz(n_frames, n_mp, seed):
+    """The Modbus fuzz campaign (printed; res["ok"] False on any violation)."""
+    from tools import modbus_bench as mb
+    res = mb.fuzz(n_frames, seed=seed, mp_frames=n_mp, mp_seed=seed + 1)
+    mb.print_fuzz(res)
+    return res
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n")[0])
     p.add_argument("--soak", action="store_true",
@@ -515,6 +593,17 @@ def main(argv=None):
                    help="randomised grids for the synchronising benchmark (0 skips it)")
     p.add_argument("--islanding", type=int, default=1,
                    help="1: run the active anti-islanding sweep (0 skips it)")
+    p.add_argument("--modbus-rt", type=int, default=200, metavar="N",
+                   help="Modbus pty round trip: requests per server (0 skips it)")
+    p.add_argument("--modbus-cost", type=int, default=500, metavar="N",
+                   help="Modbus slave cost: requests per kind (0 skips it)")
+    p.add_argument("--modbus-fuzz", type=int, default=None, metavar="N",
+                   help="run only the Modbus fuzz campaign, N frames")
+    p.add_argument("--fuzz-frames", type=int, default=100000,
+                   help="Modbus fuzz frames in-process (CPython) for --soak")
+    p.add_argument("--fuzz-mp-frames", type=int, default=10000,
+                   help="Modbus fuzz frames inside MicroPython (0 skips them)")
+    p.add_argument("--fuzz-seed", type=int, default=9, help="Modbus fuzz seed")
     args = p.parse_args(argv)
 
     figures = {"python": platform.python_version(), "machine": platform.machine()}
@@ -528,7 +617,12 @@ def main(argv=None):
         figures["micropython"] = None
         print("bench: %s" % mp_err, file=sys.stderr)
 
-    if args.soak:
+    if args.modbus_fuzz is not None:
+        n_mp = 0 if mp_err else min(args.modbus_fuzz, args.fuzz_mp_frames)
+        figures["modbus_fuzz"] = modbus_fuzz(args.modbus_fuzz, n_mp, args.fuzz_seed)
+        if not figures["modbus_fuzz"]["ok"]:
+            status = 1
+    elif args.soak:
         if mp_err:
             print("bench: the soak compares CPython against MicroPython; nothing run.",
                   file=sys.stderr)
@@ -548,6 +642,11 @@ def main(argv=None):
         figures["soak"] = {"seeds": args.seeds, "scenarios": rows, "runs": results}
         if any(not r["match"] for r in results):
             status = 1
+        if args.fuzz_frames:
+            figures["modbus_fuzz"] = modbus_fuzz(args.fuzz_frames, args.fuzz_mp_frames,
+                                                 args.fuzz_seed)
+            if not figures["modbus_fuzz"]["ok"]:
+                status = 1
     else:
         speed = []
         for rt in ("cpython", "micropython"):
@@ -581,6 +680,10 @@ def main(argv=None):
                     figures[key] = t
                     if not t["replay_matches"]:
                         status = 1
+        if args.modbus_rt or args.modbus_cost:
+            st, figures["modbus"] = modbus_figures(args.modbus_rt, args.modbus_cost, mp_err,
+                                                   (figures.get("tick"), figures.get("tick_grid")))
+            status = status or st
         if args.sync_runs:
             figures["sync"] = sync_bench(args.sync_runs)
         if args.islanding:
