@@ -108,6 +108,7 @@ class Controller:
         self.gcb_watch = BreakerWatch()   # failing to open: the MB backs it up
         self.mb_watch = BreakerWatch()    # ... and the other way round
         self.close_blocked = 0    # close coils dropped by the output interlock
+        self.failsafe = False     # fail_safe() has run: outputs held safe
         self._spd_ring = array("i", [0] * _STALL_N)   # speed pct, last _STALL_N ticks
         self._f_ring = array("i", [0] * 3)            # frequency speed pct, last 3 ticks
         self._f_k = 0
@@ -566,6 +567,7 @@ class Controller:
         out[hal.OUT_IGN_CUT_PCT_X100] = 0
         out[hal.OUT_DO] = hal.DO_GCB_OPEN | hal.DO_COMMON_SHUTDOWN
         self.tele[TELE_STATUS] = STATUS_FAILSAFE
+        self.failsafe = True
         self.hal.safe()
 
     def quiet_point(self):

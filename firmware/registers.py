@@ -108,10 +108,8 @@ S_CMD = const(1)
 S_CODE = const(2)
 S_EVIDX = const(3)
 S_COIL = const(4)          # coil action idx
-S_BIT = const(5)           # bit idx of live word (for DI): idx = word * 32 + bit
 
 # Live values (indices into Registers.live)
-_n = 0
 L_SPEED = const(0)
 L_GEN_F = const(1)
 L_GEN_V = const(2)
@@ -301,6 +299,12 @@ EV_MB_REFUSED = const(3003)   # value = register of a refused write
 EV_MB_UNLOCK = const(3004)    # value = 1 opened, 0 closed
 EV_MB_CODE_FAIL = const(3005)  # value = wrong codes in a row
 _LOG_PER_MIN = const(10)
+# What each point of a pending write is (Registers._wk)
+_W_SET = const(12)        # a setting: _wi = setting index
+_W_PROT = const(13)       # a protection field: _wi = 8 * protection + field
+_W_CMD = const(20)        # the command pair: _wi = code, _wa = complement, _wv = register
+_W_CODE = const(22)       # the access code (20 + S_CODE)
+_W_EVIDX = const(23)      # the event index (20 + S_EVIDX)
 _MAX_W = const(123)
 
 
@@ -464,7 +468,7 @@ class Registers:
             bits |= 1024
         if c.mains.amf_run:
             bits |= 2048
-        if c.tele[0x0B] == 2:       # TELE_STATUS == STATUS_FAILSAFE
+        if c.failsafe:
             bits |= 4096
         if c.mb.listen_only:
             bits |= 8192
@@ -726,7 +730,7 @@ class Registers:
                 typ = T_S32
                 idx = (a - SET_BASE) >> 1 if kind == 2 else \
                     ((a - PROT_BASE) // PROT_STRIDE) * 8 + (((a - PROT_BASE) % PROT_STRIDE) >> 1)
-                kind = 10 + kind      # 12 setting, 13 protection
+                kind = _W_SET if kind == 2 else _W_PROT
             else:
                 return self._refuse(a, 0, modbus.EX_ADDRESS)
             if k + w > qty:
@@ -743,7 +747,7 @@ class Registers:
                 if kind == 1 and idx == S_CMD:
                     # The command pair: code and complement, checked below.
                     wa[n] = lo
-                    wk[n] = 20
+                    wk[n] = _W_CMD
                     wi[n] = hi
                     wv[n] = a
                     n += 1
@@ -755,7 +759,7 @@ class Registers:
                     return self._refuse(a, hi, modbus.EX_VALUE)
                 v = (hi << 16) | lo
             if kind == 1:
-                kind = 20 + idx if idx != S_CMD else 20
+                kind = _W_CODE if idx == S_CODE else _W_EVIDX
             wk[n] = kind
             wi[n] = idx
             wv[n] = v
@@ -768,22 +772,22 @@ class Registers:
         for j in range(n):
             kind = wk[j]
             v = wv[j]
-            if kind == 20:       # command pair: wi = code, wa = complement
+            if kind == _W_CMD:       # command pair: wi = code, wa = complement
                 code = wi[j]
                 if (code ^ 0xFFFF) != wa[j] or code < 1 or code > sq.CMD_OPEN:
                     return self._refuse(v, code, modbus.EX_VALUE)
                 if bc and (code == sq.CMD_START or code == sq.CMD_CLOSE or
                            sq.CMD_MODE_OFF <= code <= sq.CMD_MODE_AUTO):
                     return self._refuse(v, code, modbus.EX_FAILURE)
-            elif kind == 20 + S_CODE:
+            elif kind == _W_CODE:
                 if not 0 <= v <= 9999:
                     return self._refuse(wa[j], v, modbus.EX_VALUE)
                 if bc:
                     return self._refuse(wa[j], v, modbus.EX_FAILURE)
-            elif kind == 20 + S_EVIDX:
+            elif kind == _W_EVIDX:
                 if v < 0 or v > 0x7FFF:
                     return self._refuse(wa[j], v, modbus.EX_VALUE)
-            elif kind == 12:
+            elif kind == _W_SET:
                 i = wi[j]
                 if v < self._set_lo[i] or v > self._set_hi[i] or i == self._code_i and bc:
                     return self._refuse(wa[j], v, modbus.EX_VALUE)
@@ -792,7 +796,7 @@ class Registers:
                     return self._refuse(wa[j], v, modbus.EX_FAILURE)
                 if running and not self._live[i]:
                     return self._refuse(wa[j], v, modbus.EX_FAILURE)
-            elif kind == 13:
+            elif kind == _W_PROT:
                 i = wi[j] >> 3
                 if not c.prot.allowed(i, wi[j] & 7, v):
                     return self._refuse(wa[j], v, modbus.EX_VALUE)
@@ -808,7 +812,7 @@ class Registers:
         for j in range(n):
             kind = wk[j]
             v = wv[j]
-            if kind == 13:
+            if kind == _W_PROT:
                 i = wi[j] >> 3
                 f = wi[j] & 7
                 old = c.prot.get_field(i, f)
@@ -817,16 +821,16 @@ class Registers:
                     # Breaks the pickup order: undo this write's earlier
                     # fields, newest first (back through states that held).
                     for jj in range(j - 1, -1, -1):
-                        if wk[jj] == 13:
+                        if wk[jj] == _W_PROT:
                             c.prot.set_field(wi[jj] >> 3, wi[jj] & 7, wold[jj])
                     return self._refuse(wa[j], v, modbus.EX_VALUE, True)
                 if old != v:
                     c.log.log(t, EV_MB_WRITE, wa[j])
                     c.log.log(t, EV_MB_VALUE, v)
                 self._touch(t)
-            elif kind == 20 + S_EVIDX:
+            elif kind == _W_EVIDX:
                 self.event_index = v
-            elif kind == 20 + S_CODE:
+            elif kind == _W_CODE:
                 if ((t - self.code_block_at) & 0x3FFFFFFF) < 60000 and self.code_fails >= 5:
                     return self._refuse(wa[j], 0, modbus.EX_FAILURE)
                 if v != c.cfg.mb_access_code:
@@ -840,7 +844,7 @@ class Registers:
                     c.log.log(t, EV_MB_UNLOCK, 1)
                 self.unlocked = True
                 self.unlocked_at = t
-            elif kind == 20:
+            elif kind == _W_CMD:
                 if not c.command(wi[j]):
                     return self._refuse(v, wi[j], modbus.EX_FAILURE, True)
         self.writes += 1
@@ -857,7 +861,7 @@ class Registers:
         t = c.meas.t_ms
         cnt = 0
         for j in range(n):
-            if wk[j] == 12:
+            if wk[j] == _W_SET:
                 cnt += 1
         if cnt == 0:
             return 0
@@ -865,7 +869,7 @@ class Registers:
         if cnt == 1 or running:
             # One setting (or live ones, one by one, each consistent alone).
             for j in range(n):
-                if wk[j] != 12:
+                if wk[j] != _W_SET:
                     continue
                 i = self._wi[j]
                 v = self._wv[j]
@@ -887,15 +891,15 @@ class Registers:
         # Several, engine stopped: as one set through the controller.
         pairs = []
         for j in range(n):
-            if wk[j] == 12:
+            if wk[j] == _W_SET:
                 pairs.append((self._wi[j], self._wv[j]))
         if not c.set_settings(pairs):
             j = 0
-            while wk[j] != 12:
+            while wk[j] != _W_SET:
                 j += 1
             return self._refuse(self._wa[j], self._wv[j], modbus.EX_VALUE, True)
         for j in range(n):
-            if wk[j] == 12:
+            if wk[j] == _W_SET:
                 c.log.log(t, EV_MB_WRITE, self._wa[j])
                 c.log.log(t, EV_MB_VALUE, self._wv[j])
         self._touch(t)

@@ -25,8 +25,10 @@ cfg.tick_ms, serving the Modbus RTU port (rs485.py) meanwhile: the bytes
 read go to on_uart (Controller.serve_uart) at once, so a reply leaves within
 the slave's processing time of the request's end.  A request is taken only
 while at least _GUARD_US remain before the tick, so serving never delays a
-tick; one that ends inside the guard is served right after the next tick
-(worst case: guard + the tick's own compute time).  No machine.Timer: the tick stays in the main loop, where
+tick if the guard exceeds the slowest request; one that ends inside the
+guard is served right after the next tick (worst case: guard + the tick's
+own compute time + the request's processing).
+No machine.Timer: the tick stays in the main loop, where
 Controller.run already puts gc.collect() between ticks, and a timer
 callback that only set a flag would add nothing but latency.
 
@@ -49,9 +51,10 @@ _ZC_MIN_US = const(5000)
 _ZC_STALE_US = const(100000)
 _T_MS_MASK = const(0x3FFFFFFF)
 _PCT_X100_FULL = const(10000)
-# Serve the Modbus port only while this much time is left before the tick:
-# longer than the slowest request (a 125-register read), so a tick is never
-# late for Modbus.
+# Serve the Modbus port only while this much time is left before the tick
+# (board.MODBUS_GUARD_US overrides it): it must be longer than the slowest
+# request on this board, or a request can make a tick late (README, Modbus
+# RTU: measure it on the board).
 _GUARD_US = const(3000)
 _T_US_MASK = const(0x3FFFFFFF)
 # Heartbeat: toggle the status LED every this many ticks (1 Hz at 10 ms ticks).
@@ -125,6 +128,7 @@ class NativeHal(hal.Hal):
         self._next_us = 0
         self._started = 0     # the schedule starts at the first wait_tick
         self._port = None
+        self._guard_us = getattr(board, "MODBUS_GUARD_US", _GUARD_US)
         if getattr(board, "RS485_UART_ID", None) is not None:
             import rs485
             self._port = rs485.Rs485(board, cfg)
@@ -203,7 +207,7 @@ class NativeHal(hal.Hal):
             if left <= 0:
                 return
             if p is not None and cb is not None:
-                if left > _GUARD_US:
+                if left > self._guard_us:
                     n = p.read()
                     # n = 0: the line was silent (the slave's t3.5 gap).
                     cb(p.buf, n, ticks_us() & _T_US_MASK)
