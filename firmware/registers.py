@@ -346,6 +346,7 @@ class Registers:
             if name == "mb_access_code":
                 self._code_i = i
         self._wold = array("i", bytearray(4 * _MAX_W))
+        self._rk = bytearray(125)                # kind of each register of a read
         # Pending write: point kind / index / value per point written.
         self._wk = array("i", bytearray(4 * _MAX_W))
         self._wi = array("i", bytearray(4 * _MAX_W))
@@ -619,10 +620,13 @@ class Registers:
         return 0
 
     def read_regs(self, fc, start, qty, out, o):
-        # Address check first, for the whole range (02 before anything).
+        # Address check first, for the whole range (02 before anything);
+        # what each register is, kept for the pass that fills them.
+        rk = self._rk
         for k in range(qty):
             a = start + k
             kind = self._reg_info(a)
+            rk[k] = kind
             if kind == 0:
                 return modbus.EX_ADDRESS
             if fc == TB_IR and (kind == 2 or kind == 3 or (kind == 5 and a >= IR_END)):
@@ -633,7 +637,7 @@ class Registers:
         c = self.ctl
         for k in range(qty):
             a = start + k
-            kind = self._reg_info(a)
+            kind = rk[k]
             oo = o + 2 * k
             if kind == 1:
                 r = self._at[a]

@@ -18,6 +18,15 @@ from registers import (POINTS, TABLE_NAMES, TYPE_NAMES, ACCESS_NAMES, LOCK_NAMES
                        PROT_BASE, PROT_STRIDE, DI_IN, DI_OUT, DI_STATUS, DI_LATCHED,
                        DI_ACTIVE, STATUS_NAMES)
 
+# Raw values that are not measurements, by type (what Registers._put writes
+# for the NA and FAULT markers): "not available" and "sensor fault".
+SENTINELS = {
+    "u16": {0xFFFF: "not available", 0xFFFE: "sensor fault"},
+    "s16": {0x7FFF: "not available", 0x7FFE: "sensor fault"},
+    "u32": {0xFFFFFFFF: "not available", 0xFFFFFFFE: "sensor fault"},
+    "s32": {0x7FFFFFFF: "not available", 0x7FFFFFFE: "sensor fault"},
+}
+
 DESCRIPTIONS = {
     'speed_rpm': 'engine speed (pickup); sensor fault when the pickup is lost',
     'gen_f_hz': 'generator frequency; not available without generator voltage',

@@ -81,3 +81,17 @@ def test_the_map_crc_changes_when_the_layout_does():
         assert rg.map_crc() != c0
     finally:
         rg.POINTS = saved
+
+
+def test_the_sentinels_the_tools_decode_are_the_ones_the_firmware_writes():
+    out = bytearray(4)
+    r = rg.Registers.__new__(rg.Registers)
+    for typ, name in ((rg.T_U16, "u16"), (rg.T_S16, "s16"), (rg.T_U32, "u32"), (rg.T_S32, "s32")):
+        got = {}
+        for marker, why in ((rg.NA, "not available"), (rg.FAULT, "sensor fault")):
+            words = 2 if typ in (rg.T_U32, rg.T_S32) else 1
+            for w in range(words):
+                r._put(out, 2 * w, typ, marker, w)
+            raw = int.from_bytes(out[:2 * words], "big")
+            got[raw] = why
+        assert got == ri.SENTINELS[name], name

@@ -36,7 +36,14 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_NO_ANSWER = 3
 
-DEFAULT_CODE = 1954
+def _default_code():
+    from host_sim import firmware_path
+    firmware_path()
+    import config
+    return [st[1] for st in config.SETTINGS if st[0] == "mb_access_code"][0]
+
+
+DEFAULT_CODE = _default_code()   # the firmware's default mb_access_code
 
 # What a Modbus exception code means here (registers.py checks a write in
 # this order: address 02, value 03, interlocks 04).

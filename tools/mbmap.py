@@ -34,12 +34,14 @@ SENSOR_FAULT = "sensor fault"
 # (bits, signed) and the sentinels of each type: raw value -> reason
 _TYPES = {"bit": (1, False), "u16": (16, False), "s16": (16, True),
           "u32": (32, False), "s32": (32, True)}
-_SENTINELS = {
-    "u16": {0xFFFF: NOT_AVAILABLE, 0xFFFE: SENSOR_FAULT},
-    "s16": {0x7FFF: NOT_AVAILABLE, 0x7FFE: SENSOR_FAULT},
-    "u32": {0xFFFFFFFF: NOT_AVAILABLE, 0xFFFFFFFE: SENSOR_FAULT},
-    "s32": {0x7FFFFFFF: NOT_AVAILABLE, 0x7FFFFFFE: SENSOR_FAULT},
-}
+def _sentinels():
+    from host_sim import firmware_path
+    firmware_path()
+    import registers_info
+    return registers_info.SENTINELS
+
+
+_SENTINELS = _sentinels()   # the firmware's own (registers_info.SENTINELS)
 
 
 class MapError(ValueError):
