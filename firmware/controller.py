@@ -205,16 +205,28 @@ class Controller:
             self._refuse()
             return False
         named = []
+        cat = -1
         for i, v in pairs:
-            if not isinstance(i, int) or not 0 <= i < len(SETTINGS) or \
-                    SETTINGS[i][0] == "ieee1547_category":
-                # The trip profile changes with its setting, on its own path.
-                if len(pairs) == 1 or not isinstance(i, int):
-                    return self.set_setting(i, v)
+            if not isinstance(i, int) or not 0 <= i < len(SETTINGS):
                 self._refuse()
                 return False
+            if SETTINGS[i][0] == "ieee1547_category":
+                cat = v
             named.append((SETTINGS[i][0], v))
+        # The trip profile changes with its setting, or neither does: load
+        # the profile first, then the settings as a set; if the set is
+        # refused, put back exactly the pickups and delays the profile
+        # replaced (they may have been set by hand since).
+        pr_ = self.prot
+        saved = [(j, pr_.pickup[j], pr_.delay_ms[j]) for j in
+                 [pr.index_of(name) for name, _ in profiles.IEEE1547]]
+        if cat != -1 and (not isinstance(cat, int) or isinstance(cat, bool) or
+                          not profiles.apply_ieee1547(pr_, cat)):
+            self._refuse()
+            return False
         if self.cfg.set_many(named) is not None:
+            if cat != -1:
+                pr_.set_pickups(saved)
             self._refuse()
             return False
         self._build()

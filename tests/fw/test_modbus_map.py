@@ -415,3 +415,26 @@ def test_modbus_requests_on_the_real_map_do_not_allocate():
     finally:
         micropython.heap_unlock()
     assert c.regs.refused > refused0
+
+
+def test_the_trip_profile_and_its_setting_change_together_in_a_multi_register_write():
+    import profiles
+    h, c = _stopped()
+    _unlock(c)
+    a = _setting_addr("ieee1547_category")
+    b = _setting_addr("sync_df_max_mhz")
+    assert b == a + 2
+    name, cats = profiles.IEEE1547[0]
+    i = pr.index_of(name)
+    # A hand-set pickup survives a refused set: category 2 with an
+    # inconsistent slip window (max below min) is refused as a whole.
+    hand = cats[0][0] + (1 if c.prot.allowed(i, pr.F_PICKUP, cats[0][0] + 1) else -1)
+    assert c.set_setting(1000 + 8 * i + pr.F_PICKUP, hand)
+    # sync_df_max_mhz = 0 is in range but not above sync_df_min_mhz (0).
+    r = _ask(c, _frame(1, 16, _hi(a), _lo(a), 0, 4, 8, 0, 0, 0, 2, 0, 0, 0, 0))
+    assert _exc(r) == 3
+    assert c.cfg.ieee1547_category == 1 and c.prot.pickup[i] == hand
+    r = _ask(c, _frame(1, 16, _hi(a), _lo(a), 0, 4, 8, 0, 0, 0, 2, 0, 0, 0x01, 0x2C))
+    assert _exc(r) == 0
+    assert c.cfg.ieee1547_category == 2 and c.prot.pickup[i] == cats[1][0]
+    assert c.cfg.sync_df_max_mhz == 300
