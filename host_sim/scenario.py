@@ -39,7 +39,7 @@ import sequencer as fw_seq  # noqa: E402
 import fuels as fw_fuels  # noqa: E402
 
 FUELS = tuple(FUEL_PLANT)
-GOVERNORS = ("firmware", "ggov1")
+GOVERNORS = ("firmware", "ggov1", "pid")
 EVENT_KINDS = ("step", "ramp", "pulse", "fuel_quality", "input", "command", "fault", "grid",
                "modbus")
 # grid event action -> parameters (name: (lo, hi))
@@ -467,8 +467,9 @@ def parse(raw, default_name="scenario"):
     sc["start"] = start
     sc["mode"] = _choice(raw, "mode", fw_seq.MODE_NAMES, "", default="auto")
     sc["remote_start"] = _bool(raw, "remote_start", "") if "remote_start" in raw else None
-    if sc["governor"] == "ggov1" and start != "running":
-        raise ScenarioError("governor: ggov1 only runs scenarios with start = \"running\"")
+    if sc["governor"] != "firmware" and start != "running":
+        raise ScenarioError("governor: %s only runs scenarios with start = \"running\""
+                            % sc["governor"])
     g = _table(raw.get("grid", {}), "grid")
     _unknown(g, ("present", "mains_closed"), "grid.")
     present = _bool(g, "present", "grid.", default=False)

@@ -220,6 +220,7 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
     config_en = False         # the configuration key switch (Modbus writes)
 
     gg = None
+    pid = None
     # A running start paralleled with the grid (mains breaker closed) begins
     # at its load-flow solution (steady.py): the kW its power control holds
     # for the initial site load, the rotor angle that carries it, the AVR at
@@ -250,6 +251,13 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
             gg = Ggov1(sc["ggov1"], dt, row[fw_fuels.F_FUEL_NL_PCT_X100] / 10000.0,
                        row[fw_fuels.F_FUEL_FL_PCT_X100] / 10000.0, 1.0)
             gg.settle(p0 / p_fuel_kw)
+        elif sc["governor"] == "pid":
+            # The PID peer, tuned by SIMC on this plant's own identified
+            # response (host_sim/pid.py), never on the firmware's settings.
+            from . import pid as pid_mod
+            th, tau, kk = pid_mod.identify(plant, sc["fuel"], f_nom)
+            pid = pid_mod.PidPeer(*pid_mod.simc(th, tau, kk), tick_s=tick_s, fuel_code=cfg.fuel)
+            pid.settle(act0)
         # Sensor pre-roll: a running engine's pickup and zero-crossing timers
         # have history at t = 0.  Run them over the last three cycles (whole
         # ticks), ending at the terminal phase c0, so the first sample
@@ -444,7 +452,10 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
             states.append({"t_s": round(t, 4), "state": fw_seq.STATE_NAMES[st]})
             prev_state = st
         do = out[hal.OUT_DO]
-        if gg is None:
+        if pid is not None:
+            # The same measured speed the firmware governs on.
+            cmd = pid.step(tele[fw_ctl.TELE_SPEED_RPM_X10] / cfg.rated_rpm_x10)
+        elif gg is None:
             cmd = out[hal.OUT_FUEL_PCT_X100] / 10000.0
         bias = out[hal.OUT_AVR_BIAS_PCT_X100] / 10000.0
         cut = out[hal.OUT_IGN_CUT_PCT_X100] / 10000.0
@@ -631,7 +642,8 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
     r.f_nom = f_nom
     r.v_nom = v_rated
     r.p_fuel_kw = p_fuel_kw
-    r.droop_pct = cfg.droop_pct_x100 / 100.0 if sc["governor"] == "firmware" else sc["ggov1"]["r"] * 100.0
+    r.droop_pct = sc["ggov1"]["r"] * 100.0 if sc["governor"] == "ggov1" else \
+        (cfg.droop_pct_x100 / 100.0 if sc["governor"] == "firmware" else 0.0)
     r.trace = cols
     r.fw = fw_cols
     r.out = out_cols

@@ -39,8 +39,8 @@ def test_ggov1_with_turbine_parameters_stalls_the_engine_where_the_firmware_gove
     """The turbine-typical GGOV1 (standards.md) cannot hold this engine on a
     35 % step: the speed keeps falling and the stall stage - a last-resort
     protection no scenario can switch off - opens the breaker within a
-    second; the firmware governor takes the same step inside G3.  (Issue 10
-    brings the honest peer, a SIMC-tuned PID.)"""
+    second; the firmware governor takes the same step inside G3.  (The
+    honest peer is the SIMC-tuned PID: the next test.)"""
     _, fw = run_scenario("iso-steps-ng")
     _, gg = run_scenario("iso-steps-ng-ggov1")
     assert gg["governor"] == "ggov1"
@@ -48,6 +48,18 @@ def test_ggov1_with_turbine_parameters_stalls_the_engine_where_the_firmware_gove
     first = gg["alarms"][0]
     assert first["name"] == "stall" and 5.0 < first["t_s"] < 6.0
     assert gg["iso8528"]["events"] == [] and gg["iso8528"]["unscored"]
+
+
+def test_the_firmware_recovers_faster_than_the_pid_peer_and_dips_no_deeper_than_5_pct_more():
+    """Against the strongest plain peer (iso-steps-ng-pid, README): today's
+    edge is recovery (0.71-0.92x) and the rejection, not the dip."""
+    _, fw = run_scenario("iso-steps-ng")
+    _, pd = run_scenario("iso-steps-ng-pid")
+    assert pd["governor"] == "pid" and pd["iso8528"]["class"] == "G3" and not pd["alarms"]
+    for a, b in zip(fw["iso8528"]["events"], pd["iso8528"]["events"]):
+        assert a["t_s"] == b["t_s"]
+        assert a["freq_recovery_s"] < b["freq_recovery_s"], (a, b)
+        assert abs(a["freq_dev_pct"]) <= 1.05 * abs(b["freq_dev_pct"]), (a, b)
 
 
 def test_ai_pulse_load_stays_inside_g3_transient_limits():

@@ -1,0 +1,53 @@
+"""The PID peer (host_sim/pid.py) is the documented, SIMC-tuned PID: its
+identification, gains, margins and ISO figures are the ones its docstring
+states, and it keeps the firmware's actuator limits."""
+
+import pytest
+
+from host_sim import pid, scenario, sim, report
+
+
+@pytest.fixture(scope="module")
+def ident():
+    sc = scenario.load("iso-steps-ng-pid")
+    return pid.identify(sc["plant"], "natural_gas", 60)
+
+
+def test_the_identified_step_response_is_the_documented_one(ident):
+    th, tau, k = ident
+    assert th == pytest.approx(0.048, abs=0.002)
+    assert tau == pytest.approx(0.101, abs=0.003)
+    assert k == pytest.approx(1.67, abs=0.02)
+
+
+def test_simc_gives_the_documented_gains_and_margins(ident):
+    kp, ki, kd = pid.simc(*ident)
+    assert (kp, ki, kd) == (pytest.approx(7.9, abs=0.1), pytest.approx(16.2, abs=0.3),
+                            pytest.approx(0.63, abs=0.02))
+    pm, gm, wc = pid.margins(*ident, kp, ki, kd)
+    assert pm == pytest.approx(39, abs=2) and pm >= 35
+    assert gm == pytest.approx(2.1, abs=0.1) and gm >= 2
+
+
+def test_the_pid_peer_reproduces_its_documented_iso_figures():
+    r = sim.run(scenario.load("iso-steps-ng-pid"), "cpython", trace=True)
+    rep = report.build(r, 1.0)
+    ev = rep["iso8528"]["events"]
+    dips = [e["freq_dev_pct"] for e in ev]
+    recs = [e["freq_recovery_s"] for e in ev]
+    assert dips[:3] == [pytest.approx(x, abs=0.05) for x in (-3.69, -3.13, -2.29)]
+    assert recs[:3] == [pytest.approx(x, abs=0.03) for x in (0.59, 0.62, 0.62)]
+    assert dips[3] == pytest.approx(5.45, abs=0.1)
+    assert rep["iso8528"]["class"] == "G3" and r.final_state == "loaded"
+
+
+def test_the_pid_peer_keeps_the_firmwares_actuator_limits_and_does_not_wind_up():
+    p = pid.PidPeer(7.9, 16.2, 0.63, 0.01, 0)
+    p.settle(0.5)
+    u = [p.step(0.8) for _ in range(300)]        # a deep, long dip
+    steps = [b - a for a, b in zip([0.5] + u, u)]
+    assert max(steps) <= p.rate_up + 1e-12
+    assert max(u) == pytest.approx(p.hi) and p.integ <= p.hi
+    # Back at speed, it leaves the ceiling at once (no wound-up integrator).
+    v = [p.step(1.0) for _ in range(5)]
+    assert v[-1] < p.hi
