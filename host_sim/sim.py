@@ -255,7 +255,9 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
             # The PID peer, tuned by SIMC on this plant's own identified
             # response (host_sim/pid.py), never on the firmware's settings.
             from . import pid as pid_mod
-            th, tau, kk = pid_mod.identify(plant, sc["fuel"], f_nom)
+            # (A sweep keeps the PID as commissioned on the nominal plant
+            # while the plant varies: sc["pid_tuning_plant"], host only.)
+            th, tau, kk = pid_mod.identify(sc.get("pid_tuning_plant", plant), sc["fuel"], f_nom)
             pid = pid_mod.PidPeer(*pid_mod.simc(th, tau, kk), tick_s=tick_s, fuel_code=cfg.fuel)
             pid.settle(act0)
         # Sensor pre-roll: a running engine's pickup and zero-crossing timers

@@ -51,3 +51,13 @@ def test_the_pid_peer_keeps_the_firmwares_actuator_limits_and_does_not_wind_up()
     # Back at speed, it leaves the ceiling at once (no wound-up integrator).
     v = [p.step(1.0) for _ in range(5)]
     assert v[-1] < p.hi
+
+
+def test_the_plant_family_sweep_runs_both_governors_on_every_variant():
+    from tools import sweep
+    assert len(sweep.variants()) == 3 * 2 * 2 * 2 * 3
+    rows = sweep.sweep(jobs=2, quick=True)
+    assert len(rows) == 2
+    for r in rows:
+        assert r["firmware"]["dip"] and r["pid"]["dip"]
+        assert r["dip_ratio"] == pytest.approx(r["firmware"]["dip"] / r["pid"]["dip"])

@@ -591,6 +591,9 @@ def main(argv=None):
     p.add_argument("--jobs", type=int, default=None, help="parallel soak workers (default: CPUs)")
     p.add_argument("--sync-runs", type=int, default=100,
                    help="randomised grids for the synchronising benchmark (0 skips it)")
+    p.add_argument("--sweep", type=int, default=1,
+                   help="1: the governor vs the PID peer over the plant family (tools/sweep.py), "
+                   "2: two variants, 0 skips it")
     p.add_argument("--islanding", type=int, default=1,
                    help="1: run the active anti-islanding sweep (0 skips it)")
     p.add_argument("--modbus-rt", type=int, default=200, metavar="N",
@@ -688,6 +691,14 @@ def main(argv=None):
             figures["sync"] = sync_bench(args.sync_runs)
         if args.islanding:
             figures["islanding"] = islanding_bench()
+        if args.sweep:
+            # The governor against the PID peer over a family of plants.
+            from tools import sweep as sw
+            t0 = time.perf_counter()
+            rows = sw.sweep(args.jobs, quick=args.sweep == 2)
+            print()
+            sw.print_sweep(rows, time.perf_counter() - t0)
+            figures["sweep"] = rows
 
     if args.json:
         with open(args.json, "w") as f:
