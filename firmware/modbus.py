@@ -478,25 +478,17 @@ class Slave:
         r[6] = 0
         k = 8
         count = 0
-        if code == 4:
-            for j in range(len(ident)):
-                if ident[j][0] == obj:
-                    v = ident[j][1]
-                    r[k] = obj
-                    r[k + 1] = len(v)
-                    k += 2
-                    for i in range(len(v)):
-                        r[k] = v[i]
-                        k += 1
-                    r[7] = 1
-                    return self._seal(k)
-            return self._exc(43, EX_ADDRESS)
-        top = 2 if code == 1 else (0x7F if code == 2 else 0xFF)
-        found = False
+        found = -1
         for j in range(len(ident)):
             if ident[j][0] == obj:
-                found = True
-        if obj > top or not found:
+                found = j
+        if code == 4:
+            if found < 0:
+                return self._exc(43, EX_ADDRESS)
+            r[7] = 1
+            return self._seal(self._obj(k, obj, ident[found][1]))
+        top = 2 if code == 1 else (0x7F if code == 2 else 0xFF)
+        if obj > top or found < 0:
             obj = 0           # an unknown object: start from the beginning
         for j in range(len(ident)):
             oid = ident[j][0]
@@ -507,12 +499,18 @@ class Slave:
                 r[5] = 0xFF
                 r[6] = oid
                 break
-            r[k] = oid
-            r[k + 1] = len(v)
-            k += 2
-            for i in range(len(v)):
-                r[k] = v[i]
-                k += 1
+            k = self._obj(k, oid, v)
             count += 1
         r[7] = count
         return self._seal(k)
+
+    def _obj(self, k, oid, v):
+        """One identification object (id, length, value) at reply[k]; returns the end."""
+        r = self.reply
+        r[k] = oid
+        r[k + 1] = len(v)
+        k += 2
+        for i in range(len(v)):
+            r[k] = v[i]
+            k += 1
+        return k

@@ -878,14 +878,10 @@ class Registers:
                 i = self._wi[j]
                 v = self._wv[j]
                 old = getattr(cfg, cf.SETTINGS[i][0])
-                if self._live[i]:
-                    ok = cfg.set_live(i, v)
-                    if ok:
-                        c.settings_changed(i)
-                else:
-                    ok = c.set_setting(i, v)
-                if not ok:
-                    return self._refuse(self._wa[j], v, modbus.EX_VALUE, not self._live[i])
+                # The controller's one setting path (running: only the
+                # live ones, without a rebuild - allocation free).
+                if not c.set_setting(i, v):
+                    return self._refuse(self._wa[j], v, modbus.EX_VALUE, True)
                 if old != v:
                     c.log.log(t, EV_MB_WRITE, self._wa[j])
                     c.log.log(t, EV_MB_VALUE, v)

@@ -13,11 +13,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
+from conftest import LiveSim
 from host_sim import ROOT, firmware_path, venv_tool
 from tools import mbmap
 
@@ -319,37 +319,11 @@ def test_silent_port_exit_3():
 
 # --- end to end, against a live simulator --------------------------------------------
 
-class Sim:
-    def __init__(self, tmp):
-        self.path = str(tmp / "ttyGX")
-        self.stderr = []
-        self.ready = threading.Event()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "host_sim.cli", "run", SCENARIO, "--realtime",
-             "--modbus-pty", self.path, "--duration", str(DURATION_S), "--no-plot",
-             "--out", str(tmp / "out")],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-
-    def _read_stderr(self):
-        for line in self.proc.stderr:
-            self.stderr.append(line)
-            if line.startswith("modbus: serving"):
-                self.ready.set()
-        self.ready.set()
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
-
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    s = Sim(tmp_path_factory.mktemp("gxtool"))
+    s = LiveSim(tmp_path_factory.mktemp("gxtool"), SCENARIO, duration_s=DURATION_S)
     try:
-        s.ready.wait(READY_TIMEOUT_S)
-        if not any(x.startswith("modbus: serving") for x in s.stderr):
+        if not s.serving(READY_TIMEOUT_S):
             pytest.fail("gxsim did not serve %s within %d s; exit %s: %s" % (
                 s.path, READY_TIMEOUT_S, s.proc.poll(), "".join(s.stderr)))
         yield s

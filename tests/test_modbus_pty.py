@@ -14,12 +14,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 from pymodbus.client import ModbusSerialClient
 
+from conftest import LiveSim
 from host_sim import ROOT, firmware_path
 
 firmware_path()
@@ -37,31 +37,13 @@ def _addr(name, table):
     return p["address"]
 
 
-class Session:
+class Session(LiveSim):
     def __init__(self, runtime, tmp):
-        self.runtime = runtime
-        self.path = str(tmp / "ttyGX")
-        self.out = str(tmp / "out")
-        self.stderr = []
-        self.ready = threading.Event()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "host_sim.cli", "run", SCENARIO, "--runtime", runtime,
-             "--realtime", "--modbus-pty", self.path, "--duration", "20", "--no-plot",
-             "--out", self.out],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.stdout = ""
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-
-    def _read_stderr(self):
-        for line in self.proc.stderr:
-            self.stderr.append(line)
-            if line.startswith("modbus: serving"):
-                self.ready.set()
-        self.ready.set()
+        LiveSim.__init__(self, tmp, SCENARIO, runtime, duration_s=20)
 
     def wait_ready(self):
-        self.ready.wait(READY_TIMEOUT_S)
-        lines = [x for x in self.stderr if x.startswith("modbus: serving")]
+        self.serving(READY_TIMEOUT_S)
+        lines = [x for x in self.stderr if x.startswith(self.READY)]
         assert lines, "no ready line within %d s; exit %s; stderr: %s" % (
             READY_TIMEOUT_S, self.proc.poll(), "".join(self.stderr))
         assert lines[0].strip() == \
@@ -73,10 +55,6 @@ class Session:
         assert c.connect(), "pymodbus could not open %s" % self.path
         return c
 
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture(scope="module", params=["cpython", "micropython"])

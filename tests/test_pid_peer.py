@@ -61,3 +61,16 @@ def test_the_plant_family_sweep_runs_both_governors_on_every_variant():
     for r in rows:
         assert r["firmware"]["dip"] and r["pid"]["dip"]
         assert r["dip_ratio"] == pytest.approx(r["firmware"]["dip"] / r["pid"]["dip"])
+
+
+def test_the_firmwares_estop_still_stops_an_engine_the_pid_governs():
+    # The peer replaces only the fuel command: the firmware's relays (gas
+    # valve, ignition, breaker) still act, so an e-stop stops the engine.
+    sc = scenario.load("iso-steps-ng-pid")
+    sc["duration_s"] = 20.0
+    sc["events"] = [{"kind": "step", "t_s": 2.0, "p_pct": 50.0},
+                    {"kind": "input", "t_s": 5.0, "input": "estop", "value": True}]
+    r = sim.run(sc, "cpython", trace=True)
+    assert r.final_state == "lockout"
+    assert r.trace["speed_rpm"][-1] < 50.0
+    assert any(a["name"] == "emergency_stop" for a in r.alarms)

@@ -62,11 +62,18 @@ def _die(msg):
     sys.exit(2)
 
 
-def _default_fw_dir():
-    p = sys.argv[0]
+def _here():
+    """This script's directory (tools/), under either interpreter."""
+    try:
+        p = __file__
+    except NameError:
+        p = sys.argv[0]
     i = p.rfind("/")
-    d = p[:i] if i >= 0 else "."
-    return d + "/../firmware"
+    return p[:i] if i >= 0 else "."
+
+
+def _default_fw_dir():
+    return _here() + "/../firmware"
 
 
 def frame(body):
@@ -110,14 +117,25 @@ def requests():
     )
 
 
-def _make_hal_class():
-    import hal
+def _helpers():
+    """tests/fw/helpers (the firmware tests' HAL and inputs)."""
+    try:
+        import helpers
+    except ImportError:        # imported in-process by tools.modbus_bench
+        sys.path.append(_here() + "/../tests/fw")
+        import helpers
+    return helpers
 
-    class PortHal(hal.Hal):
-        """Inputs set by the bench; replies collected without allocating."""
+
+def _make_hal_class():
+    helpers = _helpers()
+
+    class PortHal(helpers.ScriptHal):
+        """The firmware tests' HAL (inputs set by the bench), and replies
+        collected without allocating."""
 
         def __init__(self):
-            self.next_in = array("i", [0] * hal.N_IN)
+            helpers.ScriptHal.__init__(self)
             self.rbuf = bytearray(4096)
             self.rlen = array("H", [0] * 64)
             self.nrep = 0
@@ -126,17 +144,6 @@ def _make_hal_class():
         def reset(self):
             self.nrep = 0
             self.nbytes = 0
-
-        def read(self, inp):
-            v = self.next_in
-            for i in range(hal.N_IN):
-                inp[i] = v[i]
-
-        def write(self, out, tele):
-            pass
-
-        def safe(self):
-            pass
 
         def uart_send(self, buf, n):
             o = self.nbytes
@@ -153,29 +160,12 @@ def _make_hal_class():
 
 
 def _running_inputs(v, cfg, speed_rpm_x10, p_kw_x10):
-    """tests/fw/helpers.running_inputs."""
-    import hal
-    teeth_per_s_x10 = speed_rpm_x10 * cfg.mpu_teeth // 60
-    edges = teeth_per_s_x10 // 1000 + 1
-    span_us = (edges - 1) * 10000000 // teeth_per_s_x10 if teeth_per_s_x10 else 0
-    v[hal.IN_T_MS] = 0
-    v[hal.IN_MPU_PULSES] = edges
-    v[hal.IN_MPU_SPAN_US] = span_us
-    f_mhz = speed_rpm_x10 * cfg.poles * 5 // 6
-    v[hal.IN_GEN_PERIOD_100NS] = 10000000000 // f_mhz if f_mhz else 0
-    v[hal.IN_GEN_V_DV] = cfg.v_rated_dv
-    v[hal.IN_GEN_P_KW_X10] = p_kw_x10
-    v[hal.IN_GEN_Q_KVAR_X10] = 0
-    i = p_kw_x10 * 3007 // 2000
-    v[hal.IN_GEN_IA_A_X10] = i
-    v[hal.IN_GEN_IB_A_X10] = i
-    v[hal.IN_GEN_IC_A_X10] = i
-    v[hal.IN_OIL_KPA] = 400
-    v[hal.IN_COOLANT_DC] = 820
-    v[hal.IN_GAS_MBAR] = 35
-    v[hal.IN_BATT_MV] = 27000
-    v[hal.IN_DI] = (hal.DI_GCB_CLOSED | hal.DI_METER_OK | hal.DI_REMOTE_START |
-                    hal.DI_GAS_PROVEN)
+    """tests/fw/helpers.running_inputs, on the input vector v."""
+    helpers = _helpers()
+
+    class _H:
+        next_in = v
+    helpers.running_inputs(_H, cfg, speed_rpm_x10, p_kw_x10)
 
 
 def build(loaded):
@@ -266,17 +256,13 @@ class Replayer:
         return out
 
 
-def _shellsort(a, n):
-    gap = n // 2
-    while gap > 0:
-        for i in range(gap, n):
-            v = a[i]
-            j = i
-            while j >= gap and a[j - gap] > v:
-                a[j] = a[j - gap]
-                j -= gap
-            a[j] = v
-        gap //= 2
+def _sort(a, n):
+    """The tick bench's sort (tools/mp_tick_bench.py)."""
+    try:
+        from mp_tick_bench import _shellsort
+    except ImportError:        # imported in-process by tools.modbus_bench
+        from tools.mp_tick_bench import _shellsort
+    _shellsort(a, n)
 
 
 def _hex(b, n):
@@ -331,7 +317,7 @@ def main_time(n):
             t += 10000
         a1 = mem_alloc() if mem_alloc else 0
         gc.enable()
-        _shellsort(dur, n)
+        _sort(dur, n)
         med2 = dur[(n - 1) // 2] + dur[n // 2]
         print("%s.us_median: %d.%d" % (name, med2 // 2, 5 * (med2 % 2)))
         print("%s.us_p95: %d" % (name, dur[max(0, (95 * n + 99) // 100 - 1)]))
@@ -433,6 +419,9 @@ def main():
         _die("fuzz needs EVENTS and OUT")
     fw = a[nfix] if len(a) > nfix else _default_fw_dir()
     sys.path.insert(0, fw)
+    # The firmware tests' input helper, and the tick bench's sort.
+    sys.path.insert(1, _here() + "/../tests/fw")
+    sys.path.insert(1, _here())
     if a[1] == "time":
         try:
             n = int(a[2])

@@ -251,4 +251,5 @@ def main():
     print("replay matches: %s" % ("yes" if ok else "no"))
 
 
-main()
+if __name__ == "__main__":
+    main()
