@@ -59,6 +59,10 @@ EX_FAILURE = const(4)
 
 _RX = const(512)        # two maximum frames
 _ADU = const(256)
+# A write request's own byte-count field allows 9 + 255 bytes.  Frames past
+# the 256-byte ADU are still read to their CRC, so an over-quantity write
+# (FC16 with 124 or 125 registers) gets exception 03, not silence.
+_REQ = const(264)
 _T_MASK = const(0x3FFFFFFF)
 _CMAX = const(1000000000)
 
@@ -242,7 +246,7 @@ class Slave:
                 return 0
             ln = self._req_len(h, avail)
             r = self._rsp_len(h, avail)
-            if 4 <= ln <= _ADU and ln <= avail and self._crc_ok(h, ln):
+            if 4 <= ln <= _REQ and ln <= avail and self._crc_ok(h, ln):
                 self.h = h + ln
                 self.synced = True
                 k = self._serve(h, ln)
@@ -256,7 +260,7 @@ class Slave:
                 self._inc(C_BUS)
                 self._inc(C_FOREIGN)
                 continue
-            more = ln == 0 or r == 0 or (avail < ln <= _ADU) or (avail < r <= _ADU)
+            more = ln == 0 or r == 0 or (avail < ln <= _REQ) or (avail < r <= _ADU)
             if ln < 0 and r < 0 and self.synced:
                 # A function neither table can size: the first CRC that
                 # matches ends it (an unsupported function: answered 01).

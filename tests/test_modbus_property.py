@@ -142,7 +142,7 @@ def write_candidates(segments):
                 ln = 9 + seg[i + 6]
             else:
                 continue
-            if ln > 256 or i + ln > len(seg) or crc(seg, i, i + ln) != 0:
+            if ln > 264 or i + ln > len(seg) or crc(seg, i, i + ln) != 0:
                 continue
             f = seg[i:i + ln]
             start = (f[2] << 8) | f[3]
@@ -170,7 +170,9 @@ def write_candidates(segments):
 
 def frames_to_us(segments):
     """Counter of function codes of every CRC-valid frame to us (any length
-    4..256) inside one segment: what a reply may answer."""
+    4..264: a write's byte count allows 9 + 255, and an over-quantity write
+    past the 256-byte ADU is answered 03) inside one segment: what a reply
+    may answer."""
     out = Counter()
     for seg in segments:
         n = len(seg)
@@ -178,7 +180,7 @@ def frames_to_us(segments):
             if seg[i] != ADDR:
                 continue
             c = 0xFFFF
-            for j in range(i, min(n, i + 256)):
+            for j in range(i, min(n, i + 264)):
                 c = (c >> 8) ^ _T[(c ^ seg[j]) & 0xFF]
                 if j - i >= 3 and c == 0:
                     out[seg[i + 1]] += 1

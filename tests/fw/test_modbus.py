@@ -502,6 +502,13 @@ def test_fc16_quantity_and_byte_count():
     eq(bus.one(req16(1, 0, 0, [])), exc(16, 3), "qty 0")
     eq(bus.one(req16(1, 0, 124, [1])), exc(16, 3), "qty 124")
     eq(bus.one(req16(1, 0, 123, [0] * 123)), exc(16, 2), "qty 123 legal; map -> 02")
+    # Past the 256-byte ADU but within the byte-count field's own reach
+    # (9 + 255): still read to its CRC and answered 03, never silence.
+    eq(bus.one(req16(1, 0, 124, [0] * 124)), exc(16, 3), "qty 124 in full, 257 B")
+    eq(bus.one(req16(1, 0, 125, [0] * 125)), exc(16, 3), "qty 125 in full, 259 B")
+    eq(bus.one(fr([1, 16, 0, 0, 0, 127, 255] + [0] * 255)), exc(16, 3), "bc 255, 264 B")
+    eq(bus.one(req16(1, 0, 2, [5, 6])), fr_spec([1, 16, 0, 0, 0, 2]), "in step after")
+    m.hr[0] = m.hr[1] = 0
     eq(bus.one(fr([1, 16, 0, 0, 0, 2, 3, 0, 1, 2])), exc(16, 3), "bc 3 for 2 regs")
     eq(bus.one(req16(1, 0, 2, [1, 2, 3])), exc(16, 3), "bc 6 for 2 regs")
     eq(bus.one(req16(1, 0, 2, [1])), exc(16, 3), "bc 2 for 2 regs")
