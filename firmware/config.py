@@ -28,6 +28,9 @@ SETTINGS = (
     ("ki_pu_x100", 200, 0, 5000),         # integral gain, pu fuel / (pu speed * s)
     ("kd_pu_ms", 100, 0, 500),              # derivative gain, pu fuel / (pu speed/s) in ms
     ("ff_pct", 100, 0, 150),              # share of the fuel-map feed-forward used
+    ("ff_lead_pct", 100, 0, 300),         # lead on the feed-forward: over-fuel share of a change
+    ("ff_lead_ms", 100, 10, 1000),        # the lag it leads (throttle + manifold)
+    ("map_learn_pct", 25, 0, 50),         # fuel-map learning bounds, % of the NL-FL span (0 off)
     ("inertia_h_ms", 440, 0, 3000),       # set inertia H on its rating: speed-ramp feed-forward (0 off)
     ("p_filt_ms", 20, 0, 500),            # kW filter for the feed-forward
     ("ff_fast_pct", 10, 1, 100),          # kW jump (% rating) that bypasses the filter
@@ -279,6 +282,10 @@ class Config:
         # Feed-forward slope: actuator span from no load to rated kW, scaled by ff_pct.
         self.ff_span = mul_div(fuel[fuels.F_FUEL_FL_PCT_X100] - self.fuel_nl,
                                self.ff_pct, 100)
+        # The fuel map's commissioned span (the learned map starts on it) and
+        # the lead's first-order lag, alpha in Q12 = tick / (tau + tick).
+        self.map_span = fuel[fuels.F_FUEL_FL_PCT_X100] - self.fuel_nl
+        self.ff_lead_alpha_q12 = mul_div(self.tick_ms, 4096, self.ff_lead_ms + self.tick_ms)
         # Speed-ramp feed-forward: accelerating at a pu/s takes 2H a pu torque,
         # ~ ff_span * 2H * a of fuel.  acc_ff = dsp * acc_k / tick_ms for a set
         # point change dsp (rpm_x10 per tick).

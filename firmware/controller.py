@@ -77,7 +77,8 @@ TELE_NAMES = ("speed_rpm_x10", "gen_f_mhz", "gen_v_dv", "p_kw_x10", "q_kvar_x10"
 STATUS_RUNNING = const(1)
 STATUS_FAILSAFE = const(2)
 
-_STALL_N = const(5)           # stall: speed trend over 5 ticks
+_STALL_N = const(50)          # stall: speed history, 50 ticks (0.5 s)
+_STALL_LOW_N = const(150)     # stall: ticks under 95 % before a bog counts (1.5 s)
 
 _PORT_SETTINGS = ("mb_address", "mb_baud", "mb_parity", "mb_stop_bits")
 
@@ -110,6 +111,7 @@ class Controller:
         self.close_blocked = 0    # close coils dropped by the output interlock
         self.failsafe = False     # fail_safe() has run: outputs held safe
         self._spd_ring = array("i", [0] * _STALL_N)   # speed pct, last _STALL_N ticks
+        self._stall_low_n = 0                          # ticks the speed has been under 95 %
         self._f_ring = array("i", [0] * 3)            # frequency speed pct, last 3 ticks
         self._f_k = 0
         self._spd_k = 0
@@ -241,6 +243,10 @@ class Controller:
         name = SETTINGS[index][0]
         if name == "pf_x1000" or name == "ramp_pct_s":
             self.pc.retune()
+        elif name == "fuel" or name == "map_learn_pct":
+            # Another fuel's map, or other bounds: start again from the
+            # commissioned line.
+            self.gov.map_init()
         elif name in _PORT_SETTINGS:
             self.regs.port_changed = True
 
@@ -361,11 +367,21 @@ class Controller:
         v[pr.SRC_ROCOF] = m.rocof_mhz_s if m.rocof_mhz_s >= 0 else -m.rocof_mhz_s
         v[pr.SRC_VSHIFT] = m.vshift_cdeg if m.vshift_cdeg >= 0 else -m.vshift_cdeg
         v[pr.SRC_IMPORT_PCT] = m.import_pct_x100
-        # Stall: the speed 50 ms ago; rising by more than noise (1 %/s) means
-        # the engine is recovering.
+        # Stall.  An engine still falling faster than 5 %/s (against 50 ms
+        # ago) is stalling; so is one that has been under 95 % for 1.5 s and
+        # has not risen by 1 %/s over the last 0.5 s: it has bogged under a
+        # load it cannot carry.  The bottom of a block-load dip, where the
+        # speed sits for a few tenths while the turbo spools and then
+        # climbs, is neither.
         ring = self._spd_ring
         k = self._spd_k
-        v[pr.SRC_STALL_PCT] = 10000 if spd_pct - ring[k] > 5 else spd_pct
+        j = k + _STALL_N - 5
+        d_fast = spd_pct - ring[j - _STALL_N if j >= _STALL_N else j]
+        n = self._stall_low_n
+        n = 0 if spd_pct >= 9500 else (n + 1 if n < _STALL_LOW_N else n)
+        self._stall_low_n = n
+        bog = n >= _STALL_LOW_N and spd_pct - ring[k] <= 50
+        v[pr.SRC_STALL_PCT] = spd_pct if d_fast <= -25 or bog else 10000
         ring[k] = spd_pct
         self._spd_k = k + 1 if k + 1 < _STALL_N else 0
         flags = self._flags(m, spd_pct)
@@ -421,6 +437,8 @@ class Controller:
             if b != 0:
                 top = cfg.p_fuel_rated_kw_x10 - self.aai.amp_kw_x10
                 p_ref = sat((p_ref if p_ref < top else top) + b, 0, cfg.p_fuel_rated_kw_x10)
+            g.learn_ok = not (flags & pr.FLAG_METER_LOSS) \
+                and self.ign.cut_pct_x100 == 0
             fuel = g.update_power(p_ref, m.p_filt_kw_x10, speed)
             cut = self.ign.update(speed, m.p_jump_kw_x10)
         elif fm == FUEL_GOVERN:
@@ -437,6 +455,9 @@ class Controller:
             g.fuel_max_now = self._knock_max if m.di & hal.DI_KNOCK else cfg.fuel_max
             # Without metering there is no kW to feed forward: PI alone.
             p_ff = m.p_filt_kw_x10 if not (flags & pr.FLAG_METER_LOSS) else 0
+            # The fuel map learns only from honest steady running.
+            g.learn_ok = not (flags & pr.FLAG_METER_LOSS) and not (m.di & hal.DI_KNOCK) \
+                and self.ign.cut_pct_x100 == 0
             fuel = g.update(speed, p_ff)
             cut = self.ign.update(speed, m.p_jump_kw_x10)
         elif fm == FUEL_START:

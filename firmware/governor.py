@@ -13,11 +13,47 @@ Anti-windup is explicit: the integrator stops while the position or rate
 limiter holds the output and the error pushes further into that limit, and
 the integrator state is bounded to the fuel range around the feed-forward.
 
+Adaptive fuel map: the feed-forward reads a 7-point map of kW (0, 20 ...
+120 % of the fuel's rating) to actuator, commissioned as the straight line
+from the fuel table's no-load to full-load positions.  A real throttle is
+not linear in kW (choked at light load, running out of pressure ratio near
+full), and a gas's heating value drifts, so the map learns: in steady running
+(speed inside 0.25 %, kW steady, no limit active, for 1 s) the fuel the
+loop actually needs is moved from the integrator into the two map points
+around the operating kW, at ~1.3 s time constant, with the output unchanged
+(bumpless); points not yet learned follow the nearest one that is (a map
+off at 35 % is likely off the same way at 70 %).  Every point stays inside its bounds (the commissioned value
++- map_learn_pct of the no-load-to-full-load span, and the actuator range)
+and the map stays monotonic, pushing neighbours along rather than crossing
+them.  The learned map is the controller's (settings do not hold it):
+`map_pct_x100()` reads it, `map_load()` writes it back after a restart (the
+config store of issue 11 will keep it across power cycles).
+
+Lead on the feed-forward: the throttle, then the manifold, lag the fuel map
+by ~0.1 s; the feed-forward adds ff_lead_pct of its own change over that
+lag (ff + k (ff - lowpass(ff))), so a load step briefly opens the throttle
+past the map and fills the manifold sooner, then settles on the map.
+
+Gain scheduling by load: the learned map's slope at the operating kW is the
+plant's own incremental fuel per kW; where it is steeper than the
+commissioned line (near full load the throttle runs out of pressure ratio
+and a % of fuel buys far less torque), P, I and D scale up by the ratio,
+never below the commissioned tuning (at choked light load the plant's gain
+is already the highest the base gains are set for), up to 3x.  On the
+commissioned line the ratio is 1 everywhere: nothing changes until the map
+has learned.
+
 Units: speed rpm_x10, actuator fuel_pct_x100 (0..10000), integrator in
-fuel_pct_x100 << 12.
+fuel_pct_x100 << 12, map points in fuel_pct_x100 << 8.
 """
 
-from fixpt import mul_div, mul_shr, sat
+from array import array
+from fixpt import const, mul_div, mul_shr, sat
+
+N_MAP = const(7)          # map points: 0, 20, ... 120 % of the fuel's rated kW
+MAP_STEP = const(2000)    # pct_x100 of rated kW between points
+_LEARN_N = const(100)     # ticks of steady running before the map learns
+_LEARN_SHIFT = const(7)   # learning rate per tick: 1/128 of the error
 
 
 class Governor:
@@ -38,6 +74,140 @@ class Governor:
         self._bumpless = False
         self._power_mode = False
         self.sync_gain = False    # synchronising: the no-load gain set (dual dynamics)
+        self.learn_ok = True      # the controller clears it (ignition cut, knock, metering)
+        self.map_q8 = array("i", [0] * N_MAP)
+        self.map_lo = array("i", [0] * N_MAP)
+        self.map_hi = array("i", [0] * N_MAP)
+        self._steady_n = 0
+        self._p_slow = 0          # kW pct_x100, slow copy: is the load steady?
+        self._err_lp = 0          # speed error low-passed: is the speed steady?
+        self._ff_lp_q8 = 0        # feed-forward low-passed (the lead's lag)
+        self.map_init()
+
+    # -- the adaptive fuel map ------------------------------------------------
+    def map_init(self):
+        """The commissioned map (fuel table no-load to full-load, a line) and
+        each point's learning bounds."""
+        cfg = self.cfg
+        span = cfg.map_span
+        lim = mul_div(span if span > 0 else -span, cfg.map_learn_pct, 100)
+        for i in range(N_MAP):
+            v = sat(cfg.fuel_nl + mul_div(span, i * MAP_STEP, 10000), cfg.fuel_min, cfg.fuel_max)
+            self.map_q8[i] = v << 8
+            self.map_lo[i] = sat(v - lim, cfg.fuel_min, cfg.fuel_max) << 8
+            self.map_hi[i] = sat(v + lim, cfg.fuel_min, cfg.fuel_max) << 8
+        self._steady_n = 0
+        self.map_seen = 0         # bit i: point i has learned
+
+    def map_pct_x100(self, i):
+        return self.map_q8[i] >> 8
+
+    def map_load(self, i, v):
+        """Restore point i (fuel_pct_x100) of a learned map: refused (False)
+        outside its bounds or out of order with its neighbours."""
+        if not (0 <= i < N_MAP):
+            return False
+        q = v << 8 if 0 <= v <= 10000 else -1
+        m = self.map_q8
+        if q < self.map_lo[i] or q > self.map_hi[i]:
+            return False
+        if (i > 0 and q < m[i - 1]) or (i < N_MAP - 1 and q > m[i + 1]):
+            return False
+        m[i] = q
+        self.map_seen |= 1 << i
+        return True
+
+    def _lookup_q8(self, p):
+        """Map at kW p (pct_x100 of rated, clamped 0..120 %), Q8."""
+        p = sat(p, 0, (N_MAP - 1) * MAP_STEP)
+        i = p // MAP_STEP
+        if i >= N_MAP - 1:
+            i = N_MAP - 2
+        m = self.map_q8
+        return m[i] + mul_div(m[i + 1] - m[i], p - i * MAP_STEP, MAP_STEP)
+
+    def gain_pct(self, p):
+        """Gain schedule at kW p (pct_x100): the map segment's slope over the
+        commissioned line's, %, within 100..300."""
+        span = self.cfg.map_span
+        if span <= 0:
+            return 100
+        p = sat(p, 0, (N_MAP - 1) * MAP_STEP - 1)
+        i = p // MAP_STEP
+        m = self.map_q8
+        # The segment's rise against span / 5, the commissioned rise per segment.
+        return sat(mul_div((m[i + 1] - m[i]) >> 8, 500, span), 100, 300)
+
+    def _ff(self, p):
+        """Feed-forward at kW p (pct_x100): the map, ff_pct of it above no load."""
+        cfg = self.cfg
+        return cfg.fuel_nl + mul_div((self._lookup_q8(p) >> 8) - cfg.fuel_nl, cfg.ff_pct, 100)
+
+    def _learn(self, p, steady):
+        """Move the steady integrator share into the map (bumpless)."""
+        cfg = self.cfg
+        ps = self._p_slow
+        ps += (p - ps) >> 4
+        self._p_slow = ps
+        d = p - ps
+        if not (steady and self.learn_ok and cfg.map_learn_pct > 0 and self.limited == 0
+                and -100 <= d <= 100 and 0 <= p <= (N_MAP - 1) * MAP_STEP):
+            self._steady_n = 0
+            return
+        if self._steady_n < _LEARN_N:
+            self._steady_n += 1
+            return
+        m = self.map_q8
+        old = self._lookup_q8(p)
+        e = sat(self.fuel_pct_x100 - (old >> 8), -10000, 10000)
+        i = p // MAP_STEP
+        if i >= N_MAP - 1:
+            i = N_MAP - 2
+        f = p - i * MAP_STEP
+        # e << 8 >> _LEARN_SHIFT, split by the interpolation weights.
+        g = e << (8 - _LEARN_SHIFT)
+        lo = self.map_lo
+        hi = self.map_hi
+        j = i + 1
+        gi = mul_div(g, MAP_STEP - f, MAP_STEP)
+        gj = mul_div(g, f, MAP_STEP)
+        m[i] = sat(m[i] + gi, lo[i], hi[i])
+        m[j] = sat(m[j] + gj, lo[j], hi[j])
+        # Points never learned yet follow the nearest one learning (a map
+        # that is off here is likely off the same way there), then the
+        # nearer of the two counts as learned.
+        seen = self.map_seen
+        for k in range(j + 1, N_MAP):
+            if not (seen >> k) & 1:
+                m[k] = sat(m[k] + gj, lo[k], hi[k])
+        for k in range(i):
+            if not (seen >> k) & 1:
+                m[k] = sat(m[k] + gi, lo[k], hi[k])
+        self.map_seen = seen | (1 << (i if f < MAP_STEP // 2 else j))
+        # Monotonic: push the neighbours along (their bounds are monotonic
+        # too, so a pushed point stays inside its own).
+        for k in range(j + 1, N_MAP):
+            if m[k] >= m[k - 1]:
+                break
+            m[k] = m[k - 1]
+        if m[i] > m[j]:
+            m[i] = m[j]
+        k = i - 1
+        while k >= 0 and m[k] > m[k + 1]:
+            m[k] = m[k + 1]
+            k -= 1
+        dq = self._lookup_q8(p) - old
+        # The feed-forward rises by ff_pct of what the map did: the
+        # integrator gives that much up, so the output does not move.
+        self.integ_q12 -= mul_div(dq << 4, cfg.ff_pct, 100)
+
+    def _lead(self, ff):
+        """ff plus ff_lead_pct of its change over the lead's lag."""
+        cfg = self.cfg
+        lp = self._ff_lp_q8
+        lp += mul_shr((ff << 8) - lp, cfg.ff_lead_alpha_q12, 12)
+        self._ff_lp_q8 = lp
+        return ff + mul_div(ff - (lp >> 8), cfg.ff_lead_pct, 100)
 
     def preset(self, fuel_pct_x100, speed_rpm_x10):
         """Bumpless start: the next update outputs `fuel_pct_x100` (its
@@ -56,8 +226,9 @@ class Governor:
         cfg = self.cfg
         pr_ = cfg.p_fuel_rated_kw_x10
         ref_pu = mul_div(sat(p_ref_kw_x10, 0, pr_), 10000, pr_)
-        ff = cfg.fuel_nl + mul_div(cfg.ff_span, ref_pu, 10000)
+        ff = self._ff(ref_pu)
         self.ff_pct_x100 = ff
+        self._ff_lp_q8 = ff << 8
         err = sat(p_ref_kw_x10 - p_kw_x10, -pr_, pr_)
         p_term = mul_div(err, cfg.pc_kp_x1000, 1000)
         # Frequency guard: outside +-0.5 % the speed loop's proportional term
@@ -83,10 +254,19 @@ class Governor:
             # slow the slip; keeping that would leave the set motoring for a
             # few hundred ms after its first swing.
             self._power_mode = True
-            self._bumpless = False
             d = self.fuel_pct_x100 - base
-            self.integ_q12 = (d if d > 0 else 0) << 12
-        return self._limit(base, err, cfg.pc_ki_q12, ff)
+            if not self._bumpless:
+                d = d if d > 0 else 0
+            # (A preset - a running start - stays exactly where it is.)
+            self._bumpless = False
+            self.integ_q12 = d << 12
+        u = self._limit(base, err, cfg.pc_ki_q12, ff)
+        # Learn from steady power control: the reference met, the grid's
+        # frequency near rated.
+        p_pu = mul_div(sat(p_kw_x10, -pr_, 2 * pr_), 10000, pr_)
+        self._learn(p_pu, -100 <= mul_div(err, 10000, pr_) <= 100
+                    and -db <= serr <= db)
+        return u
 
     def update(self, speed_rpm_x10, p_kw_x10):
         if self._power_mode:
@@ -110,18 +290,23 @@ class Governor:
         lim = cfg.rated_rpm_x10 // 5
         err = sat(ref - speed_rpm_x10, -lim, lim)
         self.err_rpm_x10 = err
-        # Feed-forward from the commissioned fuel map (motoring kW gives none).
-        ff = cfg.fuel_nl + mul_div(cfg.ff_span, sat(p_pu_x10000, 0, 12000), 10000)
+        # Feed-forward from the (learned) fuel map (motoring kW gives none),
+        # with its lead.
+        ff_map = self._ff(p_pu_x10000)
+        if self._bumpless:
+            self._ff_lp_q8 = ff_map << 8      # no lead kick at a bumpless start
+        ff = self._lead(ff_map)
         self.ff_pct_x100 = ff
         # Dual dynamics: the unloaded set synchronising has little damping
         # of its own and must follow a moving set point; it may take a
         # higher proportional gain than the loaded island tuning.
-        p_term = mul_shr(err, cfg.kp_sync_q10 if self.sync_gain else cfg.kp_q10, 10)
+        kg = 100 if self.sync_gain else self.gain_pct(p_pu_x10000)
+        p_term = mul_div(mul_shr(err, cfg.kp_sync_q10 if self.sync_gain else cfg.kp_q10, 10), kg, 100)
         self.p_pct_x100 = p_term
         # Derivative on measurement (no kick on reference changes).
         dspd = sat(speed_rpm_x10 - self._last_speed, -lim, lim)
         self._last_speed = speed_rpm_x10
-        d_term = -mul_shr(dspd, cfg.kd_q8, 8)
+        d_term = -mul_div(mul_shr(dspd, cfg.kd_q8, 8), kg, 100)
         self.d_pct_x100 = d_term
         # Acceleration feed-forward from the set point's own slope (the run-up
         # ramp, the synchroniser's frequency target): the fuel that carries
@@ -138,7 +323,14 @@ class Governor:
         if self._bumpless:
             self._bumpless = False
             self.integ_q12 = (self.fuel_pct_x100 - base) << 12
-        return self._limit(base, err, cfg.ki_q12, ff)
+        u = self._limit(base, err, mul_div(cfg.ki_q12, kg, 100), ff_map)
+        band = cfg.rated_rpm_x10 // 400     # 0.25 %: inside it is steady
+        e_lp = self._err_lp
+        e_lp += (err - e_lp) >> 3           # ~80 ms: speed noise is not unsteadiness
+        self._err_lp = e_lp
+        self._learn(p_pu_x10000, -band <= e_lp <= band and dsp == 0
+                    and -50 <= ff - ff_map <= 50 and not self.sync_gain)
+        return u
 
     def _limit(self, base, err, ki_q12, ff):
         """Position and rate limits with conditional integration (both modes)."""

@@ -78,8 +78,8 @@ SRC_FLAGS = const(13)       # FLAG_* bits computed by the controller
 SRC_ROCOF = const(14)       # |generator ROCOF|, mHz/s
 SRC_VSHIFT = const(15)      # |generator vector shift|, 0.01 deg
 SRC_IMPORT_PCT = const(16)  # grid import at the PCC, pct_x100 of the set's rated kW
-SRC_STALL_PCT = const(17)   # speed pct_x100 of rated while the engine is not
-                            # recovering; reads 10000 while it accelerates
+SRC_STALL_PCT = const(17)   # speed pct_x100 of rated while it falls faster
+                            # than 5 %/s or has bogged (controller.py); else 10000
 N_SRC = const(18)
 
 # Condition flags the controller computes (SRC_FLAGS)
@@ -259,8 +259,11 @@ PROTECTIONS = (
     # the breaker before the engine stalls and the bus collapses (the set
     # then recovers and carries nothing until reset), and name the cause
     # before its consequences (low oil pressure, under-voltage) trip.  The
-    # source reads rated while the speed is rising, so a deep dip that the
-    # engine is already recovering from (a block load) does not trip it.
+    # source reads rated unless the speed is still falling faster than
+    # 5 %/s or has bogged (under 95 % for 1.5 s and not rising by 1 %/s
+    # over the last 0.5 s), so a deep dip whose bottom
+    # the engine sits at while its turbo spools (a block load) does not
+    # trip it.
     ("stall", 141, K_UNDER, SRC_STALL_PCT, 8500, 300, CL_TRIP, A_GCB, 1,
      CL_TRIP, 1, (5000, 9500, 100, 2000)),
     # The mains breaker did not open when told to (loss of mains, AMF):

@@ -24,7 +24,26 @@ Limits from ../shared/reference/standards.md.  How the figures are measured
     second before the next event);
   - recovery time runs from the load change to permanent re-entry into the
     band; a signal that never leaves the band recovers in 0 s, one that never
-    re-enters before the next event has no recovery (None) and fails.
+    re-enters before the next event has no recovery (None) and fails;
+  - ringing: `freq_crossings` / `volt_crossings` count how often the signal
+    crosses an edge of its recovery band (the one `freq_recovery_s` /
+    `volt_recovery_s` use) from the row before the load change to the end of
+    the window: a clean dip out and back is 2, each further excursion adds
+    2 (a swing straight from below the band to above it crosses both
+    edges), never leaving is 0, leaving for good is 1; `ringing` when
+    either is over 2.
+
+Block load (`block_load`, NFPA 110 Level 1): the first scenario step from
+<= 5 % to >= 95 % of the fuel's rated kW, looked at to the next load event
+or the end of the run.  Dips from the mean of the 0.5 s before, % of
+rated; `recovery_s` to permanent re-entry of frequency into +-1 % of
+*rated* (NFPA cares about rated, not the new steady state); `stable_s` to
+frequency within +-1 % and voltage within +-2.5 % of rated for the rest of
+the window; `carried` when the generator breaker stayed closed and no
+off-load alarm fired; `nfpa110_level1` when carried, alone (mains breaker
+open) and stable within 10 s of the step.  When the breaker opens inside
+the window, dips, recovery and stability stop at the opening (a coast-down
+is no dip, a recovery at no load no recovery).
 """
 
 CLASSES = ("G3", "G2", "G1")
@@ -43,6 +62,16 @@ MIN_STEP_PCT = 1.0
 PRE_S = 0.5
 # Alarm classes that take the set off load (firmware protection.CLASS_NAMES).
 OFF_LOAD_CLASSES = ("trip_breaker", "soft_shutdown", "hard_shutdown", "emergency_stop")
+
+# Block load (NFPA 110 Level 1): a step from at most BLOCK_FROM_MAX_PCT to at
+# least BLOCK_TO_MIN_PCT of the fuel's rated kW; stable when frequency is
+# within +-BLOCK_F_BAND_PCT and voltage within +-BLOCK_V_BAND_PCT of rated
+# for the rest of the window, which Level 1 asks for within NFPA110_L1_STABLE_S.
+BLOCK_FROM_MAX_PCT = 5.0
+BLOCK_TO_MIN_PCT = 95.0
+BLOCK_F_BAND_PCT = 1.0
+BLOCK_V_BAND_PCT = 2.5
+NFPA110_L1_STABLE_S = 10.0
 
 
 def _edges(demand_kw, i_from, i_to, thr_kw):
@@ -93,6 +122,21 @@ def _recovery(vals, i0, i1, centre, half_band, dt):
     return round((last_out + 1 - i0) * dt, 4)
 
 
+def _crossings(vals, i0, i1, centre, half_band):
+    """How often vals crosses an edge of centre +- half_band from row i0 - 1
+    (the row before the load change) to row i1 - 1.  A swing from below the
+    band to above it between two rows has crossed both edges: 2."""
+    def side(x):
+        return -1 if x < centre - half_band else (1 if x > centre + half_band else 0)
+    n = 0
+    s = side(vals[max(0, i0 - 1)])
+    for i in range(i0, i1):
+        s_i = side(vals[i])
+        n += abs(s_i - s)
+        s = s_i
+    return n
+
+
 def evaluate_event(r, i0, i1, droop_pct):
     tr = r.trace
     dt = r.tick_s
@@ -128,7 +172,10 @@ def evaluate_event(r, i0, i1, droop_pct):
         "volt_dev_pct": round((v_ext - v_pre) / vn * 100.0, 3),
         "volt_recovery_s": _recovery(v, i0, i1, v_ss, LIMITS["G3"][L_V_SS] / 100.0 * vn, dt),
         "volt_steady_v": round(v_ss, 2),
+        "freq_crossings": _crossings(f, i0, i1, f_ss, L_TOL_HALF * fn),
+        "volt_crossings": _crossings(v, i0, i1, v_ss, LIMITS["G3"][L_V_SS] / 100.0 * vn),
     }
+    ev["ringing"] = ev["freq_crossings"] > 2 or ev["volt_crossings"] > 2
     # Per class: recovery within that class's own bands and time.
     met = "none"
     for c in CLASSES:
@@ -161,6 +208,21 @@ def worst_class(classes):
     return min(classes, key=lambda c: order[c])
 
 
+def load_event_rows(r):
+    """(load events of the scenario, the trace row each first shows in)."""
+    d = r.trace["demand_kw"]
+    n = len(d)
+    loads = [e for e in r.scenario["events"] if e["kind"] in ("step", "ramp", "pulse")]
+    starts = []
+    for e in loads:
+        k0 = int(round(e["t_s"] / r.tick_s))
+        # The row the schedule's change first shows in (float time may put
+        # it one tick either side of t_s / tick).
+        hit = _edges(d, k0 - 1, min(n, k0 + 2), 1e-9)
+        starts.append(hit[0] if hit else k0)
+    return loads, starts
+
+
 def evaluate(r):
     """Returns (iso8528 dict, load_pulse dict or None) for run r (its
     scenario's load events scored against its trace)."""
@@ -179,14 +241,7 @@ def evaluate(r):
     leaves = [int(round(s["t_s"] / dt)) for s in getattr(r, "states", []) if s["t_s"] > 0.0]
     trips = [(int(round(a["t_s"] / dt)), a) for a in getattr(r, "alarms", [])
              if a["class"] in OFF_LOAD_CLASSES]
-    loads = [e for e in r.scenario["events"] if e["kind"] in ("step", "ramp", "pulse")]
-    starts = []
-    for e in loads:
-        k0 = int(round(e["t_s"] / dt))
-        # The row the schedule's change first shows in (float time may put
-        # it one tick either side of t_s / tick).
-        hit = _edges(d, k0 - 1, min(n, k0 + 2), 1e-9)
-        starts.append(hit[0] if hit else k0)
+    loads, starts = load_event_rows(r)
     events, unscored, pulse_edges = [], [], []
     for k, (e, i0) in enumerate(zip(loads, starts)):
         if i0 >= n:
@@ -248,3 +303,86 @@ def evaluate(r):
             "within_g3_tolerance_band": bool(fmin >= fn * 0.99 and fmax <= fn * 1.01),
         }
     return iso, pulse
+
+
+def _stable_from(outside, i0, i1, dt):
+    """Seconds from row i0 until outside(i) is false for every row to i1;
+    0.0 if it never is true, None if it still is on the last row."""
+    last_out = None
+    for i in range(i0, i1):
+        if outside(i):
+            last_out = i
+    if last_out is None:
+        return 0.0
+    if last_out >= i1 - 1:
+        return None
+    return round((last_out + 1 - i0) * dt, 4)
+
+
+def block_load(r):
+    """The block_load dict (module docstring) for run r's first step from
+    <= BLOCK_FROM_MAX_PCT to >= BLOCK_TO_MIN_PCT of rated kW, or None."""
+    tr = r.trace
+    d = tr["demand_kw"]
+    n = len(d)
+    dt = r.tick_s
+    loads, starts = load_event_rows(r)
+    k = next((k for k, (e, i0) in enumerate(zip(loads, starts))
+              if e["kind"] == "step" and 1 <= i0 < n
+              and d[i0 - 1] <= BLOCK_FROM_MAX_PCT / 100.0 * r.p_fuel_kw
+              and d[i0] >= BLOCK_TO_MIN_PCT / 100.0 * r.p_fuel_kw), None)
+    if k is None:
+        return None
+    i0 = starts[k]
+    i1 = min([s for s in starts[k + 1:] if s > i0] + [n])
+    # What took the set off load inside the window (the earliest of an
+    # off-load alarm and the generator breaker opening), if anything.
+    why = []
+    for a in getattr(r, "alarms", []):
+        ka = int(round(a["t_s"] / dt))
+        if a["class"] in OFF_LOAD_CLASSES and i0 <= ka < i1:
+            why.append((ka, 0, "%s (%s) at %.2f s took the set off load" % (
+                a["name"], a["class"], a["t_s"])))
+    gcb = tr["gcb_closed"]
+    ko = next((i for i in range(i0, i1) if not gcb[i]), None)
+    if ko is not None:
+        why.append((ko, 1, "generator breaker opened at %.2f s" % tr["t_s"][ko]
+                    if ko > i0 else "generator breaker open at the step"))
+    carried = not why
+    # The figures describe the set carrying the load: once its breaker has
+    # opened, a coast-down or a recovery at no load is no block-load figure.
+    ie = ko if ko is not None and ko > i0 else i1
+    f, v = tr["freq_hz"], tr["volt_v"]
+    fn, vn = r.f_nom, r.v_nom
+    pre0 = max(0, i0 - int(round(PRE_S / dt)))
+    f_pre = sum(f[pre0:i0]) / (i0 - pre0)
+    v_pre = sum(v[pre0:i0]) / (i0 - pre0)
+    f_half = BLOCK_F_BAND_PCT / 100.0 * fn
+    v_half = BLOCK_V_BAND_PCT / 100.0 * vn
+    stable_s = _stable_from(lambda i: abs(f[i] - fn) > f_half or abs(v[i] - vn) > v_half,
+                            i0, ie, dt)
+    mb = tr.get("mb_closed")
+    kp = next((i for i in range(i0, i1) if mb[i]), None) if mb else None
+    bl = {
+        "t_s": round(tr["t_s"][i0], 4),
+        "from_pct": round(d[i0 - 1] / r.p_fuel_kw * 100.0, 2),
+        "to_pct": round(d[i0] / r.p_fuel_kw * 100.0, 2),
+        "dip_pct": round((min(f[i0:ie]) - f_pre) / fn * 100.0, 3),
+        "volt_dip_pct": round((min(v[i0:ie]) - v_pre) / vn * 100.0, 3),
+        "recovery_s": _recovery(f, i0, ie, fn, f_half, dt),
+        "stable_s": stable_s,
+        "carried": carried,
+        "nfpa110_level1": bool(carried and kp is None and stable_s is not None
+                               and stable_s <= NFPA110_L1_STABLE_S),
+        "window_s": round((i1 - i0) * dt, 4),
+        "criteria": "f within +-%g %% and V within +-%g %% of rated for the rest of the "
+                    "window, stable within %g s of the step, the set carrying it alone "
+                    "(NFPA 110 Level 1)" % (BLOCK_F_BAND_PCT, BLOCK_V_BAND_PCT,
+                                            NFPA110_L1_STABLE_S),
+    }
+    if why:
+        bl["reason"] = min(why)[2]
+    elif kp is not None:
+        bl["reason"] = "paralleled with the grid at %.2f s: the grid holds frequency " \
+                       "and voltage" % tr["t_s"][kp]
+    return bl

@@ -19,8 +19,10 @@ rises like an integrating process with dead time and one lag,
 with theta the time to 5 % of the final acceleration (the transport and
 combustion delay), tau the time from there to 63 % (actuator, manifold), and
 k the final acceleration per unit of actuator step (pu/s).  On the nominal
-GX230 on natural gas, 60 Hz: theta 48 ms, tau 101 ms, k 1.67 /s (an
-independent review fitted 52 ms, 74 ms and 1.41 /s by another method).
+GX230 on natural gas, 60 Hz (the mean-value engine of plant/engine.py):
+theta 44.5 ms, tau 58 ms, k 2.14 /s (on the earlier fuel-flow plant it was
+48 ms, 101 ms, 1.67 /s; an independent review fitted 52 ms, 74 ms and
+1.41 /s there by another method).
 
 Tuning (simc()).  SIMC for an integrating process with a lag (Skogestad,
 "Simple analytic rules for model reduction and PID controller tuning", J.
@@ -28,19 +30,18 @@ Process Control 13 (2003), rule for k'' e^(-theta s) / (s (tau2 s + 1))):
 series PID Kc = 1 / (k (tau_c + theta)), tau_I = 4 (tau_c + theta),
 tau_D = tau, with SIMC's "tight control" closed-loop time constant
 tau_c = theta.  Converted to parallel form: Kp = Kc (1 + tau_D / tau_I),
-Ki = Kc / tau_I, Kd = Kc tau_D.  On the nominal plant: Kp 7.9, Ki 16.2 /s,
-Kd 0.63 s.  margins() gives that loop's margins on the identified model
+Ki = Kc / tau_I, Kd = Kc tau_D.  On the nominal plant: Kp 6.1, Ki 14.7 /s,
+Kd 0.30 s.  margins() gives that loop's margins on the identified model
 with the 10 ms sample hold (half a tick more delay) and the derivative
-filter: phase margin 39 deg, gain margin 2.1 - the strongest setting a
-controls engineer would still commission (PM >= 35 deg, GM >= 2).  Slower
-choices cost the peer: tau_c = tau (PM 54 deg, GM 3.4) dips -4.09 % and
-recovers in 1.14 s on the first 35 % step, tau_c = 75 ms -3.74 % / 0.86 s,
-tau_c = theta -3.69 % / 0.59 s; tighter than theta (tau_c 35 ms: PM 33 deg,
-GM 1.8) gains nothing on the dip (-3.69 %) and little on recovery (0.52 s).
+filter: phase margin 41 deg, gain margin 2.1 - the strongest setting a
+controls engineer would still commission (PM >= 35 deg, GM >= 2).  On the
+earlier plant, slower choices cost the peer (tau_c = tau: PM 54 deg, GM 3.4,
+a deeper dip and twice the recovery) and tighter ones (PM 33 deg, GM 1.8)
+gained nothing on the dip.
 
 Figures on iso-steps-ng-pid (0 -> 35 -> 70 -> 100 % steps, 100 -> 0 %):
-frequency -3.69 / -3.13 / -2.29 %, recovered in 0.59 / 0.62 / 0.62 s,
-rejection +5.45 % in 1.33 s (the PID has no ignition cut); G3.
+frequency -3.53 / -2.70 / -2.15 %, recovered in 0.44 / 0.51 / 0.82 s,
+rejection +4.87 % in 0.96 s (the PID has no ignition cut); G3.
 tests/test_pid_peer.py holds these figures.
 """
 
@@ -61,8 +62,7 @@ def identify(plant, fuel, f_nom_hz, dt_s=0.0005):
     rpm = 120.0 * f_nom_hz / POLES
     eng = Engine(plant, fuel, f_nom_hz, power_base_kw(plant, rpm), dt_s, POLES)
     load = 0.5
-    e0 = eng.w_fnl + load / eng.k_turb
-    act0 = e0 / (eng.valve_gain * eng.lhv_factor)
+    act0 = eng.act_for_load(load)
     eng.settle(act0)
     step = 0.05
     acc = []

@@ -65,6 +65,9 @@ def build(r, wall_s=None):
         rep["expect"] = dict(exp, met=expect_met(rep, exp, fault_time(sc)))
     if pulse is not None:
         rep["load_pulse"] = pulse
+    bl = iso8528.block_load(r) if tr["t_s"] else None
+    if bl is not None:
+        rep["block_load"] = bl
     if wall_s is not None:
         rep["wall_s"] = round(wall_s, 3)
         rep["sim_speed_x"] = round(sc["duration_s"] / wall_s, 1) if wall_s > 0 else None
@@ -129,13 +132,16 @@ def summary_text(rep):
         rep["scenario"], rep["runtime"], rep["governor"], rep["fuel"], rep["f_nom_hz"], rep["seed"])]
     lines.append("ISO 8528-5 class met (worst event): %s" % iso["class"])
     if iso["events"]:
-        lines.append("  t_s   kind            step%  f_dev%  f_rec_s  f_band%  V_dev%  V_rec_s  class")
+        # x: band crossings, frequency/voltage (2 = one clean dip and back).
+        lines.append("  t_s   kind            step%  f_dev%  f_rec_s  f_band%  V_dev%  V_rec_s  class"
+                     "  x f/V")
         for e in iso["events"]:
             fr = "-" if e["freq_recovery_s"] is None else "%.2f" % e["freq_recovery_s"]
             vr = "-" if e["volt_recovery_s"] is None else "%.2f" % e["volt_recovery_s"]
-            lines.append("  %5.1f %-15s %5.1f  %+6.2f  %7s  %6.3f  %+6.2f  %7s  %s" % (
+            x = "%s/%s" % (e.get("freq_crossings", "-"), e.get("volt_crossings", "-"))
+            lines.append("  %5.1f %-15s %5.1f  %+6.2f  %7s  %6.3f  %+6.2f  %7s  %-5s  %s%s" % (
                 e["t_s"], e["kind"], e["step_pct"], e["freq_dev_pct"], fr, e["freq_band_pct"],
-                e["volt_dev_pct"], vr, e["class"]))
+                e["volt_dev_pct"], vr, e["class"], x, "  ringing" if e.get("ringing") else ""))
     for e in iso.get("unscored", []):
         lines.append("  not scored: %s at %.2f s (%s)" % (e["kind"], e["t_s"], e["reason"]))
     if "load_pulse" in rep:
@@ -143,6 +149,20 @@ def summary_text(rep):
         lines.append("load pulses: %d edges, f %+.2f..%+.2f %%, V %+.2f..%+.2f %%, inside G3 limits: %s" % (
             p["edges"], p["freq_dev_min_pct"], p["freq_dev_max_pct"], p["volt_dev_min_pct"],
             p["volt_dev_max_pct"], "yes" if p["within_g3_transient_limits"] else "no"))
+    if "block_load" in rep:
+        b = rep["block_load"]
+        if b.get("reason"):
+            verdict = "no (%s)" % b["reason"]
+        else:
+            verdict = "yes" if b["nfpa110_level1"] else "no"
+        lines.append("block load %g -> %g %% at %.2f s: f %+.2f %%, V %+.2f %%, %s, %s, "
+                     "NFPA 110 Level 1: %s" % (
+                         round(b["from_pct"], 1), round(b["to_pct"], 1), b["t_s"], b["dip_pct"],
+                         b["volt_dip_pct"],
+                         "f not recovered" if b["recovery_s"] is None
+                         else "f recovered %.2f s" % b["recovery_s"],
+                         "never stable" if b["stable_s"] is None
+                         else "stable %.2f s" % b["stable_s"], verdict))
     for a in rep.get("alarms", []):
         lines.append("alarm at %7.2f s: %-24s %-15s value %s%s" % (
             a["t_s"], a["name"], a["class"], a["value"], "  (first out)" if a["first_out"] else ""))

@@ -38,7 +38,7 @@ from controller import TELE_NAMES  # noqa: E402
 PLANT_DT_S = 0.001
 TRACE_COLUMNS = ("t_s", "speed_rpm", "freq_hz", "volt_v", "p_kw", "q_kvar",
                  "demand_kw", "fuel_cmd_pct", "avr_bias_pct", "ign_cut_pct", "valve_pct",
-                 "fuel_burnt_pu", "air_pu", "boost_pu", "efd_pu", "gcb_closed",
+                 "fuel_burnt_pu", "map_pu", "boost_pu", "efd_pu", "gcb_closed",
                  "oil_kpa", "coolant_degc", "gas_mbar",
                  # the site and the grid (plant truth; 0 where there is none)
                  "site_kw", "site_kvar", "site_supplied", "bus_v_v", "mb_closed",
@@ -239,9 +239,8 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
             v0 = 1.0
             alt.settle(p0 / s_kva, q0 / s_kva)
             c0 = 0.25        # any phase: a quarter cycle past a zero crossing
-        # Mechanical power = electrical power: the fuel that holds p0.
-        e0 = eng.w_fnl + (p0 / p_set_kw) / eng.k_turb
-        act0 = e0 / (eng.valve_gain * eng.lhv_factor)
+        # Mechanical power = electrical power: the throttle that holds p0.
+        act0 = eng.act_for_load(p0 / p_set_kw)
         eng.settle(act0)
         aux.coolant_degc = 82.0
         sens.v_filt, sens.p_filt, sens.q_filt = v0, p0, q0
@@ -512,8 +511,8 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
             cols["ign_cut_pct"].append(cut * 100.0)
             cols["valve_pct"].append(eng.act * 100.0)
             cols["fuel_burnt_pu"].append(eng.e_b)
-            cols["air_pu"].append(eng.air_na + eng.air_boost * eng.boost)
-            cols["boost_pu"].append(eng.boost)
+            cols["map_pu"].append(eng.p_man)
+            cols["boost_pu"].append(eng.p_up())
             cols["efd_pu"].append(alt.efd)
             cols["gcb_closed"].append(1 if brk.closed else 0)
             cols["oil_kpa"].append(aux.oil_kpa)

@@ -1,55 +1,100 @@
-"""Gas engine model: actuator, mixture transport, manifold, turbo air limit,
-combustion, friction and the rotating inertia of engine plus alternator.
+"""Gas engine model: a mean-value engine with torque from the charge trapped
+per cycle.  Actuator, throttle flow, manifold pressure, volumetric
+efficiency, turbo boost, mixture, combustion dead time, friction and the
+rotating inertia of engine plus alternator.
 
 Per-unit on the engine's power base at its governed speed: its natural-gas
 rating, 200 kW at 1800 rpm (60 Hz), 166.7 kW at 1500 rpm (50 Hz) at the same
-torque (power_base_kw below).  The plant is the GX230 whatever the firmware
-was commissioned with: nothing here reads a firmware setting.  Each
-equation cites where its form and numbers come from; parameters are typical
-of the class, never tuned to flatter the firmware.
+torque (power_base_kw below).  Pressures are per unit of the manifold
+absolute pressure (MAP) at rated load and speed; flows per unit of the rated
+cylinder flow.  The plant is the GX230 whatever the firmware was
+commissioned with: nothing here reads a firmware setting.  Each equation
+cites where its form comes from; the figures are typical of the class,
+never tuned to flatter the firmware.
 
-  actuator        tau_act * d(a)/dt = cmd - a          electronic throttle body
-                  downstream of turbo and venturi mixer (the usual arrangement
-                  on a 200 kW rich-burn set), 30-50 ms class (Woodward ProAct /
-                  ITB data-sheet class); gas follows air through the mixer
-  fuel energy     e_v = a * valve_gain * lhv_factor    valve sized so rated
-                  power needs ~80-85 % opening (commissioning practice)
-  transport       e_d(t) = e_v(t - T_tr - T_comb)      runner transport plus
-                  combustion dead time 60/(2N) + 60/(N z) s (standards.md).
-                  The 0.1-0.5 s mixer-to-throttle transport of standards.md is
-                  upstream of the throttle: mixture there is already made, so
-                  it shows as the slow air (turbo) limit below, not as torque
-                  dead time
-  manifold        tau_man * d(e_m)/dt = e_d - e_m      intake manifold filling,
-                  tau = manifold volume / (displacement * N / 120): 12 L and a
-                  14 L engine at 1800 rpm give ~0.06 s
-  turbo / air     tau_turbo * d(b)/dt = e_b - b        boost follows the fuel
-                  burnt (exhaust energy), 1-5 s turbo lag (standards.md);
-                  air_pu = air_na + air_boost * b      fuel that can burn is
-                  min(e_m, air_pu): a low-BMEP rich-burn set takes a
-                  25-50 % first step (ISO 8528-5 guide, standards.md)
-  knock / lean    e_b <= e_cap (fuel derate: propane, hydrogen, biogas)
-  ignition cut    a share c of firings skipped (controller output) after the
-                  combustion dead time: torque from fuel is e_b * (1 - c)
-  torque          T_m = k_turb * (e_b (1-c) - w_fnl w) GGOV1 turbine form
-                  (Kturb, Wfnl: standards.md) with friction rising with speed
-  air vs speed    the engine is an air pump: burnable fuel scales with w
-  starting        starter torque T_st (1 - w / w_st) while cranking (a 24 V
-                  starter turns a 14 L engine at ~150-200 rpm); combustion
-                  needs ignition, an open gas valve and w > 5 % (firing speed);
-                  compression and breakaway losses below 25 % speed
-  swing           2H dw/dt = T_m - P_e / w - D (w - 1) standards.md; H from
-                  J = 6 kg m^2 (engine flywheel ~3-4 + alternator rotor ~2 for
-                  a 250 kVA 4-pole set): H = J w^2 / (2 P) = 0.53 s at 60 Hz
+The mean-value form is Hendricks' (E. Hendricks, S. C. Sorenson, "Mean value
+modelling of spark ignition engines", SAE 900616, 1990) as laid out in
+L. Guzzella, C. H. Onder, "Introduction to Modeling and Control of Internal
+Combustion Engine Systems", 2nd ed., Springer 2010, ch. 2 (G&O below).
+What matters at large signal: torque comes from the charge per cycle (its
+mass, so its pressure), not from a flow per second.  A wide-open throttle
+makes about the same torque at 80 % speed as at rated (it breathes easier
+there), so a deep dip can recover once boost builds; what it cannot make is
+more torque than its boost allows.
+
+  actuator     tau_act da/dt = cmd - a        electronic throttle body, 30-50 ms
+               class (Woodward ProAct / ITB data-sheet class); the throttle is
+               downstream of the venturi mixer and turbo, so it meters mixture
+  throttle     m_thr = g a p_up Psi(p_m / p_up)   isentropic orifice, G&O eq.
+               2.10 simplified: Psi = 1/sqrt(2) choked (p_m/p_up < 1/2),
+               sqrt(2 r (1 - r)) above, the same law backwards if p_m > p_up.
+               A butterfly's open area is 1 - cos(a 90 deg) of the bore (G&O eq.
+               2.11 with no closed-plate leak); g sets that a wide-open
+               throttle passes the rated flow at a 5 % pressure drop
+               (wot_ratio, sizing practice)
+  manifold     tau_man dp_m/dt = m_thr - m_cyl     filling and emptying
+               (G&O eq. 2.5, isothermal receiver), tau_man = V_man / (V_d N /
+               120): 12 L on a 14 L engine at 1800 rpm gives ~0.06 s.  At
+               lower speed the cylinders draw less and the manifold fills
+               slower: the same law, no extra term
+  cylinders    m_cyl = eta_v(w) p_m w              speed-density (G&O eq. 2.15),
+               eta_v(w) = 1 - ev_droop (1 - w)^2: volumetric efficiency peaks
+               at the speed the intake is tuned for and falls a few % off it
+               (Heywood, "Internal Combustion Engine Fundamentals", 1988,
+               fig. 6-9)
+  mixture      tau_mix dx/dt = x_in - x, tau_mix = tau_man / max(w, .05): the
+               share of the stoichiometric fuel in the manifold charge; x_in
+               is the gas the mixer adds (0 with the shut-off valve closed,
+               the supply's available share as its pressure sags)
+  charge       q = eta_v(w) p_m x e_f  per cycle, delayed by the runner
+               transport and the combustion dead time 60/(2N) + 60/(N z) s
+               (standards.md); e_f the fuel's energy per pu charge (valve_gain
+               relative to natural gas) times the gas quality (lhv_factor)
+  knock/lean   q <= q_cap: the fuel's derate (propane, hydrogen, biogas knock
+               and lean limits) with 10 % overload above its rated power
+  turbo        tau_turbo db/dt = min(q w / wg, 1) - b   turbo speed follows
+               the exhaust energy, i.e. the fuel burnt per second (1-5 s turbo
+               lag, standards.md), until the wastegate holds the boost at its
+               set point from wg = 70 % of the rated exhaust energy upwards
+               (a genset turbo is matched to reach its boost below rated so
+               the torque holds as the speed sags); p_up = p_amb + boost_pu b.
+               p_amb is ambient over the rated MAP: a natural-gas engine
+               breathing ambient air makes ~6.5 bar BMEP (gas displaces ~10 %
+               of the air, Heywood sec. 7.2), this one is rated at 10.1 bar,
+               so its rated MAP is ~1.55 bar and p_amb = 0.65; boost_pu 0.51
+               sets the wastegate at 1.16, the throttle's control reserve
+  ignition cut a share c of firings skipped (controller output) after the
+               combustion dead time: torque from the charge is q (1 - c)
+  torque       T_m = k_torque q (1 - c) - friction w     indicated torque per
+               cycle less friction and pumping rising with speed (Willans
+               line: no-load fuel ~20 % of full-load, GGOV1 Wfnl 0.2, so
+               friction 0.25 at rated for k_torque 1.25)
+  starting     starter torque T_st (1 - w / w_st) while cranking (a 24 V
+               starter turns a 14 L engine at ~150-200 rpm); combustion needs
+               ignition, gas and w > 5 % (firing speed); compression and
+               breakaway losses below 25 % speed
+  swing        2H dw/dt = T_m - P_e / w - D (w - 1) standards.md; H from
+               J = 6 kg m^2 (engine flywheel ~3-4 + alternator rotor ~2 for a
+               250 kVA 4-pole set): H = J w^2 / (2 P) = 0.53 s at 60 Hz
+
+What it gives (tests/test_engine_large_signal.py holds these): at rated
+speed with the throttle wide open it carries 110 % (the wastegate-free
+boost limit and natural gas's knock cap meet there), so a 120 % step stalls
+whatever the governor does; with no boost yet (a 0 -> 100 % block load)
+it makes ~63 % at once, and the rest comes as the turbo spools.
+
+LEAN_BURN below is the other kind of gas set: high BMEP (~17 bar), so most of
+its charge is boost (p_amb 0.35) from a larger, slower turbo; it takes far
+smaller load steps (standards.md: 10-30 % per step).
 """
 
 import math
 
 from .params import Param, defaults
 
-# Typical values for a 200 kW spark-ignited gas set; every one may be
-# overridden from a scenario's [plant] table (names below), inside the limits
-# beside it (the last field says why the range is what it is).
+# Typical values for a 200 kW spark-ignited rich-burn gas set; every one may
+# be overridden from a scenario's [plant] table (names below), inside the
+# limits beside it (the last field says why the range is what it is).
 ENGINE_PARAMS = {
     # The GX230's continuous natural-gas rating, electrical kW at the engine's
     # rating speed of 1800 rpm (RATING_RPM; README: a 200 kW set).  The
@@ -65,36 +110,46 @@ ENGINE_PARAMS = {
     "tau_act_s": Param(0.03, 0.005, 1.0, "s",
                        "5 ms: faster than any throttle (and 5 plant steps); 1 s: a slow "
                        "hydraulic actuator (GGOV1's turbine Tact is 0.5 s)"),
-    # throttle-to-port transport in the runners
+    # runner transport and sensing delay ahead of the combustion dead time
     "t_transport_s": Param(0.01, 0.0, 0.5, "s",
                            "0: throttle at the ports; 0.5 s: the longest mixer-to-port "
                            "transport of standards.md"),
     # the combustion dead time 60/(2N) + 60/(N z) divides by z
     "cylinders": Param(6, 1, 20, "cylinders",
                        "1 to a V20, the largest common gas engines"),
-    # manifold filling: V_man / (V_d N / 120) = 12 L / (14 L * 15/s)
+    # manifold filling at rated speed: V_man / (V_d N / 120) = 12 L / (14 L * 15/s)
     "tau_manifold_s": Param(0.06, 0.005, 1.0, "s",
                             "manifold volume 1-15x the displacement per second "
                             "of intake strokes"),
     # turbo lag (1-5 s)
-    "tau_turbo_s": Param(2.0, 0.1, 10.0, "s",
-                         "around standards.md's 1-5 s turbo lag, 0.1 s for a "
-                         "near-instant (electrically assisted) one"),
-    # fuel energy burnable with no boost (NA share)
-    "air_na_pu": Param(0.55, 0.1, 1.5, "pu",
-                       "0.1: cannot idle without boost; 1.5: a naturally aspirated "
-                       "engine with 50 % margin"),
-    # extra burnable fuel at full boost (b = 1)
-    "air_boost_pu": Param(0.65, 0.0, 2.0, "pu",
-                          "0: no turbo; 2: a highly boosted engine"),
-    # GGOV1 Kturb for Wfnl 0.2: 1 / (1 - Wfnl)
-    "k_turb": Param(1.25, 0.5, 5.0, "pu",
-                    "1 / (1 - Wfnl) for Wfnl 0-0.5 is 1-2; GGOV1 typical 1.5; "
-                    "the fuel ceiling divides by it"),
-    # no-load fuel (GGOV1 Wfnl 0.2)
-    "w_fnl_pu": Param(0.2, 0.0, 0.5, "pu",
-                      "GGOV1 Wfnl is 0.1-0.3; 0.5 is an engine that burns half its "
-                      "rated fuel in losses"),
+    "tau_turbo_s": Param(1.5, 0.1, 10.0, "s",
+                         "standards.md's 1-5 s turbo lag (a 14 L engine's turbo sits "
+                         "low in it), down to 0.1 s for an electrically assisted one"),
+    # ambient over the rated manifold pressure (6.5 of 10.1 bar BMEP)
+    "p_amb_pu": Param(0.65, 0.2, 1.2, "pu",
+                      "0.2: a very highly boosted engine; 1.2: naturally aspirated "
+                      "with a 20 % reserve"),
+    # boost at the wastegate set point (b = 1): p_up = 1.16
+    "boost_pu": Param(0.51, 0.0, 2.0, "pu",
+                      "0: no turbo; 2: a highly boosted engine"),
+    # exhaust energy (pu of rated) at which the boost reaches the wastegate
+    "wastegate_pu": Param(0.7, 0.3, 1.5, "pu",
+                          "0.3: a turbo matched far below rated; 1.5: one that never "
+                          "reaches its set point at rated"),
+    # the throttle wide open passes the rated flow at this pressure ratio
+    "wot_ratio": Param(0.95, 0.7, 0.99, "pu",
+                       "a throttle sized for a 1-30 % drop at full flow"),
+    # volumetric efficiency droop away from the tuned speed
+    "ev_droop_pu": Param(0.1, 0.0, 0.5, "pu",
+                         "0: flat; 0.5: an intake tuned sharply for one speed"),
+    # indicated torque per pu charge (1.25: rated charge makes 1 pu net)
+    "k_torque_pu": Param(1.25, 0.5, 5.0, "pu",
+                         "1 / (1 - no-load share) for no-load fuel 0-50 % is 1-2; "
+                         "the knock cap divides by it"),
+    # friction and pumping torque at rated speed (Willans line: no-load fuel 20 %)
+    "friction_pu": Param(0.25, 0.0, 1.0, "pu",
+                         "0: frictionless; 1: an engine that burns half its rated fuel "
+                         "in losses at k_torque 2"),
     # D: no extra damping beyond speed-dependent friction
     "damping_pu": Param(0.0, 0.0, 10.0, "pu",
                         "damping cannot be negative; 10 pu torque per pu speed is "
@@ -113,6 +168,35 @@ ENGINE_PARAMS = {
 }
 ENGINE_DEFAULTS = defaults(ENGINE_PARAMS)
 RULES = ()   # no cross-parameter rules: every range above is safe alone
+
+# A lean-burn, high-BMEP gas set of the same rating (a [plant] parameter
+# set; the iso-steps-leanburn scenario carries the same values, a test
+# checks it): ~17 bar BMEP, so ambient is ~0.35 of its rated MAP (the turbo
+# makes the rest, up to the same 1.16 wastegate set point), a larger turbo
+# for the higher pressure ratio, slower (3 s, inside standards.md's 1-5 s)
+# and matched closer to rated (wastegate from 90 %), and a larger manifold
+# and charge-air cooler volume (0.1 s).  Everything else is the rich-burn engine's.
+LEAN_BURN = {"p_amb_pu": 0.35, "boost_pu": 0.81, "tau_turbo_s": 3.0,
+             "tau_manifold_s": 0.10, "wastegate_pu": 0.9}
+
+
+def _area(a):
+    """Butterfly throttle: open area (pu of the bore) at position a (pu of 90 deg)."""
+    if a <= 0.0:
+        return 0.0
+    if a >= 1.0:
+        return 1.0
+    return 1.0 - math.cos(a * 1.5707963267948966)
+
+
+def _psi(r):
+    """G&O eq. 2.10's flow function, simplified: choked below 1/2."""
+    if r <= 0.5:
+        return 0.7071067811865476
+    if r >= 1.0:
+        return 0.0
+    return math.sqrt(2.0 * r * (1.0 - r))
+
 
 # The speed p_rated_kw is rated at.  At another governed speed the engine's
 # power base follows constant torque, i.e. constant BMEP: for a four-stroke
@@ -135,7 +219,9 @@ def power_base_kw(params, rated_rpm):
 
 
 # Per-fuel plant data: what differs physically (standards.md, "Fuels").
-#   valve_gain   fuel energy (pu) per pu valve opening of that fuel's gas train
+#   valve_gain   the fuel's energy per pu charge through its gas train and
+#                mixer (relative to natural gas's 1.20: the charge carries
+#                less energy on the others)
 #   cap_pu       largest fuel energy that burns without knock / lean limits
 #                (derate), 10 % overload above the fuel's rated power
 #   t_comb_scale flame speed relative to natural gas (hydrogen faster,
@@ -162,12 +248,14 @@ class Engine:
         # H on the power base at this speed (J w^2 / 2P): 0.53 s at 60 Hz on
         # 200 kW, 0.44 s at 50 Hz on 166.7 kW.
         self.h_s = params["j_kgm2"] * w_rad * w_rad / (2.0 * p_rated_kw * 1000.0)
-        self.valve_gain = fp["valve_gain"]
+        # The fuel's energy per pu charge, relative to natural gas.
+        self.valve_gain = fp["valve_gain"] / FUEL_PLANT["natural_gas"]["valve_gain"]
         self.lhv_factor = 1.0
-        # Burnable fuel ceiling for this fuel: 10 % overload above derated power.
-        k = params["k_turb"]
-        wfnl = params["w_fnl_pu"]
-        self.e_cap = 1.1 * fp["derate"] / k + wfnl
+        k = params["k_torque_pu"]
+        self.k_torque = k
+        self.friction = params["friction_pu"]
+        # Knock / lean cap on the charge: 10 % overload above derated power.
+        self.q_cap = (1.1 * fp["derate"] + self.friction) / k
         t_comb = (60.0 / (2.0 * self.rated_rpm) + 60.0 / (self.rated_rpm * params["cylinders"])) * fp["t_comb_scale"]
         self.t_dead_s = params["t_transport_s"] + t_comb
         n = max(1, int(round(self.t_dead_s / dt_s)))
@@ -180,16 +268,22 @@ class Engine:
         self.a_act = dt_s / params["tau_act_s"]
         self.a_man = dt_s / (params["tau_manifold_s"] * fp["tau_man_scale"])
         self.a_turbo = dt_s / params["tau_turbo_s"]
-        self.k_turb = k
-        self.w_fnl = wfnl
-        self.air_na = params["air_na_pu"]
-        self.air_boost = params["air_boost_pu"]
+        self.p_amb = params["p_amb_pu"]
+        self.boost_pu = params["boost_pu"]
+        self.wg = params["wastegate_pu"]
+        self.ev_droop = params["ev_droop_pu"]
+        # Throttle gain: wide open, it passes the rated flow (p_m = 1, w = 1)
+        # with p_m / p_up = wot_ratio: g * 1 * (1 / r) * Psi(r) = 1.
+        r = params["wot_ratio"]
+        self.g_thr = r / _psi(r)
         self.damping = params["damping_pu"]
         # States
-        self.act = 0.0      # valve position pu
-        self.e_m = 0.0      # fuel energy in the manifold pu
-        self.e_b = 0.0      # fuel energy burnt pu
-        self.boost = 0.0    # turbo boost state pu
+        self.act = 0.0      # throttle position pu
+        self.p_man = self.p_amb   # manifold pressure pu of rated MAP
+        self.x_mix = 0.0    # fuel share of the manifold charge (1: stoichiometric)
+        self.q = 0.0        # charge per cycle burnt (after cap), pu energy
+        self.e_b = 0.0      # fuel energy burnt per second pu (q w)
+        self.boost = 0.0    # turbo state pu (1 at the wastegate set point)
         self.w = 1.0        # speed pu
         self.t_mech = 0.0
         self.angle_rev = 0.0  # crank angle in revolutions (for the speed pickup)
@@ -200,20 +294,74 @@ class Engine:
         self.w_st = params["starter_speed_pu"]
         self.t_low = params["low_speed_loss_pu"]
 
-    def settle(self, act, w=1.0):
-        """Start in the steady state for valve position `act` at speed w."""
-        self.act = act
-        e = act * self.valve_gain * self.lhv_factor
-        self._delay = [e] * len(self._delay)
-        self.e_m = e
-        self.e_b = min(e, self.air_na + self.air_boost * e, self.e_cap)
-        self.boost = self.e_b
-        self.w = w
-        self.t_mech = self.k_turb * (self.e_b - self.w_fnl * w)
+    # -- steady states ------------------------------------------------------
+    def eta_v(self, w):
+        d = 1.0 - w
+        return 1.0 - self.ev_droop * d * d
 
+    def p_up(self):
+        """Pressure ahead of the throttle (boost), pu of rated MAP."""
+        return self.p_amb + self.boost_pu * self.boost
+
+    def act_for_load(self, p_elec_pu, w=1.0):
+        """The throttle that holds electrical load p_elec_pu steady at speed
+        w with the gas on (inverts the steady state of the equations)."""
+        e_f = self.valve_gain * self.lhv_factor
+        q = (p_elec_pu / w + self.friction * w + self.damping * (w - 1.0)) / self.k_torque
+        ev = self.eta_v(w)
+        p_m = q / (ev * e_f)
+        b = min(q * w / self.wg, 1.0)
+        p_up = self.p_amb + self.boost_pu * b
+        flow = ev * p_m * w
+        if p_m >= p_up * 0.999:
+            return 1.0                  # more than its boost can hold: wide open
+        area = flow / (self.g_thr * p_up * _psi(p_m / p_up))
+        if area <= 0.0:
+            return 0.0
+        return math.acos(1.0 - area) / 1.5707963267948966 if area < 1.0 else 1.0
+
+    def _steady(self, act, w):
+        """(p_m, b, q) the throttle act settles to at speed w (fixed point)."""
+        e_f = self.valve_gain * self.lhv_factor
+        ev = self.eta_v(w)
+        b = 0.0
+        p_m = self.p_amb
+        for _ in range(200):
+            p_up = self.p_amb + self.boost_pu * b
+            # throttle flow = cylinder flow: bisect on the pressure ratio
+            lo, hi = 0.0, 1.0
+            for _ in range(60):
+                r = 0.5 * (lo + hi)
+                if self.g_thr * _area(act) * p_up * _psi(r) > ev * r * p_up * w:
+                    lo = r
+                else:
+                    hi = r
+            p_m = lo * p_up
+            q = min(ev * p_m * e_f, self.q_cap)
+            b = min(q * w / self.wg, 1.0)
+        return p_m, b, q
+
+    def settle(self, act, w=1.0):
+        """Start in the steady state for throttle position `act` at speed w,
+        gas on (w > 0) or an engine at rest with air at ambient (w = 0)."""
+        self.act = act
+        self.w = w
+        if w <= 0.0:
+            self.p_man, self.boost, self.q, self.x_mix = self.p_amb, 0.0, 0.0, 0.0
+            self._delay = [0.0] * len(self._delay)
+            self.e_b = 0.0
+            self.t_mech = 0.0
+            return
+        p_m, b, q = self._steady(act, w)
+        self.p_man, self.boost, self.q, self.x_mix = p_m, b, q, 1.0
+        self._delay = [q] * len(self._delay)
+        self.e_b = q * w
+        self.t_mech = self.k_torque * q - self.friction * w
+
+    # -- one plant step -------------------------------------------------------
     def step(self, cmd_pu, p_elec_pu, cut_cmd=0.0, crank=False, gas_on=True, ign_on=True,
              fuel_avail=1.0):
-        """Advance dt with valve command cmd_pu (0..1), ignition cut share
+        """Advance dt with throttle command cmd_pu (0..1), ignition cut share
         cut_cmd (0..1) and electrical load p_elec_pu (on the NG rating); crank,
         gas_on and ign_on are the starter, shut-off valve and ignition relays;
         fuel_avail the share of gas the supply can deliver.  Returns speed pu."""
@@ -233,23 +381,39 @@ class Engine:
         self._ci = 0 if ci == len(cd) else ci
         if not self.stuck:
             self.act += (cmd_pu - self.act) * self.a_act
+        w = self.w
+        ws = w if w > 0.0 else 0.0
+        # Throttle and manifold (flows pu of the rated cylinder flow).
+        p_up = self.p_amb + self.boost_pu * self.boost
+        p_m = self.p_man
+        a = _area(self.act)
+        if p_m <= p_up:
+            m_thr = self.g_thr * a * p_up * _psi(p_m / p_up)
+        else:
+            m_thr = -self.g_thr * a * p_m * _psi(p_up / p_m)
+        ev = self.eta_v(ws)
+        m_cyl = ev * p_m * ws
+        self.p_man = p_m + (m_thr - m_cyl) * self.a_man
+        if self.p_man < 0.0:
+            self.p_man = 0.0
+        # Mixture: what the mixer adds, carried through the manifold.
+        x_in = fuel_avail if gas_on else 0.0
+        self.x_mix += (x_in - self.x_mix) * self.a_man * (ws if ws > 0.05 else 0.05)
+        # Charge per cycle, through the runners and the combustion dead time.
+        q = ev * p_m * self.x_mix * self.valve_gain * self.lhv_factor if ws > 0.05 else 0.0
+        if q > self.q_cap:
+            q = self.q_cap
         d = self._delay
         i = self._di
-        e_d = d[i]
-        d[i] = self.act * self.valve_gain * self.lhv_factor * fuel_avail if gas_on else 0.0
+        q_b = d[i]
+        d[i] = q
         i += 1
         self._di = 0 if i == len(d) else i
-        self.e_m += (e_d - self.e_m) * self.a_man
-        w = self.w
-        air = (self.air_na + self.air_boost * self.boost) * w
-        e_b = self.e_m if w > 0.05 else 0.0
-        if e_b > air:
-            e_b = air
-        if e_b > self.e_cap:
-            e_b = self.e_cap
-        self.e_b = e_b
-        self.boost += (e_b - self.boost) * self.a_turbo
-        t_m = self.k_turb * (e_b * (1.0 - self.cut) - self.w_fnl * w)
+        self.q = q_b
+        self.e_b = q_b * ws
+        drive = self.e_b / self.wg
+        self.boost += ((drive if drive < 1.0 else 1.0) - self.boost) * self.a_turbo
+        t_m = self.k_torque * q_b * (1.0 - self.cut) - self.friction * ws
         if w < 0.25:
             t_m -= self.t_low * (1.0 - w / 0.25)
         if crank and w < self.w_st:
