@@ -367,8 +367,8 @@ class Engine:
         fuel_avail the share of gas the supply can deliver.  Returns speed pu."""
         if self.fail_to_stop:
             gas_on = ign_on = True
-            if cmd_pu < 0.15:
-                cmd_pu = 0.15       # throttle idle stop with the valves stuck open
+            if cmd_pu < 0.30:
+                cmd_pu = 0.30       # throttle idle stop (about the no-load opening) with the valves stuck open
         if self.no_fire:
             ign_on = False
         if not ign_on:
