@@ -2,17 +2,8 @@
 (governor.py): learning converges, stays inside its bounds and monotonic,
 and never bumps the output."""
 
-from config import Config
-from governor import Governor, N_MAP, MAP_STEP
-
-
-def _gov(**kw):
-    c = Config()
-    for k in kw:
-        assert c.set(k, kw[k]), k
-    g = Governor(c)
-    g.preset(c.fuel_nl, c.rated_rpm_x10)
-    return c, g
+from governor import N_MAP, MAP_STEP
+from test_governor import _gov
 
 
 def _need(c, p_pct_x100, off_pct):
