@@ -24,9 +24,15 @@ SETTINGS = (
     ("fuel", 0, 0, 3),                    # fuels.FUEL_*
     ("tick_ms", 10, 5, 50),               # control period (100 Hz)
     ("droop_pct_x100", 0, 0, 1000),       # speed droop on kW, 0 = isochronous
-    ("kp_pu_x100", 400, 0, 10000),        # proportional gain, pu fuel / pu speed
-    ("ki_pu_x100", 200, 0, 5000),         # integral gain, pu fuel / (pu speed * s)
-    ("kd_pu_ms", 100, 0, 500),              # derivative gain, pu fuel / (pu speed/s) in ms
+    # Speed PID: the feed-forward and the fuel map carry the load; these trim
+    # what the map gets wrong.  Kp and Kd are the SIMC tuning of the PID peer
+    # (host_sim/pid.py: 6.1, 0.30 s on the GX230's identified response); Ki
+    # is 10 /s, not its 14.7, for robustness: with 50 ms more dead time than
+    # commissioned (tools/sweep.py's family) the SIMC integral rings
+    # without end, this one settles (README, "Governor over a family").
+    ("kp_pu_x100", 600, 0, 10000),        # proportional gain, pu fuel / pu speed
+    ("ki_pu_x100", 1000, 0, 5000),        # integral gain, pu fuel / (pu speed * s)
+    ("kd_pu_ms", 300, 0, 500),              # derivative gain, pu fuel / (pu speed/s) in ms
     ("ff_pct", 100, 0, 150),              # share of the fuel-map feed-forward used
     ("ff_lead_pct", 100, 0, 300),         # lead on the feed-forward: over-fuel share of a change
     ("ff_lead_ms", 100, 10, 1000),        # the lag it leads (throttle + manifold)

@@ -11,6 +11,12 @@ and each changes what the governor may do (../shared/reference/standards.md,
     the valve range, burns slower, and needs wider authority and more gain.
 The overspeed ignition cut (skip-fire) is allowed on every fuel but hydrogen:
 unburnt hydrogen sent to a hot exhaust is a backfire / explosion risk.
+Rates: the actuator is an electronic throttle body (Woodward ITB / ProAct
+class: 30-50 ms lag, full travel in ~60 ms), so opening is limited to
+1600 %/s, and to 1200 %/s on propane and hydrogen, where a throttle that
+snaps open on a load step sends a knock-prone (propane) or backfire-prone
+(hydrogen) charge in before the spark timing follows; closing is 2000 %/s
+on every fuel (a rejection must shut the throttle at once).
 Valve positions are the commissioned fuel map (actuator % at no load and at the
 fuel's rated power).  They are set at commissioning from a load bank run and
 are deliberately not copied from the simulator's plant: the feed-forward must
@@ -42,10 +48,10 @@ F_IGN_CUT_MAX_PCT = const(10)   # most firings the overspeed ignition cut may sk
 
 FUELS = (
     # name        derate  min   max   up/s    dn/s    nl    fl   gain step cut
-    ("natural_gas", 10000, 500, 9500, 40000, 200000, 3100, 7200, 100, 35, 70),
-    ("propane", 8500, 500, 7000, 30000, 200000, 3100, 6100, 90, 30, 70),
-    ("hydrogen", 7000, 500, 6000, 30000, 200000, 3200, 5400, 80, 25, 0),
-    ("biogas", 9000, 600, 9000, 50000, 200000, 3200, 7000, 120, 30, 70),
+    ("natural_gas", 10000, 500, 9500, 160000, 200000, 3100, 7200, 100, 35, 70),
+    ("propane", 8500, 500, 7000, 120000, 200000, 3100, 6100, 90, 30, 70),
+    ("hydrogen", 7000, 500, 6000, 120000, 200000, 3200, 5400, 80, 25, 0),
+    ("biogas", 9000, 600, 9000, 160000, 200000, 3200, 7000, 120, 30, 70),
 )
 
 

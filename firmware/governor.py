@@ -34,14 +34,12 @@ by ~0.1 s; the feed-forward adds ff_lead_pct of its own change over that
 lag (ff + k (ff - lowpass(ff))), so a load step briefly opens the throttle
 past the map and fills the manifold sooner, then settles on the map.
 
-Gain scheduling by load: the learned map's slope at the operating kW is the
-plant's own incremental fuel per kW; where it is steeper than the
-commissioned line (near full load the throttle runs out of pressure ratio
-and a % of fuel buys far less torque), P, I and D scale up by the ratio,
-never below the commissioned tuning (at choked light load the plant's gain
-is already the highest the base gains are set for), up to 3x.  On the
-commissioned line the ratio is 1 everywhere: nothing changes until the map
-has learned.
+No gain scheduling by load.  One was tried (P, I and D scaled by the
+learned map's slope over the commissioned line's, up to 3x): on the plant
+family of tools/sweep.py it rang without end on a learned lean-burn map
+with 50 ms more dead time (the steady map's slope there includes the
+turbo's slow boost, not the throttle's fast gain), and gained 0.1 s of
+recovery at most elsewhere.  The gains are the same at every load.
 
 Units: speed rpm_x10, actuator fuel_pct_x100 (0..10000), integrator in
 fuel_pct_x100 << 12, map points in fuel_pct_x100 << 8.
@@ -125,18 +123,6 @@ class Governor:
             i = N_MAP - 2
         m = self.map_q8
         return m[i] + mul_div(m[i + 1] - m[i], p - i * MAP_STEP, MAP_STEP)
-
-    def gain_pct(self, p):
-        """Gain schedule at kW p (pct_x100): the map segment's slope over the
-        commissioned line's, %, within 100..300."""
-        span = self.cfg.map_span
-        if span <= 0:
-            return 100
-        p = sat(p, 0, (N_MAP - 1) * MAP_STEP - 1)
-        i = p // MAP_STEP
-        m = self.map_q8
-        # The segment's rise against span / 5, the commissioned rise per segment.
-        return sat(mul_div((m[i + 1] - m[i]) >> 8, 500, span), 100, 300)
 
     def _ff(self, p):
         """Feed-forward at kW p (pct_x100): the map, ff_pct of it above no load."""
@@ -300,13 +286,12 @@ class Governor:
         # Dual dynamics: the unloaded set synchronising has little damping
         # of its own and must follow a moving set point; it may take a
         # higher proportional gain than the loaded island tuning.
-        kg = 100 if self.sync_gain else self.gain_pct(p_pu_x10000)
-        p_term = mul_div(mul_shr(err, cfg.kp_sync_q10 if self.sync_gain else cfg.kp_q10, 10), kg, 100)
+        p_term = mul_shr(err, cfg.kp_sync_q10 if self.sync_gain else cfg.kp_q10, 10)
         self.p_pct_x100 = p_term
         # Derivative on measurement (no kick on reference changes).
         dspd = sat(speed_rpm_x10 - self._last_speed, -lim, lim)
         self._last_speed = speed_rpm_x10
-        d_term = -mul_div(mul_shr(dspd, cfg.kd_q8, 8), kg, 100)
+        d_term = -mul_shr(dspd, cfg.kd_q8, 8)
         self.d_pct_x100 = d_term
         # Acceleration feed-forward from the set point's own slope (the run-up
         # ramp, the synchroniser's frequency target): the fuel that carries
@@ -323,7 +308,7 @@ class Governor:
         if self._bumpless:
             self._bumpless = False
             self.integ_q12 = (self.fuel_pct_x100 - base) << 12
-        u = self._limit(base, err, mul_div(cfg.ki_q12, kg, 100), ff_map)
+        u = self._limit(base, err, cfg.ki_q12, ff_map)
         band = cfg.rated_rpm_x10 // 400     # 0.25 %: inside it is steady
         e_lp = self._err_lp
         e_lp += (err - e_lp) >> 3           # ~80 ms: speed noise is not unsteadiness

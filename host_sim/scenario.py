@@ -54,6 +54,7 @@ GRID_ACTIONS = {
 TOP_KEYS = ("name", "description", "duration_s", "seed", "fuel", "f_nom_hz",
             "governor", "firmware", "plant", "ggov1", "load", "events", "start", "mode",
             "remote_start", "protection", "expect", "grid")
+RELATIVE_KINDS = ("input", "command", "fault", "grid")   # may take after_state
 INPUTS = ("remote_start", "estop", "config_enable")
 COMMANDS = tuple(fw_seq.COMMAND_NAMES[1:])
 # fault name -> optional numeric parameters (name: (lo, hi))
@@ -497,12 +498,24 @@ def parse(raw, default_name="scenario"):
             raise ScenarioError("events[%d]: must be a table, got %s" % (i, _show(ev)))
         kind = _choice(ev, "kind", EVENT_KINDS, w)
         e = {"kind": kind, "t_s": float(_num(ev, "t_s", 0.0, sc["duration_s"], w))}
+        if "after_state" in ev:
+            # A worst-moment event: t_s counts from the first time the
+            # controller enters this state (sim.py schedules it then), so
+            # "10 ms after the close decision" stays true when the sequence's
+            # timing changes.  Relays, faults and grid events only: the load
+            # schedule is fixed in time.
+            if kind not in RELATIVE_KINDS:
+                raise ScenarioError("%safter_state: only %s events may follow a state, "
+                                    "not %s" % (w, ", ".join(RELATIVE_KINDS), _show(kind)))
+            e["after_state"] = _choice(ev, "after_state", fw_seq.STATE_NAMES, w)
+            ev = {k: v for k, v in ev.items() if k != "after_state"}
         if kind == "step":
             _unknown(ev, ("kind", "t_s", "p_pct"), w)
             e["p_pct"] = float(_num(ev, "p_pct", 0.0, 120.0, w))
         elif kind == "fuel_quality":
             # Heating value of the gas drifts (biogas CH4 content): ramps the
-            # plant's energy per valve opening to lhv_pct of nominal.
+            # gas's heating value to lhv_pct of the commissioned gas's; the
+            # plant's mixer leans, then its lambda trim restores it (engine.py).
             _unknown(ev, ("kind", "t_s", "lhv_pct", "duration_s"), w)
             e["lhv_pct"] = float(_num(ev, "lhv_pct", 50.0, 150.0, w))
             e["duration_s"] = float(_num(ev, "duration_s", 0.0, 3600.0, w, default=0.0))
@@ -547,9 +560,10 @@ def parse(raw, default_name="scenario"):
                                       default=sc["duration_s"]))
             e["end_pct"] = float(_num(ev, "end_pct", 0.0, 120.0, w, default=e["low_pct"]))
         out.append(e)
-    for i in range(1, len(out)):
-        if out[i]["t_s"] < out[i - 1]["t_s"]:
+    timed = [(i, e) for i, e in enumerate(out) if "after_state" not in e]
+    for (_, a), (i, b) in zip(timed, timed[1:]):
+        if b["t_s"] < a["t_s"]:
             raise ScenarioError("events[%d].t_s: events must be in time order (%.3f < %.3f)"
-                                % (i, out[i]["t_s"], out[i - 1]["t_s"]))
+                                % (i, b["t_s"], a["t_s"]))
     sc["events"] = out
     return sc

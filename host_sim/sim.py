@@ -298,7 +298,10 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
     t = 0.0
     pack = rt_mod.pack_outputs
     quality = [e for e in sc["events"] if e["kind"] == "fuel_quality"]
-    actions = [e for e in sc["events"] if e["kind"] in ("input", "command", "fault", "grid")]
+    actions = [e for e in sc["events"] if e["kind"] in ("input", "command", "fault", "grid")
+               and "after_state" not in e]
+    # Worst-moment events wait for their state (scenario.py: after_state).
+    pending = [e for e in sc["events"] if "after_state" in e]
     # Generator electrical angle, and its terminal voltage phase in cycles
     # (unwrapped), continuing the sensors' pre-roll so no crossing is skipped.
     term_cycles = sens._cycle
@@ -452,6 +455,17 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
         if st != prev_state:
             states.append({"t_s": round(t, 4), "state": fw_seq.STATE_NAMES[st]})
             prev_state = st
+            if pending:
+                name = fw_seq.STATE_NAMES[st]
+                due = [e for e in pending if e["after_state"] == name]
+                if due:
+                    pending = [e for e in pending if e["after_state"] != name]
+                    # Scheduled from this tick, in time order with the rest
+                    # (a 0 s offset acts at the start of the next tick).
+                    done, rest = actions[:ai], actions[ai:]
+                    rest += [dict(e, t_s=t + e["t_s"]) for e in due]
+                    rest.sort(key=lambda e: e["t_s"])
+                    actions = done + rest
         do = out[hal.OUT_DO]
         if pid is not None:
             # The same measured speed the firmware governs on.
@@ -479,6 +493,8 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
                 s_["reverse_power_kw_min"] = round(min(s_["reverse_power_kw_min"], p), 2)
                 if p < 0.0:
                     s_["reverse_power_ms"] += round(tick_s * 1000.0)
+                if p < -0.1 * p_fuel_kw:
+                    s_["swing_10pct_ms"] += round(tick_s * 1000.0)
         # Import-limit error: loaded and paralleled for 20 s (since a close, or
         # t = 0 for a paralleled running start), the cap binding, the set
         # not at its limit.  Everything it reads is in the trace.
@@ -614,7 +630,9 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
                         "slip_hz": round(eng.w * f_nom - grid.f_hz, 4),
                         "dv_pct": round((vg_before - v_before) * 100.0, 3),
                         "phase_error_deg": round(ph, 3),
-                        "reverse_power_kw_min": round(p, 2), "reverse_power_ms": 0})
+                        "reverse_power_kw_min": round(p, 2), "reverse_power_ms": 0,
+                        # first swing deeper than -10 % of the fuel's rating, ms
+                        "swing_10pct_ms": 0})
                     sync_start = None
             prev_gcb, prev_mb = closed, mbc
             # The mains breaker's grid terminals: the PCC bus while it is

@@ -63,3 +63,13 @@ def test_recording_layout(recording, tmp_path):
     assert hdr[5] == N_TICKS and hdr[6] == len(recording.settings)
     assert (hdr[7], hdr[8]) == recording.begin_args
     assert os.path.getsize(path) == 36 + 8 * hdr[6] + 32 + 4 * hdr[2] * N_TICKS
+
+
+def test_the_sync_benchmark_reports_every_fuel_it_ran():
+    out = bench.sync_bench(n=2, fuels=("natural_gas", "hydrogen"), jobs=2)
+    assert set(out) == {"natural_gas", "hydrogen"}
+    for f in out.values():
+        assert f["runs"] == 2 and f["closed"] + f["failed"] == 2
+        for k in ("time_to_close_median_s", "time_to_close_p95_s", "phase_error_worst_deg",
+                  "slip_in_window_pct", "first_swing_worst_pct", "first_swing_10pct_ms_max"):
+            assert k in f, k

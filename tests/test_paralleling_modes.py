@@ -57,15 +57,17 @@ def test_sync_fail_timer_gives_up_raises_the_alarm_and_never_closes():
     above a grid: the slip stays outside the window, nothing closes, and
     after sync_ms the sync-fail alarm (trip class) stops the attempt."""
     raw = _paralleled("sync-fail", {"sync_ms": 5000, "stabilise_ms": 3000}, grid_df_hz=-0.5,
-                      events=[{"t_s": 14.0, "kind": "fault", "fault": "actuator_stuck"}],
+                      events=[{"t_s": 9.0, "kind": "fault", "fault": "actuator_stuck"}],
                       duration_s=30.0)
     r, rep = _run(raw)
+    t_sync = [s["t_s"] for s in rep["states"] if s["state"] == "sync"][0]
+    # The actuator stuck at rated speed, before the attempt began.
+    assert r.trace["speed_rpm"][int(9.0 / r.tick_s)] > 1780.0 and t_sync > 9.0, t_sync
     assert not rep["syncs"], rep["syncs"]
     assert max(r.trace["gcb_closed"]) == 0
     names = [a["name"] for a in rep["alarms"]]
     assert "sync_fail" in names, names
     (a,) = [a for a in rep["alarms"] if a["name"] == "sync_fail"]
-    t_sync = [s["t_s"] for s in rep["states"] if s["state"] == "sync"][0]
     assert 5.0 <= a["t_s"] - t_sync <= 5.1, (a, t_sync)
     # The attempt ends and is not retried until the alarm is reset.
     after = [s["state"] for s in rep["states"] if s["t_s"] > a["t_s"]]

@@ -51,11 +51,16 @@ def test_a_balanced_island_is_what_the_passive_relays_cannot_see():
     assert not r.alarms
 
 
+def _outage_t(rep):
+    """The grid fails 0.5 s into the first synchronising (after_state)."""
+    return [s["t_s"] for s in rep["states"] if s["state"] == "sync"][0] + 0.5
+
+
 def test_grid_lost_during_sync_never_closes_onto_the_dead_utility_and_waits():
     r, rep = run_scenario("sync-grid-loss-wait")
     assert rep["expect"]["met"], (rep["final_state"], rep["alarms"])
     # no close coil while the utility is dead behind the closed mains breaker
-    assert not _ticks_where(r, lambda d: d & hal.DO_GCB_CLOSE, 15.5, 40.0)
+    assert not _ticks_where(r, lambda d: d & hal.DO_GCB_CLOSE, _outage_t(rep), 40.0)
     assert not _ticks_where(r, lambda d: d & hal.DO_MB_OPEN)
     closes = [s for s in rep["syncs"] if s["breaker"] == "gcb"]
     assert len(closes) == 1 and closes[0]["t_s"] > 40.0
@@ -65,12 +70,13 @@ def test_grid_lost_during_sync_never_closes_onto_the_dead_utility_and_waits():
 def test_grid_lost_during_sync_with_amf_opens_the_mains_breaker_first_then_carries_the_site():
     r, rep = run_scenario("sync-grid-loss-amf")
     assert rep["expect"]["met"], (rep["final_state"], rep["alarms"])
-    mb_open = _ticks_where(r, lambda d: d & hal.DO_MB_OPEN, 15.5)
-    gcb_close = _ticks_where(r, lambda d: d & hal.DO_GCB_CLOSE, 15.5)
+    t_out = _outage_t(rep)
+    mb_open = _ticks_where(r, lambda d: d & hal.DO_MB_OPEN, t_out)
+    gcb_close = _ticks_where(r, lambda d: d & hal.DO_GCB_CLOSE, t_out)
     assert mb_open and gcb_close and gcb_close[0] > mb_open[0]
     gcb = r.trace["gcb_closed"]
     k_close = gcb.index(1)
-    assert _t(r, k_close) < 17.5                       # carrying the site
+    assert _t(r, k_close) < t_out + 2.0                # carrying the site
     # handed back to the grid with the set paralleled again, in phase
     mbs = [s for s in rep["syncs"] if s["breaker"] == "mb"]
     assert len(mbs) == 1 and abs(mbs[0]["phase_error_deg"]) < 5.0 and mbs[0]["t_s"] > 45.0
@@ -87,10 +93,11 @@ def test_a_phase_jump_after_the_close_decision_drops_the_coil_and_never_closes_o
         assert s["reverse_power_kw_min"] > -30.0, s
 
 
-@pytest.mark.parametrize("t_jump", [16.88, 16.90, 16.91])
-def test_a_phase_jump_at_any_moment_before_the_contacts_touch_is_caught(t_jump):
+@pytest.mark.parametrize("dt_jump", [0.02, 0.04, 0.05])
+def test_a_phase_jump_at_any_moment_before_the_contacts_touch_is_caught(dt_jump):
     sc = scenario.load("grid-phase-jump-at-close")
-    sc["events"][1]["t_s"] = t_jump
+    (ev,) = [e for e in sc["events"] if e.get("after_state") == "closing"]
+    ev["t_s"] = dt_jump            # after the close decision; the contacts need 60 ms
     r = sim.run(sc, "cpython")
     assert r.syncs and all(abs(s["phase_error_deg"]) < 5.0 for s in r.syncs)
     assert not r.alarms

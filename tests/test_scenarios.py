@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from host_sim import scenario
+from host_sim import scenario, sim
 
 GOOD = """
 duration_s = 5
@@ -49,6 +49,12 @@ BAD = [
     ('duration_s = 5\n[[events]]\nt_s = 1\nkind = "ramp"\np_pct = 5\n', "events[0].duration_s"),
     ("duration_s = 5\nthis is not toml\n", "not valid TOML"),
     ('duration_s = 5\n[[events]]\nt_s = 1\nkind = "fuel_quality"\nlhv_pct = 10\n', "events[0].lhv_pct"),
+    ('duration_s = 5\n[[events]]\nt_s = 1\nkind = "step"\np_pct = 5\nafter_state = "sync"\n',
+     "events[0].after_state"),
+    ('duration_s = 5\n[[events]]\nt_s = 1\nkind = "command"\ncommand = "stop"\n'
+     'after_state = "nowhere"\n', "events[0].after_state"),
+    ('duration_s = 5\n[[events]]\nt_s = 1\nkind = "command"\ncommand = "stop"\n'
+     'after_state = "sync"\nextra = 1\n', "events[0].extra"),
 ]
 
 
@@ -127,3 +133,16 @@ def test_the_readme_scenario_example_is_a_valid_scenario(tmp_path):
     f.write_text(block)
     sc = scenario.load(str(f))
     assert sc["grid"]["present"] and sc["expect"]["final_state"] == "loaded"
+
+
+def test_a_worst_moment_event_follows_its_state_whenever_the_sequence_reaches_it():
+    """after_state: t_s counts from the first entry into the state, and such
+    an event is exempt from the time order of the others."""
+    sc = scenario.parse({"duration_s": 30, "start": "stopped", "events": [
+        {"t_s": 1.0, "kind": "input", "input": "remote_start", "value": True},
+        {"t_s": 0.25, "kind": "input", "input": "estop", "value": True, "after_state": "ramp"},
+    ]}, "after-state")
+    r = sim.run(sc, "cpython", trace=True)
+    t_ramp = [s["t_s"] for s in r.states if s["state"] == "ramp"][0]
+    (a,) = [a for a in r.alarms if a["name"] == "emergency_stop"]
+    assert t_ramp + 0.25 <= a["t_s"] <= t_ramp + 0.25 + 2 * r.tick_s, (t_ramp, a)

@@ -31,7 +31,8 @@ more torque than its boost allows.
                A butterfly's open area is 1 - cos(a 90 deg) of the bore (G&O eq.
                2.11 with no closed-plate leak); g sets that a wide-open
                throttle passes the rated flow at a 5 % pressure drop
-               (wot_ratio, sizing practice)
+               (wot_ratio, sizing practice), times throttle_gain (1 nominal:
+               the spread from one throttle body or mixer to the next)
   manifold     tau_man dp_m/dt = m_thr - m_cyl     filling and emptying
                (G&O eq. 2.5, isothermal receiver), tau_man = V_man / (V_d N /
                120): 12 L on a 14 L engine at 1800 rpm gives ~0.06 s.  At
@@ -46,6 +47,22 @@ more torque than its boost allows.
                share of the stoichiometric fuel in the manifold charge; x_in
                is the gas the mixer adds (0 with the shut-off valve closed,
                the supply's available share as its pressure sags)
+  gas quality  the venturi mixer meters gas volume per air volume, so a gas
+               whose heating value falls to lhv of the commissioned gas's
+               leans the mixture at once: the charge's energy is
+               min(lhv trim, 1) (a rich mixture burns no more: the air
+               limits) times (1 + g) / (1 + g trim), the air the extra gas
+               volume displaces.  The mixer's lambda
+               trim (an AFR controller on the exhaust oxygen sensor, e.g.
+               Woodward / MOTORTECH class) brings it back: tau_afr dtrim/dt =
+               1 - lhv trim, inside +-afr_authority.  Back at stoichiometric
+               the charge still carries a little less energy, because the
+               poorer gas takes more of the cylinder's volume: a stoichiometric
+               mixture holds (1 + g) / (1 + g / lhv) of the commissioned gas's
+               energy per volume, g the commissioned gas's stoichiometric
+               gas-to-air volume ratio (methane 1 : 9.52; Heywood table D.4).
+               Biogas at 60 % CH4 has g = 0.175, and its 15 % heating-value
+               drop to 51 % CH4 costs 2.6 % of the charge energy once trimmed.
   charge       q = eta_v(w) p_m x e_f  per cycle, delayed by the runner
                transport and the combustion dead time 60/(2N) + 60/(N z) s
                (standards.md); e_f the fuel's energy per pu charge (valve_gain
@@ -139,6 +156,12 @@ ENGINE_PARAMS = {
     # the throttle wide open passes the rated flow at this pressure ratio
     "wot_ratio": Param(0.95, 0.7, 0.99, "pu",
                        "a throttle sized for a 1-30 % drop at full flow"),
+    # the throttle body's flow coefficient against the nominal one: what a
+    # commissioned fuel map (actuator % per kW) is wrong by when the throttle,
+    # its linkage or the mixer's pressure drop differ from the reference set
+    "throttle_gain_pu": Param(1.0, 0.7, 1.3, "pu",
+                              "+-30 %: a throttle bore one size off, or a map from "
+                              "another engine of the family"),
     # volumetric efficiency droop away from the tuned speed
     "ev_droop_pu": Param(0.1, 0.0, 0.5, "pu",
                          "0: flat; 0.5: an intake tuned sharply for one speed"),
@@ -165,6 +188,13 @@ ENGINE_PARAMS = {
     # compression / breakaway torque at standstill
     "low_speed_loss_pu": Param(0.05, 0.0, 0.5, "pu",
                                "breakaway torque, 0 to half the rated torque"),
+    # the mixer's lambda trim: time constant and authority
+    "afr_tau_s": Param(3.0, 0.2, 60.0, "s",
+                       "0.2 s: about the oxygen sensor's own response; 60 s: a "
+                       "slow trim (AFR controllers settle in seconds)"),
+    "afr_authority_pu": Param(0.3, 0.0, 0.6, "pu",
+                              "0: a fixed venturi; 0.6: a gas valve that can deliver "
+                              "1.6x the commissioned gas volume"),
 }
 ENGINE_DEFAULTS = defaults(ENGINE_PARAMS)
 RULES = ()   # no cross-parameter rules: every range above is safe alone
@@ -227,11 +257,18 @@ def power_base_kw(params, rated_rpm):
 #   t_comb_scale flame speed relative to natural gas (hydrogen faster,
 #                biogas slower) scaling the combustion dead time
 #   tau_man_scale  biogas moves ~2x the volume per kW: slower filling
+#   gas_air      stoichiometric gas-to-air volume ratio of the commissioned gas
+#                (Heywood table D.4: methane 1 : 9.52, propane 1 : 23.8,
+#                hydrogen 1 : 2.38; biogas at 60 % CH4: (1 / 0.6) / 9.52)
 FUEL_PLANT = {
-    "natural_gas": {"valve_gain": 1.20, "derate": 1.00, "t_comb_scale": 1.0, "tau_man_scale": 1.0},
-    "propane": {"valve_gain": 1.18, "derate": 0.85, "t_comb_scale": 1.0, "tau_man_scale": 1.0},
-    "hydrogen": {"valve_gain": 1.15, "derate": 0.70, "t_comb_scale": 0.6, "tau_man_scale": 1.0},
-    "biogas": {"valve_gain": 1.12, "derate": 0.90, "t_comb_scale": 1.4, "tau_man_scale": 1.5},
+    "natural_gas": {"valve_gain": 1.20, "derate": 1.00, "t_comb_scale": 1.0, "tau_man_scale": 1.0,
+                    "gas_air": 0.105},
+    "propane": {"valve_gain": 1.18, "derate": 0.85, "t_comb_scale": 1.0, "tau_man_scale": 1.0,
+                "gas_air": 0.042},
+    "hydrogen": {"valve_gain": 1.15, "derate": 0.70, "t_comb_scale": 0.6, "tau_man_scale": 1.0,
+                 "gas_air": 0.42},
+    "biogas": {"valve_gain": 1.12, "derate": 0.90, "t_comb_scale": 1.4, "tau_man_scale": 1.5,
+               "gas_air": 0.175},
 }
 
 
@@ -250,7 +287,11 @@ class Engine:
         self.h_s = params["j_kgm2"] * w_rad * w_rad / (2.0 * p_rated_kw * 1000.0)
         # The fuel's energy per pu charge, relative to natural gas.
         self.valve_gain = fp["valve_gain"] / FUEL_PLANT["natural_gas"]["valve_gain"]
-        self.lhv_factor = 1.0
+        self.lhv_factor = 1.0   # gas heating value / the commissioned gas's (sim sets it)
+        self.trim = 1.0         # the mixer's lambda trim (gas volume / commissioned)
+        self.gas_air = fp["gas_air"]
+        self.a_afr = dt_s / params["afr_tau_s"]
+        self.afr_auth = params["afr_authority_pu"]
         k = params["k_torque_pu"]
         self.k_torque = k
         self.friction = params["friction_pu"]
@@ -275,7 +316,7 @@ class Engine:
         # Throttle gain: wide open, it passes the rated flow (p_m = 1, w = 1)
         # with p_m / p_up = wot_ratio: g * 1 * (1 / r) * Psi(r) = 1.
         r = params["wot_ratio"]
-        self.g_thr = r / _psi(r)
+        self.g_thr = r / _psi(r) * params["throttle_gain_pu"]
         self.damping = params["damping_pu"]
         # States
         self.act = 0.0      # throttle position pu
@@ -298,6 +339,24 @@ class Engine:
     def eta_v(self, w):
         d = 1.0 - w
         return 1.0 - self.ev_droop * d * d
+
+    def _dilution(self, trim):
+        """Share of the charge that is air, against the commissioned mixture's,
+        with trim x the commissioned gas volume: (1 + g) / (1 + g trim).
+        Stoichiometric (trim = 1 / lhv) it is (1 + g) / (1 + g / lhv)."""
+        g = self.gas_air
+        return (1.0 + g) / (1.0 + g * trim)
+
+    def _trim_steady(self):
+        """The lambda trim this gas settles to (stoichiometric, or its authority)."""
+        t = 1.0 / self.lhv_factor
+        lo, hi = 1.0 - self.afr_auth, 1.0 + self.afr_auth
+        return lo if t < lo else hi if t > hi else t
+
+    def _e_f(self, trim):
+        """Energy per pu charge at lambda trim `trim`, relative to natural gas."""
+        x = self.lhv_factor * trim
+        return self.valve_gain * (x if x < 1.0 else 1.0) * self._dilution(trim)
 
     def p_up(self):
         """Pressure ahead of the throttle (boost), pu of rated MAP."""
@@ -322,7 +381,7 @@ class Engine:
 
     def _steady(self, act, w):
         """(p_m, b, q) the throttle act settles to at speed w (fixed point)."""
-        e_f = self.valve_gain * self.lhv_factor
+        e_f = self._e_f(self._trim_steady())
         ev = self.eta_v(w)
         b = 0.0
         p_m = self.p_amb
@@ -352,6 +411,7 @@ class Engine:
             self.e_b = 0.0
             self.t_mech = 0.0
             return
+        self.trim = self._trim_steady()
         p_m, b, q = self._steady(act, w)
         self.p_man, self.boost, self.q, self.x_mix = p_m, b, q, 1.0
         self._delay = [q] * len(self._delay)
@@ -399,8 +459,14 @@ class Engine:
         # Mixture: what the mixer adds, carried through the manifold.
         x_in = fuel_avail if gas_on else 0.0
         self.x_mix += (x_in - self.x_mix) * self.a_man * (ws if ws > 0.05 else 0.05)
+        # Lambda trim: integrates the exhaust oxygen error while the set burns gas.
+        lhv = self.lhv_factor
+        if gas_on and ws > 0.05:
+            tr = self.trim + (1.0 - lhv * self.trim) * self.a_afr
+            lo, hi = 1.0 - self.afr_auth, 1.0 + self.afr_auth
+            self.trim = lo if tr < lo else hi if tr > hi else tr
         # Charge per cycle, through the runners and the combustion dead time.
-        q = ev * p_m * self.x_mix * self.valve_gain * self.lhv_factor if ws > 0.05 else 0.0
+        q = ev * p_m * self.x_mix * self._e_f(self.trim) if ws > 0.05 else 0.0
         if q > self.q_cap:
             q = self.q_cap
         d = self._delay

@@ -12,6 +12,9 @@ from crc16 import crc16
 from controller import Controller
 from helpers import ScriptHal, running_inputs, loaded_controller, is_micropython
 
+# kp_pu_x100's default, from the one settings table
+KP_DEFAULT = [row[1] for row in cf.SETTINGS if row[0] == "kp_pu_x100"][0]
+
 
 class PortHal(ScriptHal):
     """ScriptHal with the Modbus port: the test reads the replies."""
@@ -209,7 +212,7 @@ def test_out_of_range_and_inconsistent_settings_are_refused_03_and_nothing_chang
     h, c = _stopped()
     _unlock(c)
     a = _setting_addr("kp_pu_x100")
-    assert _exc(_write32(c, a, 10001)) == 3 and c.cfg.kp_pu_x100 == 400
+    assert _exc(_write32(c, a, 10001)) == 3 and c.cfg.kp_pu_x100 == KP_DEFAULT
     assert _exc(_write32(c, a, -1)) == 3
     # poles = 12 leaves idle above rated: inconsistent with the rest.
     assert _exc(_write32(c, _setting_addr("poles"), 12)) == 3 and c.cfg.poles == 4
@@ -252,7 +255,7 @@ def test_running_only_set_points_change_and_they_need_no_unlock():
     # A general setting, even unlocked, waits for the engine to stop.
     _unlock(c)
     assert _exc(_write32(c, _setting_addr("kp_pu_x100"), 500)) == 4
-    assert c.cfg.kp_pu_x100 == 400
+    assert c.cfg.kp_pu_x100 == KP_DEFAULT
     # A set point out of range: 03, kept.
     assert _exc(_write32(c, _setting_addr("pf_x1000"), 700)) == 3
     assert c.cfg.pf_x1000 == 1000
@@ -305,7 +308,7 @@ def test_configuration_is_never_written_by_broadcast_even_unlocked():
     _unlock(c)
     assert _write32(c, _setting_addr("kp_pu_x100"), 500, unit=0) == b""
     assert _write32(c, _prot_addr("overspeed", "delay_ms"), 0, unit=0) == b""
-    assert c.cfg.kp_pu_x100 == 400
+    assert c.cfg.kp_pu_x100 == KP_DEFAULT
     assert c.prot.delay_ms[pr.index_of("overspeed")] == pr.PROTECTIONS[pr.index_of("overspeed")][pr.P_DELAY]
     # A set point may go to every unit at once.
     assert _write32(c, _setting_addr("base_kw_x10"), 1200, unit=0) == b""
