@@ -68,9 +68,9 @@ SETTINGS = (
     ("sync_df_max_mhz", 300, 0, 300),           # slip window: generator minus grid ...
     ("sync_df_min_mhz", 0, -300, 300),          # ... positive by default: picks up load
     ("sync_slip_mhz", 100, -250, 250),          # slip the synchroniser arrives at
-    ("sync_approach_ms", 800, 0, 20000),        # phase-approach time constant (0: constant slip)
-    ("sync_travel_mhz", 500, 20, 2000),         # fastest slip while the phase comes round
-    ("sync_kp_pct", 150, 50, 200),              # governor kp while synchronising, % of kp_pu
+    ("sync_approach_ms", 500, 0, 20000),        # phase-approach time constant (0: constant slip)
+    ("sync_travel_mhz", 1000, 20, 2000),        # fastest slip while the phase comes round
+    ("sync_kp_pct", 100, 50, 200),              # governor kp while synchronising, % of kp_pu
     ("sync_dv_pct_x100", 500, 0, 1000),         # voltage difference window
     ("sync_phase_cdeg", 1000, 100, 2000),       # phase window (0.01 deg)
     ("gcb_close_time_ms", 50, 0, 300),          # generator breaker close time: advance-angle basis
@@ -268,12 +268,26 @@ class Config:
                                            fuel[fuels.F_DERATE_PCT_X100], 10000)
         gain = fuel[fuels.F_GAIN_PCT]
         # kp: fuel_pct_x100 per rpm_x10, Q10.  1 pu fuel = 10000, 1 pu speed = rated.
-        self.kp_q10 = mul_div(mul_div(self.kp_pu_x100, gain, 100) * 100, 1024,
-                              self.rated_rpm_x10)
-        self.kp_sync_q10 = mul_div(self.kp_q10, self.sync_kp_pct, 100)
+        # (x 102400 as 256 then 400: kp 10000 x biogas 120 % x 102400 would
+        # pass 2**30; the rounding lost is under 0.1 %.)
+        self.kp_q10 = mul_div(mul_div(self.kp_pu_x100, gain, 100), 25600,
+                              self.rated_rpm_x10) * 4
+        # Synchronising, unloaded: sync_kp_pct of the base kp on every fuel.
+        # The fuel's gain scale is for the loaded set (knock margin, valve
+        # gain at load); unloaded, hydrogen's 80 % left its synchroniser
+        # lagging the approach (p95 4.5 s against 3.2 s on the base gain).
+        # (x 1024 as 256 then 4: kp 10000 x 200 % x 1024 would pass 2**30.)
+        self.kp_sync_q10 = mul_div(self.kp_pu_x100 * self.sync_kp_pct, 256,
+                                   self.rated_rpm_x10) * 4
         # ki per tick: fuel_pct_x100 per rpm_x10 per tick, Q12.
+        # (x 4096 as 1024 then 4: ki 5000 x 120 % x 50 ms x 4096 would pass 2**30.)
         self.ki_q12 = mul_div(mul_div(self.ki_pu_x100, gain, 100) * self.tick_ms,
-                              4096, 10 * self.rated_rpm_x10)
+                              1024, 10 * self.rated_rpm_x10) * 4
+        # Synchronising, the integrator runs at a fifth: the set point moves
+        # (the synchroniser's braking profile) and a full integral on an
+        # integrating plant overshoots every move; the synchroniser's own
+        # slip integrator removes the steady error.
+        self.ki_sync_q12 = self.ki_q12 // 5
         # kd on measured speed change per tick, Q8: pu fuel per (pu speed / s).
         # fuel_x100 = kd_s * d(speed_pu)/dt * 10000 = kd_ms * d_rpm_x10 * 10000 / (rated * tick_ms)
         self.kd_q8 = mul_div(mul_div(self.kd_pu_ms, gain, 100) * 10000 // self.tick_ms,

@@ -302,13 +302,13 @@ class Governor:
         a_lim = cfg.ramp_tick_rpm_x10
         dsp = sat(self.sp_rpm_x10 - self._last_sp, -a_lim, a_lim)
         self._last_sp = self.sp_rpm_x10
-        acc = 0 if self.sync_gain else mul_div(dsp, cfg.acc_k, cfg.tick_ms)
+        acc = mul_div(dsp, cfg.acc_k, cfg.tick_ms)
         # Output before limits, with the integrator as it stands.
         base = ff + acc + p_term + d_term
         if self._bumpless:
             self._bumpless = False
             self.integ_q12 = (self.fuel_pct_x100 - base) << 12
-        u = self._limit(base, err, cfg.ki_q12, ff_map)
+        u = self._limit(base, err, cfg.ki_sync_q12 if self.sync_gain else cfg.ki_q12, ff_map)
         band = cfg.rated_rpm_x10 // 400     # 0.25 %: inside it is steady
         e_lp = self._err_lp
         e_lp += (err - e_lp) >> 3           # ~80 ms: speed noise is not unsteadiness

@@ -34,9 +34,13 @@ _SLEW_MHZ_S = const(3000)
 # Static synchronising: in lock this long before the close.
 _LOCK_MS = const(300)
 # Dynamic synchronising: the slip in its band this long before a close.
-_BAND_MS = const(100)
+_BAND_MS = const(30)
 _RING_N = const(10)
-_STEADY_MHZ = const(100)
+_STEADY_MHZ = const(200)
+# The outer slip integrator trims errors up to this (mHz), not the travel.
+_TRIM_BAND_MHZ = const(100)
+# The approach ends on this long a stretch at the set slip.
+_SETTLE_MS = const(150)
 # Slowest approach slip the profile uses (a zero slip would never close).
 _SLIP_MIN_MHZ = const(20)
 
@@ -58,11 +62,15 @@ def slip_target(cfg, contact_cdeg):
     cycle (10 s at 0.1 Hz) to come round.  Otherwise a phase-approach
     profile: the angle still to gain, r, sets the slip,
         slip = sync_slip + r / (360 deg * sync_approach_s),
-    capped at sync_travel_mhz, so a far phase comes round fast (the window
-    binds the close, not the travel) and the last degrees arrive at
-    sync_slip.  The time constant is bounded below by the speed loop: a
-    gas engine's governor at no load lags ~0.3 s, and below ~0.6 s the
-    phase loop hunts.  The phase always comes round forwards: backing off a
+    capped at sync_travel_mhz (1 Hz), with r less a last stretch of
+    _SETTLE_MS at sync_slip, so a far phase comes round fast (the window
+    binds the close, not the travel) and the slip is steady in its band
+    before the crossing.  The time constant is bounded below by the speed
+    loop: 0.5 s with the governor's acceleration feed-forward following the
+    target and its integral at a fifth while synchronising; at 0.45 s the
+    approach already overshoots the crossing more often (tools/bench.py's
+    per-fuel figures; a constant-braking sqrt(2 a r) profile was tried and
+    hunted).  The phase always comes round forwards: backing off a
     phase just past the crossing saved nothing in the benchmark (the slip
     must reverse through the crossing, so that close could not be taken)
     and a crossing missed goes round again rather than hunting about zero.
@@ -79,8 +87,14 @@ def slip_target(cfg, contact_cdeg):
     lim = cfg.sync_travel_mhz
     if lim < a0:
         lim = a0
-    # c > 0: past the crossing.  r: the angle still to gain (0.01 deg).
-    r = -c if c <= 0 else 36000 - c
+    # c > 0: past the crossing.  r: the angle still to gain (0.01 deg),
+    # less a last stretch of _SETTLE_MS at sync_slip: the slip must be
+    # steady in its band for _BAND_MS before the crossing, and the speed
+    # loop lags the profile (without it a slower set - biogas - arrived
+    # still braking and went round again).
+    r = (-c if c <= 0 else 36000 - c) - advance_cdeg(a0, _SETTLE_MS)
+    if r < 0:
+        r = 0
     # r (0.01 deg) / (360 deg * tau) in mHz = r * 1000 / (36 * tau_ms)
     a = a0 + mul_div(r, 1000, 36 * tau)
     if a > lim:
@@ -115,6 +129,10 @@ class Synchroniser:
         self._band_ms = 0
         self._ri = 0
         self._filled = False
+        self._sum = 0
+        ring = self._ring
+        for i in range(_RING_N):
+            ring[i] = 0
 
     def step(self, m, close_ms):
         cfg = self.cfg
@@ -136,9 +154,14 @@ class Synchroniser:
             target = slip_target(cfg, contact)
         self.slip_target_mhz = target
         # Outer slip integrator, 2 /s (5/256 per 10 ms tick), in mHz << 8 so
-        # that small errors still integrate.
+        # that small errors still integrate.  It trims the small steady
+        # error only: while the set travels or brakes (the error over
+        # _TRIM_BAND_MHZ) it holds, or it winds up and overshoots the travel.
         lim = (cfg.f_nom_mhz // 50) << 8
-        corr = sat(self._corr_q8 + (target - slip) * 5 * cfg.tick_ms // 10, -lim, lim)
+        e = target - slip
+        corr = self._corr_q8
+        if -_TRIM_BAND_MHZ <= e <= _TRIM_BAND_MHZ:
+            corr = sat(corr + e * 5 * cfg.tick_ms // 10, -lim, lim)
         self._corr_q8 = corr
         f = m.bus_f_f_mhz + target + (corr >> 8)
         # Slew-limit the target: a step into the speed loop overshoots.
@@ -168,15 +191,19 @@ class Synchroniser:
             return self._lock_ms >= _LOCK_MS and close_permitted(cfg, m, close_ms)
         # The slip in its band for _BAND_MS: not a crossing caught while the
         # synchroniser is still accelerating the set (the filtered slip lags).
-        # Nor while it changes faster than 1 Hz/s (100 mHz over the ring's
-        # 10 ticks): the advance angle assumes a steady slip.
+        # Nor while it changes faster than 2 Hz/s (200 mHz over the ring's
+        # 10 ticks): the advance angle assumes a steady slip (2 Hz/s over a
+        # 70 ms close moves the contact angle under 2 deg).  The band is
+        # judged on the ring's mean: one cycle's measurement noise (+-15 mHz)
+        # near the 20 mHz floor is not a slip out of band.
         ring = self._ring
         k = self._ri
         d = slip - ring[k]
+        self._sum += d
         ring[k] = slip
         self._ri = k + 1 if k + 1 < _RING_N else 0
         steady = -_STEADY_MHZ <= d <= _STEADY_MHZ
-        if slip_in_band(cfg, slip) and steady and self._filled:
+        if self._filled and slip_in_band(cfg, self._sum // _RING_N) and steady:
             self._band_ms = self._band_ms + cfg.tick_ms if self._band_ms < _BAND_MS else _BAND_MS
         else:
             self._band_ms = 0

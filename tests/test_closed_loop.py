@@ -183,3 +183,26 @@ def test_settings_at_their_limits_stay_in_range():
                     running_inputs(h, c.cfg, spd, p)
                     c.tick()
     assert not rc.violations, rc.violations
+
+
+def test_every_fuel_with_every_loop_gain_at_its_maximum_derives_inside_the_range():
+    """The fuel's gain scale multiplies the settings: kp, ki, kd and the
+    synchronising kp all at their maxima, on each fuel and tick period,
+    still derive without leaving the small-int range."""
+    from host_sim import firmware_path
+    firmware_path()
+    import config
+    import fuels
+    lim = {row[0]: row[3] for row in config.SETTINGS}
+    with rangecheck.RangeChecker() as rc:
+        for fuel in range(fuels.N_FUELS):
+            for tick in (lim["tick_ms"], 10):
+                c = config.Config()
+                assert c.set_many([("fuel", fuel), ("tick_ms", tick),
+                                   ("kp_pu_x100", lim["kp_pu_x100"]),
+                                   ("ki_pu_x100", lim["ki_pu_x100"]),
+                                   ("kd_pu_ms", lim["kd_pu_ms"]),
+                                   ("sync_kp_pct", lim["sync_kp_pct"])]) is None, (fuel, tick)
+                c.derive()
+                assert c.kp_q10 > 0 and c.ki_q12 > 0 and c.kp_sync_q10 > 0
+    assert not rc.violations, rc.violations
