@@ -78,6 +78,8 @@ class Governor:
         self.map_hi = array("i", [0] * N_MAP)
         self._steady_n = 0
         self._p_slow = 0          # kW pct_x100, slow copy: is the load steady?
+        self._u_fast_q4 = 0       # fuel output low-passed (Q4) ...
+        self._u_slow_q4 = 0       # ... and its slow copy: has the loop settled?
         self._err_lp = 0          # speed error low-passed: is the speed steady?
         self._ff_lp_q8 = 0        # feed-forward low-passed (the lead's lag)
         self.map_init()
@@ -200,6 +202,7 @@ class Governor:
         integrator absorbs whatever feed-forward and P the measurements give)."""
         self.fuel_pct_x100 = fuel_pct_x100
         self.integ_q12 = (fuel_pct_x100 - self.cfg.fuel_nl) << 12
+        self._u_fast_q4 = self._u_slow_q4 = fuel_pct_x100 << 4
         self._last_speed = speed_rpm_x10
         self._last_sp = speed_rpm_x10     # the sequencer starts its ramp here
         self._bumpless = True
@@ -313,8 +316,21 @@ class Governor:
         e_lp = self._err_lp
         e_lp += (err - e_lp) >> 3           # ~80 ms: speed noise is not unsteadiness
         self._err_lp = e_lp
+        # The fuel the loop holds must have stopped moving too (drifting
+        # under ~0.6 %/s: two low-passed copies within 0.3 %): on a
+        # lean-burn engine the speed is back in band long before the turbo
+        # has spooled, and the throttle keeps closing for seconds; learning
+        # then would store the spool-up's opening.
+        uf = self._u_fast_q4
+        uf += ((u << 4) - uf) >> 4          # ~160 ms: the output's noise is not a drift
+        self._u_fast_q4 = uf
+        us = self._u_slow_q4
+        us += (uf - us) >> 6                # ~640 ms behind: uf - us ~ 0.5 s x its drift
+        self._u_slow_q4 = us
+        du = (uf - us) >> 4
         self._learn(p_pu_x10000, -band <= e_lp <= band and dsp == 0
-                    and -50 <= ff - ff_map <= 50 and not self.sync_gain)
+                    and -50 <= ff - ff_map <= 50 and -30 <= du <= 30
+                    and not self.sync_gain)
         return u
 
     def _limit(self, base, err, ki_q12, ff):

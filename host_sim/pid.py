@@ -40,8 +40,8 @@ a deeper dip and twice the recovery) and tighter ones (PM 33 deg, GM 1.8)
 gained nothing on the dip.
 
 Figures on iso-steps-ng-pid (0 -> 35 -> 70 -> 100 % steps, 100 -> 0 %):
-frequency -3.53 / -2.70 / -2.15 %, recovered in 0.44 / 0.51 / 0.82 s,
-rejection +4.87 % in 0.96 s (the PID has no ignition cut); G3.
+frequency -3.48 / -2.69 / -2.16 %, recovered in 0.44 / 0.51 / 0.82 s,
+rejection +4.85 % in 0.96 s (the PID has no ignition cut); G3.
 tests/test_pid_peer.py holds these figures.
 """
 

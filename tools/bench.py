@@ -460,7 +460,7 @@ def sync_bench(n=100, fuels=SYNC_FUELS, jobs=None):
             _num(fig["phase_error_worst_deg"], "%.2f"), _num(fig["slip_in_window_pct"], "%.0f"),
             _num(fig["first_swing_worst_pct"], "%+.1f"), _num(fig["first_swing_10pct_ms_max"], "%d")))
     print("goals: median <= 2 s, p95 <= 3 s, every slip in its window, phase <= 5 deg, "
-          "below -10 %% of rating for <= 60 ms")
+          "below -10 % of rating for <= 60 ms")
     return out
 
 
