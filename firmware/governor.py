@@ -18,7 +18,8 @@ Adaptive fuel map: the feed-forward reads a 7-point map of kW (0, 20 ...
 from the fuel table's no-load to full-load positions.  A real throttle is
 not linear in kW (choked at light load, running out of pressure ratio near
 full), and a gas's heating value drifts, so the map learns: in steady running
-(speed inside 0.25 %, kW steady, no limit active, for 1 s) the fuel the
+(speed inside 0.25 %, kW steady, the fuel no longer drifting, no limit
+active, for 1 s) the fuel the
 loop actually needs is moved from the integrator into the two map points
 around the operating kW, at ~1.3 s time constant, with the output unchanged
 (bumpless); points not yet learned follow the nearest one that is (a map
