@@ -111,15 +111,7 @@ def _why_not_alone(tr, ops, a, b):
 
 def _recovery(vals, i0, i1, centre, half_band, dt):
     """Seconds from i0 to permanent re-entry into centre +- half_band."""
-    last_out = None
-    for i in range(i0, i1):
-        if abs(vals[i] - centre) > half_band:
-            last_out = i
-    if last_out is None:
-        return 0.0
-    if last_out >= i1 - 1:
-        return None
-    return round((last_out + 1 - i0) * dt, 4)
+    return _stable_from(lambda i: abs(vals[i] - centre) > half_band, i0, i1, dt)
 
 
 def _crossings(vals, i0, i1, centre, half_band):

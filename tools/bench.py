@@ -59,6 +59,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from host_sim import scenario as sc_mod, sim
 from host_sim import runtime as rt_mod
+from tools.sweep import _f     # a figure, or "-" where there is none
 
 SPEED_SCENARIO = "iso-steps-ng"
 GRID_TICK_SCENARIO = "grid-loss-island-balanced"   # paralleled, then islanded
@@ -441,7 +442,6 @@ def sync_bench(n=100, fuels=SYNC_FUELS, jobs=None):
     over n randomised grid conditions (issue 10 goals: median <= 2 s, p95
     <= 3 s, every close inside its slip window, |phase| <= 5 deg, the first
     swing no deeper than -10 % of rating for longer than 60 ms)."""
-    from concurrent.futures import ProcessPoolExecutor
     work = [(seed, f) for f in fuels for seed in range(n)]
     with ProcessPoolExecutor(max_workers=jobs or os.cpu_count()) as ex:
         res = list(ex.map(_sync_case, work, chunksize=4))
@@ -455,17 +455,13 @@ def sync_bench(n=100, fuels=SYNC_FUELS, jobs=None):
         fig = sync_figures(res[i * n:(i + 1) * n])
         out[f] = fig
         print("%-12s %3d/%-3d %6s / %-5s %9s %9s deg %7s %% %11s %% %7s ms" % (
-            f, fig["closed"], n, _num(fig["time_to_close_median_s"], "%.2f"),
-            _num(fig["time_to_close_p95_s"], "%.2f"), _num(fig["time_to_close_max_s"], "%.2f"),
-            _num(fig["phase_error_worst_deg"], "%.2f"), _num(fig["slip_in_window_pct"], "%.0f"),
-            _num(fig["first_swing_worst_pct"], "%+.1f"), _num(fig["first_swing_10pct_ms_max"], "%d")))
+            f, fig["closed"], n, _f(fig["time_to_close_median_s"], "%.2f"),
+            _f(fig["time_to_close_p95_s"], "%.2f"), _f(fig["time_to_close_max_s"], "%.2f"),
+            _f(fig["phase_error_worst_deg"], "%.2f"), _f(fig["slip_in_window_pct"], "%.0f"),
+            _f(fig["first_swing_worst_pct"], "%+.1f"), _f(fig["first_swing_10pct_ms_max"], "%d")))
     print("goals: median <= 2 s, p95 <= 3 s, every slip in its window, phase <= 5 deg, "
           "below -10 % of rating for <= 60 ms")
     return out
-
-
-def _num(x, fmt):
-    return fmt % x if x is not None else "-"
 
 
 def _balanced_island(pct, fuel="natural_gas", f=60, pf=0.95, pfe=0.0, qve=2.0, pve=1.0,
