@@ -160,3 +160,43 @@ class PidPeer:
             u = self.u - self.rate_dn
         self.u = u
         return u
+
+
+class WideOpenProbe(PidPeer):
+    """The physical limit of load acceptance (a bound, not a governor).
+
+    The PID peer, except that the instant the site's demand rises by more
+    than 1 % of rating it commands the actuator wide open (the fuel's
+    maximum, at the actuator's rate limit) and holds it there until the
+    speed, having fallen, is back at rated; then the PID resumes from where the actuator
+    is.  A governor that knew the step before it happened could do no
+    better: more throttle sooner only fills the manifold and spools the turbo
+    sooner, so on this plant, whose torque rises with the throttle at every
+    instant, no governor's speed after a step can lie above this one's.  Its
+    dip is the least any governor can have on that plant, and the time its
+    speed first comes back into the recovery band is the earliest any can
+    (tools/sweep.py scores each governor against it)."""
+
+    def __init__(self, *a, **k):
+        PidPeer.__init__(self, *a, **k)
+        self.open = False
+        self.fell = False
+        self.demand_prev = None
+
+    def step(self, w_pu, sp_pu=1.0, demand_pu=0.0):
+        if self.demand_prev is not None and demand_pu > self.demand_prev + 0.01:
+            self.open = True
+            self.fell = False
+        self.demand_prev = demand_pu
+        if self.open and w_pu < sp_pu - 0.001:
+            self.fell = True      # (the speed falls only after the air path's delay)
+        if self.open and self.fell and w_pu >= sp_pu:
+            self.open = False
+            self.integ = self.u        # the PID takes over where the actuator is
+        if not self.open:
+            return PidPeer.step(self, w_pu, sp_pu)
+        self.w_prev = w_pu
+        self.d = 0.0
+        u = min(self.hi, self.u + self.rate_up)
+        self.u = u
+        return u

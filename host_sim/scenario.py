@@ -39,7 +39,7 @@ import sequencer as fw_seq  # noqa: E402
 import fuels as fw_fuels  # noqa: E402
 
 FUELS = tuple(FUEL_PLANT)
-GOVERNORS = ("firmware", "ggov1", "pid")
+GOVERNORS = ("firmware", "ggov1", "pid", "wide_open")
 EVENT_KINDS = ("step", "ramp", "pulse", "fuel_quality", "input", "command", "fault", "grid",
                "modbus")
 # grid event action -> parameters (name: (lo, hi))

@@ -250,14 +250,22 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
             gg = Ggov1(sc["ggov1"], dt, row[fw_fuels.F_FUEL_NL_PCT_X100] / 10000.0,
                        row[fw_fuels.F_FUEL_FL_PCT_X100] / 10000.0, 1.0)
             gg.settle(p0 / p_fuel_kw)
-        elif sc["governor"] == "pid":
+        elif sc["governor"] in ("pid", "wide_open"):
             # The PID peer, tuned by SIMC on this plant's own identified
             # response (host_sim/pid.py), never on the firmware's settings.
             from . import pid as pid_mod
             # (A sweep keeps the PID as commissioned on the nominal plant
             # while the plant varies: sc["pid_tuning_plant"], host only.)
             th, tau, kk = pid_mod.identify(sc.get("pid_tuning_plant", plant), sc["fuel"], f_nom)
-            pid = pid_mod.PidPeer(*pid_mod.simc(th, tau, kk), tick_s=tick_s, fuel_code=cfg.fuel)
+            if sc["governor"] == "pid":
+                pid = pid_mod.PidPeer(*pid_mod.simc(th, tau, kk), tick_s=tick_s,
+                                      fuel_code=cfg.fuel)
+            else:
+                # Between steps the probe holds speed on a gentle SIMC
+                # (tau_c = 3 theta) that settles on every plant of the sweep,
+                # so each step starts from steady running.
+                pid = pid_mod.WideOpenProbe(*pid_mod.simc(th, tau, kk, 3.0 * th),
+                                            tick_s=tick_s, fuel_code=cfg.fuel)
             pid.settle(act0)
         # Sensor pre-roll: a running engine's pickup and zero-crossing timers
         # have history at t = 0.  Run them over the last three cycles (whole
@@ -469,7 +477,11 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
         do = out[hal.OUT_DO]
         if pid is not None:
             # The same measured speed the firmware governs on.
-            cmd = pid.step(tele[fw_ctl.TELE_SPEED_RPM_X10] / cfg.rated_rpm_x10)
+            w_meas = tele[fw_ctl.TELE_SPEED_RPM_X10] / cfg.rated_rpm_x10
+            if sc["governor"] == "wide_open":
+                cmd = pid.step(w_meas, 1.0, load.demand_kw / p_fuel_kw)
+            else:
+                cmd = pid.step(w_meas)
         elif gg is None:
             cmd = out[hal.OUT_FUEL_PCT_X100] / 10000.0
         bias = out[hal.OUT_AVR_BIAS_PCT_X100] / 10000.0

@@ -119,3 +119,23 @@ def test_a_120_pct_step_stalls_and_the_stall_stage_clears_it_by_name(p_v_exp):
     k = int(round(first["t_s"] / r.tick_s))
     assert min(r.trace["speed_rpm"][:k + 1]) > 0.5 * 1800.0     # cleared before it stopped
     assert r.trace["gcb_closed"][-1] == 0
+
+
+@pytest.mark.parametrize("pct", [100.0, 90.0])
+def test_a_constant_power_block_load_stalls_even_wide_open_at_the_instant_of_the_step(pct):
+    """A UPS's whole rating in one step is beyond this engine, not beyond
+    its governor: with the throttle opened wide the instant the load lands
+    (host_sim/pid.py WideOpenProbe, which no governor can beat) the turbo
+    cannot spool before the speed - and with it the torque a constant-power
+    load demands - runs away, and the stall stage trips.  So a UPS must walk
+    its load in (README); 80 % is carried."""
+    sc = scenario.load("block-load-ng")
+    sc["load"]["p_v_exp"] = 0.0
+    sc["governor"] = "wide_open"
+    sc["events"] = [{"kind": "step", "t_s": 5.0, "p_pct": pct}]
+    sc["duration_s"] = 12.0
+    r = sim.run(sc, "cpython", trace=True)
+    assert [a["name"] for a in report.build(r)["alarms"]][:1] == ["stall"]
+    sc["events"] = [{"kind": "step", "t_s": 5.0, "p_pct": 80.0}]
+    r = sim.run(sc, "cpython", trace=True)
+    assert not report.build(r)["alarms"] and min(r.trace["speed_rpm"]) > 0.8 * 1800.0

@@ -75,3 +75,31 @@ def test_the_firmwares_estop_still_stops_an_engine_the_pid_governs():
     assert r.final_state == "lockout"
     assert r.trace["speed_rpm"][-1] < 50.0
     assert any(a["name"] == "emergency_stop" for a in r.alarms)
+
+
+def test_the_wide_open_probe_opens_at_the_step_and_hands_back_at_rated_speed():
+    p = pid.WideOpenProbe(6.0, 15.0, 0.3, 0.01, 0)
+    p.settle(0.3)
+    assert p.step(1.0, 1.0, 0.3) == pytest.approx(0.3, abs=0.01)    # steady: the PID
+    u = [p.step(1.0, 1.0, 0.8)]                  # the demand steps: wide open ...
+    u += [p.step(0.97, 1.0, 0.8) for _ in range(20)]
+    assert u[-1] == pytest.approx(p.hi) and all(b >= a for a, b in zip(u, u[1:]))
+    # ... at the actuator's rate (the firmware's own), held while the speed is low ...
+    assert u[1] - u[0] == pytest.approx(p.rate_up)
+    u2 = p.step(1.0, 1.0, 0.8)                   # back at rated: the PID, from there
+    assert not p.open and p.integ == pytest.approx(p.hi)
+    assert u2 <= p.hi
+
+
+def test_no_governor_dips_less_than_the_wide_open_limit_on_the_nominal_plant():
+    """The bound the sweep scores against is a bound: the firmware's and the
+    PID's first troughs on every ISO step are at least as deep as the
+    probe's, and their recovery no earlier than its first return."""
+    from tools import sweep
+    v = {"j_kgm2": 6.0, "tau_act_s": 0.03, "tau_manifold_s": 0.06, "dead_s": 0.0,
+         "gain": 1.0, "air": "ng"}
+    fw, pd, lim = (sweep._run((g, v, None)) for g in sweep.GOVS)
+    assert lim["dip"] is not None and lim["first_return"] is not None
+    assert lim["dip"] <= fw["dip"] and lim["dip"] <= pd["dip"]
+    assert lim["first_return"] <= fw["rec"] and lim["first_return"] <= pd["rec"]
+    assert lim["dip"] < 0.8 * pd["dip"] and lim["first_return"] < 0.5 * pd["rec"]

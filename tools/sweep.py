@@ -1,6 +1,6 @@
 """The governor comparison over a family of plants, not one (issue 10).
 
-  python -m tools.sweep [--jobs N] [--json FILE] [--quick]
+  python -m tools.sweep [--jobs N] [--json FILE] [--quick] [--air ng|lean]
 
 Runs the firmware governor and the PID peer (iso-steps-ng and its PID
 twin; the lean-burn air path on iso-steps-leanburn) on every plant variant:
@@ -48,10 +48,23 @@ def variants(quick=False):
             for air, j, a, m, d, g in itertools.product(AIR, J, ACT, MAN, DEAD, GAIN)]
 
 
+def _scenario(air, fw=None):
+    """The air path's ISO scenario, with firmware settings fw over its own
+    (validated as the scenario file's would be: ScenarioError names one)."""
+    from host_sim import scenario
+    if not fw:
+        return scenario.load(SCENARIO[air])
+    import tomllib
+    with open(scenario.resolve(SCENARIO[air]), "rb") as f:
+        raw = tomllib.load(f)
+    raw["firmware"] = dict(raw.get("firmware", {}), **fw)
+    return scenario.parse(raw, SCENARIO[air])
+
+
 def _run(args):
-    gov, v = args
-    from host_sim import scenario, sim, report
-    sc = scenario.load(SCENARIO[v["air"]])
+    gov, v, fw = args
+    from host_sim import sim, report
+    sc = _scenario(v["air"], fw)
     sc["governor"] = gov
     nominal = dict(sc["plant"])
     sc["plant"]["j_kgm2"] = v["j_kgm2"]
@@ -73,11 +86,51 @@ def _run(args):
         sc["duration_s"] = 2 * T
     r = sim.run(sc, "cpython", trace=True)
     rep = report.build(r, 1.0)
-    out = _score([e for e in rep["iso8528"]["events"] if e["t_s"] < T], n_up)
+    ups = [e for e in rep["iso8528"]["events"] if e["t_s"] < T]
+    out = _score(ups, n_up)
+    if gov == "wide_open":
+        # The physical limit: the least dip (the first trough, before the
+        # speed is back at rated: what follows is the hand-back, not the
+        # bound), and the earliest first return into the recovery band, any
+        # governor can have on this plant.
+        out["dip"], out["first_return"] = _limit_figures(r.trace, ups, sc["f_nom_hz"])
     out["alarms"] = [a["name"] for a in rep["alarms"]]
     if gov == "firmware":
         out["learned"] = _score([e for e in rep["iso8528"]["events"] if e["t_s"] >= T], n_up)
     return out
+
+
+def _limit_figures(tr, events, f_nom):
+    """(dip %, first return s), worst over the load increases: the deepest
+    first trough (from the step until the frequency is back at rated), and
+    the seconds from the step until it is first back inside -1 % of rated
+    after leaving it (0 if it never left).  The probe's hold ends at rated,
+    so its own recovery (permanent re-entry) says nothing; these are the
+    bounds any governor's dip and recovery have."""
+    t, f = tr["t_s"], tr["freq_hz"]
+    dip, ret = 0.0, 0.0
+    lo = 0.99 * f_nom
+    for e in events:
+        if e["kind"] != "load_increase":
+            continue
+        i = next(i for i, x in enumerate(t) if x >= e["t_s"])
+        end = e["t_s"] + 3.0
+        low, out, back = f[i], False, False
+        while i < len(t) and t[i] < end:
+            if not out and f[i] < lo:
+                out = True
+            elif out and not back and f[i] >= lo:
+                back = True
+                if ret is not None:
+                    ret = max(ret, t[i] - e["t_s"])
+            if low < f_nom * 0.999 and f[i] >= f_nom:
+                break           # back at rated: the hold is over
+            low = min(low, f[i])
+            i += 1
+        if out and not back:
+            ret = None          # not back inside -1 % of rated within 3 s
+        dip = max(dip, (f_nom - low) / f_nom * 100.0)
+    return round(dip, 3), (round(ret, 3) if ret is not None else None)
 
 
 def _score(events, n_up):
@@ -98,15 +151,31 @@ def _ratios(fw, pid):
     return fw["dip"] / pid["dip"], fw["rec"] / pid["rec"]
 
 
-def sweep(jobs=None, quick=False):
-    vs = variants(quick)
-    work = [(g, v) for v in vs for g in ("firmware", "pid")]
+GOVS = ("firmware", "pid", "wide_open")
+
+
+def sweep(jobs=None, quick=False, air=None, fw=None):
+    """Rows per variant; fw: firmware settings over the scenarios' own (a
+    firmware developer's change, tried on the whole family)."""
+    vs = [v for v in variants(quick) if air is None or v["air"] == air]
+    for a in {v["air"] for v in vs}:
+        _scenario(a, fw)       # a bad setting stops here, named, before the pool
+    work = [(g, v, fw if g == "firmware" else None) for v in vs for g in GOVS]
     with ProcessPoolExecutor(max_workers=jobs or os.cpu_count()) as ex:
         res = list(ex.map(_run, work))
     rows = []
+    n = len(GOVS)
     for i, v in enumerate(vs):
-        fw, pid = res[2 * i], res[2 * i + 1]
-        row = {"variant": v, "firmware": fw, "pid": pid}
+        fw, pid, lim = res[n * i], res[n * i + 1], res[n * i + 2]
+        row = {"variant": v, "firmware": fw, "pid": pid, "limit": lim}
+        # Where the goals are physically reachable at all: the limit's dip
+        # within 0.8x the PID's, its first return within 0.5x the PID's
+        # recovery.
+        # recovery (None where the PID did not recover: nothing to compare).
+        row["dip_goal_reachable"] = bool(pid["dip"] and lim["dip"] is not None
+                                         and lim["dip"] <= 0.8 * pid["dip"])
+        row["rec_goal_reachable"] = None if pid["rec"] is None else bool(
+            lim["first_return"] is not None and lim["first_return"] <= 0.5 * pid["rec"])
         row["dip_ratio"], row["rec_ratio"] = _ratios(fw, pid)
         row["learned_dip_ratio"], row["learned_rec_ratio"] = _ratios(fw["learned"], pid)
         rows.append(row)
@@ -125,13 +194,15 @@ def _worst(rows, key):
 def print_sweep(rows, wall_s):
     print("Governor over a family of plants: firmware vs PID peer, ISO load acceptance "
           "(iso-steps-ng 3 steps; lean: iso-steps-leanburn 5 steps).  Firmware as commissioned "
-          "(straight-line map), then on its learned map (a second pass)")
-    print("-" * 124)
-    print("%-4s %-4s %-5s %-5s %-5s %-5s | %-16s | %-16s | %-16s | %-11s | %s" % (
+          "(straight-line map), then on its learned map (a second pass); limit: wide open at "
+          "the instant of each step (host_sim/pid.py WideOpenProbe), the least dip and the "
+          "earliest first return any governor can have")
+    print("-" * 140)
+    print("%-4s %-4s %-5s %-5s %-5s %-5s | %-16s | %-16s | %-16s | %-15s | %-11s | %s" % (
         "air", "J", "act", "man", "+dead", "gain", "firmware dip/rec", "learned dip/rec",
-        "PID dip/rec", "ratio d / r", "learned d / r"))
+        "PID dip/rec", "limit dip/first", "ratio d / r", "learned d / r"))
     for r in rows:
-        v, fw, pd = r["variant"], r["firmware"], r["pid"]
+        v, fw, pd, lm = r["variant"], r["firmware"], r["pid"], r["limit"]
         ln = fw["learned"]
         note = ""
         for who, x in (("fw", fw), ("pid", pd)):
@@ -142,27 +213,41 @@ def print_sweep(rows, wall_s):
                 note += " %s: a step not recovered" % who
             elif not x["g3"]:
                 note += " %s: not G3" % who
+        if not r["dip_goal_reachable"]:
+            note += " dip goal out of physical reach"
+        if r["rec_goal_reachable"] is False:
+            note += " recovery goal out of physical reach"
         print("%-4s %-4.0f %-5.0f %-5.0f %-5.0f %-5.2f | %5s %% %5s s | %5s %% %5s s | "
-              "%5s %% %5s s | %4s / %4s | %4s / %4s%s" % (
+              "%5s %% %5s s | %5s %% %4s s | %4s / %4s | %4s / %4s%s" % (
                   v["air"], v["j_kgm2"], v["tau_act_s"] * 1000, v["tau_manifold_s"] * 1000,
                   v["dead_s"] * 1000, v["gain"], _f(fw["dip"], "%.2f"), _f(fw["rec"], "%.2f"),
                   _f(ln["dip"], "%.2f"), _f(ln["rec"], "%.2f"),
                   _f(pd["dip"], "%.2f"), _f(pd["rec"], "%.2f"),
+                  _f(lm["dip"], "%.2f"), _f(lm["first_return"], "%.2f"),
                   _f(r["dip_ratio"], "%.2f"), _f(r["rec_ratio"], "%.2f"),
                   _f(r["learned_dip_ratio"], "%.2f"), _f(r["learned_rec_ratio"], "%.2f"), note))
     print("worst ratios where both governors recovered every step (goals: dip <= 0.8, "
-          "recovery <= 0.5); %.0f s wall:" % wall_s)
+          "recovery <= 0.5); in brackets, over the variants where the goal is within "
+          "physical reach; %.0f s wall:" % wall_s)
     for air in AIR + ("all",):
         sub = [r for r in rows if air == "all" or r["variant"]["air"] == air]
         if not sub:
             continue
         both = [r for r in sub if r["rec_ratio"] is not None]
-        print("  %-4s %3d variants, %3d compared: as commissioned dip %s / recovery %s; "
-              "learned dip %s / recovery %s" % (
-                  air, len(sub), len(both), _f(_worst(sub, "dip_ratio"), "%.2f"),
-                  _f(_worst(sub, "rec_ratio"), "%.2f"),
+        rd = [r for r in sub if r["dip_goal_reachable"]]
+        rr = [r for r in sub if r["rec_goal_reachable"]]
+        n_rr = len([r for r in sub if r["rec_goal_reachable"] is False])
+        print("  %-4s %3d variants, %3d compared: as commissioned dip %s [%s] / recovery %s [%s]; "
+              "learned dip %s [%s] / recovery %s [%s]; goal out of reach on %d (dip) and %d "
+              "(recovery)" % (
+                  air, len(sub), len(both),
+                  _f(_worst(sub, "dip_ratio"), "%.2f"), _f(_worst(rd, "dip_ratio"), "%.2f"),
+                  _f(_worst(sub, "rec_ratio"), "%.2f"), _f(_worst(rr, "rec_ratio"), "%.2f"),
                   _f(_worst(sub, "learned_dip_ratio"), "%.2f"),
-                  _f(_worst(sub, "learned_rec_ratio"), "%.2f")))
+                  _f(_worst(rd, "learned_dip_ratio"), "%.2f"),
+                  _f(_worst(sub, "learned_rec_ratio"), "%.2f"),
+                  _f(_worst(rr, "learned_rec_ratio"), "%.2f"),
+                  len(sub) - len(rd), n_rr))
     lost_fw = [r for r in rows if r["firmware"]["rec"] is None]
     lost_pid = [r for r in rows if r["pid"]["rec"] is None]
     print("variants where a step was not recovered (ringing or a stall): firmware %d, PID %d, "
@@ -177,9 +262,24 @@ def main(argv=None):
     p.add_argument("--jobs", type=int, default=None)
     p.add_argument("--json", metavar="FILE")
     p.add_argument("--quick", action="store_true", help="two variants (a smoke run)")
+    p.add_argument("--air", choices=AIR, help="one air path only")
+    p.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
+                   help="a firmware setting over the scenarios' own (repeatable)")
     a = p.parse_args(argv)
+    fw = {}
+    for kv in a.set:
+        k, _, v = kv.partition("=")
+        try:
+            fw[k.strip()] = int(v)
+        except ValueError:
+            p.error("--set %s: the value must be an integer" % kv)
+    from host_sim.scenario import ScenarioError
     t0 = time.perf_counter()
-    rows = sweep(a.jobs, a.quick)
+    try:
+        rows = sweep(a.jobs, a.quick, a.air, fw)
+    except ScenarioError as e:
+        print("sweep: %s" % e, file=sys.stderr)
+        return 2
     print_sweep(rows, time.perf_counter() - t0)
     if a.json:
         with open(a.json, "w") as f:

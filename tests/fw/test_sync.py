@@ -58,3 +58,54 @@ def test_manual_close_command_out_of_sync_is_never_granted():
         c.tick()
         assert not h.last_out[hal.OUT_DO] & hal.DO_GCB_CLOSE   # ... never granted
     assert c.seq.state in (sq.ST_SYNC, sq.ST_AVAILABLE)
+
+
+def test_a_dynamic_close_takes_the_crossing_and_the_late_quarter_of_the_window_only():
+    c = Config()                        # 10 deg window: the late quarter is 2.5 deg
+    close_ms = 50
+    adv = synccheck.advance_cdeg(100, close_ms)
+    for contact, ok in ((-100, False), (0, True), (120, True), (250, True), (260, False),
+                        (1000, False)):
+        m = _M(100, 0, contact - adv)   # the phase now that puts the contacts there
+        assert synccheck.dynamic_close(c, m, contact, close_ms) == ok, contact
+    # A negative set slip mirrors it.
+    assert c.set_many([("sync_df_min_mhz", -300), ("sync_df_max_mhz", 0),
+                       ("sync_slip_mhz", -100)]) is None
+    adv = synccheck.advance_cdeg(-100, close_ms)
+    for contact, ok in ((100, False), (0, True), (-250, True), (-260, False)):
+        m = _M(-100, 0, contact - adv)
+        assert synccheck.dynamic_close(c, m, contact, close_ms) == ok, contact
+
+
+def test_just_past_the_crossing_the_profile_holds_the_set_slip_rather_than_going_round():
+    c = Config()
+    c.set_many([("sync_approach_ms", 500)])
+    assert synccheck.slip_target(c, 100) == c.sync_slip_mhz       # 1 deg past: hold
+    assert synccheck.slip_target(c, 250) == c.sync_slip_mhz
+    assert synccheck.slip_target(c, 400) == c.sync_travel_mhz     # 4 deg past: round again
+
+
+def _sync_ticks(s, slips, phase_of):
+    """Step a Synchroniser through filtered slips (mHz); True once it closes."""
+    for i, sl in enumerate(slips):
+        m = _M(sl, 0, phase_of(i))
+        m.bus_f_f_mhz = 60000
+        if s.step(m, 50):
+            return i
+    return None
+
+
+def test_no_close_while_the_slip_now_is_past_its_band_even_with_the_mean_inside():
+    c = Config()
+    top = c.sync_slip_mhz + synccheck.SLIP_SETTLED_MHZ
+    # Ten ticks at the set slip fill the ring; then the slip jumps past the
+    # band's top (a set accelerating through it) with the contacts meeting.
+    slips = [c.sync_slip_mhz] * 10 + [top + 40] * 3
+    adv = synccheck.advance_cdeg(top + 40, 50 + c.tick_ms // 2 + 500 // c.f_nom_hz)
+    phase = lambda i: -2000 if i < 10 else -adv + 50
+    assert _sync_ticks(synccheck.Synchroniser(c), slips, phase) is None
+    # The same crossing at a slip inside the band is taken.
+    slips = [c.sync_slip_mhz] * 13
+    adv = synccheck.advance_cdeg(c.sync_slip_mhz, 50 + c.tick_ms // 2 + 500 // c.f_nom_hz)
+    phase = lambda i: -2000 if i < 10 else -adv + 50
+    assert _sync_ticks(synccheck.Synchroniser(c), slips, phase) is not None
