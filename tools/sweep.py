@@ -13,8 +13,15 @@ governors stay as commissioned on the nominal plant of their air path - the
 firmware's settings, and the PID's SIMC tuning on that nominal plant's
 identified response - while the plant varies: a robustness test.
 
+Each variant also runs the physical limit (host_sim/pid.py WideOpenProbe:
+wide open at the instant of each step, held until the speed is back at
+rated): its first trough is the least dip, its first return into the
+recovery band the earliest recovery, any governor can have on that plant,
+so the table says where a goal (0.8x the PID's dip, 0.5x its recovery) is
+out of physical reach.
+
 Per variant it prints each governor's worst load-acceptance dip and worst
-recovery over the ISO steps, and firmware / PID ratios; a step a governor
+recovery over the ISO steps, the limit's, and firmware / PID ratios; a step a governor
 did not recover (a stall, a trip) counts as recovery None and a ratio of
 None, named in the table.  Then the worst ratios over the family, and
 whether each governor kept G3 on every step.  Printed, never asserted (a
