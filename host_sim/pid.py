@@ -165,34 +165,54 @@ class PidPeer:
 class WideOpenProbe(PidPeer):
     """The physical limit of load acceptance (a bound, not a governor).
 
-    The PID peer, except that the instant the site's demand rises by more
-    than 1 % of rating it commands the actuator wide open (the fuel's
-    maximum, at the actuator's rate limit) and holds it there until the
-    speed, having fallen, is back at rated; then the PID resumes from where the actuator
-    is.  A governor that knew the step before it happened could do no
-    better: more throttle sooner only fills the manifold and spools the turbo
-    sooner, so on this plant, whose torque rises with the throttle at every
-    instant, no governor's speed after a step can lie above this one's.  Its
-    dip is the least any governor can have on that plant, and the time its
-    speed first comes back into the recovery band is the earliest any can
-    (tools/sweep.py scores each governor against it)."""
+    The instant the site's demand rises by more than 1 % of rating it
+    commands the actuator wide open (the fuel's maximum, at the firmware's
+    own actuator rate limit) and holds it there until the speed, having
+    fallen, is first back inside the -1 % recovery band (or back at rated,
+    if it never left the band); then a gentle SIMC PID (sim.py: tau_c = 3
+    theta), starting from the plant's steady actuator for the new load,
+    holds the speed, so each step starts from steady running.  A governor that knew the step
+    before it happened could do no better: more throttle sooner only fills
+    the manifold and spools the turbo sooner, so on this plant, whose torque
+    rises with the throttle at every instant, no governor's speed after a
+    step can lie above this one's.  Its first trough is the least dip any
+    governor can have on that plant, and the time its speed first comes
+    back into the recovery band the earliest recovery (tools/sweep.py scores
+    both governors against it; tests/test_pid_peer.py checks they never beat
+    it on the nominal plant)."""
 
-    def __init__(self, *a, **k):
+    def __init__(self, *a, steady_act=None, **k):
         PidPeer.__init__(self, *a, **k)
+        # steady_act(demand_pu): the actuator that carries a demand in
+        # steady state (the plant's own, host side): where the hand-back
+        # starts, so the manifold the hold filled does not also get the
+        # wide-open integrator (on a light, slow plant that overspeeds).
+        self.steady_act = steady_act
         self.open = False
         self.fell = False
+        self.fell_band = False
         self.demand_prev = None
+        self.k = 0                # ticks stepped
+        self.handback_k = []      # the ticks the hold ended on (the bound's end)
 
     def step(self, w_pu, sp_pu=1.0, demand_pu=0.0):
+        self.k += 1
         if self.demand_prev is not None and demand_pu > self.demand_prev + 0.01:
             self.open = True
-            self.fell = False
+            self.fell = self.fell_band = False
         self.demand_prev = demand_pu
-        if self.open and w_pu < sp_pu - 0.001:
-            self.fell = True      # (the speed falls only after the air path's delay)
-        if self.open and self.fell and w_pu >= sp_pu:
-            self.open = False
-            self.integ = self.u        # the PID takes over where the actuator is
+        if self.open:
+            # (The speed falls only after the air path's delay.)
+            self.fell = self.fell or w_pu < sp_pu - 0.001
+            self.fell_band = self.fell_band or w_pu < 0.99 * sp_pu
+            # Held until the speed is back inside the -1 % recovery band
+            # (its first return: the bound), or back at rated if it never
+            # left it (its trough: the bound).
+            if (self.fell_band and w_pu >= 0.99 * sp_pu) or (
+                    not self.fell_band and self.fell and w_pu >= sp_pu):
+                self.open = False
+                self.handback_k.append(self.k)
+                self.integ = self.steady_act(demand_pu) if self.steady_act else self.u
         if not self.open:
             return PidPeer.step(self, w_pu, sp_pu)
         self.w_prev = w_pu

@@ -262,10 +262,11 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
                                       fuel_code=cfg.fuel)
             else:
                 # Between steps the probe holds speed on a gentle SIMC
-                # (tau_c = 3 theta) that settles on every plant of the sweep,
-                # so each step starts from steady running.
+                # (tau_c = 3 theta), so each step starts from steady running.
                 pid = pid_mod.WideOpenProbe(*pid_mod.simc(th, tau, kk, 3.0 * th),
-                                            tick_s=tick_s, fuel_code=cfg.fuel)
+                                            tick_s=tick_s, fuel_code=cfg.fuel,
+                                            steady_act=lambda d: eng.act_for_load(
+                                                d * p_fuel_kw / p_set_kw))
             pid.settle(act0)
         # Sensor pre-roll: a running engine's pickup and zero-crossing timers
         # have history at t = 0.  Run them over the last three cycles (whole
@@ -673,6 +674,9 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
     r.f_nom = f_nom
     r.v_nom = v_rated
     r.p_fuel_kw = p_fuel_kw
+    # The wide-open probe's hand-backs (s): where its bound ends.
+    r.handback_s = [(k - 1) * tick_s for k in pid.handback_k] \
+        if sc["governor"] == "wide_open" else []
     r.droop_pct = sc["ggov1"]["r"] * 100.0 if sc["governor"] == "ggov1" else \
         (cfg.droop_pct_x100 / 100.0 if sc["governor"] == "firmware" else 0.0)
     r.trace = cols

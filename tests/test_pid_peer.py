@@ -77,8 +77,8 @@ def test_the_firmwares_estop_still_stops_an_engine_the_pid_governs():
     assert any(a["name"] == "emergency_stop" for a in r.alarms)
 
 
-def test_the_wide_open_probe_opens_at_the_step_and_hands_back_at_rated_speed():
-    p = pid.WideOpenProbe(6.0, 15.0, 0.3, 0.01, 0)
+def test_the_wide_open_probe_opens_at_the_step_and_hands_back_at_its_first_return():
+    p = pid.WideOpenProbe(6.0, 15.0, 0.3, 0.01, 0, steady_act=lambda d: 0.2 + 0.5 * d)
     p.settle(0.3)
     assert p.step(1.0, 1.0, 0.3) == pytest.approx(0.3, abs=0.01)    # steady: the PID
     u = [p.step(1.0, 1.0, 0.8)]                  # the demand steps: wide open ...
@@ -86,9 +86,17 @@ def test_the_wide_open_probe_opens_at_the_step_and_hands_back_at_rated_speed():
     assert u[-1] == pytest.approx(p.hi) and all(b >= a for a, b in zip(u, u[1:]))
     # ... at the actuator's rate (the firmware's own), held while the speed is low ...
     assert u[1] - u[0] == pytest.approx(p.rate_up)
-    u2 = p.step(1.0, 1.0, 0.8)                   # back at rated: the PID, from there
-    assert not p.open and p.integ == pytest.approx(p.hi)
-    assert u2 <= p.hi
+    assert p.step(0.985, 1.0, 0.8) == pytest.approx(p.hi) and p.open
+    # ... until it is back inside -1 %: then the PID, from the steady actuator
+    p.step(0.995, 1.0, 0.8)
+    assert not p.open and p.integ == pytest.approx(0.6, abs=0.002)
+    # A dip that never leaves the band is held until the speed is back at rated.
+    p.step(1.0, 1.0, 0.95)
+    assert p.open
+    p.step(0.995, 1.0, 0.95)
+    assert p.open
+    p.step(1.0, 1.0, 0.95)
+    assert not p.open
 
 
 def test_no_governor_dips_less_than_the_wide_open_limit_on_the_nominal_plant():
@@ -103,3 +111,20 @@ def test_no_governor_dips_less_than_the_wide_open_limit_on_the_nominal_plant():
     assert lim["dip"] <= fw["dip"] and lim["dip"] <= pd["dip"]
     assert lim["first_return"] <= fw["rec"] and lim["first_return"] <= pd["rec"]
     assert lim["dip"] < 0.8 * pd["dip"] and lim["first_return"] < 0.5 * pd["rec"]
+
+
+def test_the_limit_is_read_up_to_the_probes_hand_back_and_not_after():
+    from tools import sweep
+    t = [i * 0.01 for i in range(400)]
+    f = [60.0] * 400
+    for i in range(105, 130):
+        f[i] = 59.0                  # out of -1 % at 1.05 s, back at 1.30 s
+    f[110] = 58.5                    # the trough: 2.5 %
+    for i in range(135, 150):
+        f[i] = 58.0                  # after the hand-back: not the bound
+    ev = [{"kind": "load_increase", "t_s": 1.0}]
+    assert sweep._limit_figures({"t_s": t, "freq_hz": f}, ev, 60) == (2.5, 0.3)
+    f = [60.0] * 105 + [59.7] * 25 + [60.0] * 270     # never out of the band
+    assert sweep._limit_figures({"t_s": t, "freq_hz": f}, ev, 60) == (0.5, 0.0)
+    f = [60.0] * 100 + [59.0] * 300                   # never back within 3 s
+    assert sweep._limit_figures({"t_s": t, "freq_hz": f}, ev, 60)[1] is None

@@ -100,20 +100,25 @@ def _run(args):
         # speed is back at rated: what follows is the hand-back, not the
         # bound), and the earliest first return into the recovery band, any
         # governor can have on this plant.
-        out["dip"], out["first_return"] = _limit_figures(r.trace, ups, sc["f_nom_hz"])
+        # (A probe that tripped - its hand-back overspeeding a light plant -
+        # bounds nothing after the trip: no figures.)
+        out["dip"], out["first_return"] = (None, None) if out["lost"] else \
+            _limit_figures(r.trace, ups, sc["f_nom_hz"], r.handback_s)
     out["alarms"] = [a["name"] for a in rep["alarms"]]
     if gov == "firmware":
         out["learned"] = _score([e for e in rep["iso8528"]["events"] if e["t_s"] >= T], n_up)
     return out
 
 
-def _limit_figures(tr, events, f_nom):
+def _limit_figures(tr, events, f_nom, handback_s=()):
     """(dip %, first return s), worst over the load increases: the deepest
-    first trough (from the step until the frequency is back at rated), and
+    first trough (from the step until the probe's hold ends: the frequency
+    first back inside -1 % of rated, or back at rated if it never left), and
     the seconds from the step until it is first back inside -1 % of rated
-    after leaving it (0 if it never left).  The probe's hold ends at rated,
-    so its own recovery (permanent re-entry) says nothing; these are the
-    bounds any governor's dip and recovery have."""
+    after leaving it (0 if it never left).  The probe hands back there, so
+    what follows (its own recovery, a second trough as the hand-back meets a
+    turbo not yet spooled) is not the bound; these are the bounds any
+    governor's dip and recovery have."""
     t, f = tr["t_s"], tr["freq_hz"]
     dip, ret = 0.0, 0.0
     lo = 0.99 * f_nom
@@ -122,16 +127,23 @@ def _limit_figures(tr, events, f_nom):
             continue
         i = next(i for i, x in enumerate(t) if x >= e["t_s"])
         end = e["t_s"] + 3.0
+        # The probe ends its hold on the speed it measures, which may differ
+        # from the true frequency by a tick's noise: read to its own
+        # hand-back (and 50 ms, the air path's delay, after it) at most.
+        hb = [h for h in handback_s if h >= e["t_s"]]
+        if hb and hb[0] + 0.05 < end:
+            end = hb[0] + 0.05
         low, out, back = f[i], False, False
         while i < len(t) and t[i] < end:
             if not out and f[i] < lo:
                 out = True
-            elif out and not back and f[i] >= lo:
+            elif out and f[i] >= lo:
                 back = True
                 if ret is not None:
                     ret = max(ret, t[i] - e["t_s"])
+                break           # first back inside -1 %: the hold is over
             if low < f_nom * 0.999 and f[i] >= f_nom:
-                break           # back at rated: the hold is over
+                break           # a dip inside the band, back at rated: the same
             low = min(low, f[i])
             i += 1
         if out and not back:
@@ -179,10 +191,12 @@ def sweep(jobs=None, quick=False, air=None, fw=None):
         # within 0.8x the PID's, its first return within 0.5x the PID's
         # recovery.
         # recovery (None where the PID did not recover: nothing to compare).
-        row["dip_goal_reachable"] = bool(pid["dip"] and lim["dip"] is not None
-                                         and lim["dip"] <= 0.8 * pid["dip"])
-        row["rec_goal_reachable"] = None if pid["rec"] is None else bool(
-            lim["first_return"] is not None and lim["first_return"] <= 0.5 * pid["rec"])
+        # None where there is no bound (the probe tripped) or nothing to
+        # compare (the PID did not recover).
+        row["dip_goal_reachable"] = None if lim["dip"] is None or not pid["dip"] else \
+            lim["dip"] <= 0.8 * pid["dip"]
+        row["rec_goal_reachable"] = None if pid["rec"] is None or lim["first_return"] is None \
+            else lim["first_return"] <= 0.5 * pid["rec"]
         row["dip_ratio"], row["rec_ratio"] = _ratios(fw, pid)
         row["learned_dip_ratio"], row["learned_rec_ratio"] = _ratios(fw["learned"], pid)
         rows.append(row)
@@ -220,8 +234,10 @@ def print_sweep(rows, wall_s):
                 note += " %s: a step not recovered" % who
             elif not x["g3"]:
                 note += " %s: not G3" % who
-        if not r["dip_goal_reachable"]:
+        if r["dip_goal_reachable"] is False:
             note += " dip goal out of physical reach"
+        if lm["dip"] is None:
+            note += " limit: probe tripped"
         if r["rec_goal_reachable"] is False:
             note += " recovery goal out of physical reach"
         print("%-4s %-4.0f %-5.0f %-5.0f %-5.0f %-5.2f | %5s %% %5s s | %5s %% %5s s | "
@@ -242,6 +258,7 @@ def print_sweep(rows, wall_s):
             continue
         both = [r for r in sub if r["rec_ratio"] is not None]
         rd = [r for r in sub if r["dip_goal_reachable"]]
+        n_rd = len([r for r in sub if r["dip_goal_reachable"] is False])
         rr = [r for r in sub if r["rec_goal_reachable"]]
         n_rr = len([r for r in sub if r["rec_goal_reachable"] is False])
         print("  %-4s %3d variants, %3d compared: as commissioned dip %s [%s] / recovery %s [%s]; "
@@ -254,7 +271,7 @@ def print_sweep(rows, wall_s):
                   _f(_worst(rd, "learned_dip_ratio"), "%.2f"),
                   _f(_worst(sub, "learned_rec_ratio"), "%.2f"),
                   _f(_worst(rr, "learned_rec_ratio"), "%.2f"),
-                  len(sub) - len(rd), n_rr))
+                  n_rd, n_rr))
     lost_fw = [r for r in rows if r["firmware"]["rec"] is None]
     lost_pid = [r for r in rows if r["pid"]["rec"] is None]
     print("variants where a step was not recovered (ringing or a stall): firmware %d, PID %d, "
