@@ -1,6 +1,7 @@
 """The governor comparison over a family of plants, not one (issue 10).
 
   python -m tools.sweep [--jobs N] [--json FILE] [--quick] [--air ng|lean]
+                        [--set SETTING=VALUE ...]
 
 Runs the firmware governor and the PID peer (iso-steps-ng and its PID
 twin; the lean-burn air path on iso-steps-leanburn) on every plant variant:
@@ -14,16 +15,16 @@ firmware's settings, and the PID's SIMC tuning on that nominal plant's
 identified response - while the plant varies: a robustness test.
 
 Each variant also runs the physical limit (host_sim/pid.py WideOpenProbe:
-wide open at the instant of each step, held until the speed is back at
-rated): its first trough is the least dip, its first return into the
+wide open at the instant of each step, held until the speed is first back
+inside -1 %): its first trough is the least dip, its first return into the
 recovery band the earliest recovery, any governor can have on that plant,
 so the table says where a goal (0.8x the PID's dip, 0.5x its recovery) is
-out of physical reach.
+out of physical reach.  --set tries a firmware setting on the whole family.
 
 Per variant it prints each governor's worst load-acceptance dip and worst
-recovery over the ISO steps, the limit's, and firmware / PID ratios; a step a governor
-did not recover (a stall, a trip) counts as recovery None and a ratio of
-None, named in the table.  Then the worst ratios over the family, and
+recovery over the ISO steps, the limit's, and firmware / PID ratios; a step
+a governor did not recover (a stall, a trip) counts as recovery None and a
+ratio of None, named in the table.  Then the worst ratios over the family, and
 whether each governor kept G3 on every step.  Printed, never asserted (a
 benchmark).
 """
@@ -96,12 +97,11 @@ def _run(args):
     ups = [e for e in rep["iso8528"]["events"] if e["t_s"] < T]
     out = _score(ups, n_up)
     if gov == "wide_open":
-        # The physical limit: the least dip (the first trough, before the
-        # speed is back at rated: what follows is the hand-back, not the
-        # bound), and the earliest first return into the recovery band, any
-        # governor can have on this plant.
-        # (A probe that tripped - its hand-back overspeeding a light plant -
-        # bounds nothing after the trip: no figures.)
+        # The physical limit: the least dip (the first trough, up to the
+        # probe's hand-back: what follows is not the bound), and the earliest
+        # first return into the recovery band, any governor can have on this
+        # plant.  (A probe that tripped bounds nothing after the trip: no
+        # figures.)
         out["dip"], out["first_return"] = (None, None) if out["lost"] else \
             _limit_figures(r.trace, ups, sc["f_nom_hz"], r.handback_s)
     out["alarms"] = [a["name"] for a in rep["alarms"]]
@@ -189,10 +189,8 @@ def sweep(jobs=None, quick=False, air=None, fw=None):
         row = {"variant": v, "firmware": fw, "pid": pid, "limit": lim}
         # Where the goals are physically reachable at all: the limit's dip
         # within 0.8x the PID's, its first return within 0.5x the PID's
-        # recovery.
-        # recovery (None where the PID did not recover: nothing to compare).
-        # None where there is no bound (the probe tripped) or nothing to
-        # compare (the PID did not recover).
+        # recovery.  None where there is no bound (the probe tripped) or
+        # nothing to compare (the PID did not recover).
         row["dip_goal_reachable"] = None if lim["dip"] is None or not pid["dip"] else \
             lim["dip"] <= 0.8 * pid["dip"]
         row["rec_goal_reachable"] = None if pid["rec"] is None or lim["first_return"] is None \
