@@ -19,8 +19,8 @@ from the fuel table's no-load to full-load positions.  A real throttle is
 not linear in kW (choked at light load, running out of pressure ratio near
 full), and a gas's heating value drifts, so the map learns: in steady running
 (speed inside 0.25 %, kW steady, the fuel no longer drifting, no limit
-active, for 1 s) the fuel the
-loop actually needs is moved from the integrator into the two map points
+active, for 1 s) the fuel the loop actually needs is moved from the
+integrator into the two map points
 around the operating kW, at ~1.3 s time constant, with the output unchanged
 (bumpless); points not yet learned follow the nearest one that is (a map
 off at 35 % is likely off the same way at 70 %).  Every point stays inside its bounds (the commissioned value

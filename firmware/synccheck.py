@@ -49,6 +49,13 @@ _SETTLE_MS = const(150)
 _SLIP_MIN_MHZ = const(20)
 
 
+def late_cdeg(cfg):
+    """How far past the crossing a dynamic close is still taken: a quarter
+    of the phase window (2.5 deg by default; the static lock band is the
+    same quarter)."""
+    return cfg.sync_phase_cdeg >> 2
+
+
 def wrap_cdeg(a):
     """Angle folded into -180..+180 deg."""
     while a > 18000:
@@ -91,16 +98,16 @@ def slip_target(cfg, contact_cdeg):
     lim = cfg.sync_travel_mhz
     if lim < a0:
         lim = a0
+    if 0 <= c <= late_cdeg(cfg):
+        # Just past the crossing, inside the late quarter of the phase window
+        # where dynamic_close still takes it: hold the set slip, do not set
+        # off round again.
+        return -a0 if neg else a0
     # c > 0: past the crossing.  r: the angle still to gain (0.01 deg),
     # less a last stretch of _SETTLE_MS at sync_slip: the slip must be
     # steady in its band for _BAND_MS before the crossing, and the speed
     # loop lags the profile (without it a slower set - biogas - arrived
     # still braking and went round again).
-    if 0 <= c <= (cfg.sync_phase_cdeg >> 2):
-        # Just past the crossing, inside the late quarter of the phase window
-        # where dynamic_close still takes it: hold the set slip, do not set
-        # off round again.
-        return -a0 if neg else a0
     r = (-c if c <= 0 else 36000 - c) - advance_cdeg(a0, _SETTLE_MS)
     if r < 0:
         r = 0
@@ -188,7 +195,7 @@ class Synchroniser:
             # Locked: a quarter of the phase window and under 20 mHz of
             # slip, held for _LOCK_MS, so the close is not taken on the way
             # through.
-            band = cfg.sync_phase_cdeg >> 2
+            band = late_cdeg(cfg)
             if -band <= contact <= band and -_SLIP_MIN_MHZ <= slip <= _SLIP_MIN_MHZ:
                 if self._lock_ms < _LOCK_MS:
                     self._lock_ms += cfg.tick_ms
@@ -275,7 +282,7 @@ def dynamic_close(cfg, m, contact, close_ms):
     (The Synchroniser wants the slip in its band for _BAND_MS first.)"""
     if not close_permitted(cfg, m, close_ms):
         return False
-    late = cfg.sync_phase_cdeg >> 2
+    late = late_cdeg(cfg)
     if cfg.sync_slip_mhz >= 0:
         return 0 <= contact <= late
     return -late <= contact <= 0
