@@ -109,3 +109,28 @@ def test_no_close_while_the_slip_now_is_past_its_band_even_with_the_mean_inside(
     adv = synccheck.advance_cdeg(c.sync_slip_mhz, 50 + c.tick_ms // 2 + 500 // c.f_nom_hz)
     phase = lambda i: -2000 if i < 10 else -adv + 50
     assert _sync_ticks(synccheck.Synchroniser(c), slips, phase) is not None
+
+
+def test_at_the_edges_of_their_ranges_the_late_close_and_wider_band_stay_inside_ieee_1547():
+    """sync_slip_mhz at its 250 mHz maximum puts the band's top at 330 mHz
+    and sync_phase_cdeg at its 20 deg maximum the late quarter at 5 deg:
+    neither lets a close through past the IEEE 0.3 Hz / 20 deg interlock."""
+    c = Config()
+    assert c.set_many([("sync_df_max_mhz", 300), ("sync_slip_mhz", 250),
+                       ("sync_phase_cdeg", 2000)]) is None
+    assert synccheck.slip_in_band(c, 320)             # the band alone would take it ...
+    close_ms = 50
+    for slip in (310, 320, 330):
+        adv = synccheck.advance_cdeg(slip, close_ms)
+        m = _M(slip, 0, -adv)                         # the contacts meeting at 0 deg
+        assert not synccheck.dynamic_close(c, m, 0, close_ms), slip   # ... the interlock not
+    # The late quarter is 5 deg; a contact past it, or past the window, is refused.
+    adv = synccheck.advance_cdeg(250, close_ms)
+    assert synccheck.dynamic_close(c, _M(250, 0, 500 - adv), 500, close_ms)
+    assert not synccheck.dynamic_close(c, _M(250, 0, 510 - adv), 510, close_ms)
+    # And a whole Synchroniser run at 320 mHz with the phase sweeping through
+    # zero never closes.
+    s = synccheck.Synchroniser(c)
+    step_cdeg = synccheck.advance_cdeg(320, c.tick_ms)
+    phase = lambda i: -3000 + i * step_cdeg
+    assert _sync_ticks(s, [320] * 60, phase) is None
