@@ -106,6 +106,11 @@ SETTINGS = (
     ("mb_stop_bits", 1, 1, 2),
     ("mb_access_code", 1954, 0, 9999),          # written to access_code to unlock configuration writes; never read back
     ("mb_unlock_s", 300, 10, 3600),             # configuration writes stay open this long after the last one
+    # Governor: lead on the manifold's charge deficit (governor.py), from the
+    # engine's MAP sensor.  Appended, so the settings before keep their numbers.
+    ("map_lead_pct", 300, 0, 500),              # lead on the charge deficit (0 off: the timed ff_lead alone)
+    ("map_nl_kpa_x10", 0, 0, 4000),             # MAP at no load, rated speed (either 0: the fuel table's line)
+    ("map_fl_kpa_x10", 0, 0, 4000),             # MAP at the fuel's rated kW
 )
 
 # Settings that may change while the engine runs, without rebuilding the
@@ -125,7 +130,9 @@ _WHY = (None, "f_nom_hz: must be 50 or 60", "poles: must be even",
         "sync_slip_mhz: must lie in the slip window sync_df_min_mhz..sync_df_max_mhz",
         "sync_travel_mhz: must be at least |sync_slip_mhz|",
         "mb_baud: must be one of 1200 2400 4800 9600 19200 38400 57600 115200",
-        "gcb_ms: the breaker feedback time must exceed the close times")
+        "gcb_ms: the breaker feedback time must exceed the close times",
+        "map_fl_kpa_x10: must exceed map_nl_kpa_x10 by at least 10 kPa (100) "
+        "(either 0: the fuel table's MAP line)")
 
 _INDEX = {}
 for _i in range(len(SETTINGS)):
@@ -236,6 +243,11 @@ class Config:
             return 12
         if self.gcb_close_time_ms >= self.gcb_ms or self.mb_close_time_ms >= self.gcb_ms:
             return 13
+        # Both set, or (either 0) the fuel table's line: so the pair can be
+        # written one at a time from either end.
+        if self.map_nl_kpa_x10 and self.map_fl_kpa_x10 and \
+                self.map_fl_kpa_x10 < self.map_nl_kpa_x10 + 100:
+            return 14
         return 0
 
     def set_live(self, i, value):
@@ -305,6 +317,14 @@ class Config:
         # The fuel map's commissioned span (the learned map starts on it) and
         # the lead's first-order lag, alpha in Q12 = tick / (tau + tick).
         self.map_span = fuel[fuels.F_FUEL_FL_PCT_X100] - self.fuel_nl
+        # The MAP line the governor's MAP lead reads the manifold on: the
+        # commissioning reading if set, else the fuel table's.
+        if self.map_nl_kpa_x10 and self.map_fl_kpa_x10:
+            self.map_line_nl = self.map_nl_kpa_x10
+            self.map_line_span = self.map_fl_kpa_x10 - self.map_nl_kpa_x10
+        else:
+            self.map_line_nl = fuel[fuels.F_MAP_NL_KPA_X10]
+            self.map_line_span = fuel[fuels.F_MAP_FL_KPA_X10] - self.map_line_nl
         self.ff_lead_alpha_q12 = mul_div(self.tick_ms, 4096, self.ff_lead_ms + self.tick_ms)
         # Speed-ramp feed-forward: accelerating at a pu/s takes 2H a pu torque,
         # ~ ff_span * 2H * a of fuel.  acc_ff = dsp * acc_k / tick_ms for a set

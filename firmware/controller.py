@@ -67,12 +67,14 @@ TELE_WORST_CLASS = const(19)
 TELE_PHASE_CDEG = const(20)  # measured generator minus mains phase, 0.01 deg
 TELE_SLIP_MHZ = const(21)    # measured (filtered) slip, generator minus mains, mHz
 TELE_REFUSED = const(22)     # setting writes and commands refused since power-up
-N_TELE = const(23)
+TELE_MAP_KPA_X10 = const(23)  # manifold absolute pressure, 0.1 kPa (0: no valid reading)
+TELE_MAP_LEAD_PCT_X100 = const(24)  # the governor's lead on the manifold's charge deficit
+N_TELE = const(25)
 TELE_NAMES = ("speed_rpm_x10", "gen_f_mhz", "gen_v_dv", "p_kw_x10", "q_kvar_x10",
               "ref_rpm_x10", "ff_pct_x100", "p_pct_x100", "i_pct_x100",
               "d_pct_x100", "limited", "status", "state", "mode", "alarms0",
               "alarms1", "last_alarm", "last_value", "first_out", "worst_class",
-              "phase_cdeg", "slip_mhz", "refused")
+              "phase_cdeg", "slip_mhz", "refused", "map_kpa_x10", "map_lead_pct_x100")
 
 STATUS_RUNNING = const(1)
 STATUS_FAILSAFE = const(2)
@@ -458,7 +460,7 @@ class Controller:
             # The fuel map learns only from honest steady running.
             g.learn_ok = not (flags & pr.FLAG_METER_LOSS) and not (m.di & hal.DI_KNOCK) \
                 and self.ign.cut_pct_x100 == 0
-            fuel = g.update(speed, p_ff)
+            fuel = g.update(speed, p_ff, m.map_kpa_x10)
             cut = self.ign.update(speed, m.p_jump_kw_x10)
         elif fm == FUEL_START:
             fuel = cfg.start_fuel_pct_x100
@@ -488,6 +490,8 @@ class Controller:
         t[TELE_P_PCT_X100] = g.p_pct_x100
         t[TELE_I_PCT_X100] = g.integ_q12 >> 12
         t[TELE_D_PCT_X100] = g.d_pct_x100
+        t[TELE_MAP_KPA_X10] = m.map_kpa_x10
+        t[TELE_MAP_LEAD_PCT_X100] = g.map_lead_pct_x100
         t[TELE_LIMITED] = g.limited
         t[TELE_STATUS] = STATUS_RUNNING if fm != FUEL_OFF else 0
         t[TELE_STATE] = seq.state

@@ -22,6 +22,13 @@ fuel's rated power).  They are set at commissioning from a load bank run and
 are deliberately not copied from the simulator's plant: the feed-forward must
 work with a map that is a few percent wrong, as it will be on site.
 
+The MAP line (manifold absolute pressure at no load and at the fuel's rated
+kW, 0.1 kPa) is the same kind of commissioning reading, for the rich-burn
+air path: the charge per cycle is linear in load (speed-density), so two
+points make the line the governor's MAP lead reads the manifold on.  A set
+on another air path (lean-burn, more boost) sets map_nl_kpa_x10 and
+map_fl_kpa_x10 from its own readings.
+
 Each entry is a tuple indexed by the F_* constants (tuples live in flash on a
 board and cost no RAM per access).
 """
@@ -45,13 +52,15 @@ F_FUEL_FL_PCT_X100 = const(7)   # commissioned map: actuator at the fuel's rated
 F_GAIN_PCT = const(8)           # scale on the PI gains (flame speed, valve gain)
 F_MAX_STEP_PCT = const(9)       # largest load step the set accepts (ISO 8528-5 guide)
 F_IGN_CUT_MAX_PCT = const(10)   # most firings the overspeed ignition cut may skip
+F_MAP_NL_KPA_X10 = const(11)    # commissioned MAP line: manifold pressure at no load ...
+F_MAP_FL_KPA_X10 = const(12)    # ... and at the fuel's rated kW (rich-burn air path)
 
 FUELS = (
-    # name        derate  min   max   up/s    dn/s    nl    fl   gain step cut
-    ("natural_gas", 10000, 500, 9500, 160000, 200000, 3100, 7200, 100, 35, 70),
-    ("propane", 8500, 500, 7000, 120000, 200000, 3100, 6100, 90, 30, 70),
-    ("hydrogen", 7000, 500, 6000, 120000, 200000, 3200, 5400, 80, 25, 0),
-    ("biogas", 9000, 600, 9000, 160000, 200000, 3200, 7000, 120, 30, 70),
+    # name        derate  min   max   up/s    dn/s    nl    fl   gain step cut map_nl map_fl
+    ("natural_gas", 10000, 500, 9500, 160000, 200000, 3100, 7200, 100, 35, 70, 300, 1550),
+    ("propane", 8500, 500, 7000, 120000, 200000, 3100, 6100, 90, 30, 70, 320, 1400),
+    ("hydrogen", 7000, 500, 6000, 120000, 200000, 3200, 5400, 80, 25, 0, 320, 1250),
+    ("biogas", 9000, 600, 9000, 160000, 200000, 3200, 7000, 120, 30, 70, 340, 1520),
 )
 
 

@@ -33,7 +33,29 @@ config store of issue 11 will keep it across power cycles).
 Lead on the feed-forward: the throttle, then the manifold, lag the fuel map
 by ~0.1 s; the feed-forward adds ff_lead_pct of its own change over that
 lag (ff + k (ff - lowpass(ff))), so a load step briefly opens the throttle
-past the map and fills the manifold sooner, then settles on the map.
+past the map and fills the manifold sooner, then settles on the map.  With a
+valid MAP reading the lead below replaces it.
+
+Lead on the manifold's charge deficit (map_lead_pct): with the engine's MAP
+sensor the governor need not model the manifold's lag, it can measure it.
+The measured MAP read on the commissioned MAP line (the charge per cycle is
+linear in load at rated speed: speed-density) is the kW the cylinders'
+charge now corresponds to.  How far the manifold is short is the load
+minus that, in fuel on the commissioned map's slope, plus half the loop's
+P + I (the surplus the speed loop asks for to win the speed back); the
+throttle opens by map_lead_pct of it until the charge has arrived, however
+slow this manifold is, and closes by it while the manifold is fuller than
+asked (a load just dropped, an overshoot coming).  While it leads more than
+2 % the integral runs at a quarter: the speed error then is the manifold's
+lag, not a map error, and an integral wound up now is an overshoot later.
+The timed lead stands aside while the MAP is valid and comes back when it
+is not (measure.py reads a failed sensor as 0).  The commissioned line and
+slope, not the learned map's: a learned slope changed this loop's gain and
+rang on J 4 plants of the sweep's family.  Tried there and not kept: a
+one-sided lead (it left the excess charge after a step: overshoot), the
+whole P + I (rang on J 4), and scaling the gains by the set's inertia
+measured from each load step's first deceleration (H read within ~5 %,
+but J 4's recovery got slower, 1.46 s against 1.20 s).
 
 No gain scheduling by load.  One was tried (P, I and D scaled by the
 learned map's slope over the commissioned line's, up to 3x): on the plant
@@ -53,6 +75,9 @@ N_MAP = const(7)          # map points: 0, 20, ... 120 % of the fuel's rated kW
 MAP_STEP = const(2000)    # pct_x100 of rated kW between points
 _LEARN_N = const(100)     # ticks of steady running before the map learns
 _LEARN_SHIFT = const(7)   # learning rate per tick: 1/128 of the error
+_MAP_LOOP_PCT = const(50)  # share of the loop's P + I the MAP lead fills for
+_MAP_I_THR = const(200)    # MAP lead (pct_x100) above which the manifold is filling ...
+_MAP_I_PCT = const(25)     # ... and the integral runs at this share
 
 
 class Governor:
@@ -67,6 +92,7 @@ class Governor:
         self.ff_pct_x100 = 0
         self.p_pct_x100 = 0
         self.d_pct_x100 = 0
+        self.map_lead_pct_x100 = 0   # the MAP lead's share of the output
         self.limited = 0  # 0 free, 1 position limit, 2 rate limit
         self._last_speed = cfg.rated_rpm_x10
         self._last_sp = cfg.rated_rpm_x10
@@ -125,7 +151,12 @@ class Governor:
         if i >= N_MAP - 1:
             i = N_MAP - 2
         m = self.map_q8
-        return m[i] + mul_div(m[i + 1] - m[i], p - i * MAP_STEP, MAP_STEP)
+        # dm * f // MAP_STEP, split so the product stays a small int on a
+        # 32-bit port (dm is up to ~3e6 in Q8, f up to 2000) with the same
+        # floor: dm = q MAP_STEP + r, 0 <= r < MAP_STEP.
+        dm = m[i + 1] - m[i]
+        f = p - i * MAP_STEP
+        return m[i] + (dm // MAP_STEP) * f + (dm % MAP_STEP) * f // MAP_STEP
 
     def _ff(self, p):
         """Feed-forward at kW p (pct_x100): the map, ff_pct of it above no load."""
@@ -258,7 +289,17 @@ class Governor:
                     and -db <= serr <= db)
         return u
 
-    def update(self, speed_rpm_x10, p_kw_x10):
+    def _p_of_map(self, map_kpa_x10):
+        """The kW (pct_x100 of the fuel's rating) the manifold's charge now
+        corresponds to: the measured MAP read on the commissioned MAP line
+        (speed-density: the charge per cycle is linear in load), extended
+        below no load and above full load."""
+        cfg = self.cfg
+        nl = cfg.map_line_nl
+        span = cfg.map_line_span                 # >= 100: config relation
+        return mul_div(sat(map_kpa_x10 - nl, -span, 2 * span), 10000, span)
+
+    def update(self, speed_rpm_x10, p_kw_x10, map_kpa_x10=0):
         if self._power_mode:
             # Back from power control: the grid was lost and the set now
             # carries the site alone.  Start from the fuel map for the load it
@@ -286,6 +327,11 @@ class Governor:
         if self._bumpless:
             self._ff_lp_q8 = ff_map << 8      # no lead kick at a bumpless start
         ff = self._lead(ff_map)
+        # With a valid MAP the manifold's own deficit leads (below) and the
+        # timed lead, a model of the same lag, stands aside.
+        map_lead = cfg.map_lead_pct and map_kpa_x10 > 0 and not self.sync_gain
+        if map_lead:
+            ff = ff_map
         self.ff_pct_x100 = ff
         # Dual dynamics: the unloaded set synchronising has little damping
         # of its own and must follow a moving set point; it may take a
@@ -309,10 +355,31 @@ class Governor:
         acc = mul_div(dsp, cfg.acc_k, cfg.tick_ms)
         # Output before limits, with the integrator as it stands.
         base = ff + acc + p_term + d_term
+        # Lead on the manifold's charge deficit (map_lead_pct, see the top):
+        # in steady running the load and the charge agree and it adds
+        # nothing.  Not while synchronising (the unloaded set's own tuning),
+        # not on a bumpless start, not without a valid MAP (measure.py
+        # reports a failed sensor as 0): the timed lead is then the fallback.
+        self.map_lead_pct_x100 = 0
+        if map_lead and not self._bumpless:
+            # In fuel on the commissioned line's slope (not the learned
+            # map's: a learned slope would change this loop's gain).
+            dp = sat(p_pu_x10000, 0, 12000) - self._p_of_map(map_kpa_x10)
+            short = mul_div(cfg.map_span, dp, 10000) \
+                + mul_div(p_term + (self.integ_q12 >> 12), _MAP_LOOP_PCT, 100)
+            lead = mul_div(sat(short, -10000, 10000), cfg.map_lead_pct, 100)
+            self.map_lead_pct_x100 = lead
+            base += lead
         if self._bumpless:
             self._bumpless = False
             self.integ_q12 = (self.fuel_pct_x100 - base) << 12
-        u = self._limit(base, err, cfg.ki_sync_q12 if self.sync_gain else cfg.ki_q12, ff_map)
+        ki = cfg.ki_sync_q12 if self.sync_gain else cfg.ki_q12
+        if self.map_lead_pct_x100 > _MAP_I_THR:
+            # The manifold is still filling: the speed error is its lag,
+            # not a map error, and an integral wound up now is an overshoot
+            # later.
+            ki = mul_div(ki, _MAP_I_PCT, 100)
+        u = self._limit(base, err, ki, ff_map)
         band = cfg.rated_rpm_x10 // 400     # 0.25 %: inside it is steady
         e_lp = self._err_lp
         e_lp += (err - e_lp) >> 3           # ~80 ms: speed noise is not unsteadiness

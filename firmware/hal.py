@@ -31,6 +31,11 @@ Input vector (index constants IN_*), all integers, units in the names:
   IN_GRID_P_KW_X10   power imported from the grid at the point of common
                      coupling (+ import, - export), 0.1 kW (site meter)
   IN_GRID_Q_KVAR_X10 reactive power imported at the PCC, 0.1 kvar
+  IN_MAP_KPA_X10     intake manifold absolute pressure after the throttle,
+                     0.1 kPa (the engine's TMAP sensor; 0 = no sensor: a
+                     reading outside its plausible range is a failed sensor,
+                     measure.py reports it as 0 and the governor does
+                     without it)
   IN_DI              digital inputs, one bit each (DI_*), already debounced
                      and in "true = condition present" logic (a normally-closed
                      e-stop loop that opens reads as DI_ESTOP = 1)
@@ -65,7 +70,8 @@ IN_BUS_V_DV = const(16)
 IN_ZC_DT_100NS = const(17)
 IN_GRID_P_KW_X10 = const(18)
 IN_GRID_Q_KVAR_X10 = const(19)
-N_IN = const(20)
+IN_MAP_KPA_X10 = const(20)
+N_IN = const(21)
 
 # IN_DI bits
 DI_ESTOP = const(1)          # emergency-stop loop open
@@ -111,7 +117,7 @@ IN_NAMES = ("t_ms", "mpu_pulses", "mpu_span_us", "gen_period_100ns",
             "gen_v_dv", "gen_p_kw_x10", "gen_q_kvar_x10", "gen_ia_a_x10",
             "gen_ib_a_x10", "gen_ic_a_x10", "oil_kpa", "coolant_dc", "gas_mbar",
             "batt_mv", "di", "bus_period_100ns", "bus_v_dv", "zc_dt_100ns",
-            "grid_p_kw_x10", "grid_q_kvar_x10")
+            "grid_p_kw_x10", "grid_q_kvar_x10", "map_kpa_x10")
 OUT_NAMES = ("fuel_pct_x100", "avr_bias_pct_x100", "ign_cut_pct_x100", "do")
 
 

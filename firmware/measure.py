@@ -53,6 +53,8 @@ _SPEED_MAX_RPM_X10 = const(100000)   # 10000 rpm
 _V_MAX_DV = const(100000)            # 10 kV
 _P_MAX_KW_X10 = const(100000)        # +-10 MW, kvar likewise
 _I_MAX_A_X10 = const(100000)         # 10 kA
+_MAP_MIN_KPA_X10 = const(100)    # 10 kPa: no running engine's manifold is below it
+_MAP_MAX_KPA_X10 = const(4000)   # 400 kPa: the sensor's full scale
 _SENDER_MAX = const(10000)           # kPa, mbar
 _COOLANT_LO_DC = const(-1000)        # -100 degC
 _COOLANT_HI_DC = const(3000)         # +300 degC
@@ -109,6 +111,7 @@ class Measure:
         self.oil_kpa = 0
         self.coolant_dc = 0
         self.gas_mbar = 0
+        self.map_kpa_x10 = 0      # manifold absolute pressure; 0: no valid reading
         self.batt_mv = 0
         self.di = 0
         # Relative to rating, for protection (pct_x100 = 0.01 % of rated)
@@ -180,6 +183,10 @@ class Measure:
         self.coolant_dc = sat(inp[hal.IN_COOLANT_DC], _COOLANT_LO_DC, _COOLANT_HI_DC)
         self.gas_mbar = sat(inp[hal.IN_GAS_MBAR], 0, _SENDER_MAX)
         self.batt_mv = sat(inp[hal.IN_BATT_MV], 0, _BATT_MAX_MV)
+        # A 20-400 kPa TMAP sensor: below 10 kPa (an open signal wire reads
+        # 0 V) or above its range is a failed sensor, not a pressure.
+        v = inp[hal.IN_MAP_KPA_X10]
+        self.map_kpa_x10 = v if _MAP_MIN_KPA_X10 <= v <= _MAP_MAX_KPA_X10 else 0
         self.di = inp[hal.IN_DI] & hal.DI_ALL
         self.speed_pct_x100 = mul_div(self.speed_rpm_x10, 10000, cfg.rated_rpm_x10)
         self.f_dev_mhz = self.gen_f_mhz - cfg.f_nom_mhz if self.gen_f_mhz > 0 else 0

@@ -175,7 +175,8 @@ L_EV_CODE = const(77)
 L_EV_VALUE = const(78)
 L_EV_VALID = const(79)
 L_CODE_FAILS = const(80)
-N_LIVE = const(81)
+L_MAP = const(81)
+N_LIVE = const(82)
 
 NA = const(-1073741824)     # live value: not available now
 FAULT = const(-1073741823)  # live value: sensor fault
@@ -219,6 +220,7 @@ POINTS = (
     (TB_IR, 29, "speed_ref_rpm", T_U16, 10, "rpm", A_R, S_LIVE, L_REF, L_NONE),
     (TB_IR, 30, "p_ref_kw", T_S32, 10, "kW", A_R, S_LIVE, L_PREF, L_NONE),
     (TB_IR, 32, "site_kw", T_S32, 10, "kW", A_R, S_LIVE, L_SITE, L_NONE),
+    (TB_IR, 34, "map_kpa", T_U16, 10, "kPa", A_R, S_LIVE, L_MAP, L_NONE),
     (TB_IR, 50, "state", T_U16, 1, "", A_R, S_LIVE, L_STATE, L_NONE),
     (TB_IR, 51, "mode", T_U16, 1, "", A_R, S_LIVE, L_MODE, L_NONE),
     (TB_IR, 52, "status", T_U16, 1, "", A_R, S_LIVE, L_STATUS, L_NONE),
@@ -430,6 +432,7 @@ class Registers:
         lv[L_OIL] = m.oil_kpa
         lv[L_COOL] = m.coolant_dc
         lv[L_GAS] = m.gas_mbar
+        lv[L_MAP] = m.map_kpa_x10 if m.map_kpa_x10 > 0 else NA
         lv[L_BATT] = m.batt_mv
         lv[L_ROCOF] = m.rocof_mhz_s
         lv[L_VSHIFT] = m.vshift_cdeg

@@ -47,6 +47,7 @@ DESCRIPTIONS = {
     'oil_kpa': 'lube oil pressure',
     'coolant_degc': 'coolant temperature',
     'gas_mbar': 'gas supply pressure',
+    'map_kpa': 'intake manifold absolute pressure (not available: no valid MAP sensor reading)',
     'batt_v': 'starter battery voltage',
     'rocof_hz_s': 'rate of change of frequency',
     'vshift_deg': 'vector shift of the last cycle',

@@ -59,7 +59,7 @@ INPUTS = ("remote_start", "estop", "config_enable")
 COMMANDS = tuple(fw_seq.COMMAND_NAMES[1:])
 # fault name -> optional numeric parameters (name: (lo, hi))
 FAULTS = {
-    "mpu_loss": {}, "metering_loss": {}, "actuator_stuck": {},
+    "mpu_loss": {}, "metering_loss": {}, "map_sensor_fail": {}, "actuator_stuck": {},
     "oil_sender_drift": {"rate": (-200.0, 200.0)},          # kPa/s
     "coolant_sender_drift": {"rate": (-20.0, 20.0)},        # degC/s
     "gcb_fail_to_close": {}, "gcb_fail_to_open": {},

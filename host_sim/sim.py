@@ -117,6 +117,8 @@ def _apply_fault(ev, eng, aux, brk, sens, state):
         sens.mpu_ok = not on
     elif f == "metering_loss":
         sens.meter_ok = not on
+    elif f == "map_sensor_fail":
+        sens.map_ok = not on
     elif f == "oil_sender_drift":
         state["oil_drift"] = (ev["t_s"], ev.get("rate", -20.0)) if on else None
         if not on:
@@ -211,6 +213,9 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
     sched = LoadSchedule(ld["initial_pct"], sc["events"])
     load = Load(sched, p_fuel_kw, ld["pf"], ld["p_v_exp"], ld["q_v_exp"], ld["p_f_exp"])
     sens = Sensors(seed, pr["mpu_teeth"], f_nom, pr["poles"], v_rated, p_set_kw, dt, tick_s)
+    # The plant's manifold pressure is per unit of its rated MAP; ambient
+    # (101.3 kPa) is p_amb_pu of it.
+    map_kpa_pu = 101.325 / eng.p_amb
     # Discrete inputs and injected-fault state
     remote_start = running_start if sc.get("remote_start") is None else sc["remote_start"]
     fstate = {"di_fault": 0, "oil_drift": None, "coolant_drift": None, "gas_ramp": None,
@@ -280,6 +285,7 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
             ts = (j + 1 - n_pre) * dt
             eng.angle_rev += dt * eng.rated_rpm / 60.0
             sens.sample_step(ts, 1.0, eng.rated_rpm, v0, p0, q0, f_nom)
+            sens.map_step(eng.p_man * map_kpa_pu)
         w_init = 1.0
     else:
         # At rest: no speed, residual magnetism only, breaker open.
@@ -435,6 +441,7 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
         if aux.gas_mbar >= 10.0 and not (di & hal.DI_GAS_LEAK) and not fstate["not_proven"]:
             di |= hal.DI_GAS_PROVEN
         sens.inputs(t, inputs, aux, currents, di)
+        sens.map_input(inputs)
         if gsc["present"]:
             sens.mains_inputs(inputs, grid, v_rated, term_cycles,
                               res["p_grid_kw"] if res else 0.0, res["q_grid_kvar"] if res else 0.0,
@@ -656,6 +663,7 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
             else:
                 mains_v, mains_rel = grid.v_pu, 0.0
             sens.sample_step(ts, eng.w, rated_rpm, v, p, q, eng.w * f_nom, term_cycles)
+            sens.map_step(eng.p_man * map_kpa_pu)
     r = Result()
     r.scenario = sc
     r.runtime = rt.name

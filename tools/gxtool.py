@@ -461,7 +461,7 @@ def cmd_log(dev, args):
 
 MONITOR_LEFT = (
     ("Engine", ("state", "mode", "speed_rpm", "speed_ref_rpm", "fuel_pct", "oil_kpa",
-                "coolant_degc", "gas_mbar", "batt_v", "run_s", "starts")),
+                "coolant_degc", "gas_mbar", "map_kpa", "batt_v", "run_s", "starts")),
     ("Generator", ("gen_v_v", "gen_f_hz", "gen_ia_a", "gen_ib_a", "gen_ic_a", "p_kw",
                    "q_kvar", "pf", "p_ref_kw", "kwh")),
 )

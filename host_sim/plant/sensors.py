@@ -12,12 +12,20 @@ with the quantisation, noise and latency of the real inputs.
                  0.1 kW resolution, 0.2 % of rating noise
   engine senders 4-20 mA oil pressure (1 kPa), NTC coolant (0.1 degC), gas
                  pressure transmitter (1 mbar), battery divider (10 mV)
+  MAP            the engine's TMAP sensor after the throttle (piezoresistive,
+                 Bosch 0 261 230 class, 20-400 kPa): a 2 ms first-order
+                 response (the sensor's port and its filter), 0.1 kPa
+                 resolution, 0.3 kPa (1 sigma) noise; the plant's manifold
+                 pressure is per unit of its rated MAP, the ambient 101.3 kPa
+                 over p_amb_pu
 Sensor faults (scenario "fault" events) act here: speed-pickup loss,
 metering loss (the metering IC stops answering: zeros and DI_METER_OK
 clear), drifting senders (an offset that ramps), and bus excursions (the
 sensed voltage and frequency moved, as a stiff bus would move them, until the
 grid model of the paralleling work drives them for real).
-All randomness comes from one seeded generator, so runs repeat exactly.
+All randomness comes from seeded generators, so runs repeat exactly: one
+for every input that existed before the MAP sensor, and one of its own for
+the MAP (adding it left every other input's noise as it was).
 """
 
 import math
@@ -75,6 +83,12 @@ class Sensors:
         self.meter_ok = True
         self.oil_offset_kpa = 0.0
         self.coolant_offset_degc = 0.0
+        # MAP sensor
+        self.rng_map = random.Random(seed * 7919 + 17)
+        self.a_map = dt_s / 0.002
+        self.map_filt_kpa = 101.3
+        self.map_noise_kpa = 0.3
+        self.map_ok = True        # fault "map_sensor_fail": the signal wire open
 
     def sample_step(self, t_s, w_pu, rated_rpm, v_pu, p_kw, q_kvar, f_hz, cycles=None):
         """Called every plant step after the plant moved to time t_s.
@@ -114,6 +128,18 @@ class Sensors:
         self.v_filt += (v_pu - self.v_filt) * self.a_v
         self.p_filt += (p_kw - self.p_filt) * self.a_p
         self.q_filt += (q_kvar - self.q_filt) * self.a_p
+
+    def map_step(self, map_kpa):
+        """Every plant step: the manifold's absolute pressure, kPa."""
+        self.map_filt_kpa += (map_kpa - self.map_filt_kpa) * self.a_map
+
+    def map_input(self, vec):
+        """The MAP input at a tick (a failed sensor's open signal wire reads 0)."""
+        if not self.map_ok:
+            vec[20] = 0
+            return
+        v = self.map_filt_kpa + self.rng_map.gauss(0.0, self.map_noise_kpa)
+        vec[20] = max(0, int(round(v * 10.0)))
 
     def inputs(self, t_s, vec, eng_aux, currents, di):
         """Fill the HAL input vector (a list of N_IN ints) at a tick.

@@ -57,3 +57,29 @@ def test_hydrogen_has_no_ignition_cut():
 def test_fuel_names_resolve():
     assert fuels.fuel_code("biogas") == fuels.FUEL_BIOGAS
     assert fuels.fuel_code("diesel") == -1
+
+
+def test_a_map_line_that_does_not_rise_is_refused_and_the_old_one_kept():
+    c = Config()
+    assert c.set_many((("map_nl_kpa_x10", 600), ("map_fl_kpa_x10", 2900))) is None
+    assert not c.set("map_fl_kpa_x10", 600)
+    assert not c.set("map_nl_kpa_x10", 2850)
+    assert "map_fl_kpa_x10" in c.set_many((("map_nl_kpa_x10", 2000), ("map_fl_kpa_x10", 1500)))
+    assert (c.map_nl_kpa_x10, c.map_fl_kpa_x10) == (600, 2900)
+    assert (c.map_line_nl, c.map_line_span) == (600, 2300)
+
+
+def test_the_map_line_is_the_fuel_tables_until_both_ends_are_set_and_either_end_may_go_first():
+    for code in range(fuels.N_FUELS):
+        c = Config()
+        assert c.set("fuel", code)
+        row = fuels.FUELS[code]
+        table = (row[fuels.F_MAP_NL_KPA_X10], row[fuels.F_MAP_FL_KPA_X10] - row[fuels.F_MAP_NL_KPA_X10])
+        assert (c.map_line_nl, c.map_line_span) == table
+        assert c.set("map_fl_kpa_x10", 2900)      # one end alone: still the table's
+        assert (c.map_line_nl, c.map_line_span) == table
+        assert c.set("map_nl_kpa_x10", 580)
+        assert (c.map_line_nl, c.map_line_span) == (580, 2320)
+        c = Config()
+        assert c.set("map_nl_kpa_x10", 580) and c.set("map_fl_kpa_x10", 2900)
+        assert table[1] >= 100                    # every fuel's own line rises

@@ -123,3 +123,98 @@ def test_lead_overfuels_a_load_step_then_settles_on_the_map():
     ff_map = g._ff(3500)
     assert peak > ff_map + (ff_map - c.fuel_nl) // 2, (peak, ff_map)
     assert abs(g.ff_pct_x100 - ff_map) <= 5
+
+
+def _map_of(c, p_pct_x100):
+    """The MAP (kPa_x10) the commissioned MAP line gives at kW p: a manifold
+    that holds the charge the load needs."""
+    return c.map_line_nl + c.map_line_span * p_pct_x100 // 10000
+
+
+def _steady_at(c, g, p_pct_x100, ticks=200):
+    p_kw = c.p_fuel_rated_kw_x10 * p_pct_x100 // 10000
+    for _ in range(ticks):
+        g.update(c.rated_rpm_x10, p_kw, _map_of(c, p_pct_x100))
+    return p_kw
+
+
+def test_map_lead_adds_nothing_while_the_manifold_holds_the_charge_it_was_asked_for():
+    c, g = _gov()
+    assert c.map_lead_pct > 0                 # on by default
+    g.preset(g._ff(3500), c.rated_rpm_x10)
+    _steady_at(c, g, 3500)
+    # (the MAP line read back in 0.1 kPa steps: a few 0.01 % of rounding)
+    assert abs(g.map_lead_pct_x100) <= 15, g.map_lead_pct_x100
+    assert abs(g.fuel_pct_x100 - g._ff(3500)) <= 15, (g.fuel_pct_x100, g._ff(3500))
+
+
+def test_map_lead_opens_further_while_the_manifold_is_short_and_stops_when_it_fills():
+    c, g = _gov()
+    _steady_at(c, g, 0, 50)
+    p_kw = c.p_fuel_rated_kw_x10 * 35 // 100
+    # The load is on, the manifold still at its no-load pressure: the lead
+    # is map_lead_pct of the fuel the charge is short of.
+    g.update(c.rated_rpm_x10, p_kw, _map_of(c, 0))
+    short = g._ff(3500) - g._ff(0)
+    first = g.map_lead_pct_x100
+    assert first >= short * c.map_lead_pct // 100 - 20, (first, short)
+    # ... and the timed lead stands aside while the MAP leads.
+    assert g.ff_pct_x100 == g._ff(3500)
+    # Half filled: about half the lead; filled: about none.
+    g.update(c.rated_rpm_x10, p_kw, _map_of(c, 1750))
+    half = g.map_lead_pct_x100
+    assert first * 4 // 10 <= half <= first * 6 // 10, (half, first)
+    g.update(c.rated_rpm_x10, p_kw, _map_of(c, 3500))
+    assert abs(g.map_lead_pct_x100) <= first // 10, g.map_lead_pct_x100
+
+
+def test_map_lead_closes_the_throttle_while_the_manifold_is_fuller_than_asked_within_bounds():
+    c, g = _gov()
+    g.preset(g._ff(3500), c.rated_rpm_x10)
+    p_kw = _steady_at(c, g, 3500)
+    # A load just dropped, or a manifold still full from the last step: the
+    # lead closes the throttle, at most the whole fuel range times the lead.
+    for m in (_map_of(c, 8000), _map_of(c, 12000), 4000):
+        u = g.update(c.rated_rpm_x10, p_kw, m)
+        assert g.map_lead_pct_x100 < 0, m
+        assert g.map_lead_pct_x100 >= -10000 * c.map_lead_pct // 100
+        assert c.fuel_min <= u <= c.fuel_max
+
+
+def test_the_integral_slows_while_the_manifold_fills():
+    # The speed error while the charge is on its way is the manifold's lag,
+    # not a map error: the integrator takes a quarter of it.
+    c1, g1 = _gov()
+    c2, g2 = _gov(map_lead_pct=0)
+    for c, g in ((c1, g1), (c2, g2)):
+        _steady_at(c, g, 0, 50)
+    p_kw = c1.p_fuel_rated_kw_x10 * 35 // 100
+    i1 = g1.integ_q12
+    i2 = g2.integ_q12
+    for _ in range(3):
+        g1.update(c1.rated_rpm_x10 - 300, p_kw, _map_of(c1, 0))
+        g2.update(c2.rated_rpm_x10 - 300, p_kw, 0)
+    assert g1.map_lead_pct_x100 > 1000
+    d1, d2 = g1.integ_q12 - i1, g2.integ_q12 - i2
+    assert d2 > 0 and d1 * 3 <= d2, (d1, d2)
+
+
+def test_without_a_valid_map_the_timed_lead_acts_alone():
+    # MAP 0 is measure.py's "no valid reading": the governor behaves exactly
+    # as with the MAP lead off.
+    c1, g1 = _gov()
+    c2, g2 = _gov(map_lead_pct=0)
+    p_kw = c1.p_fuel_rated_kw_x10 * 35 // 100
+    for k in range(150):
+        p = p_kw if k >= 20 else 0
+        spd = c1.rated_rpm_x10 - (60 if 20 <= k < 60 else 0)
+        assert g1.update(spd, p, 0) == g2.update(spd, p, 1500), k
+        assert g1.map_lead_pct_x100 == 0
+
+
+def test_map_lead_stands_aside_while_synchronising():
+    c, g = _gov()
+    g.sync_gain = True
+    for _ in range(20):
+        g.update(c.rated_rpm_x10 - 30, c.p_fuel_rated_kw_x10 // 2, _map_of(c, 0))
+        assert g.map_lead_pct_x100 == 0

@@ -74,3 +74,14 @@ def test_kw_filter_follows_noise_slowly_and_steps_at_once():
     m.update(v)
     assert m.p_filt_kw_x10 == 700
     assert m.p_jump_kw_x10 > 600
+
+
+def test_map_outside_the_sensors_range_reads_as_no_reading():
+    cfg = Config()
+    m = Measure(cfg)
+    v = _inp()
+    for raw, want in ((1560, 1560), (100, 100), (4000, 4000), (0, 0), (99, 0),
+                      (4001, 0), (-5, 0), (65535, 0), (1 << 29, 0)):
+        v[hal.IN_MAP_KPA_X10] = raw
+        m.update(v)
+        assert m.map_kpa_x10 == want, (raw, m.map_kpa_x10)
