@@ -17,6 +17,9 @@ Inputs, filled by read() once per tick:
   IN_GEN_V_DV, IN_GEN_P_KW_X10, IN_GEN_Q_KVAR_X10
                        0 for now: the metering IC driver (SPI, pins in
                        board.py) is later work; see _read_metering.
+  IN_MAP_KPA_X10       0 for now (the analog senders' ADC driver is later
+                       work): firmware/measure.py reads 0 as no MAP
+                       reading, and the governor uses its timed lead.
 Outputs, applied by write(): fuel, AVR bias and ignition cut as PWM duty
 (board.py has pins and frequencies).  safe() drives fuel to 0, bias to
 neutral and cut to 0, the same state as Controller.fail_safe.
