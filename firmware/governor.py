@@ -93,6 +93,8 @@ class Governor:
         self.p_pct_x100 = 0
         self.d_pct_x100 = 0
         self.map_lead_pct_x100 = 0   # the MAP lead's share of the output
+        self._map_on = False         # the MAP lead acted on the last tick
+        self.map_enable = True       # the controller clears it while the GCB is open
         self.limited = 0  # 0 free, 1 position limit, 2 rate limit
         self._last_speed = cfg.rated_rpm_x10
         self._last_sp = cfg.rated_rpm_x10
@@ -237,6 +239,8 @@ class Governor:
         self._u_fast_q4 = self._u_slow_q4 = fuel_pct_x100 << 4
         self._last_speed = speed_rpm_x10
         self._last_sp = speed_rpm_x10     # the sequencer starts its ramp here
+        self.map_lead_pct_x100 = 0
+        self._map_on = False
         self._bumpless = True
 
     def update_power(self, p_ref_kw_x10, p_kw_x10, speed_rpm_x10):
@@ -264,6 +268,8 @@ class Governor:
             p_term += mul_shr(serr + db, cfg.kp_q10, 10)
         self.p_pct_x100 = p_term
         self.d_pct_x100 = 0
+        self.map_lead_pct_x100 = 0       # no MAP lead: the grid holds the speed
+        self._map_on = False
         self.err_rpm_x10 = serr
         self.ref_rpm_x10 = speed_rpm_x10
         self._last_speed = speed_rpm_x10
@@ -300,6 +306,7 @@ class Governor:
         return mul_div(sat(map_kpa_x10 - nl, -span, 2 * span), 10000, span)
 
     def update(self, speed_rpm_x10, p_kw_x10, map_kpa_x10=0):
+        from_power = self._power_mode
         if self._power_mode:
             # Back from power control: the grid was lost and the set now
             # carries the site alone.  Start from the fuel map for the load it
@@ -328,8 +335,17 @@ class Governor:
             self._ff_lp_q8 = ff_map << 8      # no lead kick at a bumpless start
         ff = self._lead(ff_map)
         # With a valid MAP the manifold's own deficit leads (below) and the
-        # timed lead, a model of the same lag, stands aside.
-        map_lead = cfg.map_lead_pct and map_kpa_x10 > 0 and not self.sync_gain
+        # timed lead, a model of the same lag, stands aside.  Only at the
+        # governed speed: the MAP line is the rated-speed one (running up, the
+        # charge that accelerates the set reads as load, and the lead held
+        # the throttle back for the whole ramp, then overshot at its end).
+        # And only on load (the controller clears map_enable while the
+        # generator breaker is open): an unloaded set needs no lead, and the
+        # synchroniser is tuned on the set without it.
+        sp = self.sp_rpm_x10
+        map_lead = cfg.map_lead_pct and map_kpa_x10 > 0 and self.map_enable \
+            and not self.sync_gain \
+            and sp == self._last_sp and sp >= cfg.rated_rpm_x10 - cfg.rated_rpm_x10 // 50
         if map_lead:
             ff = ff_map
         self.ff_pct_x100 = ff
@@ -360,6 +376,7 @@ class Governor:
         # nothing.  Not while synchronising (the unloaded set's own tuning),
         # not on a bumpless start, not without a valid MAP (measure.py
         # reports a failed sensor as 0): the timed lead is then the fallback.
+        was = self.map_lead_pct_x100
         self.map_lead_pct_x100 = 0
         if map_lead and not self._bumpless:
             # In fuel on the commissioned line's slope (not the learned
@@ -368,8 +385,19 @@ class Governor:
             short = mul_div(cfg.map_span, dp, 10000) \
                 + mul_div(p_term + (self.integ_q12 >> 12), _MAP_LOOP_PCT, 100)
             lead = mul_div(sat(short, -10000, 10000), cfg.map_lead_pct, 100)
+            if not self._map_on and not from_power:
+                # Switched on (the ramp has ended, the synchroniser let go,
+                # the MAP came back): bumpless, the integrator takes what
+                # it adds now and lets it in at its own pace.  Not after
+                # islanding: the load the grid carried lands on the set then,
+                # and filling for it is the lead's job.
+                self.integ_q12 -= lead << 12
             self.map_lead_pct_x100 = lead
             base += lead
+        elif self._map_on:
+            # Switched off: the integrator keeps what it was adding.
+            self.integ_q12 += was << 12
+        self._map_on = map_lead and not self._bumpless
         if self._bumpless:
             self._bumpless = False
             self.integ_q12 = (self.fuel_pct_x100 - base) << 12
