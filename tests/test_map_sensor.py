@@ -75,3 +75,13 @@ def test_a_failed_map_sensor_reads_as_no_reading_and_the_timed_lead_carries_on()
     assert max(r_fail.fw["fw_status"]) < 2         # never STATUS_FAILSAFE
     rep = report.build(r_fail, 1.0)
     assert all(e["class"] in ("G2", "G3") for e in rep["iso8528"]["events"])
+
+
+def test_the_map_lead_never_acts_while_the_breaker_is_open_or_the_set_runs_up():
+    # Start, run-up and synchronising: the synchroniser is tuned on the set
+    # without the lead, and running up the accelerating charge is not load.
+    r = sim.run(scenario.load("sync-and-peak-shave"), "cpython", trace=True)
+    lead = r.fw["fw_map_lead_pct_x100"]
+    gcb = r.trace["gcb_closed"]
+    assert any(g == 0 for g in gcb) and any(g == 1 for g in gcb)
+    assert all(lead[k] == 0 for k in range(len(lead)) if gcb[k] == 0)

@@ -218,3 +218,54 @@ def test_map_lead_stands_aside_while_synchronising():
     for _ in range(20):
         g.update(c.rated_rpm_x10 - 30, c.p_fuel_rated_kw_x10 // 2, _map_of(c, 0))
         assert g.map_lead_pct_x100 == 0
+
+
+def test_map_lead_stands_aside_while_the_breaker_is_open():
+    # Unloaded, waiting to synchronise: the governor is the one without it.
+    c1, g1 = _gov()
+    c2, g2 = _gov(map_lead_pct=0)
+    g1.map_enable = False
+    for k in range(100):
+        spd = c1.rated_rpm_x10 + (40 if k < 30 else -20)
+        assert g1.update(spd, 0, _map_of(c1, 2000)) == g2.update(spd, 0, 0), k
+        assert g1.map_lead_pct_x100 == 0
+
+
+def test_map_lead_stands_aside_while_the_speed_set_point_ramps_or_is_below_rated():
+    # The MAP line is the rated-speed one: running up, the charge that
+    # accelerates the set is not load.
+    c, g = _gov()
+    sp = c.idle_rpm_x10
+    g.preset(c.fuel_nl, sp)
+    for _ in range(50):
+        sp += c.ramp_tick_rpm_x10
+        g.sp_rpm_x10 = sp
+        g.update(sp - 50, 0, _map_of(c, 3000))
+        assert g.map_lead_pct_x100 == 0
+    g.sp_rpm_x10 = c.rated_rpm_x10 * 97 // 100       # held, but 3 % below rated
+    for _ in range(5):
+        g.update(g.sp_rpm_x10, 0, _map_of(c, 3000))
+        g.update(g.sp_rpm_x10, 0, _map_of(c, 3000))
+        assert g.map_lead_pct_x100 == 0
+
+
+def test_switching_the_map_lead_on_and_off_is_bumpless():
+    c, g = _gov()
+    g.preset(g._ff(3500), c.rated_rpm_x10)
+    p_kw = c.p_fuel_rated_kw_x10 * 35 // 100
+    # A manifold reading off the commissioned line (the lead would add
+    # ~9 % throttle at once), the breaker open: no lead yet.
+    g.map_enable = False
+    m = _map_of(c, 3000)
+    for _ in range(50):
+        u0 = g.update(c.rated_rpm_x10, p_kw, m)
+    g.map_enable = True                       # the breaker closes
+    u1 = g.update(c.rated_rpm_x10, p_kw, m)
+    assert g.map_lead_pct_x100 > 500, g.map_lead_pct_x100
+    assert abs(u1 - u0) <= 10, (u0, u1)
+    for _ in range(20):
+        u2 = g.update(c.rated_rpm_x10, p_kw, m)
+    g.map_enable = False                      # the breaker opens
+    u3 = g.update(c.rated_rpm_x10, p_kw, m)
+    assert g.map_lead_pct_x100 == 0
+    assert abs(u3 - u2) <= 10, (u2, u3)
