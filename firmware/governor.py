@@ -49,7 +49,10 @@ asked (a load just dropped, an overshoot coming).  While it leads more than
 2 % the integral runs at a quarter: the speed error then is the manifold's
 lag, not a map error, and an integral wound up now is an overshoot later.
 The timed lead stands aside while the MAP is valid and comes back when it
-is not (measure.py reads a failed sensor as 0).  The commissioned line and
+is not (measure.py reads a failed sensor as 0).  Only on load (the
+generator breaker closed) and at the governed speed, switched on and off
+bumplessly through the integrator: the MAP line is the rated-speed one,
+and the synchroniser is tuned on the unloaded set without the lead.  The commissioned line and
 slope, not the learned map's: a learned slope changed this loop's gain and
 rang on J 4 plants of the sweep's family.  Tried there and not kept: a
 one-sided lead (it left the excess charge after a step: overshoot), the
