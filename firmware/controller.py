@@ -460,7 +460,9 @@ class Controller:
             # The fuel map learns only from honest steady running.
             g.learn_ok = not (flags & pr.FLAG_METER_LOSS) and not (m.di & hal.DI_KNOCK) \
                 and self.ign.cut_pct_x100 == 0
-            g.map_enable = (m.di & hal.DI_GCB_CLOSED) != 0
+            # The MAP lead only on load, and not while the island is being
+            # synchronised back to the grid (the mains syncer's own tuning).
+            g.map_enable = (m.di & hal.DI_GCB_CLOSED) != 0 and not mn.retransfer
             fuel = g.update(speed, p_ff, m.map_kpa_x10)
             cut = self.ign.update(speed, m.p_jump_kw_x10)
         elif fm == FUEL_START:

@@ -509,7 +509,10 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
             if not supplied:
                 e["load_interrupted"] = True
         for s_ in syncs:
-            if t - s_["t_s"] <= 2.0:
+            # The 2 s window as a reader of report.json and trace.csv
+            # draws it: up to the close's rounded time + 2 s inclusive (the
+            # tick time here carries float dust the trace's does not).
+            if t <= s_["t_s"] + 2.0 + 1e-6:
                 s_["reverse_power_kw_min"] = round(min(s_["reverse_power_kw_min"], p), 2)
                 if p < 0.0:
                     s_["reverse_power_ms"] += round(tick_s * 1000.0)
