@@ -343,8 +343,9 @@ class Governor:
         # charge that accelerates the set reads as load, and the lead held
         # the throttle back for the whole ramp, then overshot at its end).
         # And only on load (the controller clears map_enable while the
-        # generator breaker is open): an unloaded set needs no lead, and the
-        # synchroniser is tuned on the set without it.
+        # generator breaker is open, and while the island is synchronised
+        # back to the grid): an unloaded set needs no lead, and the
+        # synchronisers are tuned on the set without it.
         sp = self.sp_rpm_x10
         map_lead = cfg.map_lead_pct and map_kpa_x10 > 0 and self.map_enable \
             and not self.sync_gain \
