@@ -269,3 +269,19 @@ def test_switching_the_map_lead_on_and_off_is_bumpless():
     u3 = g.update(c.rated_rpm_x10, p_kw, m)
     assert g.map_lead_pct_x100 == 0
     assert abs(u3 - u2) <= 10, (u2, u3)
+
+
+def test_map_lead_at_the_edges_of_its_settings_keeps_the_output_inside_the_fuel_limits():
+    # The largest lead on the narrowest MAP line, fed every MAP the
+    # measurement can pass and speeds far off rated: the output never leaves
+    # the fuel's limits, and nothing grows out of small-int range.
+    for nl, fl in ((100, 200), (3900, 4000), (100, 4000)):
+        c, g = _gov(map_lead_pct=500, map_nl_kpa_x10=nl, map_fl_kpa_x10=fl)
+        p_kw = c.p_fuel_rated_kw_x10
+        for k in range(400):
+            m = (k * 997) % 4001
+            spd = c.rated_rpm_x10 + ((k * 389) % 4001) - 2000
+            u = g.update(spd, p_kw if k & 1 else 0, m if m >= 100 else 0)
+            assert c.fuel_min <= u <= c.fuel_max, (nl, fl, k, u)
+            assert -(1 << 30) < g.integ_q12 < (1 << 30)
+            assert abs(g.map_lead_pct_x100) <= 10000 * 5
