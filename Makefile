@@ -13,10 +13,12 @@ PORT ?= /dev/ttyACM0
 
 all: test
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml host_sim/mp32/package-lock.json
 	$(PY) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install --quiet -e .
+	# The 32-bit MicroPython (webassembly port, run by node): pinned in the lock file.
+	npm ci --prefix host_sim/mp32 --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -72,6 +72,8 @@ from crc16 import crc16
 
 EV_BOOT = const(1)        # logged by load(); value = entries recovered from the store
 EV_LOG_LOST = const(2)    # value = entries a failed/short store (or a torn record) lost
+EV_CONFIG_LOAD = const(3)  # logged at boot on a board: value = configstore.R_* (0 = loaded)
+EV_CONFIG_SAVED = const(4)  # a changed configuration was saved to flash: value = the store's life saves
 
 F_SEQ = const(0)          # read() order: seq, boot, t_ms, code, value
 F_BOOT = const(1)
@@ -86,7 +88,7 @@ _CRC_AT = const(18)       # record bytes 0..17 are covered by the CRC at 18..19
 _CHUNK = const(32)        # records per store write (640-byte staging buffer)
 _T_MASK = const(0x3FFFFFFF)
 _INT_MAX = const(1073741823)    # 2**30 - 1
-_INT_MIN = const(-1073741824)   # -2**30
+_INT_MIN = const(-1073741823 - 1)  # -2**30 (as a sum: see registers.NA)
 _HOUR_MS = const(3600000)
 _MAGIC = b"GXEL"
 

@@ -24,8 +24,12 @@ _COUNTS = {link.T_INPUTS: hal.N_IN, link.T_SET: 2, link.T_COMMAND: 2, link.T_BEG
 
 class LinkHal(hal.Hal):
     def __init__(self, rx, tx, n_tele, ident=None):
-        self._rx = rx              # object with readinto(memoryview) -> int
-        self._tx = tx              # object with write(memoryview)
+        # The stream's methods, bound once: rx.readinto(memoryview) -> int,
+        # tx.write(memoryview).  Looking a method up on a stream object
+        # allocates on some ports (the 32-bit webassembly one), and this is
+        # the tick's path.
+        self._readinto = rx.readinto
+        self._write = tx.write
         self._buf = bytearray(link.frame_size(link.MAX_VALUES))
         mv = memoryview(self._buf)
         self._hdr = mv[0:link.HEADER]
@@ -52,7 +56,7 @@ class LinkHal(hal.Hal):
     def _read_exact(self, mv, n):
         got = 0
         while got < n:
-            k = self._rx.readinto(mv)
+            k = self._readinto(mv)
             if not k:
                 return False
             got += k
@@ -67,7 +71,7 @@ class LinkHal(hal.Hal):
         v[0] = a
         v[1] = b
         n = link.encode(self._buf, ftype, v, 2)
-        self._tx.write(self._frames[2])
+        self._write(self._frames[2])
         return n
 
     def _next_frame(self):
@@ -135,7 +139,7 @@ class LinkHal(hal.Hal):
                 self._reply(link.T_ANSWER, v[0], 1 if ok else 0)
             elif t == link.T_HELLO:
                 link.encode(self._buf, link.T_HELLO, self._ident, link.N_IDENT)
-                self._tx.write(self._frames[link.N_IDENT])
+                self._write(self._frames[link.N_IDENT])
             elif t == link.T_BEGIN:
                 # Begin on load only before the session's first tick: later it
                 # would put a running (or locked-out) controller on load.
@@ -159,7 +163,7 @@ class LinkHal(hal.Hal):
         # The end of this answer: no more reply bytes.
         n = link.uart_values(self._out_vals, self._ubuf, 0, 0, self._u_t, 0)
         link.encode(self._buf, link.T_UART, self._out_vals, n)
-        self._tx.write(self._frames[n])
+        self._write(self._frames[n])
 
     def uart_send(self, buf, n):
         """Reply bytes from the slave, in 'U' frames flagged 1."""
@@ -168,7 +172,7 @@ class LinkHal(hal.Hal):
             k = n - o if n - o < link.UART_CHUNK else link.UART_CHUNK
             m = link.uart_values(self._out_vals, buf, o, k, self._u_t, 1)
             link.encode(self._buf, link.T_UART, self._out_vals, m)
-            self._tx.write(self._frames[m])
+            self._write(self._frames[m])
             o += k
 
     def read(self, inp):
@@ -185,7 +189,7 @@ class LinkHal(hal.Hal):
             v[hal.N_OUT + i] = tele[i]
         n = hal.N_OUT + nt
         link.encode(self._buf, link.T_OUTPUTS, v, n)
-        self._tx.write(self._frames[n])
+        self._write(self._frames[n])
 
     def safe(self):
         # The plant on the other end applies fuel 0 when it sees the error.

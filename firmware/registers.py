@@ -178,7 +178,10 @@ L_CODE_FAILS = const(80)
 L_MAP = const(81)
 N_LIVE = const(82)
 
-NA = const(-1073741824)     # live value: not available now
+# -2**30 written as a sum: the literal 1073741824 is not a small int on a
+# 32-bit port, so a board compiling this from source would make NA a bigint
+# and every comparison with it allocate (tests/test_mp32.py).
+NA = const(-1073741823 - 1)  # live value: not available now
 FAULT = const(-1073741823)  # live value: sensor fault
 
 # Status bits (input register status, discrete inputs 32..)

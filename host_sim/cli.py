@@ -1,6 +1,6 @@
 """gxsim: run GX230 scenarios against the unchanged firmware.
 
-  gxsim run SCENARIO [--runtime cpython|micropython] [--out DIR] [--seed N] [--no-plot]
+  gxsim run SCENARIO [--runtime cpython|micropython|micropython32] [--out DIR] [--seed N] [--no-plot]
                      [--duration S] [--realtime [--modbus-pty PATH]]
   gxsim list
 --realtime paces the run to the wall clock (Ctrl-C ends it early, outputs
@@ -208,7 +208,8 @@ def main(argv=None):
     sub = p.add_subparsers(dest="cmd")
     r = sub.add_parser("run", help="run a scenario (a .toml path or a built-in name)")
     r.add_argument("scenario")
-    r.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython")
+    r.add_argument("--runtime", choices=("cpython", "micropython", "micropython32"),
+                   default="cpython")
     r.add_argument("--out", default=None, help="output directory (default out/<scenario>)")
     r.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     r.add_argument("--no-plot", action="store_true", help="skip plot.png")

@@ -33,6 +33,10 @@ def build(r, wall_s=None):
         "duration_s": sc["duration_s"],
         "ticks": r.n_ticks,
         "firmware_output_sha256": r.sha256,
+        # The 32-bit runtime's GC heap in bytes: the size it was given
+        # ("start") and what it had at the end ("end" > "start": the firmware
+        # needed more than that heap); None for the other runtimes.
+        "heap_32bit": getattr(r, "heap", None),
         "iso8528": iso,
         "summary": {
             "freq_min_hz": round(min(tr["freq_hz"]), 4),
@@ -130,6 +134,11 @@ def summary_text(rep):
     iso = rep["iso8528"]
     lines = ["%s  runtime=%s  governor=%s  fuel=%s  %d Hz  seed=%d" % (
         rep["scenario"], rep["runtime"], rep["governor"], rep["fuel"], rep["f_nom_hz"], rep["seed"])]
+    h = rep.get("heap_32bit")
+    if h:
+        lines.append("32-bit heap: %d bytes given, %d at the end%s" % (
+            h["start"], h["end"], "" if h["end"] <= h["start"] else
+            " (the firmware outgrew it: see README, Boards and memory)"))
     lines.append("ISO 8528-5 class met (worst event): %s" % iso["class"])
     if iso["events"]:
         # x: band crossings, frequency/voltage (2 = one clean dip and back).

