@@ -12,105 +12,115 @@ what the Modbus layer will call.
 from fixpt import mul_div
 import fuels
 
+
+def _row(*fields):
+    """A table row, built at import.  Not a tuple literal: a tuple of
+    constants compiles to one constant object, and frozen into a board image
+    (mpy-tool) its ints beyond +-8191 are read-only bigints, so arithmetic
+    on them allocates in the heap-locked tick (issue 11,
+    tests/test_frozen_constants.py).  The ints passed here are small ints."""
+    return fields
+
+
 # (name, default, min, max): one table, so validation, docs and the register
 # map all read the same limits.
 SETTINGS = (
-    ("f_nom_hz", 60, 50, 60),             # 50 or 60 only (checked below)
-    ("poles", 4, 2, 12),                  # alternator poles: 4 -> 1800/1500 rpm
-    ("mpu_teeth", 118, 20, 400),          # flywheel ring-gear teeth seen by the MPU
-    ("p_rated_kw_x10", 2000, 100, 20000), # set rating at natural gas, 0.1 kW
-    ("v_rated_dv", 4800, 1000, 6900),     # rated line-line voltage, 0.1 V
-    ("i_rated_a_x10", 3007, 100, 30000),  # rated phase current, 0.1 A (250 kVA at 480 V)
-    ("fuel", 0, 0, 3),                    # fuels.FUEL_*
-    ("tick_ms", 10, 5, 50),               # control period (100 Hz)
-    ("droop_pct_x100", 0, 0, 1000),       # speed droop on kW, 0 = isochronous
+    _row("f_nom_hz", 60, 50, 60),         # 50 or 60 only (checked below)
+    _row("poles", 4, 2, 12),              # alternator poles: 4 -> 1800/1500 rpm
+    _row("mpu_teeth", 118, 20, 400),      # flywheel ring-gear teeth seen by the MPU
+    _row("p_rated_kw_x10", 2000, 100, 20000),  # set rating at natural gas, 0.1 kW
+    _row("v_rated_dv", 4800, 1000, 6900),  # rated line-line voltage, 0.1 V
+    _row("i_rated_a_x10", 3007, 100, 30000),  # rated phase current, 0.1 A (250 kVA at 480 V)
+    _row("fuel", 0, 0, 3),                # fuels.FUEL_*
+    _row("tick_ms", 10, 5, 50),           # control period (100 Hz)
+    _row("droop_pct_x100", 0, 0, 1000),   # speed droop on kW, 0 = isochronous
     # Speed PID: the feed-forward and the fuel map carry the load; these trim
     # what the map gets wrong.  Kp and Kd are the SIMC tuning of the PID peer
     # (host_sim/pid.py: 6.1, 0.30 s on the GX230's identified response); Ki
     # is 10 /s, not its 14.7, for robustness: with 50 ms more dead time than
     # commissioned (tools/sweep.py's family) the SIMC integral rings
     # without end, this one settles (README, "Governor over a family").
-    ("kp_pu_x100", 600, 0, 10000),        # proportional gain, pu fuel / pu speed
-    ("ki_pu_x100", 1000, 0, 5000),        # integral gain, pu fuel / (pu speed * s)
-    ("kd_pu_ms", 300, 0, 500),              # derivative gain, pu fuel / (pu speed/s) in ms
-    ("ff_pct", 100, 0, 150),              # share of the fuel-map feed-forward used
-    ("ff_lead_pct", 100, 0, 300),         # lead on the feed-forward: over-fuel share of a change
-    ("ff_lead_ms", 100, 10, 1000),        # the lag it leads (throttle + manifold)
-    ("map_learn_pct", 25, 0, 50),         # fuel-map learning bounds, % of the NL-FL span (0 off)
-    ("inertia_h_ms", 440, 0, 3000),       # set inertia H on its rating: speed-ramp feed-forward (0 off)
-    ("p_filt_ms", 20, 0, 500),            # kW filter for the feed-forward
-    ("ff_fast_pct", 10, 1, 100),          # kW jump (% rating) that bypasses the filter
-    ("ign_cut_enable", 1, 0, 1),          # overspeed ignition cut (skip-fire), per fuel
-    ("ign_cut_dp_pct", 40, 10, 100),      # kW drop (% rating) in one tick that arms it
-    ("ign_cut_on_pct_x100", 300, 100, 1500),  # overspeed where proportional cut starts
-    ("avr_trim_ki_pct_x100", 200, 0, 5000), # island voltage trim, bias %/s per % error
+    _row("kp_pu_x100", 600, 0, 10000),    # proportional gain, pu fuel / pu speed
+    _row("ki_pu_x100", 1000, 0, 5000),    # integral gain, pu fuel / (pu speed * s)
+    _row("kd_pu_ms", 300, 0, 500),          # derivative gain, pu fuel / (pu speed/s) in ms
+    _row("ff_pct", 100, 0, 150),          # share of the fuel-map feed-forward used
+    _row("ff_lead_pct", 100, 0, 300),     # lead on the feed-forward: over-fuel share of a change
+    _row("ff_lead_ms", 100, 10, 1000),    # the lag it leads (throttle + manifold)
+    _row("map_learn_pct", 25, 0, 50),     # fuel-map learning bounds, % of the NL-FL span (0 off)
+    _row("inertia_h_ms", 440, 0, 3000),   # set inertia H on its rating: speed-ramp feed-forward (0 off)
+    _row("p_filt_ms", 20, 0, 500),        # kW filter for the feed-forward
+    _row("ff_fast_pct", 10, 1, 100),      # kW jump (% rating) that bypasses the filter
+    _row("ign_cut_enable", 1, 0, 1),      # overspeed ignition cut (skip-fire), per fuel
+    _row("ign_cut_dp_pct", 40, 10, 100),  # kW drop (% rating) in one tick that arms it
+    _row("ign_cut_on_pct_x100", 300, 100, 1500),  # overspeed where proportional cut starts
+    _row("avr_trim_ki_pct_x100", 200, 0, 5000),  # island voltage trim, bias %/s per % error
     # Start / stop sequence (NFPA 110 style defaults: 3 x 15 s crank, 15 s rest)
-    ("crank_attempts", 3, 1, 6),
-    ("crank_ms", 15000, 1000, 60000),
-    ("crank_rest_ms", 15000, 1000, 120000),
-    ("crank_disc_rpm_x10", 4000, 1000, 9000),   # crank disconnect by speed pickup ...
-    ("crank_disc_mhz", 13000, 5000, 30000),     # ... or by generator frequency
-    ("start_fuel_pct_x100", 3000, 500, 8000),   # throttle while cranking
-    ("prestart_ms", 2000, 0, 60000),            # gas valve proving (+ pre-lube)
-    ("prelube", 0, 0, 1),
-    ("idle_rpm_x10", 12000, 6000, 18000),       # warm-up idle speed
-    ("warmup_ms", 10000, 0, 600000),
-    ("ramp_rpm_x10_s", 3000, 100, 20000),       # idle -> rated speed ramp
-    ("stabilise_ms", 2000, 0, 60000),           # V and f in band this long -> available
-    ("cooldown_ms", 60000, 0, 1800000),
-    ("stop_ms", 30000, 5000, 120000),           # fail-to-stop time
-    ("oil_arm_ms", 10000, 0, 30000),            # low oil pressure armed after crank disconnect
-    ("gcb_ms", 500, 50, 2000),                  # breaker feedback time (fail to close / open; breaker-failure backup)
-    ("dead_bus_close", 1, 0, 1),                # may close onto a dead bus (island)
-    ("knock_derate_pct", 20, 0, 50),            # fuel ceiling cut while knock is reported
-    ("ieee1547_category", 1, 1, 3),             # grid trip profile (profiles.py)
+    _row("crank_attempts", 3, 1, 6),
+    _row("crank_ms", 15000, 1000, 60000),
+    _row("crank_rest_ms", 15000, 1000, 120000),
+    _row("crank_disc_rpm_x10", 4000, 1000, 9000),  # crank disconnect by speed pickup ...
+    _row("crank_disc_mhz", 13000, 5000, 30000),  # ... or by generator frequency
+    _row("start_fuel_pct_x100", 3000, 500, 8000),  # throttle while cranking
+    _row("prestart_ms", 2000, 0, 60000),        # gas valve proving (+ pre-lube)
+    _row("prelube", 0, 0, 1),
+    _row("idle_rpm_x10", 12000, 6000, 18000),   # warm-up idle speed
+    _row("warmup_ms", 10000, 0, 600000),
+    _row("ramp_rpm_x10_s", 3000, 100, 20000),   # idle -> rated speed ramp
+    _row("stabilise_ms", 2000, 0, 60000),       # V and f in band this long -> available
+    _row("cooldown_ms", 60000, 0, 1800000),
+    _row("stop_ms", 30000, 5000, 120000),       # fail-to-stop time
+    _row("oil_arm_ms", 10000, 0, 30000),        # low oil pressure armed after crank disconnect
+    _row("gcb_ms", 500, 50, 2000),              # breaker feedback time (fail to close / open; breaker-failure backup)
+    _row("dead_bus_close", 1, 0, 1),            # may close onto a dead bus (island)
+    _row("knock_derate_pct", 20, 0, 50),        # fuel ceiling cut while knock is reported
+    _row("ieee1547_category", 1, 1, 3),         # grid trip profile (profiles.py)
     # Synchroniser (ANSI 25); the IEEE 1547 limits in synccheck.py always apply on top
-    ("sync_df_max_mhz", 300, 0, 300),           # slip window: generator minus grid ...
-    ("sync_df_min_mhz", 0, -300, 300),          # ... positive by default: picks up load
-    ("sync_slip_mhz", 100, -250, 250),          # slip the synchroniser arrives at
-    ("sync_approach_ms", 500, 0, 20000),        # phase-approach time constant (0: constant slip)
-    ("sync_travel_mhz", 1000, 20, 2000),        # fastest slip while the phase comes round
-    ("sync_kp_pct", 100, 50, 200),              # governor kp while synchronising, % of kp_pu
-    ("sync_dv_pct_x100", 500, 0, 1000),         # voltage difference window
-    ("sync_phase_cdeg", 1000, 100, 2000),       # phase window (0.01 deg)
-    ("gcb_close_time_ms", 50, 0, 300),          # generator breaker close time: advance-angle basis
-    ("mb_close_time_ms", 50, 0, 300),           # mains breaker close time (island back onto the grid)
-    ("sync_ms", 60000, 5000, 600000),           # sync-fail timer
-    ("sync_static", 0, 0, 1),                   # 1: phase-lock (static) synchronising
+    _row("sync_df_max_mhz", 300, 0, 300),       # slip window: generator minus grid ...
+    _row("sync_df_min_mhz", 0, -300, 300),      # ... positive by default: picks up load
+    _row("sync_slip_mhz", 100, -250, 250),      # slip the synchroniser arrives at
+    _row("sync_approach_ms", 500, 0, 20000),    # phase-approach time constant (0: constant slip)
+    _row("sync_travel_mhz", 1000, 20, 2000),    # fastest slip while the phase comes round
+    _row("sync_kp_pct", 100, 50, 200),          # governor kp while synchronising, % of kp_pu
+    _row("sync_dv_pct_x100", 500, 0, 1000),     # voltage difference window
+    _row("sync_phase_cdeg", 1000, 100, 2000),   # phase window (0.01 deg)
+    _row("gcb_close_time_ms", 50, 0, 300),      # generator breaker close time: advance-angle basis
+    _row("mb_close_time_ms", 50, 0, 300),       # mains breaker close time (island back onto the grid)
+    _row("sync_ms", 60000, 5000, 600000),       # sync-fail timer
+    _row("sync_static", 0, 0, 1),               # 1: phase-lock (static) synchronising
     # Grid-parallel power control
-    ("pc_mode", 1, 0, 2),                       # 0 base load, 1 import limit (peak shave), 2 export limit
-    ("base_kw_x10", 1000, 0, 20000),
-    ("import_cap_kw_x10", 1000, 0, 50000),      # grid import the site may take
-    ("export_limit_kw_x10", 0, 0, 20000),       # export allowed (0 = zero export)
-    ("import_min_kw_x10", 200, 0, 5000),        # zero export: import kept at least this
-    ("ramp_pct_s", 5, 1, 50),                   # soft load / unload rate, % of rating per s
-    ("unload_pct", 5, 1, 30),                   # open the breaker below this on unload
-    ("pc_ki_pct", 100, 1, 1000),                # power loop integral, pu fuel / (pu kW s)
-    ("q_mode", 0, 0, 1),                        # 0 power factor, 1 fixed kvar
-    ("pf_x1000", 1000, -1000, 1000),            # power factor set point: + lagging (exports vars), - leading; |pf| >= 0.8
-    ("kvar_x10", 0, -10000, 10000),
-    ("lom_inhibit_ms", 2000, 0, 5000),          # loss-of-mains detection blind after closing
+    _row("pc_mode", 1, 0, 2),                   # 0 base load, 1 import limit (peak shave), 2 export limit
+    _row("base_kw_x10", 1000, 0, 20000),
+    _row("import_cap_kw_x10", 1000, 0, 50000),  # grid import the site may take
+    _row("export_limit_kw_x10", 0, 0, 20000),   # export allowed (0 = zero export)
+    _row("import_min_kw_x10", 200, 0, 5000),    # zero export: import kept at least this
+    _row("ramp_pct_s", 5, 1, 50),               # soft load / unload rate, % of rating per s
+    _row("unload_pct", 5, 1, 30),               # open the breaker below this on unload
+    _row("pc_ki_pct", 100, 1, 1000),            # power loop integral, pu fuel / (pu kW s)
+    _row("q_mode", 0, 0, 1),                    # 0 power factor, 1 fixed kvar
+    _row("pf_x1000", 1000, -1000, 1000),        # power factor set point: + lagging (exports vars), - leading; |pf| >= 0.8
+    _row("kvar_x10", 0, -10000, 10000),
+    _row("lom_inhibit_ms", 2000, 0, 5000),      # loss-of-mains detection blind after closing
     # Auto mains failure (standby duty)
-    ("amf", 0, 0, 1),                           # standby duty: start on mains failure
-    ("mains_fail_ms", 500, 0, 30000),
-    ("mains_ok_ms", 10000, 0, 1800000),         # grid healthy this long before retransfer
-    ("retransfer_open", 0, 0, 1),               # 1: open-transition retransfer
-    ("lom_reconnect", 1, 0, 1),                 # AUTO: after a loss-of-mains trip, resync the island to the returned grid
+    _row("amf", 0, 0, 1),                       # standby duty: start on mains failure
+    _row("mains_fail_ms", 500, 0, 30000),
+    _row("mains_ok_ms", 10000, 0, 1800000),     # grid healthy this long before retransfer
+    _row("retransfer_open", 0, 0, 1),           # 1: open-transition retransfer
+    _row("lom_reconnect", 1, 0, 1),             # AUTO: after a loss-of-mains trip, resync the island to the returned grid
     # Active anti-islanding (antiisland.py): always on while paralleled
-    ("aai_pct_x10", 20, 10, 50),                # power perturbation, 0.1 % of rating
-    ("aai_window_ms", 250, 100, 1000),          # perturbation window (pairs of opposite sign)
+    _row("aai_pct_x10", 20, 10, 50),            # power perturbation, 0.1 % of rating
+    _row("aai_window_ms", 250, 100, 1000),      # perturbation window (pairs of opposite sign)
     # Modbus RTU slave (modbus.py, registers.py)
-    ("mb_address", 1, 1, 247),                  # slave address on the RS-485 line
-    ("mb_baud", 19200, 1200, 115200),           # 1200 2400 4800 9600 19200 38400 57600 115200
-    ("mb_parity", 2, 0, 2),                     # 0 none, 1 odd, 2 even (the Modbus default 8E1)
-    ("mb_stop_bits", 1, 1, 2),
-    ("mb_access_code", 1954, 0, 9999),          # written to access_code to unlock configuration writes; never read back
-    ("mb_unlock_s", 300, 10, 3600),             # configuration writes stay open this long after the last one
+    _row("mb_address", 1, 1, 247),              # slave address on the RS-485 line
+    _row("mb_baud", 19200, 1200, 115200),       # 1200 2400 4800 9600 19200 38400 57600 115200
+    _row("mb_parity", 2, 0, 2),                 # 0 none, 1 odd, 2 even (the Modbus default 8E1)
+    _row("mb_stop_bits", 1, 1, 2),
+    _row("mb_access_code", 1954, 0, 9999),      # written to access_code to unlock configuration writes; never read back
+    _row("mb_unlock_s", 300, 10, 3600),         # configuration writes stay open this long after the last one
     # Governor: lead on the manifold's charge deficit (governor.py), from the
     # engine's MAP sensor.  Appended, so the settings before keep their numbers.
-    ("map_lead_pct", 300, 0, 500),              # lead on the charge deficit (0 off: the timed ff_lead alone)
-    ("map_nl_kpa_x10", 0, 0, 4000),             # MAP at no load, rated speed (either 0: the fuel table's line)
-    ("map_fl_kpa_x10", 0, 0, 4000),             # MAP at the fuel's rated kW
+    _row("map_lead_pct", 300, 0, 500),          # lead on the charge deficit (0 off: the timed ff_lead alone)
+    _row("map_nl_kpa_x10", 0, 0, 4000),         # MAP at no load, rated speed (either 0: the fuel table's line)
+    _row("map_fl_kpa_x10", 0, 0, 4000),         # MAP at the fuel's rated kW
 )
 
 # Settings that may change while the engine runs, without rebuilding the
@@ -119,7 +129,8 @@ SETTINGS = (
 SETPOINTS = ("pc_mode", "base_kw_x10", "import_cap_kw_x10", "q_mode", "pf_x1000", "kvar_x10")
 LIVE = SETPOINTS + ("export_limit_kw_x10", "import_min_kw_x10", "mb_address", "mb_baud",
                     "mb_parity", "mb_stop_bits", "mb_access_code", "mb_unlock_s")
-BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+# Built from a list, not a constant tuple (see _row).
+BAUDS = tuple([1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200])
 
 _WHY = (None, "f_nom_hz: must be 50 or 60", "poles: must be even",
         "tick_ms: must divide 1000 (whole ticks per second)",

@@ -29,11 +29,20 @@ points make the line the governor's MAP lead reads the manifold on.  A set
 on another air path (lean-burn, more boost) sets map_nl_kpa_x10 and
 map_fl_kpa_x10 from its own readings.
 
-Each entry is a tuple indexed by the F_* constants (tuples live in flash on a
-board and cost no RAM per access).
+Each entry is a tuple indexed by the F_* constants, built at import by
+_row() rather than written as a tuple literal: rates such as 160000 must not
+sit in a constant tuple, which frozen into a board image keeps them as
+read-only bigints (issue 11).  Built, the rows cost ~300 bytes of RAM and
+no allocation per access.
 """
 
 from fixpt import const
+
+
+def _row(*fields):
+    """A table row, built at import, not a constant tuple (see config._row)."""
+    return fields
+
 
 FUEL_NG = const(0)
 FUEL_PROPANE = const(1)
@@ -56,11 +65,11 @@ F_MAP_NL_KPA_X10 = const(11)    # commissioned MAP line: manifold pressure at no
 F_MAP_FL_KPA_X10 = const(12)    # ... and at the fuel's rated kW (rich-burn air path)
 
 FUELS = (
-    # name        derate  min   max   up/s    dn/s    nl    fl   gain step cut map_nl map_fl
-    ("natural_gas", 10000, 500, 9500, 160000, 200000, 3100, 7200, 100, 35, 70, 300, 1550),
-    ("propane", 8500, 500, 7000, 120000, 200000, 3100, 6100, 90, 30, 70, 320, 1400),
-    ("hydrogen", 7000, 500, 6000, 120000, 200000, 3200, 5400, 80, 25, 0, 320, 1250),
-    ("biogas", 9000, 600, 9000, 160000, 200000, 3200, 7000, 120, 30, 70, 340, 1520),
+    #     name        derate  min   max   up/s    dn/s    nl    fl   gain step cut map_nl map_fl
+    _row("natural_gas", 10000, 500, 9500, 160000, 200000, 3100, 7200, 100, 35, 70, 300, 1550),
+    _row("propane", 8500, 500, 7000, 120000, 200000, 3100, 6100, 90, 30, 70, 320, 1400),
+    _row("hydrogen", 7000, 500, 6000, 120000, 200000, 3200, 5400, 80, 25, 0, 320, 1250),
+    _row("biogas", 9000, 600, 9000, 160000, 200000, 3200, 7000, 120, 30, 70, 340, 1520),
 )
 
 

@@ -7,16 +7,22 @@ deviation from 60 Hz; delays are the clearing times in ms.
 
 import protection as pr
 
+
+def _row(*fields):
+    """A table row, built at import, not a constant tuple (see config._row)."""
+    return fields
+
+
 # (protection name, (pickup, delay) for Cat I, Cat II, Cat III)
 IEEE1547 = (
-    ("over_voltage_2", ((12000, 160), (12000, 160), (12000, 160))),
-    ("over_voltage_1", ((11000, 2000), (11000, 2000), (11000, 13000))),
-    ("under_voltage_1", ((7000, 2000), (7000, 10000), (8800, 21000))),
-    ("under_voltage_2", ((4500, 160), (4500, 160), (5000, 2000))),
-    ("over_frequency_2", ((2000, 160), (2000, 160), (2000, 160))),
-    ("over_frequency_1", ((1200, 300000), (1200, 300000), (1200, 300000))),
-    ("under_frequency_1", ((-1500, 300000), (-1500, 300000), (-1500, 300000))),
-    ("under_frequency_2", ((-3500, 160), (-3500, 160), (-3500, 160))),
+    _row("over_voltage_2", (_row(12000, 160), _row(12000, 160), _row(12000, 160))),
+    _row("over_voltage_1", (_row(11000, 2000), _row(11000, 2000), _row(11000, 13000))),
+    _row("under_voltage_1", (_row(7000, 2000), _row(7000, 10000), _row(8800, 21000))),
+    _row("under_voltage_2", (_row(4500, 160), _row(4500, 160), _row(5000, 2000))),
+    _row("over_frequency_2", (_row(2000, 160), _row(2000, 160), _row(2000, 160))),
+    _row("over_frequency_1", (_row(1200, 300000), _row(1200, 300000), _row(1200, 300000))),
+    _row("under_frequency_1", (_row(-1500, 300000), _row(-1500, 300000), _row(-1500, 300000))),
+    _row("under_frequency_2", (_row(-3500, 160), _row(-3500, 160), _row(-3500, 160))),
 )
 
 

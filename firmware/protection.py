@@ -43,6 +43,12 @@ from array import array
 from fixpt import const, mul_div
 import overcurrent
 
+
+def _row(*fields):
+    """A table row, built at import, not a constant tuple (see config._row)."""
+    return fields
+
+
 # --- classes -------------------------------------------------------------
 CL_NONE = const(0)
 CL_WARNING = const(1)
@@ -115,25 +121,25 @@ A_NON_EXPORT = const(12)    # A_GRID_SETTLED, metered, loaded, and a zero-export
 # a new source cannot be added without its limits (a shorter limits table
 # once let a valid write index past its end).
 SOURCES = (
-    # hyst  pickup lo  pickup hi
-    (50, 5000, 15000),        # SRC_SPEED_PCT
-    (50, -10000, 10000),      # SRC_F_DEV_MHZ
-    (100, 1000, 15000),       # SRC_V_PCT
-    (50, -5000, 5000),        # SRC_P_PCT
-    (50, -10000, 10000),      # SRC_Q_PCT
-    (100, 1000, 100000),      # SRC_I_PCT
-    (100, 100, 10000),        # SRC_I_UNBAL_PCT
-    (10, 100, 100000),        # SRC_I_A_X10
-    (10, 0, 1000),            # SRC_OIL_KPA
-    (10, 0, 1500),            # SRC_COOLANT_DC
-    (1, 0, 1000),             # SRC_GAS_MBAR
-    (200, 5000, 40000),       # SRC_BATT_MV
-    (0, 0, 0),                # SRC_DI     (bit masks: K_BIT pickups are fixed)
-    (0, 0, 0),                # SRC_FLAGS
-    (100, 100, 10000),        # SRC_ROCOF
-    (100, 200, 3000),         # SRC_VSHIFT
-    (50, 100, 5000),          # SRC_IMPORT_PCT
-    (0, 5000, 9500),          # SRC_STALL_PCT (no hysteresis: the value jumps)
+    #     hyst  pickup lo  pickup hi
+    _row(50, 5000, 15000),    # SRC_SPEED_PCT
+    _row(50, -10000, 10000),  # SRC_F_DEV_MHZ
+    _row(100, 1000, 15000),   # SRC_V_PCT
+    _row(50, -5000, 5000),    # SRC_P_PCT
+    _row(50, -10000, 10000),  # SRC_Q_PCT
+    _row(100, 1000, 100000),  # SRC_I_PCT
+    _row(100, 100, 10000),    # SRC_I_UNBAL_PCT
+    _row(10, 100, 100000),    # SRC_I_A_X10
+    _row(10, 0, 1000),        # SRC_OIL_KPA
+    _row(10, 0, 1500),        # SRC_COOLANT_DC
+    _row(1, 0, 1000),         # SRC_GAS_MBAR
+    _row(200, 5000, 40000),   # SRC_BATT_MV
+    _row(0, 0, 0),            # SRC_DI     (bit masks: K_BIT pickups are fixed)
+    _row(0, 0, 0),            # SRC_FLAGS
+    _row(100, 100, 10000),    # SRC_ROCOF
+    _row(100, 200, 3000),     # SRC_VSHIFT
+    _row(50, 100, 5000),      # SRC_IMPORT_PCT
+    _row(0, 5000, 9500),      # SRC_STALL_PCT (no hysteresis: the value jumps)
 )
 if len(SOURCES) != N_SRC:
     raise ValueError("protection.SOURCES must have one row per SRC_*")
@@ -155,105 +161,105 @@ _HYST = tuple([s_[0] for s_ in SOURCES])
 # opening either breaker ceases to energise the utility).
 _G = CL_MAINS     # floor of the interconnection trips
 PROTECTIONS = (
-    ("overspeed", 120, K_OVER, SRC_SPEED_PCT, 11500, 0, CL_HARD, A_ALWAYS, 1,
-     CL_HARD, 1, (10500, 12500, 0, 500)),
-    ("over_frequency_2", 812, K_OVER, SRC_F_DEV_MHZ, 2000, 160, CL_TRIP, A_GRID, 1,
-     _G, 1, (100, 6000, 0, 600000)),
-    ("over_frequency_1", 811, K_OVER, SRC_F_DEV_MHZ, 1200, 300000, CL_TRIP, A_GRID, 1,
-     _G, 1, (100, 6000, 0, 600000)),
-    ("under_frequency_1", 813, K_UNDER, SRC_F_DEV_MHZ, -1500, 300000, CL_TRIP, A_GRID, 1,
-     _G, 1, (-6000, -100, 0, 600000)),
-    ("under_frequency_2", 814, K_UNDER, SRC_F_DEV_MHZ, -3500, 160, CL_TRIP, A_GRID, 1,
-     _G, 1, (-6000, -100, 0, 600000)),
-    ("over_voltage_2", 592, K_OVER, SRC_V_PCT, 12000, 160, CL_TRIP, A_GRID_M, 1,
-     _G, 1, (10500, 13500, 0, 30000)),
-    ("over_voltage_1", 591, K_OVER, SRC_V_PCT, 11000, 2000, CL_TRIP, A_GRID_M, 1,
-     _G, 1, (10500, 13500, 0, 30000)),
-    ("under_voltage_1", 271, K_UNDER, SRC_V_PCT, 7000, 2000, CL_TRIP, A_GRID_M, 1,
-     _G, 1, (1000, 9500, 0, 30000)),
-    ("under_voltage_2", 272, K_UNDER, SRC_V_PCT, 4500, 160, CL_TRIP, A_GRID_M, 1,
-     _G, 1, (1000, 9500, 0, 30000)),
-    ("reverse_power", 320, K_UNDER, SRC_P_PCT, -500, 3000, CL_TRIP, A_GRID_M, 1,
-     CL_TRIP, 1, (-2000, -100, 0, 30000)),
-    ("loss_of_excitation", 400, K_UNDER, SRC_Q_PCT, -3000, 5000, CL_TRIP, A_GRID_M, 1,
-     CL_WARNING, 0, (-10000, -500, 0, 600000)),
-    ("current_unbalance", 460, K_OVER, SRC_I_UNBAL_PCT, 2000, 5000, CL_TRIP, A_METERED, 1,
-     CL_WARNING, 0, None),
-    ("overcurrent_inst", 500, K_OVER, SRC_I_PCT, 30000, 50, CL_TRIP, A_METERED, 1,
-     CL_TRIP, 1, (15000, 50000, 0, 1000)),
+    _row("overspeed", 120, K_OVER, SRC_SPEED_PCT, 11500, 0, CL_HARD, A_ALWAYS, 1,
+         CL_HARD, 1, _row(10500, 12500, 0, 500)),
+    _row("over_frequency_2", 812, K_OVER, SRC_F_DEV_MHZ, 2000, 160, CL_TRIP, A_GRID, 1,
+         _G, 1, _row(100, 6000, 0, 600000)),
+    _row("over_frequency_1", 811, K_OVER, SRC_F_DEV_MHZ, 1200, 300000, CL_TRIP, A_GRID, 1,
+         _G, 1, _row(100, 6000, 0, 600000)),
+    _row("under_frequency_1", 813, K_UNDER, SRC_F_DEV_MHZ, -1500, 300000, CL_TRIP, A_GRID, 1,
+         _G, 1, _row(-6000, -100, 0, 600000)),
+    _row("under_frequency_2", 814, K_UNDER, SRC_F_DEV_MHZ, -3500, 160, CL_TRIP, A_GRID, 1,
+         _G, 1, _row(-6000, -100, 0, 600000)),
+    _row("over_voltage_2", 592, K_OVER, SRC_V_PCT, 12000, 160, CL_TRIP, A_GRID_M, 1,
+         _G, 1, _row(10500, 13500, 0, 30000)),
+    _row("over_voltage_1", 591, K_OVER, SRC_V_PCT, 11000, 2000, CL_TRIP, A_GRID_M, 1,
+         _G, 1, _row(10500, 13500, 0, 30000)),
+    _row("under_voltage_1", 271, K_UNDER, SRC_V_PCT, 7000, 2000, CL_TRIP, A_GRID_M, 1,
+         _G, 1, _row(1000, 9500, 0, 30000)),
+    _row("under_voltage_2", 272, K_UNDER, SRC_V_PCT, 4500, 160, CL_TRIP, A_GRID_M, 1,
+         _G, 1, _row(1000, 9500, 0, 30000)),
+    _row("reverse_power", 320, K_UNDER, SRC_P_PCT, -500, 3000, CL_TRIP, A_GRID_M, 1,
+         CL_TRIP, 1, _row(-2000, -100, 0, 30000)),
+    _row("loss_of_excitation", 400, K_UNDER, SRC_Q_PCT, -3000, 5000, CL_TRIP, A_GRID_M, 1,
+         CL_WARNING, 0, _row(-10000, -500, 0, 600000)),
+    _row("current_unbalance", 460, K_OVER, SRC_I_UNBAL_PCT, 2000, 5000, CL_TRIP, A_METERED, 1,
+         CL_WARNING, 0, None),
+    _row("overcurrent_inst", 500, K_OVER, SRC_I_PCT, 30000, 50, CL_TRIP, A_METERED, 1,
+         CL_TRIP, 1, _row(15000, 50000, 0, 1000)),
     # 51: pickup in pct_x100 of rated current, "delay" field holds TMS x1000,
     # the curve (overcurrent.CURVE_*) is a setting of its own (see CURVE below).
-    ("overcurrent_time", 510, K_INVERSE, SRC_I_A_X10, 11000, 100, CL_TRIP, A_METERED, 1,
-     CL_TRIP, 1, (10000, 20000, 50, 2000)),
-    ("low_oil_pressure_pre", 1001, K_UNDER, SRC_OIL_KPA, 200, 2000, CL_WARNING, A_OIL, 1,
-     CL_WARNING, 0, None),
-    ("low_oil_pressure", 1002, K_UNDER, SRC_OIL_KPA, 140, 1000, CL_HARD, A_OIL, 1,
-     CL_HARD, 1, (70, 400, 0, 10000)),
-    ("high_coolant_temp_pre", 1003, K_OVER, SRC_COOLANT_DC, 950, 5000, CL_WARNING, A_ALWAYS, 1,
-     CL_WARNING, 0, None),
-    ("high_coolant_temp", 1004, K_OVER, SRC_COOLANT_DC, 1030, 2000, CL_HARD, A_ALWAYS, 1,
-     CL_HARD, 1, (850, 1200, 0, 10000)),
-    ("low_gas_pressure_pre", 1005, K_UNDER, SRC_GAS_MBAR, 20, 2000, CL_WARNING, A_RUNNING, 1,
-     CL_WARNING, 0, None),
-    ("low_gas_pressure", 1006, K_UNDER, SRC_GAS_MBAR, 12, 1000, CL_HARD, A_RUNNING, 1,
-     CL_WARNING, 0, None),
-    ("high_gas_pressure_pre", 1007, K_OVER, SRC_GAS_MBAR, 60, 2000, CL_WARNING, A_ALWAYS, 1,
-     CL_WARNING, 0, None),
-    ("high_gas_pressure", 1008, K_OVER, SRC_GAS_MBAR, 80, 1000, CL_HARD, A_ALWAYS, 1,
-     CL_SOFT, 1, (30, 500, 0, 10000)),
-    ("gas_leak", 1009, K_BIT, SRC_DI, 4, 500, CL_HARD, A_ALWAYS, 1,
-     CL_HARD, 1, (0, 0, 0, 2000)),
-    ("overcrank", 1010, K_BIT, SRC_FLAGS, FLAG_OVERCRANK, 0, CL_HARD, A_ALWAYS, 1,
-     CL_SOFT, 1, None),
-    ("fail_to_stop", 1011, K_BIT, SRC_FLAGS, FLAG_FAIL_TO_STOP, 0, CL_WARNING, A_ALWAYS, 1,
-     CL_WARNING, 1, None),
-    ("speed_pickup_loss", 1012, K_BIT, SRC_FLAGS, FLAG_MPU_LOSS, 500, CL_SOFT, A_RUNNING, 1,
-     CL_SOFT, 1, (0, 0, 0, 10000)),
-    ("metering_loss", 1013, K_BIT, SRC_FLAGS, FLAG_METER_LOSS, 1000, CL_SOFT, A_RUNNING, 1,
-     CL_SOFT, 1, (0, 0, 0, 10000)),
-    ("battery_under_voltage", 1014, K_UNDER, SRC_BATT_MV, 22000, 10000, CL_WARNING, A_NOT_CRANKING, 1,
-     CL_WARNING, 0, None),
-    ("battery_over_voltage", 1015, K_OVER, SRC_BATT_MV, 31000, 10000, CL_WARNING, A_ALWAYS, 1,
-     CL_WARNING, 0, None),
-    ("knock", 1016, K_BIT, SRC_DI, 8, 200, CL_WARNING, A_RUNNING, 1,
-     CL_WARNING, 0, None),
-    ("emergency_stop", 1017, K_BIT, SRC_DI, 1, 0, CL_ESTOP, A_ALWAYS, 1,
-     CL_ESTOP, 1, (0, 0, 0, 0)),
-    ("gcb_fail_to_close", 1018, K_BIT, SRC_FLAGS, FLAG_GCB_FAIL_CLOSE, 0, CL_TRIP, A_ALWAYS, 1,
-     CL_WARNING, 0, None),
-    ("gcb_fail_to_open", 1019, K_BIT, SRC_FLAGS, FLAG_GCB_FAIL_OPEN, 0, CL_HARD, A_ALWAYS, 1,
-     CL_HARD, 1, (0, 0, 0, 0)),
-    ("underspeed", 1020, K_BIT, SRC_FLAGS, FLAG_UNDERSPEED, 5000, CL_HARD, A_RATED, 1,
-     CL_TRIP, 1, (0, 0, 500, 30000)),
-    ("gas_valve_proving", 1021, K_BIT, SRC_FLAGS, FLAG_PROVING_FAIL, 0, CL_HARD, A_ALWAYS, 1,
-     CL_SOFT, 1, None),
+    _row("overcurrent_time", 510, K_INVERSE, SRC_I_A_X10, 11000, 100, CL_TRIP, A_METERED, 1,
+         CL_TRIP, 1, _row(10000, 20000, 50, 2000)),
+    _row("low_oil_pressure_pre", 1001, K_UNDER, SRC_OIL_KPA, 200, 2000, CL_WARNING, A_OIL, 1,
+         CL_WARNING, 0, None),
+    _row("low_oil_pressure", 1002, K_UNDER, SRC_OIL_KPA, 140, 1000, CL_HARD, A_OIL, 1,
+         CL_HARD, 1, _row(70, 400, 0, 10000)),
+    _row("high_coolant_temp_pre", 1003, K_OVER, SRC_COOLANT_DC, 950, 5000, CL_WARNING, A_ALWAYS, 1,
+         CL_WARNING, 0, None),
+    _row("high_coolant_temp", 1004, K_OVER, SRC_COOLANT_DC, 1030, 2000, CL_HARD, A_ALWAYS, 1,
+         CL_HARD, 1, _row(850, 1200, 0, 10000)),
+    _row("low_gas_pressure_pre", 1005, K_UNDER, SRC_GAS_MBAR, 20, 2000, CL_WARNING, A_RUNNING, 1,
+         CL_WARNING, 0, None),
+    _row("low_gas_pressure", 1006, K_UNDER, SRC_GAS_MBAR, 12, 1000, CL_HARD, A_RUNNING, 1,
+         CL_WARNING, 0, None),
+    _row("high_gas_pressure_pre", 1007, K_OVER, SRC_GAS_MBAR, 60, 2000, CL_WARNING, A_ALWAYS, 1,
+         CL_WARNING, 0, None),
+    _row("high_gas_pressure", 1008, K_OVER, SRC_GAS_MBAR, 80, 1000, CL_HARD, A_ALWAYS, 1,
+         CL_SOFT, 1, _row(30, 500, 0, 10000)),
+    _row("gas_leak", 1009, K_BIT, SRC_DI, 4, 500, CL_HARD, A_ALWAYS, 1,
+         CL_HARD, 1, _row(0, 0, 0, 2000)),
+    _row("overcrank", 1010, K_BIT, SRC_FLAGS, FLAG_OVERCRANK, 0, CL_HARD, A_ALWAYS, 1,
+         CL_SOFT, 1, None),
+    _row("fail_to_stop", 1011, K_BIT, SRC_FLAGS, FLAG_FAIL_TO_STOP, 0, CL_WARNING, A_ALWAYS, 1,
+         CL_WARNING, 1, None),
+    _row("speed_pickup_loss", 1012, K_BIT, SRC_FLAGS, FLAG_MPU_LOSS, 500, CL_SOFT, A_RUNNING, 1,
+         CL_SOFT, 1, _row(0, 0, 0, 10000)),
+    _row("metering_loss", 1013, K_BIT, SRC_FLAGS, FLAG_METER_LOSS, 1000, CL_SOFT, A_RUNNING, 1,
+         CL_SOFT, 1, _row(0, 0, 0, 10000)),
+    _row("battery_under_voltage", 1014, K_UNDER, SRC_BATT_MV, 22000, 10000, CL_WARNING, A_NOT_CRANKING, 1,
+         CL_WARNING, 0, None),
+    _row("battery_over_voltage", 1015, K_OVER, SRC_BATT_MV, 31000, 10000, CL_WARNING, A_ALWAYS, 1,
+         CL_WARNING, 0, None),
+    _row("knock", 1016, K_BIT, SRC_DI, 8, 200, CL_WARNING, A_RUNNING, 1,
+         CL_WARNING, 0, None),
+    _row("emergency_stop", 1017, K_BIT, SRC_DI, 1, 0, CL_ESTOP, A_ALWAYS, 1,
+         CL_ESTOP, 1, _row(0, 0, 0, 0)),
+    _row("gcb_fail_to_close", 1018, K_BIT, SRC_FLAGS, FLAG_GCB_FAIL_CLOSE, 0, CL_TRIP, A_ALWAYS, 1,
+         CL_WARNING, 0, None),
+    _row("gcb_fail_to_open", 1019, K_BIT, SRC_FLAGS, FLAG_GCB_FAIL_OPEN, 0, CL_HARD, A_ALWAYS, 1,
+         CL_HARD, 1, _row(0, 0, 0, 0)),
+    _row("underspeed", 1020, K_BIT, SRC_FLAGS, FLAG_UNDERSPEED, 5000, CL_HARD, A_RATED, 1,
+         CL_TRIP, 1, _row(0, 0, 500, 30000)),
+    _row("gas_valve_proving", 1021, K_BIT, SRC_FLAGS, FLAG_PROVING_FAIL, 0, CL_HARD, A_ALWAYS, 1,
+         CL_SOFT, 1, None),
     # Island V/f set (codes x10 + 5, 6: the ANSI function, island stage)
-    ("island_under_frequency", 815, K_UNDER, SRC_F_DEV_MHZ, -6000, 5000, CL_TRIP, A_ISLAND, 1,
-     CL_WARNING, 0, None),
-    ("island_over_frequency", 816, K_OVER, SRC_F_DEV_MHZ, 6000, 3000, CL_TRIP, A_ISLAND, 1,
-     CL_WARNING, 0, None),
-    ("island_under_voltage", 275, K_UNDER, SRC_V_PCT, 8000, 5000, CL_TRIP, A_ISLAND_M, 1,
-     CL_WARNING, 0, None),
-    ("island_over_voltage", 595, K_OVER, SRC_V_PCT, 11500, 2000, CL_TRIP, A_ISLAND_M, 1,
-     CL_WARNING, 0, None),
-    ("sync_fail", 250, K_BIT, SRC_FLAGS, FLAG_SYNC_FAIL, 0, CL_TRIP, A_ALWAYS, 1,
-     CL_WARNING, 0, None),
+    _row("island_under_frequency", 815, K_UNDER, SRC_F_DEV_MHZ, -6000, 5000, CL_TRIP, A_ISLAND, 1,
+         CL_WARNING, 0, None),
+    _row("island_over_frequency", 816, K_OVER, SRC_F_DEV_MHZ, 6000, 3000, CL_TRIP, A_ISLAND, 1,
+         CL_WARNING, 0, None),
+    _row("island_under_voltage", 275, K_UNDER, SRC_V_PCT, 8000, 5000, CL_TRIP, A_ISLAND_M, 1,
+         CL_WARNING, 0, None),
+    _row("island_over_voltage", 595, K_OVER, SRC_V_PCT, 11500, 2000, CL_TRIP, A_ISLAND_M, 1,
+         CL_WARNING, 0, None),
+    _row("sync_fail", 250, K_BIT, SRC_FLAGS, FLAG_SYNC_FAIL, 0, CL_TRIP, A_ALWAYS, 1,
+         CL_WARNING, 0, None),
     # Loss of mains while paralleled (standards.md: ROCOF over 4-9 cycles,
     # 0.1-2 Hz/s; vector shift 6-12 deg in one cycle; blind after closing).
     # This set's inertia is low (H 0.44 s): a 10 deg grid phase jump swings
     # its frequency at ~2.7 Hz/s, so ROCOF sits at 3.5 Hz/s to ride through
     # it - above IEEE 1547's ROCOF ride-through (0.5 / 2.0 / 3.0 Hz/s for
     # Cat I / II / III); a 25 % power mismatch on islanding gives ~15 Hz/s.
-    ("rocof", 817, K_OVER, SRC_ROCOF, 3500, 100, CL_MAINS, A_GRID_SETTLED, 1,
-     CL_WARNING, 0, None),
-    ("vector_shift", 780, K_OVER, SRC_VSHIFT, 1000, 0, CL_MAINS, A_GRID_SETTLED, 1,
-     CL_WARNING, 0, None),
+    _row("rocof", 817, K_OVER, SRC_ROCOF, 3500, 100, CL_MAINS, A_GRID_SETTLED, 1,
+         CL_WARNING, 0, None),
+    _row("vector_shift", 780, K_OVER, SRC_VSHIFT, 1000, 0, CL_MAINS, A_GRID_SETTLED, 1,
+         CL_WARNING, 0, None),
     # Minimum import (32 at the PCC): a zero-export site always imports at
     # least import_min_kw_x10 (power control keeps it), so an import near
     # zero means the grid is not there - the balanced island that ROCOF and
     # vector shift cannot see (IEEE 1547: cease to energise within 2 s).
-    ("min_import", 322, K_UNDER, SRC_IMPORT_PCT, 500, 1000, CL_MAINS, A_NON_EXPORT, 1,
-     CL_WARNING, 0, None),
+    _row("min_import", 322, K_UNDER, SRC_IMPORT_PCT, 500, 1000, CL_MAINS, A_NON_EXPORT, 1,
+         CL_WARNING, 0, None),
     # Engine stall (a fast underspeed stage, ANSI 14): a load beyond what
     # the engine can carry pulls the speed down and it keeps falling; open
     # the breaker before the engine stalls and the bus collapses (the set
@@ -264,18 +270,18 @@ PROTECTIONS = (
     # over the last 0.5 s), so a deep dip whose bottom
     # the engine sits at while its turbo spools (a block load) does not
     # trip it.
-    ("stall", 141, K_UNDER, SRC_STALL_PCT, 8500, 300, CL_TRIP, A_GCB, 1,
-     CL_TRIP, 1, (5000, 9500, 100, 2000)),
+    _row("stall", 141, K_UNDER, SRC_STALL_PCT, 8500, 300, CL_TRIP, A_GCB, 1,
+         CL_TRIP, 1, _row(5000, 9500, 100, 2000)),
     # The mains breaker did not open when told to (loss of mains, AMF):
     # backup, open the generator breaker - the set must stop energising
     # the utility (IEEE 1547) even if that drops the site.
-    ("mb_fail_to_open", 1022, K_BIT, SRC_FLAGS, FLAG_MB_FAIL_OPEN, 0, CL_TRIP, A_ALWAYS, 1,
-     CL_TRIP, 1, (0, 0, 0, 0)),
+    _row("mb_fail_to_open", 1022, K_BIT, SRC_FLAGS, FLAG_MB_FAIL_OPEN, 0, CL_TRIP, A_ALWAYS, 1,
+         CL_TRIP, 1, _row(0, 0, 0, 0)),
     # Active anti-islanding (antiisland.py): the frequency follows the set's
     # own power perturbation, which only an island lets it do - the
     # balanced island that no passive relay sees, export allowed or not.
-    ("islanding", 1023, K_BIT, SRC_FLAGS, FLAG_ISLANDING, 0, CL_MAINS, A_GRID_SETTLED, 1,
-     CL_MAINS, 1, (0, 0, 0, 0)),
+    _row("islanding", 1023, K_BIT, SRC_FLAGS, FLAG_ISLANDING, 0, CL_MAINS, A_GRID_SETTLED, 1,
+         CL_MAINS, 1, _row(0, 0, 0, 0)),
 )
 N_PROT = const(46)
 if len(PROTECTIONS) != N_PROT:
@@ -293,6 +299,7 @@ P_ENABLE = const(8)
 P_FLOOR = const(9)
 P_FIXED = const(10)
 P_LIMITS = const(11)
+_DELAY_MAX = const(600000)   # delay limit of a row without limits, ms
 
 # Settable fields per protection (link / Modbus index = base + 8 * i + field)
 F_ENABLE = const(0)
@@ -311,14 +318,15 @@ def limits(i):
     lim = p[P_LIMITS]
     if p[P_KIND] == K_BIT:
         # Which bit a protection watches is part of its definition.
-        d = (0, 600000) if lim is None else (lim[2], lim[3])
-        return (p[P_PICKUP], p[P_PICKUP], d[0], d[1])
+        if lim is None:
+            return (p[P_PICKUP], p[P_PICKUP], 0, _DELAY_MAX)
+        return (p[P_PICKUP], p[P_PICKUP], lim[2], lim[3])
     if lim is not None:
         return lim
     s_ = SOURCES[p[P_SRC]]
     if p[P_KIND] == K_INVERSE:
         return (s_[1], s_[2], 50, 2000)
-    return (s_[1], s_[2], 0, 600000)
+    return (s_[1], s_[2], 0, _DELAY_MAX)
 
 
 def index_of(name):

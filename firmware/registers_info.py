@@ -18,13 +18,22 @@ from registers import (POINTS, TABLE_NAMES, TYPE_NAMES, ACCESS_NAMES, LOCK_NAMES
                        PROT_BASE, PROT_STRIDE, DI_IN, DI_OUT, DI_STATUS, DI_LATCHED,
                        DI_ACTIVE, STATUS_NAMES)
 
+
+def _raw32(hi, lo):
+    """A 32-bit raw value from its two registers.  Above 2**30 it is a
+    bigint on a 32-bit port, so it is made here at import (host decoding
+    only, never the tick) rather than written as a literal, which would be
+    a bigint constant in the image (tests/test_frozen_constants.py)."""
+    return hi << 16 | lo
+
+
 # Raw values that are not measurements, by type (what Registers._put writes
 # for the NA and FAULT markers): "not available" and "sensor fault".
 SENTINELS = {
     "u16": {0xFFFF: "not available", 0xFFFE: "sensor fault"},
     "s16": {0x7FFF: "not available", 0x7FFE: "sensor fault"},
-    "u32": {0xFFFFFFFF: "not available", 0xFFFFFFFE: "sensor fault"},
-    "s32": {0x7FFFFFFF: "not available", 0x7FFFFFFE: "sensor fault"},
+    "u32": {_raw32(0xFFFF, 0xFFFF): "not available", _raw32(0xFFFF, 0xFFFE): "sensor fault"},
+    "s32": {_raw32(0x7FFF, 0xFFFF): "not available", _raw32(0x7FFF, 0xFFFE): "sensor fault"},
 }
 
 DESCRIPTIONS = {
