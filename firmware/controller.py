@@ -112,6 +112,7 @@ class Controller:
         self.mb_watch = BreakerWatch()    # ... and the other way round
         self.close_blocked = 0    # close coils dropped by the output interlock
         self.failsafe = False     # fail_safe() has run: outputs held safe
+        self.on_quiet = None      # callable() run at each quiet point (between ticks)
         self._spd_ring = array("i", [0] * _STALL_N)   # speed pct, last _STALL_N ticks
         self._stall_low_n = 0                          # ticks the speed has been under 95 %
         self._f_ring = array("i", [0] * 3)            # frequency speed pct, last 3 ticks
@@ -612,11 +613,15 @@ class Controller:
 
     def quiet_point(self):
         """Work that must not land inside a tick: persist the event log
-        (rate-limited by the log itself; forced after a shutdown)."""
+        (rate-limited by the log itself; forced after a shutdown), then
+        on_quiet() if set (a board saves changed settings there:
+        configstore.ConfigStore.poll)."""
         a = self.alarms
         if self.log.flush(self.meas.t_ms, a.force_flush):
             pass
         a.force_flush = False
+        if self.on_quiet is not None:
+            self.on_quiet()
 
     def run(self, lock_after=-1, gc_every=100):
         """Tick forever as the HAL paces.  An unhandled error drives the set

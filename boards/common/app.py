@@ -72,11 +72,56 @@ def run_hil(board):
         micropython.kbd_intr(3)
 
 
+# Settings saved to flash: a change is saved once it has held for this long
+# (a burst of Modbus writes is one save) and saves are at least this far
+# apart.  littlefs spreads the wear (~4 erases a save): a set point written
+# every few seconds for 20 years stays inside a 100k-cycle flash.
+CONFIG_SETTLE_MS = 10000
+CONFIG_MIN_INTERVAL_MS = 60000
+
+
+def load_config(log, path="config.bin"):
+    """The configuration from flash (configstore: two slots, CRC, commit
+    mark; factory defaults when nothing valid is stored), and the store to
+    save changes with (None: no filesystem room, defaults, nothing saved).
+    Logs EV_CONFIG_LOAD with the reason (configstore.R_*)."""
+    import configstore
+    import eventlog
+    from config import Config
+    cfg = Config()
+    try:
+        cstore = configstore.ConfigStore(configstore.FileBlockDev(path),
+                                         settle_ms=CONFIG_SETTLE_MS,
+                                         min_interval_ms=CONFIG_MIN_INTERVAL_MS)
+    except (OSError, ValueError):
+        log.log(0, eventlog.EV_CONFIG_LOAD, configstore.R_IO_ERROR)
+        return cfg, None
+    cstore.load(cfg)
+    log.log(0, eventlog.EV_CONFIG_LOAD, cstore.reason)
+    return cfg, cstore
+
+
+def attach_config(c, cfg, cstore):
+    """Once the controller is built on a loaded configuration: its IEEE 1547
+    trip profile (Protection starts on Category I), and the quiet-point save
+    of changed settings, logged EV_CONFIG_SAVED."""
+    import eventlog
+    import profiles
+    if cfg.ieee1547_category != 1:
+        profiles.apply_ieee1547(c.prot, cfg.ieee1547_category)
+    if cstore is None:
+        return
+
+    def save_if_changed():
+        if cstore.poll(cfg, c.meas.t_ms):
+            c.log.log(c.meas.t_ms, eventlog.EV_CONFIG_SAVED, cstore.saves)
+    c.on_quiet = save_if_changed
+
+
 def run_native(board):
     import gc
     import hal_native
     import eventlog
-    from config import Config
     from controller import Controller
     # The event log survives power cuts in a fixed-size file on the board's
     # littlefs; its ring goes first, while the heap is still in one piece.
@@ -88,9 +133,10 @@ def run_native(board):
     log = eventlog.EventLog(store)
     if store is not None:
         log.load()
-    cfg = Config()
+    cfg, cstore = load_config(log)
     h = hal_native.NativeHal(board, cfg)
     c = Controller(h, cfg, log=log)
+    attach_config(c, cfg, cstore)
     h.on_uart = c.serve_uart      # the Modbus port, served between ticks
     # Nothing calls c.begin() yet: the start sequence (later work) will, at
     # crank disconnect.  Until then the governor holds fuel at 0.
