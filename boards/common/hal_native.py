@@ -14,9 +14,10 @@ Inputs, filled by read() once per tick:
                        IRQ on the zero-cross detector (1 us resolution, sent
                        in 100 ns units); 0 when no crossing came for
                        _ZC_STALE_US (dead bus or stopped set).
-  IN_GEN_V_DV, IN_GEN_P_KW_X10, IN_GEN_Q_KVAR_X10
-                       0 for now: the metering IC driver (SPI, pins in
-                       board.py) is later work; see _read_metering.
+  IN_GEN_V_DV, IN_GEN_P_KW_X10, IN_GEN_Q_KVAR_X10, IN_GEN_IA..IC_A_X10
+                       from the ATM90E32AS metering IC on SPI (atm90e32.py;
+                       pins in board.py), with DI_METER_OK in IN_DI; see
+                       _read_metering.
   IN_MAP_KPA_X10       0 for now (the analog senders' ADC driver is later
                        work): firmware/measure.py reads 0 as no MAP
                        reading, and the governor uses its timed lead.
@@ -147,6 +148,20 @@ class NativeHal(hal.Hal):
             # Ports without hard Pin IRQs (esp32) schedule the handler instead.
             self._mpu_pin.irq(handler=self._mpu_cb, trigger=Pin.IRQ_RISING)
             self._zc_pin.irq(handler=self._zc_cb, trigger=Pin.IRQ_RISING)
+        # The metering IC (ATM90E32AS on SPI, boards/common/atm90e32.py).
+        # A chip that does not answer at boot is not an error here: read()
+        # keeps retrying its start sequence and measure.py sees metering loss
+        # (DI_METER_OK clear) until it answers.
+        self._meter = None
+        if getattr(board, "METER_SPI_ID", None) is not None:
+            from machine import SPI
+            import atm90e32
+            spi = SPI(board.METER_SPI_ID, baudrate=1000000, polarity=1, phase=1,
+                      bits=8, firstbit=SPI.MSB, sck=Pin(board.METER_SCK_PIN),
+                      mosi=Pin(board.METER_MOSI_PIN), miso=Pin(board.METER_MISO_PIN))
+            cs = Pin(board.METER_CS_PIN, Pin.OUT, value=1)
+            self._meter = atm90e32.Atm90e32(spi, cs, getattr(board, "METER_CAL", None))
+            self._meter.begin(cfg.f_nom_hz)
 
     # -- interrupt handlers: no allocation, no floats -----------------------
 
@@ -266,13 +281,20 @@ class NativeHal(hal.Hal):
         self._read_metering(inp)
 
     def _read_metering(self, inp):
-        # The metering IC driver (SPI, board.METER_*) is later work.  Until it
-        # lands these read 0: a dead bus and no load.  measure.py then reports
-        # 0 V / 0 kW, the governor has no kW feed-forward, and the AVR trim
-        # holds (it only integrates within 5 % of rated voltage).
-        inp[hal.IN_GEN_V_DV] = 0
-        inp[hal.IN_GEN_P_KW_X10] = 0
-        inp[hal.IN_GEN_Q_KVAR_X10] = 0
+        # V, P, Q and the phase currents from the metering IC; DI_METER_OK
+        # says they are real.  A chip that stopped answering (3 bad reads in
+        # a row, or a calibration register that changed) gives 0s and the bit
+        # clear: the metering-loss protection and measure.py take it from
+        # there, and the driver re-runs its start sequence meanwhile.
+        m = self._meter
+        if m is not None and m.read(inp):
+            inp[hal.IN_DI] |= hal.DI_METER_OK
+        else:
+            if m is None:
+                inp[hal.IN_GEN_V_DV] = 0
+                inp[hal.IN_GEN_P_KW_X10] = 0
+                inp[hal.IN_GEN_Q_KVAR_X10] = 0
+            inp[hal.IN_DI] &= ~hal.DI_METER_OK
 
     def write(self, out, tele):
         self._out.apply(out[hal.OUT_FUEL_PCT_X100], out[hal.OUT_AVR_BIAS_PCT_X100],
