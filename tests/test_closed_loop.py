@@ -23,10 +23,17 @@ def test_default_scenario_meets_g3_in_both_runtimes_with_identical_output():
 
 
 @pytest.mark.parametrize("name", BUILTINS)
-def test_every_builtin_scenario_is_bit_identical_between_runtimes(name):
-    _, a = run_scenario(name, "cpython")
-    _, b = run_scenario(name, "micropython")
-    assert a["firmware_output_sha256"] == b["firmware_output_sha256"]
+def test_every_builtin_scenario_is_bit_identical_between_runtimes_and_allocation_free(name):
+    """The unix port with the heap locked from tick 50 to the end: any
+    allocation in the tick, the link, a start, a stop, a trip, the event log
+    or the Modbus slave fails the run; and the outputs, alarms and final
+    state are CPython's.  (The 32-bit port's own runs: test_mp32.py.)"""
+    ra, a = run_scenario(name, "cpython")
+    sc = scenario.load(name)
+    rb = sim.run(sc, MicroPythonRuntime(heap_lock_after=50), trace=False)
+    assert a["firmware_output_sha256"] == rb.sha256
+    assert ra.alarms == rb.alarms and ra.final_state == rb.final_state
+    assert rb.n_ticks == ra.n_ticks
 
 
 @pytest.mark.parametrize("name", FIRMWARE_STEP_SCENARIOS)
@@ -113,33 +120,6 @@ def test_no_overspeed_beyond_ten_percent_on_full_load_rejection():
     assert rej["kind"] == "load_decrease" and rej["freq_dev_pct"] < 10.0
 
 
-def test_tick_does_not_allocate_through_a_whole_scenario_under_micropython():
-    """heap_lock() from tick 200 on: any allocation in the tick or the link
-    raises MemoryError in the firmware and the run fails."""
-    sc = scenario.load("iso-steps-ng")
-    rt = MicroPythonRuntime(heap_lock_after=200)
-    r = sim.run(sc, rt, trace=False)
-    _, ref = run_scenario("iso-steps-ng")
-    assert r.sha256 == ref["firmware_output_sha256"]
-    assert r.n_ticks == 6000
-
-
-@pytest.mark.parametrize("name", ["start-stop-ng", "fault-estop", "fault-overload",
-                                  "fault-overcrank", "fault-mpu-loss", "fault-bus-overvoltage",
-                                  # issue 8: the output-stage interlocks, breaker
-                                  # failure, active anti-islanding, sync aborts
-                                  "fault-estop-stuck-breaker", "grid-loss-island-balanced",
-                                  "grid-phase-jump-at-close", "sync-grid-loss-amf"])
-def test_sequence_alarm_and_log_paths_do_not_allocate_either(name):
-    """The same heap lock over a start, a stop, trips, shutdowns and the event
-    log entries they write: every tick from tick 50 on runs locked."""
-    sc = scenario.load(name)
-    r = sim.run(sc, MicroPythonRuntime(heap_lock_after=50), trace=False)
-    ref = sim.run(sc, "cpython", trace=False)
-    assert r.sha256 == ref.sha256
-    assert r.alarms == ref.alarms and r.final_state == ref.final_state
-
-
 def test_firmware_runs_in_a_board_sized_heap(mp_bin):
     """The compiled firmware, controller and link built, in the unix-port
     equivalent of a board heap (runtime.BOARD_HEAP), with room left."""
@@ -155,7 +135,16 @@ def test_firmware_runs_in_a_board_sized_heap(mp_bin):
     assert int(p.stdout.split()[-1]) > 24 * 1024   # room for the tick and the link
 
 
-@pytest.mark.parametrize("name", BUILTINS)
+# The CPython-side range proof, on scenarios that between them apply every
+# kind of setting before the first tick (begin, the settings rebuild, the
+# lean-burn and 50 Hz tables, a start).  Every tick of every built-in runs
+# on the real 32-bit port with the heap locked (test_mp32.py), where a value
+# leaving the 31-bit range would allocate and fail the run.
+RANGE_SCENARIOS = ["iso-steps-ng", "amf-standby", "modbus-setpoint", "iso-steps-leanburn",
+                   "iso-steps-ng-50hz", "fault-overcrank"]
+
+
+@pytest.mark.parametrize("name", RANGE_SCENARIOS)
 def test_no_fixed_point_intermediate_leaves_the_31_bit_range(name):
     sc = scenario.load(name)
     with rangecheck.RangeChecker() as rc:

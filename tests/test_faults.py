@@ -19,21 +19,16 @@ The CPython runs go through conftest.run_scenario (trace on, shared cache),
 because report.build needs the trace.
 """
 
-import os
-
 import pytest
 
 from conftest import run_scenario
-from host_sim import scenario, sim
+from host_sim import scenario
 
 import protection as fw_prot  # noqa: E402  (firmware module, on the path via host_sim)
 import hal  # noqa: E402
 
 FAULT_NAMES = [n for n in scenario.builtin_names() if n.startswith("fault-")]
 
-# MicroPython runtime options: the defaults (the board-sized heap), unless
-# GX230_MP_HEAPSIZE says otherwise (diagnosis only, e.g. "256k").
-MP_KW = {"heapsize": os.environ["GX230_MP_HEAPSIZE"]} if os.environ.get("GX230_MP_HEAPSIZE") else {}
 
 # name -> (alarms that must come before the expected one, in this order;
 #          alarms that may come before it)
@@ -249,9 +244,3 @@ def test_full_load_rejection_stays_below_the_overspeed_trip():
     assert rep["alarms"] == [] and rep["final_state"] == "loaded"
 
 
-@pytest.mark.parametrize("name", FAULT_NAMES)
-def test_fault_scenario_is_bit_identical_under_micropython(name, mp_bin):
-    r_cp, _ = run_scenario(name)
-    r_mp = sim.run(scenario.load(name), "micropython", trace=False, runtime_kw=MP_KW)
-    assert r_mp.sha256 == r_cp.sha256
-    assert r_mp.alarms == r_cp.alarms and r_mp.final_state == r_cp.final_state
