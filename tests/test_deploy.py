@@ -82,3 +82,49 @@ def test_a_missing_image_says_how_to_build_it(tmp_path):
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and "tools.build_firmware" in lines[0]
+
+
+@pytest.mark.parametrize("board", bf.list_boards())
+def test_each_boards_freeze_manifest_freezes_exactly_the_image_modules(board):
+    """boards/<board>/manifest.py (MicroPython's FROZEN_MANIFEST for a
+    frozen build) names every module the .mpy image carries and nothing
+    else, with paths that exist; it is not itself part of the image."""
+    mdir = os.path.join(ROOT, "boards", board)
+    frozen = []
+    included = []
+
+    def freeze(path, script=None, opt=None):
+        d = os.path.normpath(os.path.join(mdir, path))
+        assert os.path.isdir(d), path
+        frozen.extend(f[:-3] for f in os.listdir(d) if f.endswith(".py"))
+
+    def module(path, base_path=".", opt=None):
+        p = os.path.normpath(os.path.join(mdir, base_path, path))
+        assert os.path.isfile(p), path
+        frozen.append(os.path.basename(p)[:-3])
+
+    def include(path, **kw):
+        assert path.startswith("$(PORT_DIR)/")     # the port's own modules only
+        included.append(path)
+
+    with open(os.path.join(mdir, "manifest.py")) as f:
+        exec(compile(f.read(), "manifest.py", "exec"),
+             {"freeze": freeze, "module": module, "include": include})
+    image = [os.path.basename(s)[:-3] for s in bf.board_sources(board)
+             if os.path.basename(s) not in bf.SOURCE_FILES]
+    assert sorted(frozen) == sorted(image)
+    assert len(set(frozen)) == len(frozen)
+    assert "manifest" not in image and included
+
+
+def test_a_frozen_deploy_copies_main_only_and_removes_modules_that_would_shadow_the_frozen(
+        build_dir):
+    p = _deploy("--board", BOARD, "--port", PORT, "--build", build_dir, "--dry-run", "--frozen")
+    assert p.returncode == 0, p.stderr
+    segs = _segments(p.stdout)
+    cps = [s for s in segs if s[:2] == ["fs", "cp"]]
+    assert [c[3] for c in cps] == [":main.py"]
+    assert segs[0][:4] == ["mpremote", "connect", PORT, "exec"]
+    cleanup = segs[0][4]
+    assert '".mpy"' in cleanup and '"governor"' in cleanup and '"board"' in cleanup
+    assert segs[-1] == ["reset"]

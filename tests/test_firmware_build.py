@@ -39,14 +39,14 @@ def _expected_image(board):
     for d in (os.path.join(ROOT, "firmware"), os.path.join(ROOT, "boards", "common"),
               os.path.join(ROOT, "boards", board)):
         for f in os.listdir(d):
-            if f.endswith(".py"):
+            if f.endswith(".py") and f not in bf.HOST_FILES:
                 names.append(f if f in bf.SOURCE_FILES else f[:-3] + ".mpy")
     return sorted(names)
 
 
 def test_build_makes_an_mpy_image_per_board_with_main_py_kept_as_source(tmp_path, capsys):
     boards = ["rp2040_pico", "esp32_devkitc"]
-    assert bf.main(["--out", str(tmp_path)] + boards) == 0
+    assert bf.main(["--out", str(tmp_path), "--no-heap"] + boards) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(boards)               # one summary line per board
     for board, line in zip(boards, lines):
@@ -88,3 +88,24 @@ def test_a_module_name_defined_twice_is_refused(tmp_path, monkeypatch):
 def test_an_unknown_board_is_refused_with_exit_2(tmp_path, capsys):
     assert bf.main(["--out", str(tmp_path), "no_such_board"]) == 2
     assert "unknown board 'no_such_board'" in capsys.readouterr().err
+
+
+def test_build_reports_each_images_heap_after_boot_on_the_32_bit_runtime(tmp_path, capsys):
+    """The image booted to a HIL session's controller on the 32-bit
+    MicroPython in the board's GC_HEAP_BYTES: live bytes, and whether it
+    fits (loaded from .mpy files it does not, today: README, Boards)."""
+    assert bf.main(["--out", str(tmp_path), "rp2040_pico"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("rp2040_pico")
+    heap = bf.board_heap_bytes("rp2040_pico")
+    assert heap == 190 * 1024
+    h = bf.heap_after_boot(str(tmp_path / "rp2040_pico"), 1024 * 1024)
+    assert h["fits"] and 100000 < h["live"] < h["total"]
+    import re
+    m = re.search(r"heap after boot \(32-bit, \.mpy in RAM\): (\d+) B live", lines[1])
+    assert m and abs(int(m.group(1)) - h["live"]) < 8192
+    # Fits or not as the live heap (plus the ~6 KB of GC tables) says.
+    if int(m.group(1)) > heap:
+        assert "does NOT fit the board's %d B heap" % heap in lines[1]
+    elif int(m.group(1)) < heap - 16384:
+        assert "B free of" in lines[1]

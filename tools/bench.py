@@ -62,6 +62,7 @@ from host_sim import runtime as rt_mod
 from tools.sweep import _f     # a figure, or "-" where there is none
 
 SPEED_SCENARIO = "iso-steps-ng"
+START_TICK_SCENARIO = "start-stop-ng"
 GRID_TICK_SCENARIO = "grid-loss-island-balanced"   # paralleled, then islanded
 SPEED_REPEATS = 3
 SPEED_GOAL = {"cpython": 100.0, "micropython": 20.0}
@@ -192,11 +193,17 @@ def parse_kv(text):
     return d
 
 
-def run_mp_replay(rec_path, heapsize=MP_HEAPSIZE, timeout=300):
-    """Run tools/mp_tick_bench.py under the unix port; returns (dict, stdout)."""
-    mp = micropython_binary()
-    p = subprocess.run([mp, "-X", "heapsize=%s" % heapsize, MP_SCRIPT, rec_path,
-                        rt_mod.compiled_firmware()],
+def run_mp_replay(rec_path, heapsize=MP_HEAPSIZE, timeout=300, mp32=False):
+    """Run tools/mp_tick_bench.py under the unix port (mp32: the 32-bit
+    webassembly port, whose clock is too coarse for tick times but whose
+    heap figures are a board's); returns (dict, stdout)."""
+    d = rt_mod.compiled_firmware()
+    if mp32:
+        cmd = rt_mod.mp32_command(heapsize, (d, os.path.dirname(MP_SCRIPT),
+                                             os.path.dirname(rec_path)))
+    else:
+        cmd = [micropython_binary(), "-X", "heapsize=%s" % heapsize]
+    p = subprocess.run(cmd + [MP_SCRIPT, rec_path, d],
                        capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0:
         raise RuntimeError("mp_tick_bench.py failed (exit %d): %s"
@@ -204,16 +211,30 @@ def run_mp_replay(rec_path, heapsize=MP_HEAPSIZE, timeout=300):
     return parse_kv(p.stdout), p.stdout
 
 
+def _state_fig(v):
+    """'ticks N median X p99 Y max Z' -> (N, X, Y, Z)."""
+    w = v.split()
+    return (int(w[1]), float(w[3]), int(w[5]), int(w[7]))
+
+
 def tick_bench(name=SPEED_SCENARIO):
     rec = record(name)
-    fd, path = tempfile.mkstemp(prefix="gx230-rec-", suffix=".bin")
-    os.close(fd)
+    # In a directory of its own: the 32-bit port copies the directory in.
+    tmpd = tempfile.mkdtemp(prefix="gx230-rec-")
+    path = os.path.join(tmpd, "recording.bin")
     try:
         write_recording(rec, path)
         size = os.path.getsize(path)
         d, _ = run_mp_replay(path)
+        # The same replay on the 32-bit port: its heap figures (4-byte
+        # objects, as on a board) and its own bit-identity.
+        try:
+            d32, _ = run_mp_replay(path, heapsize="1m", mp32=True, timeout=900)
+        except (RuntimeError, rt_mod.RuntimeError_, subprocess.TimeoutExpired, OSError) as e:
+            d32 = {"error": str(e)}
     finally:
-        os.unlink(path)
+        import shutil
+        shutil.rmtree(tmpd, ignore_errors=True)
 
     def num(k):
         v = d.get(k)
@@ -233,7 +254,17 @@ def tick_bench(name=SPEED_SCENARIO):
         "heap_live_start": num("heap_live_start"),
         "heap_peak": num("heap_peak"), "heap_alloc_end": num("heap_alloc_end"),
         "heap_free_end": num("heap_free_end"), "heap_total": num("heap_total"),
+        # Per sequence state: (state, ticks, median us, p99 us, max us).
+        "per_state": [(k[6:],) + tuple(_state_fig(v)) for k, v in d.items()
+                      if k.startswith("state_")],
+        # Tick-link framing per tick (decode 'I' + encode 'O', CRC included).
+        "link_frames": num("link_frames"),
+        "link_us_median": num("link_us_median"), "link_us_p99": num("link_us_p99"),
         "replay_matches": d.get("replay matches") == "yes",
+        "mp32_heap_firmware_live_bytes": d32.get("heap_firmware_live_bytes"),
+        "mp32_replay_matches": d32.get("replay matches") == "yes",
+        "mp32_heap_bytes_per_tick": d32.get("heap_bytes_per_tick"),
+        "mp32_error": d32.get("error"),
         "replay_sha256": d.get("replay_sha256"), "cpython_sha256": rec.sha256,
     }
 
@@ -344,6 +375,13 @@ def print_tick(t):
     print(row % ("tick median", "%s us" % t["tick_us_median"]))
     print(row % ("tick p99", "%s us" % t["tick_us_p99"]))
     print(row % ("tick max", "%s us" % t["tick_us_max"]))
+    for state, n, med, p99, mx in t.get("per_state") or ():
+        print(row % ("  in %s (%d ticks)" % (state, n), "median %.1f us, p99 %d us, max %d us"
+                     % (med, p99, mx)))
+    if t.get("link_frames"):
+        print(row % ("tick-link framing per tick", "median %s us, p99 %s us   (decode 'I' + "
+                     "encode 'O', CRC-16 in Python; %d frames)"
+                     % (t["link_us_median"], t["link_us_p99"], t["link_frames"])))
     print(row % ("heap bytes per tick (gc disabled)", "%s   goal 0   (%s of %s ticks moved "
                  "mem_alloc%s)" % (_fmt_bpt(t["heap_bytes_per_tick"]), t["heap_tick_alloc_ticks"], t["ticks"],
                                    "; a collection ran anyway: figure invalid"
@@ -357,6 +395,13 @@ def print_tick(t):
                  "bench buffers)" % (t["heap_alloc_end"], t["heap_free_end"], t["heap_total"])))
     print(row % ("replay matches", "yes" if t["replay_matches"] else
                  "NO (replay %s, cpython %s)" % (t["replay_sha256"], t["cpython_sha256"])))
+    if t.get("mp32_error"):
+        print(row % ("32-bit port (webassembly) replay", "FAILED: %s" % t["mp32_error"]))
+    elif "mp32_replay_matches" in t:
+        print(row % ("32-bit port: firmware live heap", "%s B   (replay matches: %s; heap bytes "
+                     "per tick %s)" % (t["mp32_heap_firmware_live_bytes"],
+                                       "yes" if t["mp32_replay_matches"] else "NO",
+                                       t["mp32_heap_bytes_per_tick"])))
 
 
 def print_soak(rows, n_seeds):
@@ -696,7 +741,10 @@ def main(argv=None):
         else:
             # Island (the default scenario) and grid-parallel with the
             # active anti-islanding, power control and the output stage.
-            for key, name in (("tick", SPEED_SCENARIO), ("tick_grid", GRID_TICK_SCENARIO)):
+            # A start and stop gives the stopped, starting and cooling-down
+            # states their own figures.
+            for key, name in (("tick", SPEED_SCENARIO), ("tick_grid", GRID_TICK_SCENARIO),
+                              ("tick_start", START_TICK_SCENARIO)):
                 try:
                     t = tick_bench(name)
                 except (RuntimeError, rt_mod.RuntimeError_, sc_mod.ScenarioError,

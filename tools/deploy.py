@@ -1,6 +1,6 @@
 """Copy a built board image to a board with mpremote, then restart it.
 
-  python -m tools.deploy --board BOARD --port PORT [--build build] [--dry-run]
+  python -m tools.deploy --board BOARD --port PORT [--build build] [--dry-run] [--frozen]
 
 Steps (build the image first: python -m tools.build_firmware, or make firmware):
   1. Send one tick-link QUIT frame to PORT.  A board in HIL mode only listens
@@ -51,12 +51,22 @@ def image_files(build_dir, board):
     return d, files
 
 
-def mpremote_segments(image_dir, files):
-    """The mpremote command as segments joined by '+' (one connection)."""
+def mpremote_segments(image_dir, files, frozen=False):
+    """The mpremote command as segments joined by '+' (one connection).
+    frozen: the firmware is frozen into the board's MicroPython image: copy
+    only what runs from the filesystem (main.py, boot.py) and delete every
+    copy of an image module there, .py or .mpy, since a file on the
+    filesystem shadows the frozen module of the same name."""
     modules = ",".join('"%s"' % f[:-4] for f in files if f.endswith(".mpy"))
-    # Stale sources would shadow the new bytecode: import finds x.py before x.mpy.
-    cleanup = ('import os;[os.remove(f) for f in os.listdir() '
-               'if f[-3:]==".py" and f[:-3] in (%s,)]' % modules)
+    if frozen:
+        cleanup = ('import os;[os.remove(f) for f in os.listdir() '
+                   'if f[-4:] in (".mpy",) and f[:-4] in (%s,) or f[-3:]==".py" and f[:-3] '
+                   'in (%s,)]' % (modules, modules))
+        files = [f for f in files if not f.endswith(".mpy")]
+    else:
+        # Stale sources would shadow the new bytecode: import finds x.py before x.mpy.
+        cleanup = ('import os;[os.remove(f) for f in os.listdir() '
+                   'if f[-3:]==".py" and f[:-3] in (%s,)]' % modules)
     segs = [["exec", cleanup]]
     for f in files:
         segs.append(["fs", "cp", os.path.join(image_dir, f), ":" + f])
@@ -108,16 +118,20 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def deploy(board, port, build_dir, dry_run, out=None):
+def deploy(board, port, build_dir, dry_run, out=None, frozen=False):
     out = out or sys.stdout
     if board not in list_boards():
         raise DeployError("unknown board %r (known: %s)" % (board, ", ".join(list_boards())))
     image_dir, files = image_files(build_dir, board)
-    segs = mpremote_segments(image_dir, files)
+    segs = mpremote_segments(image_dir, files, frozen)
+    if frozen:
+        files = [f for f in files if not f.endswith(".mpy")]
     if dry_run:
         print("# 1. release a board in HIL mode: send a tick-link QUIT frame to %s" % port,
               file=out)
-        print("# 2. copy %d files from %s and reset:" % (len(files), image_dir), file=out)
+        print("# 2. copy %d files from %s%s and reset:" % (
+            len(files), image_dir, " (the firmware is frozen into MicroPython: boards/%s/"
+            "manifest.py)" % board if frozen else ""), file=out)
         print(format_command(port, segs), file=out)
         return 0
     # A device path that does not exist is the common mistake (board
@@ -144,9 +158,13 @@ def main(argv=None):
     p.add_argument("--port", required=True, help="serial port of the board, e.g. /dev/ttyACM0")
     p.add_argument("--build", default="build", help="build directory (default: build)")
     p.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    p.add_argument("--frozen", action="store_true",
+                   help="the board's MicroPython has the firmware frozen in "
+                        "(boards/BOARD/manifest.py): copy main.py only and remove "
+                        "module files that would shadow the frozen ones")
     args = p.parse_args(argv)
     try:
-        return deploy(args.board, args.port, args.build, args.dry_run)
+        return deploy(args.board, args.port, args.build, args.dry_run, frozen=args.frozen)
     except DeployError as e:
         print("deploy: %s" % e, file=sys.stderr)
         return e.status

@@ -76,6 +76,57 @@ def _shellsort(a, n):
         gap //= 2
 
 
+LINK_FRAMES = 2000          # tick-link frame pairs timed
+LINK_BATCH = 50             # 'I' frames held in the input stream at a time
+
+
+def _link_cost(ctl):
+    """The tick link's framing per tick, as a HIL board pays it: decode one
+    'I' frame (LinkHal.wait_tick + read) and encode one 'O' frame (write),
+    CRC-16 included, from and to in-memory streams (io.BytesIO, C-level like
+    a UART).  Returns (frames, twice the median us, p99 us) or None."""
+    try:
+        import io
+        import hal
+        import link
+        from hal_link import LinkHal
+        from controller import N_TELE
+    except ImportError:
+        return None
+    vals = array("i", [0] * hal.N_IN)
+    for i in range(hal.N_IN):
+        vals[i] = ctl.inp[i]
+    one = bytearray(link.frame_size(hal.N_IN))
+    link.encode(one, link.T_INPUTS, vals, hal.N_IN)
+    rx = io.BytesIO(bytes(one) * LINK_BATCH)
+    tx = io.BytesIO(bytearray(link.frame_size(link.MAX_VALUES) * 2))
+    h = LinkHal(rx, tx, N_TELE)
+    inp = array("i", [0] * hal.N_IN)
+    out = ctl.out
+    tele = ctl.tele
+    dur = array("H", bytes(2 * LINK_FRAMES))
+    ticks_us = time.ticks_us
+    ticks_diff = time.ticks_diff
+    k = 0
+    while k < LINK_FRAMES:
+        if k % LINK_BATCH == 0:
+            rx.seek(0)
+        tx.seek(0)
+        t0 = ticks_us()
+        h.wait_tick()
+        h.read(inp)
+        h.write(out, tele)
+        t1 = ticks_us()
+        d = ticks_diff(t1, t0)
+        dur[k] = d if d < 65535 else 65535
+        k += 1
+    if h.errors or inp[0] != vals[0]:
+        return None
+    _shellsort(dur, LINK_FRAMES)
+    n = LINK_FRAMES
+    return (n, dur[(n - 1) // 2] + dur[n // 2], dur[max(0, (99 * n + 99) // 100 - 1)])
+
+
 def main():
     if len(sys.argv) < 2:
         _die("usage: micropython -X heapsize=96k mp_tick_bench.py RECORDING [FIRMWARE_DIR]")
@@ -166,6 +217,12 @@ def main():
     # 65535: a 16-bit array keeps a whole 60 s run in 12 kB of a board-sized
     # heap.
     dur = array("H", bytes(2 * n_ticks))
+    # The sequence state each tick ran in (telemetry TELE_STATE), for the
+    # per-state figures: a stopped set, a start and a loaded set cost
+    # different amounts.
+    import controller as _ctl_mod
+    st = bytearray(n_ticks)
+    i_state = _ctl_mod.TELE_STATE
     sha = hashlib.sha256()
     h.refill()
     gc.collect()
@@ -196,6 +253,7 @@ def main():
         a1 = mem_alloc()
         d = ticks_diff(t1, t0)
         dur[k] = d if d < 65535 else 65535
+        st[k] = tele[i_state] & 255
         if a1 != a0:
             n_alloc_ticks += 1
         if a0 < last or a1 < a0:
@@ -218,6 +276,28 @@ def main():
     alloc_end = mem_alloc()
     free_end = gc.mem_free()
 
+    # Per sequence state (before the overall sort scrambles the order).
+    import sequencer
+    per_state = []
+    for code in range(len(sequencer.STATE_NAMES)):
+        m = 0
+        for j in range(n):
+            if st[j] == code:
+                m += 1
+        if not m:
+            continue
+        sd = array("H", bytes(2 * m))
+        m = 0
+        for j in range(n):
+            if st[j] == code:
+                sd[m] = dur[j]
+                m += 1
+        _shellsort(sd, m)
+        per_state.append((sequencer.STATE_NAMES[code], m, sd[(m - 1) // 2] + sd[m // 2],
+                          sd[max(0, (99 * m + 99) // 100 - 1)], sd[m - 1]))
+        sd = None
+    st = None
+    link_fig = _link_cost(ctl)
     _shellsort(dur, n)
     if n:
         med2 = dur[(n - 1) // 2] + dur[n // 2]          # twice the median
@@ -245,6 +325,13 @@ def main():
     print("heap_alloc_end: %d" % alloc_end)
     print("heap_free_end: %d" % free_end)
     print("heap_total: %d" % (alloc_end + free_end))
+    for name, m, med2s, p99s, mxs in per_state:
+        print("state_%s: ticks %d median %d.%d p99 %d max %d" % (
+            name, m, med2s // 2, 5 * (med2s % 2), p99s, mxs))
+    if link_fig is not None:
+        print("link_frames: %d" % link_fig[0])
+        print("link_us_median: %d.%d" % (link_fig[1] // 2, 5 * (link_fig[1] % 2)))
+        print("link_us_p99: %d" % link_fig[2])
     print("replay_sha256: %s" % _hex(got_sha))
     print("expected_sha256: %s" % _hex(want_sha))
     ok = (not short) and n == n_ticks and refused == 0 and got_sha == bytes(want_sha)

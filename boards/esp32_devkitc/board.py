@@ -35,6 +35,15 @@ MPY_ARCH = "xtensawin"
 # capture) feeding the same two HAL inputs.
 IRQ_HARD = const(0)
 
+# GC heap MicroPython leaves the firmware on this board, bytes (32-bit): an
+# ESP32-WROOM-32 without PSRAM has ~320 KB of data RAM shared with ESP-IDF,
+# Wi-Fi and Bluetooth; MicroPython 1.2x grows its heap from ESP-IDF's on
+# demand and ends up with ~110 KB (reported after boot, Wi-Fi off).  A
+# planning figure, less certain than the RP2040's: `make firmware` checks
+# the image against it on the 32-bit runtime; measure it on the board with
+# gc.mem_free() after boot.  A WROVER module (4-8 MB PSRAM) has MBs.
+GC_HEAP_BYTES = const(112640)
+
 # -- Inputs ---------------------------------------------------------------
 # GPIO34/35 are input-only without internal pulls: the interface board drives them.
 MPU_PIN = const(34)     # speed pickup, squared up: one rising edge per ring-gear tooth

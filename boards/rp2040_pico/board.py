@@ -30,6 +30,14 @@ MPY_ARCH = "armv6m"
 # an edge is timestamped within a few microseconds of happening.
 IRQ_HARD = const(1)
 
+# GC heap MicroPython leaves the firmware on this board, bytes (32-bit):
+# the RP2040's 264 KB SRAM less the port's static data and stacks; ~190 KB
+# is what gc.mem_free() reports on a fresh Pico under MicroPython 1.2x (a
+# Pico W leaves less: its Wi-Fi driver takes a share).  A planning figure:
+# `make firmware` checks the image against it on the 32-bit runtime;
+# measure it on the board with gc.mem_free() after boot.
+GC_HEAP_BYTES = const(194560)
+
 # -- Inputs ---------------------------------------------------------------
 MPU_PIN = const(14)     # speed pickup, squared up: one rising edge per ring-gear tooth
 ZC_PIN = const(15)      # generator voltage zero-cross detector: one rising edge per cycle
