@@ -83,7 +83,9 @@ DI_GAS_PROVEN = const(32)    # valve-proving / gas train pressure switch healthy
 DI_METER_OK = const(64)      # metering front end answering and in range
 DI_MB_CLOSED = const(128)    # mains (grid) breaker closed: the bus is tied to the grid
 DI_CONFIG_EN = const(256)    # configuration key switch: Modbus configuration writes open
-DI_ALL = const(511)          # every defined bit: measure.py drops the others
+DI_SENDER_FAULT = const(512)  # an engine sender (oil, coolant, gas, battery) reads open or
+                              # short circuit: its protection is blind (boards/common/senders.py)
+DI_ALL = const(1023)         # every defined bit: measure.py drops the others
 
 OUT_FUEL_PCT_X100 = const(0)
 OUT_AVR_BIAS_PCT_X100 = const(1)
@@ -107,7 +109,7 @@ DO_MB_OPEN = const(2048)     # mains breaker trip coil (AMF, loss of mains)
 
 # Names of the DI_* and DO_* bits, bit 0 first (register map, docs).
 DI_NAMES = ("estop", "remote_start", "gas_leak", "knock", "gcb_closed", "gas_proven",
-            "meter_ok", "mb_closed", "config_enable")
+            "meter_ok", "mb_closed", "config_enable", "sender_fault")
 DO_NAMES = ("crank", "gas_valve", "ignition", "prelube", "gcb_close", "gcb_open", "horn",
             "common_alarm", "common_shutdown", "ready", "mb_close", "mb_open")
 

@@ -282,8 +282,16 @@ PROTECTIONS = (
     # balanced island that no passive relay sees, export allowed or not.
     _row("islanding", 1023, K_BIT, SRC_FLAGS, FLAG_ISLANDING, 0, CL_MAINS, A_GRID_SETTLED, 1,
          CL_MAINS, 1, _row(0, 0, 0, 0)),
+    # An engine sender reads open or short circuit (the board's sender
+    # inputs report it in DI_SENDER_FAULT): the protection on that sender is
+    # blind - an open coolant sender must not read as a cold engine - so the
+    # set stops with its cool-down run and does not start again until the
+    # sender is mended; fixed at that class (rule 5: a failed sensor drives
+    # the engine to a safe state).
+    _row("sender_fault", 1024, K_BIT, SRC_DI, 512, 2000, CL_SOFT, A_ALWAYS, 1,
+         CL_SOFT, 1, _row(0, 0, 0, 10000)),
 )
-N_PROT = const(46)
+N_PROT = const(47)
 if len(PROTECTIONS) != N_PROT:
     raise ValueError("protection.N_PROT must equal len(PROTECTIONS)")
 

@@ -67,6 +67,7 @@ FAULTS = {
     "cooling_failure": {},
     "gas_pressure_loss": {"duration_s": (0.0, 600.0), "to_mbar": (0.0, 100.0)},
     "gas_leak": {}, "knock": {}, "no_fire": {}, "fail_to_stop": {},
+    "sender_open": {},          # an engine sender's wire breaks: DI_SENDER_FAULT
     "battery_weak": {"volts": (0.0, 20.0)},
     "current_unbalance": {"share": (0.0, 1.0)},
     "gas_not_proven": {},

@@ -149,6 +149,11 @@ def _apply_fault(ev, eng, aux, brk, sens, state):
         state["di_fault"] = state["di_fault"] | 4 if on else state["di_fault"] & ~4
     elif f == "knock":
         state["di_fault"] = state["di_fault"] | 8 if on else state["di_fault"] & ~8
+    elif f == "sender_open":
+        # What a board's sender input reports for a broken wire (its own
+        # debounce included): the DI bit, the reading held.
+        b = hal.DI_SENDER_FAULT
+        state["di_fault"] = state["di_fault"] | b if on else state["di_fault"] & ~b
     elif f == "battery_weak":
         aux.batt_offset_v = -ev.get("volts", 4.0) if on else 0.0
     elif f == "current_unbalance":

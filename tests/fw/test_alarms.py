@@ -70,3 +70,27 @@ def test_reset_reports_what_it_could_not_clear():
     assert c.alarms.reset(0) == 0
     assert c.alarms.first_out == -1
     assert al.EV_RESET == 2001
+
+
+def test_a_failed_sender_stops_the_set_after_two_seconds_and_holds_it_stopped():
+    """DI_SENDER_FAULT (a sender reads open or short: its protection is
+    blind) latches sender_fault, a soft shutdown, after its 2 s delay and
+    not before; it is fixed, and it cannot be reset while the sender is
+    still failed."""
+    import sequencer as sq
+    h, c = loaded_controller()
+    i = pr.index_of("sender_fault")
+    assert pr.PROTECTIONS[i][pr.P_FIXED] and pr.PROTECTIONS[i][pr.P_PICKUP] == hal.DI_SENDER_FAULT
+    h.next_in[hal.IN_DI] |= hal.DI_SENDER_FAULT
+    for _ in range(195):
+        c.tick()
+    assert not c.alarms.latched[i]
+    for _ in range(10):
+        c.tick()
+    assert c.alarms.latched[i]
+    assert c.prot.cls[i] == pr.CL_SOFT
+    assert c.seq.state in (sq.ST_UNLOAD, sq.ST_OPENING, sq.ST_COOLDOWN, sq.ST_STOPPING)
+    assert c.alarms.reset(0) == 1            # still failed: it stays
+    h.next_in[hal.IN_DI] &= ~hal.DI_SENDER_FAULT
+    c.tick()
+    assert c.alarms.reset(0) == 0

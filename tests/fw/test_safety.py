@@ -117,7 +117,7 @@ def test_always_enabled_protections_refuse_enable_zero():
     # the last resorts are among them
     for n in ("emergency_stop", "overspeed", "low_oil_pressure", "high_coolant_temp",
               "overcrank", "gas_leak", "gcb_fail_to_open", "mb_fail_to_open", "stall",
-              "islanding", "reverse_power", "overcurrent_inst"):
+              "islanding", "reverse_power", "overcurrent_inst", "sender_fault"):
         assert pr.PROTECTIONS[pr.index_of(n)][pr.P_FIXED], n
     assert fixed >= 20
 
