@@ -35,8 +35,9 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(VPY) -m tools.bench --soak
 
+# make firmware: every board; make firmware BOARD=rp2040_pico: that one.
 firmware: $(STAMP)
-	$(VPY) -m tools.build_firmware --out build $(BOARDS)
+	$(VPY) -m tools.build_firmware --out build $(if $(filter command line,$(origin BOARD)),$(BOARD),$(BOARDS))
 
 flash: firmware
 	$(VPY) -m tools.deploy --board $(BOARD) --port $(PORT) --build build

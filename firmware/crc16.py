@@ -22,3 +22,12 @@ def crc16(buf, start, end):
     for i in range(start, end):
         c = (c >> 8) ^ t[(c ^ buf[i]) & 0xFF]
     return c
+
+
+# On a board the same loop in machine code (boards/common/fastlink.py, viper,
+# compiled for the board's CPU), bit-identical; everywhere else (CPython, a
+# port without a native emitter, an image for another CPU) the loop above.
+try:
+    from fastlink import crc16  # noqa: F811
+except (ImportError, SyntaxError, ValueError, NameError):
+    pass

@@ -33,6 +33,8 @@ encode/decode work in caller-supplied buffers and never allocate.
 
 from fixpt import const
 
+from array import array
+
 from crc16 import crc16
 
 SOF = const(0xA5)
@@ -77,6 +79,16 @@ def frame_size(n):
     return HEADER + 4 * n + 2
 
 
+# The byte loops below in machine code on a board (boards/common/fastlink.py,
+# viper), for array('i') values; the loops here are the definition and
+# everything else's path (crc16.py says when).
+try:
+    import fastlink as _fast
+except (ImportError, SyntaxError, ValueError, NameError):
+    _fast = None
+_ARRAY_T = type(array("i"))
+
+
 def encode(buf, ftype, vals, n):
     """Write a frame carrying vals[0:n] into buf; returns its length."""
     buf[0] = SOF
@@ -84,13 +96,17 @@ def encode(buf, ftype, vals, n):
     buf[2] = ftype
     buf[3] = n
     o = HEADER
-    for i in range(n):
-        v = vals[i]
-        buf[o] = v & 0xFF
-        buf[o + 1] = (v >> 8) & 0xFF
-        buf[o + 2] = (v >> 16) & 0xFF
-        buf[o + 3] = (v >> 24) & 0xFF
-        o += 4
+    if _fast is not None and type(vals) is _ARRAY_T:
+        _fast.pack(buf, o, vals, n)
+        o += 4 * n
+    else:
+        for i in range(n):
+            v = vals[i]
+            buf[o] = v & 0xFF
+            buf[o + 1] = (v >> 8) & 0xFF
+            buf[o + 2] = (v >> 16) & 0xFF
+            buf[o + 3] = (v >> 24) & 0xFF
+            o += 4
     c = crc16(buf, 0, o)
     buf[o] = c & 0xFF
     buf[o + 1] = c >> 8
@@ -119,6 +135,8 @@ def decode(buf, vals):
     c = crc16(buf, 0, o)
     if buf[o] != (c & 0xFF) or buf[o + 1] != (c >> 8):
         return E_CRC
+    if _fast is not None and type(vals) is _ARRAY_T:
+        return n if _fast.unpack(buf, HEADER, vals, n) == n else E_RANGE
     o = HEADER
     for i in range(n):
         hi = buf[o + 3]

@@ -160,9 +160,10 @@ def compiled_firmware(src=FIRMWARE_DIR):
 
 
 def firmware_command(heapsize=BOARD_HEAP, heap_lock_after=-1, extra_args=(),
-                     firmware_dir=FIRMWARE_DIR):
-    """argv that runs the compiled firmware in link mode under the unix port."""
-    d = compiled_firmware(firmware_dir)
+                     firmware_dir=FIRMWARE_DIR, image_dir=None):
+    """argv that runs the compiled firmware in link mode under the unix port
+    (image_dir: a directory of .mpy files with its own run_link.py)."""
+    d = image_dir or compiled_firmware(firmware_dir)
     args = [micropython_binary(), "-X", "heapsize=%s" % heapsize] + list(extra_args)
     args.append(os.path.join(d, "run_link.py"))
     if heap_lock_after >= 0:
@@ -174,8 +175,9 @@ class MicroPythonRuntime(LinkRuntime):
     name = "micropython"
 
     def __init__(self, heapsize=BOARD_HEAP, heap_lock_after=-1, extra_args=(),
-                 firmware_dir=FIRMWARE_DIR):
-        args, d = firmware_command(heapsize, heap_lock_after, extra_args, firmware_dir)
+                 firmware_dir=FIRMWARE_DIR, image_dir=None):
+        args, d = firmware_command(heapsize, heap_lock_after, extra_args, firmware_dir,
+                                   image_dir)
         self.proc = subprocess.Popen(args, cwd=d, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      bufsize=0)

