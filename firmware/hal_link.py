@@ -16,6 +16,11 @@ from array import array
 import hal
 import link
 
+# The per-tick copies in machine code on a board (boards/common/fastlink.py,
+# as link.py uses it); the loops below everywhere else, bit-identical.
+_fast = link._fast
+_ARRAY_T = link._ARRAY_T
+
 
 # Values each frame type the firmware serves must carry.
 _COUNTS = {link.T_INPUTS: hal.N_IN, link.T_SET: 2, link.T_COMMAND: 2, link.T_BEGIN: 2,
@@ -177,16 +182,23 @@ class LinkHal(hal.Hal):
 
     def read(self, inp):
         v = self._vals
+        if _fast is not None and type(inp) is _ARRAY_T:
+            _fast.copy(inp, 0, v, 0, hal.N_IN)
+            return
         for i in range(hal.N_IN):
             inp[i] = v[i]
 
     def write(self, out, tele):
         v = self._out_vals
-        for i in range(hal.N_OUT):
-            v[i] = out[i]
         nt = self._n_tele
-        for i in range(nt):
-            v[hal.N_OUT + i] = tele[i]
+        if _fast is not None and type(out) is _ARRAY_T and type(tele) is _ARRAY_T:
+            _fast.copy(v, 0, out, 0, hal.N_OUT)
+            _fast.copy(v, hal.N_OUT, tele, 0, nt)
+        else:
+            for i in range(hal.N_OUT):
+                v[i] = out[i]
+            for i in range(nt):
+                v[hal.N_OUT + i] = tele[i]
         n = hal.N_OUT + nt
         link.encode(self._buf, link.T_OUTPUTS, v, n)
         self._write(self._frames[n])

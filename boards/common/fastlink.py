@@ -58,6 +58,18 @@ def pack(buf, o: int, vals, n: int):
 
 
 @micropython.viper
+def copy(dst, d: int, src, s: int, n: int):
+    """dst[d:d+n] = src[s:s+n] for array('i')s: the link HAL's per-tick
+    copies between the frame's values and the controller's vectors."""
+    a = ptr32(dst)
+    b = ptr32(src)
+    i = 0
+    while i < n:
+        a[d + i] = b[s + i]
+        i += 1
+
+
+@micropython.viper
 def unpack(buf, o: int, vals, n: int) -> int:
     """n int32 values from buf at byte o into vals (an array('i')), after
     checking every top byte is a sign extension of bit 30 (the values stay
