@@ -83,8 +83,8 @@ DI_GAS_PROVEN = const(32)    # valve-proving / gas train pressure switch healthy
 DI_METER_OK = const(64)      # metering front end answering and in range
 DI_MB_CLOSED = const(128)    # mains (grid) breaker closed: the bus is tied to the grid
 DI_CONFIG_EN = const(256)    # configuration key switch: Modbus configuration writes open
-DI_SENDER_FAULT = const(512)  # an engine sender (oil, coolant, gas, battery) reads open or
-                              # short circuit: its protection is blind (boards/common/senders.py)
+DI_SENDER_FAULT = const(512)  # an engine sender (oil, coolant, gas) reads open or short
+                              # circuit: its protection is blind (boards/common/senders.py)
 DI_ALL = const(1023)         # every defined bit: measure.py drops the others
 
 OUT_FUEL_PCT_X100 = const(0)

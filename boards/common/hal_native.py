@@ -18,12 +18,25 @@ Inputs, filled by read() once per tick:
                        from the ATM90E32AS metering IC on SPI (atm90e32.py;
                        pins in board.py), with DI_METER_OK in IN_DI; see
                        _read_metering.
-  IN_MAP_KPA_X10       0 for now (the analog senders' ADC driver is later
-                       work): firmware/measure.py reads 0 as no MAP
-                       reading, and the governor uses its timed lead.
+  IN_OIL_KPA, IN_COOLANT_DC, IN_GAS_MBAR, IN_BATT_MV, IN_MAP_KPA_X10
+                       from the analog senders (senders.py: scaling, open /
+                       short detection, held values; DI_SENDER_FAULT when
+                       an oil, coolant or gas sender has failed).  A board
+                       without senders leaves them 0 (measure.py reads a 0
+                       MAP as no reading).
+  IN_DI                made afresh every tick: the debounced input bits
+                       (dio.py), DI_SENDER_FAULT, and DI_METER_OK, which
+                       _read_metering sets or clears last.
 Outputs, applied by write(): fuel, AVR bias and ignition cut as PWM duty
-(board.py has pins and frequencies).  safe() drives fuel to 0, bias to
-neutral and cut to 0, the same state as Controller.fail_safe.
+(board.py has pins and frequencies), and OUT_DO on the relays (dio.py).
+safe() drives fuel to 0, bias to neutral, cut to 0 and every relay to its
+de-energised state (gas valve closed, crank, ignition and breaker coils
+off): the same state as Controller.fail_safe, and what the board's error
+path (app.py) drives before it logs anything.
+Watchdog: watchdog(wdt) hands over a started machine.WDT, which wait_tick
+feeds once per completed tick (Controller.run calls wait_tick only after a
+tick and its quiet point returned), never from a timer: a tick that raises
+or hangs is never fed, and the board resets.
 Pacing: wait_tick() waits until the next tick is due on ticks_us, every
 cfg.tick_ms, serving the Modbus RTU port (rs485.py) meanwhile: the bytes
 read go to on_uart (Controller.serve_uart) at once, so a reply leaves within
@@ -112,6 +125,30 @@ class Outputs:
         self._ign.duty_u16(0)
 
 
+def _io(board):
+    """The board's I/O bus and relays (dio.py), built in their safe state;
+    (None, None) for a board without them."""
+    xio = None
+    relays = None
+    if getattr(board, "XIO_CLK_PIN", None) is not None:
+        import dio
+        xio = dio.ShiftIo(board)
+    if getattr(board, "DO_PINS", None) or getattr(board, "DO_SR_BITS", None):
+        import dio
+        relays = dio.Relays(board, xio)
+    return xio, relays
+
+
+def park(board):
+    """HIL mode: the actuator PWMs and the relays held in their safe state
+    (nothing else of the HAL is built).  Keep the result referenced."""
+    out = Outputs(board)
+    xio, relays = _io(board)
+    if relays is not None:
+        relays.safe()
+    return out, xio, relays
+
+
 class NativeHal(hal.Hal):
     """hal.Hal on the board's own pins.  `cfg` is the Controller's Config:
     the tick period is read from it every tick, so a changed tick_ms setting
@@ -120,6 +157,17 @@ class NativeHal(hal.Hal):
     def __init__(self, board, cfg):
         self._cfg = cfg
         self._out = Outputs(board)
+        # Relays next: safe from the first moment, before the slower parts.
+        self._xio, self._relays = _io(board)
+        self._di = None
+        if getattr(board, "DI_PINS", None) or getattr(board, "DI_SR_BITS", None):
+            import dio
+            self._di = dio.Inputs(board, self._xio)
+        self._senders = None
+        if getattr(board, "SENDER_MUX", None) or getattr(board, "SENDER_DIRECT", None):
+            import senders
+            self._senders = senders.Senders(board)
+        self._feed = None
         # Written by the IRQ handlers, read and cleared by read().
         self._mpu = array("i", [0, 0, 0])   # edges, first edge us, last edge us
         self._zc = array("i", [0, 0, 0])    # have a last edge, last edge us, period us
@@ -192,6 +240,9 @@ class NativeHal(hal.Hal):
             # Controller in between must not count as an overrun.
             self._started = 1
             self._next_us = ticks_us()
+        elif self._feed is not None:
+            # Every call after the first follows a completed tick.
+            self._feed()
         period_us = self._cfg.tick_ms * 1000
         due = ticks_add(self._next_us, period_us)
         late = ticks_diff(ticks_us(), due)
@@ -239,6 +290,10 @@ class NativeHal(hal.Hal):
                 # ... and the last ~1-2 ms exactly.
                 sleep_us(left)
 
+    def watchdog(self, wdt):
+        """Feed `wdt` after every completed tick from now on."""
+        self._feed = wdt.feed
+
     def uart_send(self, buf, n):
         if self._port is not None:
             self._port.send(buf, n)
@@ -278,6 +333,12 @@ class NativeHal(hal.Hal):
                 z[0] = 0
                 z[2] = 0
                 enable_irq(st)
+        di = 0
+        if self._di is not None:
+            di = self._di.read()
+        if self._senders is not None and self._senders.read(inp):
+            di |= hal.DI_SENDER_FAULT
+        inp[hal.IN_DI] = di
         self._read_metering(inp)
 
     def _read_metering(self, inp):
@@ -299,8 +360,15 @@ class NativeHal(hal.Hal):
     def write(self, out, tele):
         self._out.apply(out[hal.OUT_FUEL_PCT_X100], out[hal.OUT_AVR_BIAS_PCT_X100],
                         out[hal.OUT_IGN_CUT_PCT_X100])
+        if self._relays is not None:
+            self._relays.write(out[hal.OUT_DO])
 
     def safe(self):
         self._out.safe()
+        if self._relays is not None:
+            # Every relay off but the generator breaker's trip coil, as
+            # Controller.fail_safe asks (DO_GCB_OPEN): fuel off and breaker
+            # open (rule 6).  The coil drops at the reset that follows.
+            self._relays.safe(hal.DO_GCB_OPEN)
         if self._port is not None:
             self._port.safe()

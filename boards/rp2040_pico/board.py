@@ -15,6 +15,7 @@ logic levels.
 """
 
 from fixpt import const  # the firmware's one const() fallback
+import hal
 
 # What main.py runs at boot.  "hil": serve the tick link on the USB REPL port
 # so a bench PC runs the simulated plant against this board
@@ -71,3 +72,81 @@ METER_CS_PIN = const(17)
 
 # -- Status ----------------------------------------------------------------
 LED_PIN = const(25)         # on-board LED (the Pico W has it on the radio chip instead)
+
+# -- Pin budget -------------------------------------------------------------
+# A Pico brings GPIO 0-22 and 26-28 out (23, 24, 29 drive its own supply
+# and VBUS/VSYS sensing; 25 is the LED).  The pins above leave 14: 3, 4, 5,
+# 7, 9, 11, 12, 13, 20, 21, 22, 26, 27, 28.  Eight inputs, twelve relays,
+# five senders and a safe-mode jumper need 26 on direct pins, so the
+# interface board puts the relays AND the inputs on one shift-register bus
+# (dio.ShiftIo: 74HC595 x2 into ULN2803A drivers, 74HC165; 5 pins) and the
+# four slow senders on a 74HC4051 mux (ADC0 + 3 selects).  Left spare: 20,
+# 21 and 28 (ADC2).
+
+# -- I/O bus: relays and digital inputs (boards/common/dio.py) --------------
+XIO_CLK_PIN = const(11)     # 595 SRCLK + 165 CLK
+XIO_SER_PIN = const(12)     # 595 SER
+XIO_LATCH_PIN = const(13)   # 595 RCLK + 165 SH/LD, idle high
+XIO_OE_PIN = const(7)       # 595 /OE, 10k pull-up on the interface board: relays off through any reset
+XIO_QH_PIN = const(9)       # 165 QH (internal pull-down: an open line reads "every wire broken")
+# Inputs: (DI bit, 165 input A..H = 0..7, active_low).  A broken wire reads
+# 0, the unsafe state of every safety input (dio.py says how each is wired).
+DI_SR_BITS = (
+    (hal.DI_ESTOP, 0, 1),           # NC e-stop loop: open or broken = e-stop
+    (hal.DI_REMOTE_START, 1, 0),
+    (hal.DI_GAS_LEAK, 2, 1),        # detector healthy contact: lost = leak
+    (hal.DI_KNOCK, 3, 1),           # knock controller "no knock": lost = knock
+    (hal.DI_GCB_CLOSED, 4, 1),      # breaker b-contact: lost = closed
+    (hal.DI_GAS_PROVEN, 5, 0),      # lost = not proven
+    (hal.DI_MB_CLOSED, 6, 1),       # breaker b-contact: lost = closed
+    (hal.DI_CONFIG_EN, 7, 0),       # key switch: lost = locked
+)
+DI_DEBOUNCE_TICKS = const(3)        # 30 ms at 10 ms ticks
+# Relays: (DO bit, 595 output Q0..Q15, active_low); Q12-Q15 spare.  All
+# energise-to-act through the ULN2803A: the de-energised state is the safe one.
+DO_SR_BITS = (
+    (hal.DO_CRANK, 0, 0),
+    (hal.DO_GAS_VALVE, 1, 0),
+    (hal.DO_IGNITION, 2, 0),
+    (hal.DO_PRELUBE, 3, 0),
+    (hal.DO_GCB_CLOSE, 4, 0),
+    (hal.DO_GCB_OPEN, 5, 0),
+    (hal.DO_HORN, 6, 0),
+    (hal.DO_COMMON_ALARM, 7, 0),
+    (hal.DO_COMMON_SHUTDOWN, 8, 0),
+    (hal.DO_READY, 9, 0),
+    (hal.DO_MB_CLOSE, 10, 0),
+    (hal.DO_MB_OPEN, 11, 0),
+)
+
+# -- Analog senders (boards/common/senders.py) ------------------------------
+# ADC_VREF is the Pico's filtered 3.3 V; the resistive senders' pull-ups
+# hang on it too, so they read ratiometrically (its error cancels).
+ADC_REF_MV = const(3300)
+SENDER_MUX_ADC_PIN = const(26)      # ADC0 <- 74HC4051 common output
+SENDER_MUX_SEL_PINS = (3, 4, 5)     # S0, S1, S2 (channels 4-7 spare)
+MAP_ADC_PIN = const(27)             # ADC1: the MAP on its own, read every tick
+# (name, mux channel, spec, filter shift): one channel a tick, each sampled
+# every 40 ms.  Oil: VDO-style 10-184 ohm sender, 220 ohm pull-up;
+# coolant: NTC, 1 kohm pull-up; gas: 4-20 mA 0-200 mbar
+# transmitter on a 100 ohm shunt (2.0 V at 20 mA); battery: 100k / 10k
+# divider (36.3 V full scale: a 24 V system with its charging peaks).
+SENDER_MUX = (
+    ("oil", 0, ("res", 220, "vdo_oil_10bar"), 2),
+    ("coolant", 1, ("res", 1000, "ntc_coolant"), 3),
+    ("gas", 2, ("ma", 100, 0, 200), 2),
+    ("batt", 3, ("div", 100, 10), 2),
+)
+# (name, ADC pin, spec, filter shift).  MAP: 0.5-4.5 V TMAP, 20-400 kPa
+# (0.1 kPa units), on its 5 V supply through a 10k / 20k divider (4.75 V
+# -> 3.17 V); below 0.25 V is an open signal wire, above 4.75 V a short to
+# the supply.  Not multiplexed and not filtered: the governor's MAP lead
+# needs every tick's value.
+SENDER_DIRECT = (
+    ("map", MAP_ADC_PIN, ("volt", 10, 20, 500, 200, 4500, 4000, 250, 4750), 0),
+)
+
+# -- Boot and watchdog (boards/common/app.py) -------------------------------
+SAFE_MODE_PIN = const(22)   # jumper to GND at boot: no autostart, stay at the REPL
+WDT_TIMEOUT_MS = const(2000)    # the RP2040's WDT tops out at 8388 ms
+REPL_WDT_TIMER_ID = const(-1)   # a software timer feeds the WDT after Ctrl-C
