@@ -74,6 +74,7 @@ EV_BOOT = const(1)        # logged by load(); value = entries recovered from the
 EV_LOG_LOST = const(2)    # value = entries a failed/short store (or a torn record) lost
 EV_CONFIG_LOAD = const(3)  # logged at boot on a board: value = configstore.R_* (0 = loaded)
 EV_CONFIG_SAVED = const(4)  # a changed configuration was saved to flash: value = the store's life saves
+EV_BOARD_ERROR = const(5)  # a board's unhandled error, before its reset: value = the line it was raised at
 
 F_SEQ = const(0)          # read() order: seq, boot, t_ms, code, value
 F_BOOT = const(1)

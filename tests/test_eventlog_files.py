@@ -203,3 +203,39 @@ def test_littlefs_wear_stays_within_the_documented_bound(mp_bin, tmp_path):
         assert erases <= 24 * 6, w                # per hour, as documented
         found, boot, last_seq, newest = w["RELOAD"]
         assert found == 512 and boot == 2 and last_seq == newest, w
+
+
+def test_every_event_code_is_defined_once_across_firmware_and_boards():
+    """An event code names one kind of entry: the EV_* constants of every
+    firmware and board module (system events, alarms' resets and commands,
+    the Modbus slave's writes, a board's error) never share a value, so a
+    log reader cannot mistake one for another."""
+    import ast
+    seen = {}
+    dup = []
+    for d in ("firmware", os.path.join("boards", "common")):
+        for f in sorted(os.listdir(os.path.join(ROOT, d))):
+            if not f.endswith(".py"):
+                continue
+            tree = ast.parse(open(os.path.join(ROOT, d, f)).read())
+            for node in tree.body:
+                if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                        and isinstance(node.targets[0], ast.Name)
+                        and node.targets[0].id.startswith("EV_")):
+                    continue
+                v = node.value
+                if isinstance(v, ast.Call) and v.args:
+                    v = v.args[0]
+                if not isinstance(v, ast.Constant):
+                    continue      # an import or an alias of another module's code
+                where = "%s:%s" % (f, node.targets[0].id)
+                if v.value in seen:
+                    dup.append((v.value, seen[v.value], where))
+                seen.setdefault(v.value, where)
+    assert len(seen) >= 10 and not dup, dup
+    # Alarms are logged under their protection's code: those must not be
+    # event codes either.
+    import protection
+    codes = [p[protection.P_CODE] for p in protection.PROTECTIONS]
+    assert len(set(codes)) == len(codes)
+    assert not set(codes) & set(seen), sorted(set(codes) & set(seen))

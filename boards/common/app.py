@@ -55,12 +55,13 @@ import sys
 import micropython
 import select
 
+# A board-side error's event code lives with the other system events in
+# eventlog.py (alarms.EV_* are 2001 up, the Modbus slave's 3001 up).
+from eventlog import EV_BOARD_ERROR
+
 last_error = None
 
 
-# Event code of a board-side error (firmware EV_* codes are small, alarm
-# codes 100..1999: 2000 up is the board's).
-EV_BOARD_ERROR = 2001
 ERROR_FILE = "errors.txt"
 ERROR_FILE_MAX = 4096
 ERROR_RESET_DELAY_MS = 1000
