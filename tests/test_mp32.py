@@ -96,23 +96,6 @@ def test_a_deliberate_overflow_in_the_tick_fails_the_32_bit_heap_lock_but_not_th
     assert sim.run(sc, u, trace=False).sha256 == ref.sha256
 
 
-# Every built-in scenario under the 32-bit port, the heap locked from the
-# first tick to the end: any allocation in the tick, the link, the Modbus
-# slave, a start, a trip or the event log fails the run, and so does any
-# intermediate that leaves the 31-bit range (it would be a bigint); the
-# output must equal CPython's bit for bit, and the heap the .mpy firmware
-# was given must have been enough.
-@pytest.mark.parametrize("name", scenario.builtin_names())
-def test_every_builtin_scenario_runs_allocation_free_and_bit_identical_on_32_bit(name):
-    sc = scenario.load(name)
-    r = sim.run(sc, rt.MicroPython32Runtime(heap_lock_after=1, heapsize=rt.MPY_HEAP_32),
-                trace=False)
-    ref = sim.run(sc, "cpython", trace=False)
-    assert r.sha256 == ref.sha256
-    assert r.alarms == ref.alarms and r.final_state == ref.final_state
-    assert r.heap["end"] == r.heap["start"], r.heap
-
-
 @pytest.mark.parametrize("board", ["rp2040_pico", "esp32_devkitc"])
 def test_each_board_image_serves_a_session_in_the_32_bit_mpy_heap_without_growing_it(
         board, tmp_path):
