@@ -26,7 +26,7 @@ def test_default_scenario_meets_g3_in_both_runtimes_with_identical_output():
 # the firmware (island steps on each air path and at 50 Hz, a start and
 # stop, peak shaving, AMF, Modbus, islanding, a close onto a phase jump,
 # trips, a stuck breaker, a reset in the run-down); every built-in runs on
-# the 32-bit port, heap-locked from tick 1 (test_mp32.py), which is the
+# the 32-bit port, heap-locked from tick 1 (test_mp32_scenarios_*.py), which is the
 # stricter of the two.
 UNIX_SCENARIOS = ["iso-steps-ng", "iso-steps-leanburn", "iso-steps-ng-50hz", "start-stop-ng",
                   "sync-and-peak-shave", "amf-standby", "modbus-setpoint",

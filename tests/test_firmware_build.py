@@ -109,3 +109,17 @@ def test_build_reports_each_images_heap_after_boot_on_the_32_bit_runtime(tmp_pat
         assert "does NOT fit the board's %d B heap" % heap in lines[1]
     elif int(m.group(1)) < heap - 16384:
         assert "B free of" in lines[1]
+
+
+def test_without_node_the_build_stands_and_says_the_heap_check_was_skipped(
+        tmp_path, capsys, monkeypatch):
+    from host_sim import runtime as rt
+    from host_sim.errors import RuntimeError_
+
+    def missing(*a, **k):
+        raise RuntimeError_("node not found: the 32-bit MicroPython runtime runs under node")
+    monkeypatch.setattr(rt, "mp32_command", missing)
+    assert bf.main(["--out", str(tmp_path), "rp2040_pico"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "heap check skipped: node not found" in lines[1]
+    assert (tmp_path / "rp2040_pico" / "governor.mpy").exists()
