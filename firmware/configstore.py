@@ -66,7 +66,7 @@ Integer only; the same bytes on CPython and MicroPython.
 from array import array
 import os
 
-from fixpt import const
+from fixpt import const, put_i32_le, get_i32_le
 from crc16 import crc16
 from config import SETTINGS
 
@@ -101,22 +101,6 @@ S_REFUSED = const(5)     # intact, values refused by Config.set_many
 S_APPLIED = const(6)     # holds the configuration in use
 
 
-def _put32(b, o, v):
-    b[o] = v & 0xFF
-    b[o + 1] = (v >> 8) & 0xFF
-    b[o + 2] = (v >> 16) & 0xFF
-    b[o + 3] = (v >> 24) & 0xFF
-
-
-def _get32(b, o):
-    """Signed int32 at b[o]; None outside the small-int range (garbage never
-    builds a bigint on a 32-bit port)."""
-    hi = b[o + 3]
-    if 0x40 <= hi < 0xC0:
-        return None
-    if hi >= 0x80:
-        hi -= 256
-    return (hi << 24) | (b[o + 2] << 16) | (b[o + 1] << 8) | b[o]
 
 
 def _get16(b, o):
@@ -325,7 +309,7 @@ class ConfigStore:
             self._why[k] = "format version %d.%d (this firmware reads %d.0)" % (
                 b[4], b[5], VERSION)
             return S_FOREIGN
-        sv = _get32(b, 12)
+        sv = get_i32_le(b, 12)
         if sv is None or sv < 0:
             return self._bad(k, "damaged header")
         self._sq[k] = _get16(b, 6)
@@ -371,7 +355,7 @@ class ConfigStore:
         for i in range(N_SETTINGS):
             s = SETTINGS[i]
             if i < n:
-                v = _get32(b, HDR_BYTES + 4 * i)
+                v = get_i32_le(b, HDR_BYTES + 4 * i)
                 if v is None:
                     return "%s: stored value outside the integer range" % (s[0],)
             else:
@@ -483,10 +467,10 @@ class ConfigStore:
         b[9] = N_SETTINGS >> 8
         b[10] = _TID & 0xFF
         b[11] = _TID >> 8
-        _put32(b, 12, sv)
+        put_i32_le(b, 12, sv)
         at = HDR_BYTES
         for i in range(N_SETTINGS):
-            _put32(b, at, getattr(cfg, SETTINGS[i][0]))
+            put_i32_le(b, at, getattr(cfg, SETTINGS[i][0]))
             at += 4
         c = crc16(b, 0, at)
         b[at] = c & 0xFF

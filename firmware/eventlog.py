@@ -67,7 +67,7 @@ every 12 days (2**30 ms) to tell "long ago" from "just now".
 from array import array
 import os
 
-from fixpt import const
+from fixpt import const, put_i32_le, get_i32_le
 from crc16 import crc16
 
 EV_BOOT = const(1)        # logged by load(); value = entries recovered from the store
@@ -99,22 +99,6 @@ def store_size(capacity=512):
     return HDR_BYTES + capacity * REC_BYTES
 
 
-def _put32(b, o, v):
-    b[o] = v & 0xFF
-    b[o + 1] = (v >> 8) & 0xFF
-    b[o + 2] = (v >> 16) & 0xFF
-    b[o + 3] = (v >> 24) & 0xFF
-
-
-def _get32(b, o):
-    """Signed int32 at b[o]; None if it is outside the small-int range (so
-    garbage never builds a bigint on a 32-bit port)."""
-    hi = b[o + 3]
-    if 0x40 <= hi < 0xC0:
-        return None
-    if hi >= 0x80:
-        hi -= 256
-    return (hi << 24) | (b[o + 2] << 16) | (b[o + 1] << 8) | b[o]
 
 
 class FileStore:
@@ -358,10 +342,10 @@ class EventLog:
 
     def _encode(self, b, at, p):
         """Ring entry p as a record at b[at:], CRC included."""
-        _put32(b, at, self._seq[p])
-        _put32(b, at + 4, self._bt[p])
-        _put32(b, at + 8, self._t[p])
-        _put32(b, at + 12, self._val[p])
+        put_i32_le(b, at, self._seq[p])
+        put_i32_le(b, at + 4, self._bt[p])
+        put_i32_le(b, at + 8, self._t[p])
+        put_i32_le(b, at + 12, self._val[p])
         c = self._code[p]
         b[at + 16] = c & 0xFF
         b[at + 17] = c >> 8
@@ -375,10 +359,10 @@ class EventLog:
         c = crc16(b, at, at + _CRC_AT)
         if b[at + _CRC_AT] != (c & 0xFF) or b[at + _CRC_AT + 1] != (c >> 8):
             return False
-        seq = _get32(b, at)
-        boot = _get32(b, at + 4)
-        t = _get32(b, at + 8)
-        v = _get32(b, at + 12)
+        seq = get_i32_le(b, at)
+        boot = get_i32_le(b, at + 4)
+        t = get_i32_le(b, at + 8)
+        v = get_i32_le(b, at + 12)
         if seq is None or boot is None or t is None or v is None:
             return False
         if not 0 <= seq < self._seq_mod or seq % self._cap != slot or boot < 0 or t < 0:
@@ -404,7 +388,7 @@ class EventLog:
                 return -1
         if b[4] != VERSION or b[5] != REC_BYTES or (b[6] | (b[7] << 8)) != self._cap:
             return -2
-        boot = _get32(b, 8)
+        boot = get_i32_le(b, 8)
         if boot is None or boot < 0:
             return -1
         return boot
@@ -417,7 +401,7 @@ class EventLog:
         b[5] = REC_BYTES
         b[6] = self._cap & 0xFF
         b[7] = self._cap >> 8
-        _put32(b, 8, self._boot)
+        put_i32_le(b, 8, self._boot)
         b[12] = 0
         b[13] = 0
         c = crc16(b, 0, 14)

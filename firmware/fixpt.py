@@ -67,3 +67,23 @@ def div_round(a, d):
     if a >= 0:
         return (a + (d >> 1)) // d
     return -((-a + (d >> 1)) // d)
+
+
+def put_i32_le(b, o, v):
+    """v as a little-endian int32 at b[o] (the event log's and the
+    configuration store's records)."""
+    b[o] = v & 0xFF
+    b[o + 1] = (v >> 8) & 0xFF
+    b[o + 2] = (v >> 16) & 0xFF
+    b[o + 3] = (v >> 24) & 0xFF
+
+
+def get_i32_le(b, o):
+    """Signed little-endian int32 at b[o]; None outside the small-int range
+    (so stored garbage never builds a bigint on a 32-bit port)."""
+    hi = b[o + 3]
+    if 0x40 <= hi < 0xC0:
+        return None
+    if hi >= 0x80:
+        hi -= 256
+    return (hi << 24) | (b[o + 2] << 16) | (b[o + 1] << 8) | b[o]
