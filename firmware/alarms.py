@@ -54,8 +54,12 @@ class Alarms:
         self.force_flush = False  # a shutdown was logged: persist the log now
 
     def update(self, t_ms):
-        """Latch what tripped this tick; recompute the worst class."""
+        """Latch what tripped this tick; recompute the worst class.  Nothing
+        tripped (prot.n_new, counted by the tick's protection pass): nothing
+        can change, and the rows are not walked."""
         p = self.prot
+        if p.n_new == 0:
+            return
         for i in range(pr.N_PROT):
             if p.tripped[i] and not self.latched[i]:
                 self.latched[i] = 1

@@ -96,6 +96,7 @@ class Controller:
         self.inp = array("i", [0] * hal.N_IN)
         self.out = array("i", [0] * hal.N_OUT)
         self.tele = array("i", [0] * N_TELE)
+        self._tele_on = getattr(hal_impl, "WANTS_TELE", True)
         self.log = log if log is not None else EventLog()
         self.prot = pr.Protection(self.cfg)
         self.alarms = Alarms(self.prot, self.log)
@@ -353,23 +354,6 @@ class Controller:
             f_conf = fr[2]
         spd_pct = m.speed_pct_x100 if m.speed_pct_x100 > f_conf else f_conf
         # --- protect ---------------------------------------------------------
-        v = self.prot.vals
-        v[pr.SRC_SPEED_PCT] = spd_pct
-        v[pr.SRC_F_DEV_MHZ] = m.f_dev_mhz
-        v[pr.SRC_V_PCT] = m.v_pct_x100
-        v[pr.SRC_P_PCT] = m.p_pct_x100
-        v[pr.SRC_Q_PCT] = m.q_pct_x100
-        v[pr.SRC_I_PCT] = m.i_pct_x100
-        v[pr.SRC_I_UNBAL_PCT] = m.i_unbal_pct_x100
-        v[pr.SRC_I_A_X10] = m.i_max_a_x10
-        v[pr.SRC_OIL_KPA] = m.oil_kpa
-        v[pr.SRC_COOLANT_DC] = m.coolant_dc
-        v[pr.SRC_GAS_MBAR] = m.gas_mbar
-        v[pr.SRC_BATT_MV] = m.batt_mv
-        v[pr.SRC_DI] = m.di
-        v[pr.SRC_ROCOF] = m.rocof_mhz_s if m.rocof_mhz_s >= 0 else -m.rocof_mhz_s
-        v[pr.SRC_VSHIFT] = m.vshift_cdeg if m.vshift_cdeg >= 0 else -m.vshift_cdeg
-        v[pr.SRC_IMPORT_PCT] = m.import_pct_x100
         # Stall.  An engine still falling faster than 5 %/s (against 50 ms
         # ago) is stalling; so is one that has been under 95 % for 1.5 s and
         # has not risen by 1 %/s over the last 0.5 s: it has bogged under a
@@ -384,12 +368,13 @@ class Controller:
         n = 0 if spd_pct >= 9500 else (n + 1 if n < _STALL_LOW_N else n)
         self._stall_low_n = n
         bog = n >= _STALL_LOW_N and spd_pct - ring[k] <= 50
-        v[pr.SRC_STALL_PCT] = spd_pct if d_fast <= -25 or bog else 10000
+        stall_pct = spd_pct if d_fast <= -25 or bog else 10000
         ring[k] = spd_pct
         self._spd_k = k + 1 if k + 1 < _STALL_N else 0
         flags = self._flags(m, spd_pct)
-        v[pr.SRC_FLAGS] = flags
-        self.prot.update(seq.armed_mask(m.di), cfg.tick_ms)
+        prot = self.prot
+        prot.load(m, spd_pct, stall_pct, flags)
+        prot.update(seq.armed_mask(m.di), cfg.tick_ms)
         self.alarms.update(t_ms)
         # --- mains and sequence ----------------------------------------------
         mn = self.mains
@@ -481,7 +466,14 @@ class Controller:
             # perturbation stops and the detector starts afresh next time.
             self.aai.update(0, False)
         self._outputs(m, seq.do | mn.do, fuel, bias, cut)
-        # --- telemetry -------------------------------------------------------
+        if self._tele_on:
+            self._telemetry(m, g, fm)
+        self.hal.write(out, self.tele)
+        self.ticks += 1
+
+    def _telemetry(self, m, g, fm):
+        """The telemetry row (TELE_*), for a HAL that uses it (WANTS_TELE)."""
+        seq = self.seq
         t = self.tele
         a = self.alarms
         t[TELE_SPEED_RPM_X10] = m.speed_rpm_x10
@@ -509,8 +501,6 @@ class Controller:
         t[TELE_PHASE_CDEG] = m.phase_cdeg
         t[TELE_SLIP_MHZ] = m.slip_f_mhz
         t[TELE_REFUSED] = self.refused
-        self.hal.write(out, t)
-        self.ticks += 1
 
     def _outputs(self, m, do, fuel, bias, cut):
         """The last word on the outputs, whatever the sequence and the mains

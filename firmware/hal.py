@@ -126,6 +126,11 @@ OUT_NAMES = ("fuel_pct_x100", "avr_bias_pct_x100", "ign_cut_pct_x100", "do")
 class Hal:
     """Interface every HAL implements.  Methods must not allocate."""
 
+    # Whether write() uses the telemetry vector.  A board's own HAL does not
+    # (Modbus reads the controller's state itself): the controller then
+    # leaves the vector alone, a twelfth of a Cortex-M0 tick saved.
+    WANTS_TELE = True
+
     def wait_tick(self):
         """Block until the next control tick is due.  Returns False to stop."""
         raise NotImplementedError

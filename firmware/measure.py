@@ -15,16 +15,16 @@ protection compares like with like whatever the set's size or frequency.
 """
 
 from array import array
-from fixpt import const, mul_div, mul_shr, sat
+from fixpt import const, mul_div, mul_shr
 import hal
 
 # ROCOF window: the generator frequency 8 ticks (80 ms, ~5 cycles at 60 Hz)
 # ago - standards.md: ROCOF filtered over 4-9 cycles.
-_ROCOF_N = 8
+_ROCOF_N = const(8)
 # Plausible cycle periods (100 ns): 150 Hz down to 5 Hz.  Anything else is a
 # bad reading and counts as no cycle, never as a wild frequency.
-_PER_MIN = 66666
-_PER_MAX = 2000000
+_PER_MIN = const(66666)
+_PER_MAX = const(2000000)
 
 
 def valid_period(per):
@@ -92,7 +92,7 @@ def rpm_x10_of_mhz(f_mhz, poles):
 
 # After this many ticks with no pulses the speed reads zero: at 10 ms ticks and
 # 118 teeth that is below ~25 rpm, far under cranking speed.
-_MPU_STALE_TICKS = 5
+_MPU_STALE_TICKS = const(5)
 
 
 class Measure:
@@ -150,8 +150,12 @@ class Measure:
     def update(self, inp):
         cfg = self.cfg
         self.t_ms = inp[hal.IN_T_MS]
-        edges = sat(inp[hal.IN_MPU_PULSES], 0, _EDGES_MAX)
-        span_us = sat(inp[hal.IN_MPU_SPAN_US], 0, _SPAN_MAX_US)
+        # Saturation written out (not fixpt.sat): a call per input is a
+        # tenth of the tick on a Cortex-M0.
+        x = inp[hal.IN_MPU_PULSES]
+        edges = 0 if x < 0 else (x if x < _EDGES_MAX else _EDGES_MAX)
+        x = inp[hal.IN_MPU_SPAN_US]
+        span_us = 0 if x < 0 else (x if x < _SPAN_MAX_US else _SPAN_MAX_US)
         if edges >= 2 and span_us > 0:
             self.speed_rpm_x10 = mpu_rpm_x10(edges, span_us, cfg.mpu_k)
             self._mpu_stale = 0
@@ -163,15 +167,26 @@ class Measure:
                 self._mpu_stale = _MPU_STALE_TICKS
                 self.speed_rpm_x10 = 0
         # An implausible period (noise, a dead input) counts as no cycle.
-        per = valid_period(inp[hal.IN_GEN_PERIOD_100NS])
-        self.gen_f_mhz = mhz_of_period(per)
-        self.gen_v_dv = sat(inp[hal.IN_GEN_V_DV], 0, _V_MAX_DV)
-        p = sat(inp[hal.IN_GEN_P_KW_X10], -_P_MAX_KW_X10, _P_MAX_KW_X10)
+        per = inp[hal.IN_GEN_PERIOD_100NS]
+        if not _PER_MIN <= per <= _PER_MAX:
+            per = 0
+        gen_f = mhz_of_period(per)
+        self.gen_f_mhz = gen_f
+        x = inp[hal.IN_GEN_V_DV]
+        gen_v = 0 if x < 0 else (x if x < _V_MAX_DV else _V_MAX_DV)
+        self.gen_v_dv = gen_v
+        x = inp[hal.IN_GEN_P_KW_X10]
+        p = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
         self.p_kw_x10 = p
-        self.q_kvar_x10 = sat(inp[hal.IN_GEN_Q_KVAR_X10], -_P_MAX_KW_X10, _P_MAX_KW_X10)
-        ia = sat(inp[hal.IN_GEN_IA_A_X10], 0, _I_MAX_A_X10)
-        ib = sat(inp[hal.IN_GEN_IB_A_X10], 0, _I_MAX_A_X10)
-        ic = sat(inp[hal.IN_GEN_IC_A_X10], 0, _I_MAX_A_X10)
+        x = inp[hal.IN_GEN_Q_KVAR_X10]
+        q = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
+        self.q_kvar_x10 = q
+        x = inp[hal.IN_GEN_IA_A_X10]
+        ia = 0 if x < 0 else (x if x < _I_MAX_A_X10 else _I_MAX_A_X10)
+        x = inp[hal.IN_GEN_IB_A_X10]
+        ib = 0 if x < 0 else (x if x < _I_MAX_A_X10 else _I_MAX_A_X10)
+        x = inp[hal.IN_GEN_IC_A_X10]
+        ic = 0 if x < 0 else (x if x < _I_MAX_A_X10 else _I_MAX_A_X10)
         imax = ia if ia > ib else ib
         if ic > imax:
             imax = ic
@@ -179,43 +194,62 @@ class Measure:
         if ic < imin:
             imin = ic
         self.i_max_a_x10 = imax
-        self.oil_kpa = sat(inp[hal.IN_OIL_KPA], 0, _SENDER_MAX)
-        self.coolant_dc = sat(inp[hal.IN_COOLANT_DC], _COOLANT_LO_DC, _COOLANT_HI_DC)
-        self.gas_mbar = sat(inp[hal.IN_GAS_MBAR], 0, _SENDER_MAX)
-        self.batt_mv = sat(inp[hal.IN_BATT_MV], 0, _BATT_MAX_MV)
+        x = inp[hal.IN_OIL_KPA]
+        self.oil_kpa = 0 if x < 0 else (x if x < _SENDER_MAX else _SENDER_MAX)
+        x = inp[hal.IN_COOLANT_DC]
+        self.coolant_dc = _COOLANT_LO_DC if x < _COOLANT_LO_DC else \
+            (x if x < _COOLANT_HI_DC else _COOLANT_HI_DC)
+        x = inp[hal.IN_GAS_MBAR]
+        self.gas_mbar = 0 if x < 0 else (x if x < _SENDER_MAX else _SENDER_MAX)
+        x = inp[hal.IN_BATT_MV]
+        self.batt_mv = 0 if x < 0 else (x if x < _BATT_MAX_MV else _BATT_MAX_MV)
         # A 20-400 kPa TMAP sensor: below 10 kPa (an open signal wire reads
         # 0 V) or above its range is a failed sensor, not a pressure.
         v = inp[hal.IN_MAP_KPA_X10]
         self.map_kpa_x10 = v if _MAP_MIN_KPA_X10 <= v <= _MAP_MAX_KPA_X10 else 0
         self.di = inp[hal.IN_DI] & hal.DI_ALL
         self.speed_pct_x100 = mul_div(self.speed_rpm_x10, 10000, cfg.rated_rpm_x10)
-        self.f_dev_mhz = self.gen_f_mhz - cfg.f_nom_mhz if self.gen_f_mhz > 0 else 0
-        self.v_pct_x100 = mul_div(self.gen_v_dv, 10000, cfg.v_rated_dv)
-        self.p_pct_x100 = mul_div(p, 10000, cfg.p_rated_kw_x10)
-        self.q_pct_x100 = mul_div(self.q_kvar_x10, 10000, cfg.p_rated_kw_x10)
+        self.f_dev_mhz = gen_f - cfg.f_nom_mhz if gen_f > 0 else 0
+        v_pct = mul_div(gen_v, 10000, cfg.v_rated_dv)
+        self.v_pct_x100 = v_pct
+        p_rated = cfg.p_rated_kw_x10
+        self.p_pct_x100 = mul_div(p, 10000, p_rated)
+        self.q_pct_x100 = mul_div(q, 10000, p_rated)
         self.i_pct_x100 = mul_div(imax, 10000, cfg.i_rated_a_x10)
         self.i_unbal_pct_x100 = mul_div(imax - imin, 10000, cfg.i_rated_a_x10)
         # Mains side: frequency, voltage, and the angle between the two
         # voltages from their zero-crossing timestamps.
-        bper = valid_period(inp[hal.IN_BUS_PERIOD_100NS])
-        self.bus_f_mhz = mhz_of_period(bper)
-        self.bus_v_dv = sat(inp[hal.IN_BUS_V_DV], 0, _V_MAX_DV)
-        self.bus_v_pct_x100 = mul_div(self.bus_v_dv, 10000, cfg.v_rated_dv)
+        bper = inp[hal.IN_BUS_PERIOD_100NS]
+        if not _PER_MIN <= bper <= _PER_MAX:
+            bper = 0
+        bus_f = mhz_of_period(bper)
+        self.bus_f_mhz = bus_f
+        x = inp[hal.IN_BUS_V_DV]
+        bus_v = 0 if x < 0 else (x if x < _V_MAX_DV else _V_MAX_DV)
+        self.bus_v_dv = bus_v
+        bus_v_pct = mul_div(bus_v, 10000, cfg.v_rated_dv)
+        self.bus_v_pct_x100 = bus_v_pct
         if bper > 0 and per > 0:
             half = bper >> 1
-            self.phase_cdeg = cdeg_of(sat(inp[hal.IN_ZC_DT_100NS], -half, half), bper)
+            x = inp[hal.IN_ZC_DT_100NS]
+            self.phase_cdeg = cdeg_of(-half if x < -half else (x if x < half else half), bper)
             # Beyond +-25 % of nominal there is nothing to synchronise.
             lim = cfg.f_nom_mhz >> 2
-            slip = sat(self.gen_f_mhz - self.bus_f_mhz, -lim, lim)
+            x = gen_f - bus_f
+            slip = -lim if x < -lim else (x if x < lim else lim)
             self.slip_mhz = slip
-            if self._bus_f_q3 == 0:
-                self._slip_q3 = slip << 3
-                self._bus_f_q3 = self.bus_f_mhz << 3
+            bq = self._bus_f_q3
+            if bq == 0:
+                sq = slip << 3
+                bq = bus_f << 3
             else:
-                self._slip_q3 += ((slip << 3) - self._slip_q3) >> 2
-                self._bus_f_q3 += ((self.bus_f_mhz << 3) - self._bus_f_q3) >> 3
-            self.slip_f_mhz = (self._slip_q3 + 4) >> 3
-            self.bus_f_f_mhz = (self._bus_f_q3 + 4) >> 3
+                sq = self._slip_q3
+                sq += ((slip << 3) - sq) >> 2
+                bq += ((bus_f << 3) - bq) >> 3
+            self._slip_q3 = sq
+            self._bus_f_q3 = bq
+            self.slip_f_mhz = (sq + 4) >> 3
+            self.bus_f_f_mhz = (bq + 4) >> 3
         else:
             self.phase_cdeg = 0
             self.slip_mhz = 0
@@ -223,27 +257,34 @@ class Measure:
             self.bus_f_f_mhz = 0
             self._slip_q3 = 0
             self._bus_f_q3 = 0
-        self.dv_pct_x100 = self.v_pct_x100 - self.bus_v_pct_x100
-        self.grid_p_kw_x10 = sat(inp[hal.IN_GRID_P_KW_X10], -_P_MAX_KW_X10, _P_MAX_KW_X10)
-        self.grid_q_kvar_x10 = sat(inp[hal.IN_GRID_Q_KVAR_X10], -_P_MAX_KW_X10, _P_MAX_KW_X10)
-        self.import_pct_x100 = mul_div(sat(self.grid_p_kw_x10, -100000, 100000), 10000,
-                                       cfg.p_rated_kw_x10)
+        self.dv_pct_x100 = v_pct - bus_v_pct
+        x = inp[hal.IN_GRID_P_KW_X10]
+        gp = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
+        self.grid_p_kw_x10 = gp
+        x = inp[hal.IN_GRID_Q_KVAR_X10]
+        self.grid_q_kvar_x10 = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else \
+            (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
+        # (|grid kW| is within _P_MAX_KW_X10 = 100000 already.)
+        self.import_pct_x100 = mul_div(gp, 10000, p_rated)
         # Loss-of-mains measures on the generator voltage: ROCOF over the
         # window, and vector shift = this cycle's period against the window's
         # mean period (a phase jump of x deg stretches one cycle by x/360 T).
         k = self._hi
-        f_old = self._f_hist[k]
+        fh = self._f_hist
+        ph = self._per_hist
+        f_old = fh[k]
         p_old_sum = self._per_sum       # the window before this cycle
-        self._per_sum = p_old_sum - self._per_hist[k] + per
-        self._f_hist[k] = self.gen_f_mhz
-        self._per_hist[k] = per
+        self._per_sum = p_old_sum - ph[k] + per
+        fh[k] = gen_f
+        ph[k] = per
         self._hi = k + 1 if k + 1 < _ROCOF_N else 0
         if per > 0 and f_old > 0:
-            self.rocof_mhz_s = mul_div(self.gen_f_mhz - f_old, 1000, _ROCOF_N * cfg.tick_ms)
+            self.rocof_mhz_s = mul_div(gen_f - f_old, 1000, _ROCOF_N * cfg.tick_ms)
             p_avg = p_old_sum // _ROCOF_N
             if p_avg > 0:
-                d = sat(per - p_avg, -(p_avg >> 2), p_avg >> 2)
-                self.vshift_cdeg = cdeg_of(d, p_avg)
+                x = per - p_avg
+                lim = p_avg >> 2
+                self.vshift_cdeg = cdeg_of(-lim if x < -lim else (x if x < lim else lim), p_avg)
             else:
                 self.vshift_cdeg = 0
         else:

@@ -40,7 +40,7 @@ Units: see measure.py; pickups in the unit of their source (SRC_*).
 """
 
 from array import array
-from fixpt import const, mul_div
+from fixpt import const, mul_div, SMALL_INT_MAX
 import overcurrent
 
 
@@ -295,6 +295,17 @@ N_PROT = const(47)
 if len(PROTECTIONS) != N_PROT:
     raise ValueError("protection.N_PROT must equal len(PROTECTIONS)")
 
+# Rows by source, for the quiet path of Protection.update: _ROWS_OF[s] is
+# the rows of source s (in table order); a source's rows are all K_BIT
+# (_BIT_SRC) or all of the other kinds.
+_ROWS_OF = tuple([bytes([i for i in range(N_PROT) if PROTECTIONS[i][3] == s_])
+                  for s_ in range(N_SRC)])
+_BIT_SRC = bytes([1 if any(p[3] == s_ and p[2] == K_BIT for p in PROTECTIONS) else 0
+                  for s_ in range(N_SRC)])
+for _p in PROTECTIONS:
+    if (_p[2] == K_BIT) != (_BIT_SRC[_p[3]] == 1):
+        raise ValueError("protection: a source mixes bit and level rows")
+
 P_NAME = const(0)
 P_CODE = const(1)
 P_KIND = const(2)
@@ -392,8 +403,23 @@ class Protection:
         self.vals = array("i", [0] * N_SRC)
         self.value_at = array("i", [0] * n)   # value when tripped
         self.mains_tripped = False   # a trip-mains protection acted this tick
+        self.n_new = 0               # protections that tripped this tick
         self.i51 = index_of("overcurrent_time")
         self.curve = overcurrent.CURVE_IEC_VI
+        # The quiet path (see update): per source with an enabled row, the
+        # band its value may move in without any row's condition appearing;
+        # rebuilt by every accepted setting write (_bands).
+        self._n_chk = 0
+        self._chk_src = bytearray(N_SRC)     # the level sources to check
+        self._chk_lo = array("i", [0] * N_SRC)
+        self._chk_hi = array("i", [0] * N_SRC)
+        self._chk_of = bytearray(N_SRC)      # source -> its place in _chk_*
+        self._band_lo = array("i", [0] * N_SRC)   # each source's own band
+        self._band_hi = array("i", [0] * N_SRC)
+        self._di_bits = 0
+        self._flag_bits = 0
+        self._src_busy = bytearray(N_SRC)   # a row of this source is active
+        self._src_used = bytearray(N_SRC)   # a source with a row to run
         self._build_inverse()
 
     def _build_inverse(self):
@@ -401,6 +427,7 @@ class Protection:
         pick_a_x10 = mul_div(self.cfg.i_rated_a_x10, self.pickup[i], 10000)
         self.inv = overcurrent.InverseTime(self.curve, pick_a_x10, self.delay_ms[i],
                                            self.cfg.tick_ms)
+        self._bands()
 
     def ordered(self):
         """Every ORDER pair holds (lower pickup strictly below the higher)."""
@@ -454,6 +481,8 @@ class Protection:
             self.curve = value
         if PROTECTIONS[i][P_KIND] == K_INVERSE:
             self._build_inverse()
+        else:
+            self._bands()
         return True
 
     def set_pickups(self, items):
@@ -486,15 +515,140 @@ class Protection:
             return self.cls[i]
         return self.curve
 
+    def _bands(self):
+        """The quiet path's table (see update), rebuilt by every accepted
+        setting write, never in the tick.  For each level source (not K_BIT)
+        with an enabled row: the band [lo, hi] inside which no K_OVER or
+        K_UNDER row's condition is present (an inverse-time source gets an
+        empty band: its element integrates, it always runs).  For the two
+        bit sources: the mask of the bits their enabled rows watch.
+        Arming is left out: a row that is not armed is idle (or active, and
+        then its source runs until it has reset), so counting it only
+        narrows the band.  A source with a row active gets an empty band
+        (_set_busy) until its rows are all idle again."""
+        lo = self._band_lo
+        hi = self._band_hi
+        used = self._src_used
+        for s in range(N_SRC):
+            lo[s] = -SMALL_INT_MAX
+            hi[s] = SMALL_INT_MAX
+            used[s] = 0
+        self._di_bits = 0
+        self._flag_bits = 0
+        for i in range(N_PROT):
+            p = PROTECTIONS[i]
+            s = p[P_SRC]
+            if self.active[i] or self.timer_ms[i] or self.tripped[i]:
+                used[s] = 1           # run until it has reset (disabled now)
+            if not self.enable[i]:
+                continue
+            k = p[P_KIND]
+            pk = self.pickup[i]
+            used[s] = 1
+            if k == K_OVER:
+                if pk < hi[s]:
+                    hi[s] = pk
+            elif k == K_UNDER:
+                if pk > lo[s]:
+                    lo[s] = pk
+            elif k == K_BIT:
+                if s == SRC_DI:
+                    self._di_bits |= pk
+                else:
+                    self._flag_bits |= pk
+            else:
+                lo[s] = 1             # an empty band: always run
+                hi[s] = 0
+        n = 0
+        for s in range(N_SRC):
+            if used[s] and not _BIT_SRC[s]:
+                self._chk_src[n] = s
+                self._chk_lo[n] = lo[s]
+                self._chk_hi[n] = hi[s]
+                self._chk_of[s] = n
+                n += 1
+        self._n_chk = n
+        for s in range(N_SRC):
+            self._set_busy(s, 0)
+        for i in range(N_PROT):
+            if self.active[i] or self.timer_ms[i] or self.tripped[i]:
+                self._set_busy(PROTECTIONS[i][P_SRC], 1)
+
+    def _set_busy(self, s, b):
+        """Source s has a row active (b = 1) or none: a level source's band
+        is then empty (always run) or its own again."""
+        self._src_busy[s] = b
+        if not _BIT_SRC[s] and self._src_used[s]:
+            j = self._chk_of[s]
+            self._chk_lo[j] = 1 if b else self._band_lo[s]
+            self._chk_hi[j] = 0 if b else self._band_hi[s]
+
+    def load(self, m, speed_pct, stall_pct, flags):
+        """Fill vals (one per SRC_*) from the Measure m and what the
+        controller derives: the speed it protects on, the stall source and
+        the condition flags.  Here, where the SRC_* are this module's own
+        constants."""
+        v = self.vals
+        v[SRC_SPEED_PCT] = speed_pct
+        v[SRC_F_DEV_MHZ] = m.f_dev_mhz
+        v[SRC_V_PCT] = m.v_pct_x100
+        v[SRC_P_PCT] = m.p_pct_x100
+        v[SRC_Q_PCT] = m.q_pct_x100
+        v[SRC_I_PCT] = m.i_pct_x100
+        v[SRC_I_UNBAL_PCT] = m.i_unbal_pct_x100
+        v[SRC_I_A_X10] = m.i_max_a_x10
+        v[SRC_OIL_KPA] = m.oil_kpa
+        v[SRC_COOLANT_DC] = m.coolant_dc
+        v[SRC_GAS_MBAR] = m.gas_mbar
+        v[SRC_BATT_MV] = m.batt_mv
+        v[SRC_DI] = m.di
+        x = m.rocof_mhz_s
+        v[SRC_ROCOF] = x if x >= 0 else -x
+        x = m.vshift_cdeg
+        v[SRC_VSHIFT] = x if x >= 0 else -x
+        v[SRC_IMPORT_PCT] = m.import_pct_x100
+        v[SRC_STALL_PCT] = stall_pct
+        v[SRC_FLAGS] = flags
+
     def update(self, armed_mask, tick_ms):
         """One tick: run every element against self.vals (filled by the
         controller).  armed_mask has bit (1 << A_*) set for each arming
         condition met now.  Sets active[i] and tripped[i]; returns the number
-        of protections that tripped this tick."""
+        of protections that tripped this tick.
+
+        The quiet path, which gives exactly what running every row would,
+        for less: a row that is idle (not active, timer 0, not tripped) and
+        whose condition is absent stays exactly as it is, so only the rows
+        of a source whose value has left its band (_bands), or that has a
+        row active, are run."""
+        self.mains_tripped = False
+        new = 0
+        vals = self.vals
+        busy = self._src_busy
+        # The bit sources...
+        if vals[SRC_DI] & self._di_bits or busy[SRC_DI]:
+            new += self._rows(armed_mask, tick_ms, SRC_DI)
+        if vals[SRC_FLAGS] & self._flag_bits or busy[SRC_FLAGS]:
+            new += self._rows(armed_mask, tick_ms, SRC_FLAGS)
+        # ... and the level sources, each against its band (empty while busy).
+        src = self._chk_src
+        lo = self._chk_lo
+        hi = self._chk_hi
+        for j in range(self._n_chk):
+            s = src[j]
+            v = vals[s]
+            if v > hi[j] or v < lo[j]:
+                new += self._rows(armed_mask, tick_ms, s)
+        self.n_new = new
+        return new
+
+    def _rows(self, armed_mask, tick_ms, only):
+        """Run every row of source `only`; then mark it busy (a row active)
+        or not."""
         vals = self.vals
         new = 0
-        self.mains_tripped = False
-        for i in range(N_PROT):
+        b = 0
+        for i in _ROWS_OF[only]:
             self.tripped[i] = 0
             p = PROTECTIONS[i]
             if not self.enable[i] or not (armed_mask >> p[P_ARM]) & 1:
@@ -518,6 +672,7 @@ class Protection:
                 cond = self.inv.update(v)
                 if cond:
                     self.active[i] = 1
+                    b = 1
                     if self.timer_ms[i] == 0:
                         self.timer_ms[i] = 1
                         self.tripped[i] = 1
@@ -529,6 +684,7 @@ class Protection:
                 continue
             if cond:
                 self.active[i] = 1
+                b = 1
                 t = self.timer_ms[i]
                 if t <= self.delay_ms[i]:
                     # Count the time the condition has been present; trip on
@@ -544,4 +700,6 @@ class Protection:
             else:
                 self.active[i] = 0
                 self.timer_ms[i] = 0
+        if b != self._src_busy[only]:
+            self._set_busy(only, b)
         return new

@@ -154,6 +154,8 @@ class NativeHal(hal.Hal):
     the tick period is read from it every tick, so a changed tick_ms setting
     takes effect at once."""
 
+    WANTS_TELE = False      # write() drives pins only
+
     def __init__(self, board, cfg):
         self._cfg = cfg
         self._out = Outputs(board)
