@@ -108,6 +108,11 @@ class InverseTime:
         self.picked_up = False
         self.tripped = False
 
+    def quiet(self):
+        """At rest: update() at or below pickup changes nothing."""
+        return self.acc_ppm == 0 and self._rem == 0 and self._dec_rem == 0 and \
+            not self.tripped
+
     def rate_ppm_s(self, i_a_x10):
         """Operate rate at TMS 1 for current i_a_x10, ppm of the trip per
         second (1e6 / t(M)); 0 at or below pickup."""

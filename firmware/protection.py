@@ -305,6 +305,7 @@ _BIT_SRC = bytes([1 if any(p[3] == s_ and p[2] == K_BIT for p in PROTECTIONS) el
 for _p in PROTECTIONS:
     if (_p[2] == K_BIT) != (_BIT_SRC[_p[3]] == 1):
         raise ValueError("protection: a source mixes bit and level rows")
+_ALL_ARMS = const(0x3FFFFFFF)    # every arming bit (A_* < 30)
 
 P_NAME = const(0)
 P_CODE = const(1)
@@ -405,6 +406,7 @@ class Protection:
         self.mains_tripped = False   # a trip-mains protection acted this tick
         self.n_new = 0               # protections that tripped this tick
         self.i51 = index_of("overcurrent_time")
+        self._inv_src = PROTECTIONS[self.i51][P_SRC]
         self.curve = overcurrent.CURVE_IEC_VI
         # The quiet path (see update): per source with an enabled row, the
         # band its value may move in without any row's condition appearing;
@@ -416,6 +418,8 @@ class Protection:
         self._chk_of = bytearray(N_SRC)      # source -> its place in _chk_*
         self._band_lo = array("i", [0] * N_SRC)   # each source's own band
         self._band_hi = array("i", [0] * N_SRC)
+        self._band_arm = array("i", [0] * N_SRC)  # the arming bits its rows need
+        self._chk_arm = array("i", [0] * N_SRC)
         self._di_bits = 0
         self._flag_bits = 0
         self._src_busy = bytearray(N_SRC)   # a row of this source is active
@@ -522,17 +526,20 @@ class Protection:
         K_UNDER row's condition is present (an inverse-time source gets an
         empty band: its element integrates, it always runs).  For the two
         bit sources: the mask of the bits their enabled rows watch.
-        Arming is left out: a row that is not armed is idle (or active, and
-        then its source runs until it has reset), so counting it only
-        narrows the band.  A source with a row active gets an empty band
-        (_set_busy) until its rows are all idle again."""
+        A level source is checked only while one of its rows is armed: a
+        row that is not armed is idle (or active, and then its source runs
+        until it has reset).  A source with a row active (or its
+        inverse-time element not at rest) gets an empty band and every
+        arming (_set_busy) until it is idle again."""
         lo = self._band_lo
         hi = self._band_hi
         used = self._src_used
+        arm = self._band_arm
         for s in range(N_SRC):
             lo[s] = -SMALL_INT_MAX
             hi[s] = SMALL_INT_MAX
             used[s] = 0
+            arm[s] = 0
         self._di_bits = 0
         self._flag_bits = 0
         for i in range(N_PROT):
@@ -557,14 +564,19 @@ class Protection:
                 else:
                     self._flag_bits |= pk
             else:
-                lo[s] = 1             # an empty band: always run
-                hi[s] = 0
+                # Inverse time: above its pickup it integrates; below it,
+                # at rest (busy otherwise, see _rows), nothing changes.
+                x = self.inv.pickup_a_x10
+                if x < hi[s]:
+                    hi[s] = x
+            arm[s] |= 1 << p[P_ARM]
         n = 0
         for s in range(N_SRC):
             if used[s] and not _BIT_SRC[s]:
                 self._chk_src[n] = s
                 self._chk_lo[n] = lo[s]
                 self._chk_hi[n] = hi[s]
+                self._chk_arm[n] = arm[s]
                 self._chk_of[s] = n
                 n += 1
         self._n_chk = n
@@ -573,6 +585,8 @@ class Protection:
         for i in range(N_PROT):
             if self.active[i] or self.timer_ms[i] or self.tripped[i]:
                 self._set_busy(PROTECTIONS[i][P_SRC], 1)
+        if not self.inv.quiet():
+            self._set_busy(self._inv_src, 1)
 
     def _set_busy(self, s, b):
         """Source s has a row active (b = 1) or none: a level source's band
@@ -582,6 +596,8 @@ class Protection:
             j = self._chk_of[s]
             self._chk_lo[j] = 1 if b else self._band_lo[s]
             self._chk_hi[j] = 0 if b else self._band_hi[s]
+            # Busy: run whatever the arming (an unarmed row resets).
+            self._chk_arm[j] = _ALL_ARMS if b else self._band_arm[s]
 
     def load(self, m, speed_pct, stall_pct, flags):
         """Fill vals (one per SRC_*) from the Measure m and what the
@@ -634,11 +650,13 @@ class Protection:
         src = self._chk_src
         lo = self._chk_lo
         hi = self._chk_hi
+        arm = self._chk_arm
         for j in range(self._n_chk):
-            s = src[j]
-            v = vals[s]
-            if v > hi[j] or v < lo[j]:
-                new += self._rows(armed_mask, tick_ms, s)
+            if arm[j] & armed_mask:
+                s = src[j]
+                v = vals[s]
+                if v > hi[j] or v < lo[j]:
+                    new += self._rows(armed_mask, tick_ms, s)
         self.n_new = new
         return new
 
@@ -700,6 +718,8 @@ class Protection:
             else:
                 self.active[i] = 0
                 self.timer_ms[i] = 0
+        if only == self._inv_src and not self.inv.quiet():
+            b = 1
         if b != self._src_busy[only]:
             self._set_busy(only, b)
         return new

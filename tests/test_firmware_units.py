@@ -45,6 +45,19 @@ def test_firmware_unit_tests_pass_under_micropython(mp_bin):
     assert _run("micropython", [mp_bin, "-X", "heapsize=4M", RUNNER])[0] >= 40
 
 
+def test_the_runner_lists_every_firmware_unit_test_file():
+    """A tests/fw/test_*.py the runner's MODULES leaves out would never run
+    on any interpreter."""
+    import ast
+    tree = ast.parse(open(RUNNER).read())
+    listed = [n for n in ast.walk(tree) if isinstance(n, ast.Assign)
+              and getattr(n.targets[0], "id", "") == "MODULES"][0]
+    names = set(ast.literal_eval(listed.value))
+    files = {f[:-3] for f in os.listdir(os.path.dirname(RUNNER))
+             if f.startswith("test_") and f.endswith(".py")}
+    assert files == names, (sorted(files - names), sorted(names - files))
+
+
 def test_both_interpreters_run_the_same_tests(mp_bin):
     a = _run("cpython", [sys.executable, RUNNER])[1]
     b = _run("micropython", [mp_bin, "-X", "heapsize=4M", RUNNER])[1]
