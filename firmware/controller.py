@@ -331,28 +331,37 @@ class Controller:
         inp = self.inp
         out = self.out
         cfg = self.cfg
+        tick = cfg.tick_ms
         self.hal.read(inp)
         m = self.meas
         m.update(inp)
         t_ms = m.t_ms
+        di = m.di
         seq = self.seq
         # Speed by the second independent means, from generator frequency:
         # the governor falls back on it if the pickup fails, and overspeed
         # protection takes the higher of the two so one failed sensor cannot
         # blind it.
-        f_rpm_x10 = rpm_x10_of_mhz(m.gen_f_mhz, cfg.poles)
-        f_pct = mul_div(f_rpm_x10, 10000, cfg.rated_rpm_x10)
+        gen_f = m.gen_f_mhz
+        f_rpm_x10 = rpm_x10_of_mhz(gen_f, cfg.poles)
+        # (f_rpm_x10 < 2**16 from a valid period: the product is written out.)
+        f_pct = f_rpm_x10 * 10000 // cfg.rated_rpm_x10
         # The frequency path takes the lowest of the last three ticks (two
         # cycles or more): a real overspeed raises every cycle, a grid phase
         # jump shortens one cycle (a 60 deg jump reads 72 Hz for one cycle)
         # and must not shut the engine down.  The pickup stays instantaneous.
         fr = self._f_ring
-        fr[self._f_k] = f_pct
-        self._f_k = self._f_k + 1 if self._f_k < 2 else 0
-        f_conf = fr[0] if fr[0] < fr[1] else fr[1]
-        if fr[2] < f_conf:
-            f_conf = fr[2]
-        spd_pct = m.speed_pct_x100 if m.speed_pct_x100 > f_conf else f_conf
+        k = self._f_k
+        fr[k] = f_pct
+        self._f_k = k + 1 if k < 2 else 0
+        a = fr[0]
+        b = fr[1]
+        f_conf = a if a < b else b
+        a = fr[2]
+        if a < f_conf:
+            f_conf = a
+        a = m.speed_pct_x100
+        spd_pct = a if a > f_conf else f_conf
         # --- protect ---------------------------------------------------------
         # Stall.  An engine still falling faster than 5 %/s (against 50 ms
         # ago) is stalling; so is one that has been under 95 % for 1.5 s and
@@ -374,12 +383,12 @@ class Controller:
         flags = self._flags(m, spd_pct)
         prot = self.prot
         prot.load(m, spd_pct, stall_pct, flags)
-        prot.update(seq.armed_mask(m.di), cfg.tick_ms)
+        prot.update(seq.armed_mask(di), tick)
         self.alarms.update(t_ms)
         # --- mains and sequence ----------------------------------------------
         mn = self.mains
-        mn.update(m, seq.mode == MODE_AUTO, (m.di & hal.DI_GCB_CLOSED) != 0,
-                  self.prot.mains_tripped, cfg.tick_ms)
+        mn.update(m, seq.mode == MODE_AUTO, (di & hal.DI_GCB_CLOSED) != 0,
+                  prot.mains_tripped, tick)
         seq.amf_run = mn.amf_run
         seq.update(m, t_ms)
         st = seq.state
@@ -387,15 +396,15 @@ class Controller:
             if st == ST_WARMUP and self._st_prev < ST_WARMUP:
                 self.starts += 1
             self._st_prev = st
-        tick = cfg.tick_ms
         if ST_WARMUP <= st <= ST_COOLDOWN:
             self._run_ms += tick
             if self._run_ms >= 1000:
                 self._run_ms -= 1000
                 self.run_s += 1
-        if m.p_kw_x10 > 0:
+        p = m.p_kw_x10
+        if p > 0:
             # 0.1 kWh = 3,600,000 kW_x10 ms
-            e = self._e_acc + m.p_kw_x10 * tick
+            e = self._e_acc + p * tick
             if e >= 3600000:
                 e -= 3600000
                 if self.kwh_x10 < 1073741823:
@@ -403,61 +412,63 @@ class Controller:
             self._e_acc = e
         # --- control ---------------------------------------------------------
         speed = m.speed_rpm_x10
-        if flags & pr.FLAG_MPU_LOSS and m.gen_f_mhz > 0:
+        if flags & pr.FLAG_MPU_LOSS and gen_f > 0:
             # Pickup lost: govern on generator frequency until the set stops.
             speed = f_rpm_x10
         g = self.gov
         fm = seq.fuel_mode
         cut = 0
+        ign = self.ign
+        # The fuel map learns only from honest steady running.
+        learn = not (flags & pr.FLAG_METER_LOSS) and ign.cut_pct_x100 == 0
         if fm == FUEL_POWER:
             if not self._was_power:
                 self.pc.start(m.p_filt_kw_x10)
             self._was_power = True
-            p_ref = self.pc.update(m, seq.state == ST_UNLOAD)
-            seq.unloaded = self.pc.unloaded(m)
+            pc = self.pc
+            p_ref = pc.update(m, st == ST_UNLOAD)
+            seq.unloaded = pc.unloaded(m)
             # Active anti-islanding: a small perturbation whose echo in the
             # frequency only an island can give (antiisland.py).
             armed = seq.paralleled and seq.par_ms >= cfg.lom_inhibit_ms
             # Near full output the pattern is centred one amplitude below
             # the rating (clipped at the top it would be lost): the set then
             # gives up aai_pct_x10 of output on average, no more.
-            b = self.aai.update(m.gen_f_mhz, armed)
+            b = self.aai.update(gen_f, armed)
             if b != 0:
                 top = cfg.p_fuel_rated_kw_x10 - self.aai.amp_kw_x10
                 p_ref = sat((p_ref if p_ref < top else top) + b, 0, cfg.p_fuel_rated_kw_x10)
-            g.learn_ok = not (flags & pr.FLAG_METER_LOSS) \
-                and self.ign.cut_pct_x100 == 0
+            g.learn_ok = learn
             fuel = g.update_power(p_ref, m.p_filt_kw_x10, speed)
-            cut = self.ign.update(speed, m.p_jump_kw_x10)
+            cut = ign.update(speed, m.p_jump_kw_x10)
         elif fm == FUEL_GOVERN:
             self._was_power = False
             if seq.just_disconnected:
                 g.preset(cfg.start_fuel_pct_x100, speed)
             g.sp_rpm_x10 = seq.sp_rpm_x10
-            g.sync_gain = seq.state == ST_SYNC or \
-                (seq.state == ST_CLOSING and (m.di & hal.DI_MB_CLOSED) != 0)
+            g.sync_gain = st == ST_SYNC or \
+                (st == ST_CLOSING and (di & hal.DI_MB_CLOSED) != 0)
             if mn.retransfer:
                 # Closed-transition retransfer: hold the island at the target
                 # slip above the returning grid until the MB closes.
                 g.sp_rpm_x10 = rpm_x10_of_mhz(mn.syncer.f_target_mhz, cfg.poles)
-            g.fuel_max_now = self._knock_max if m.di & hal.DI_KNOCK else cfg.fuel_max
+            knock = di & hal.DI_KNOCK
+            g.fuel_max_now = self._knock_max if knock else cfg.fuel_max
             # Without metering there is no kW to feed forward: PI alone.
             p_ff = m.p_filt_kw_x10 if not (flags & pr.FLAG_METER_LOSS) else 0
-            # The fuel map learns only from honest steady running.
-            g.learn_ok = not (flags & pr.FLAG_METER_LOSS) and not (m.di & hal.DI_KNOCK) \
-                and self.ign.cut_pct_x100 == 0
+            g.learn_ok = learn and not knock
             # The MAP lead only on load, and not while the island is being
             # synchronised back to the grid (the mains syncer's own tuning).
-            g.map_enable = (m.di & hal.DI_GCB_CLOSED) != 0 and not mn.retransfer
+            g.map_enable = (di & hal.DI_GCB_CLOSED) != 0 and not mn.retransfer
             fuel = g.update(speed, p_ff, m.map_kpa_x10)
-            cut = self.ign.update(speed, m.p_jump_kw_x10)
+            cut = ign.update(speed, m.p_jump_kw_x10)
         elif fm == FUEL_START:
             fuel = cfg.start_fuel_pct_x100
         else:
             fuel = 0
         if fm == FUEL_POWER:
             bias = self.avr.update_q(self.pc.q_ref_kvar_x10, m.q_kvar_x10)
-        elif (seq.state == ST_SYNC or mn.retransfer) and m.bus_v_dv > 0:
+        elif (st == ST_SYNC or mn.retransfer) and m.bus_v_dv > 0:
             bias = self.avr.match(m.bus_v_dv, m.gen_v_dv)
         else:
             bias = self.avr.update(m.gen_v_dv, fm == FUEL_GOVERN)

@@ -151,7 +151,10 @@ class Governor:
 
     def _lookup_q8(self, p):
         """Map at kW p (pct_x100 of rated, clamped 0..120 %), Q8."""
-        p = sat(p, 0, (N_MAP - 1) * MAP_STEP)
+        # (Saturations in this file's per-tick paths are written out: a call
+        # costs ~1000 Cortex-M0 instructions.)
+        top = (N_MAP - 1) * MAP_STEP
+        p = 0 if p < 0 else (p if p < top else top)
         i = p // MAP_STEP
         if i >= N_MAP - 1:
             i = N_MAP - 2
@@ -253,18 +256,21 @@ class Governor:
         mode.  The first call after speed mode is bumpless."""
         cfg = self.cfg
         pr_ = cfg.p_fuel_rated_kw_x10
-        ref_pu = mul_div(sat(p_ref_kw_x10, 0, pr_), 10000, pr_)
+        x = p_ref_kw_x10
+        ref_pu = mul_div(0 if x < 0 else (x if x < pr_ else pr_), 10000, pr_)
         ff = self._ff(ref_pu)
         self.ff_pct_x100 = ff
         self._ff_lp_q8 = ff << 8
-        err = sat(p_ref_kw_x10 - p_kw_x10, -pr_, pr_)
+        x = p_ref_kw_x10 - p_kw_x10
+        err = -pr_ if x < -pr_ else (x if x < pr_ else pr_)
         p_term = mul_div(err, cfg.pc_kp_x1000, 1000)
         # Frequency guard: outside +-0.5 % the speed loop's proportional term
         # joins in, so a set that suddenly carries the site (the grid has
         # gone, not yet detected) is not throttled by the power loop.
         lim = cfg.rated_rpm_x10 // 5
         db = cfg.rated_rpm_x10 // 200
-        serr = sat(cfg.rated_rpm_x10 - speed_rpm_x10, -lim, lim)
+        x = cfg.rated_rpm_x10 - speed_rpm_x10
+        serr = -lim if x < -lim else (x if x < lim else lim)
         if serr > db:
             p_term += mul_shr(serr - db, cfg.kp_q10, 10)
         elif serr < -db:
@@ -293,7 +299,8 @@ class Governor:
         u = self._limit(base, err, cfg.pc_ki_q12, ff)
         # Learn from steady power control: the reference met, the grid's
         # frequency near rated.
-        p_pu = mul_div(sat(p_kw_x10, -pr_, 2 * pr_), 10000, pr_)
+        x = p_kw_x10
+        p_pu = mul_div(-pr_ if x < -pr_ else (x if x < 2 * pr_ else 2 * pr_), 10000, pr_)
         self._learn(p_pu, -100 <= mul_div(err, 10000, pr_) <= 100
                     and -db <= serr <= db)
         return u
@@ -306,7 +313,8 @@ class Governor:
         cfg = self.cfg
         nl = cfg.map_line_nl
         span = cfg.map_line_span                 # >= 100: config relation
-        return mul_div(sat(map_kpa_x10 - nl, -span, 2 * span), 10000, span)
+        x = map_kpa_x10 - nl
+        return mul_div(-span if x < -span else (x if x < 2 * span else 2 * span), 10000, span)
 
     def update(self, speed_rpm_x10, p_kw_x10, map_kpa_x10=0):
         from_power = self._power_mode
@@ -321,15 +329,17 @@ class Governor:
             self._last_sp = self.sp_rpm_x10
         cfg = self.cfg
         # Droop on measured kW (0 in isochronous mode).
-        p_pu_x10000 = mul_div(sat(p_kw_x10, -cfg.p_fuel_rated_kw_x10,
-                                  2 * cfg.p_fuel_rated_kw_x10),
-                              10000, cfg.p_fuel_rated_kw_x10)
+        pr_ = cfg.p_fuel_rated_kw_x10
+        x = p_kw_x10
+        p_pu_x10000 = mul_div(-pr_ if x < -pr_ else (x if x < 2 * pr_ else 2 * pr_),
+                              10000, pr_)
         ref = self.sp_rpm_x10 - mul_div(cfg.droop_rpm_x10, p_pu_x10000, 10000)
         self.ref_rpm_x10 = ref
         # Clamp the error so that a stopped engine (speed 0) cannot push the
         # products out of small-int range; +-20 % speed is full authority anyway.
         lim = cfg.rated_rpm_x10 // 5
-        err = sat(ref - speed_rpm_x10, -lim, lim)
+        x = ref - speed_rpm_x10
+        err = -lim if x < -lim else (x if x < lim else lim)
         self.err_rpm_x10 = err
         # Feed-forward from the (learned) fuel map (motoring kW gives none),
         # with its lead.
@@ -359,7 +369,8 @@ class Governor:
         p_term = mul_shr(err, cfg.kp_sync_q10 if self.sync_gain else cfg.kp_q10, 10)
         self.p_pct_x100 = p_term
         # Derivative on measurement (no kick on reference changes).
-        dspd = sat(speed_rpm_x10 - self._last_speed, -lim, lim)
+        x = speed_rpm_x10 - self._last_speed
+        dspd = -lim if x < -lim else (x if x < lim else lim)
         self._last_speed = speed_rpm_x10
         d_term = -mul_shr(dspd, cfg.kd_q8, 8)
         self.d_pct_x100 = d_term
@@ -370,7 +381,8 @@ class Governor:
         # slope is bounded by the run-up ramp rate, so a set point that jumps
         # (a preset) gives no kick.
         a_lim = cfg.ramp_tick_rpm_x10
-        dsp = sat(self.sp_rpm_x10 - self._last_sp, -a_lim, a_lim)
+        x = self.sp_rpm_x10 - self._last_sp
+        dsp = -a_lim if x < -a_lim else (x if x < a_lim else a_lim)
         self._last_sp = self.sp_rpm_x10
         acc = mul_div(dsp, cfg.acc_k, cfg.tick_ms)
         # Output before limits, with the integrator as it stands.
@@ -461,7 +473,9 @@ class Governor:
             integ += mul_shr(err, ki_q12, 0)
         # The integrator alone may never demand more than the fuel range around
         # the feed-forward: a bounded state whatever happens upstream.
-        integ = sat(integ, (cfg.fuel_min - ff) << 12, (fmax - ff) << 12)
+        lo = (cfg.fuel_min - ff) << 12
+        hi = (fmax - ff) << 12
+        integ = lo if integ < lo else (integ if integ < hi else hi)
         self.integ_q12 = integ
         self.fuel_pct_x100 = u
         return u

@@ -208,15 +208,20 @@ class Measure:
         v = inp[hal.IN_MAP_KPA_X10]
         self.map_kpa_x10 = v if _MAP_MIN_KPA_X10 <= v <= _MAP_MAX_KPA_X10 else 0
         self.di = inp[hal.IN_DI] & hal.DI_ALL
-        self.speed_pct_x100 = mul_div(self.speed_rpm_x10, 10000, cfg.rated_rpm_x10)
+        # Relative to rating.  The products are written out (not fixpt.mul_div,
+        # a call each): every reading was saturated above to at most 100000
+        # (the speed by mpu_rpm_x10), so x * 10000 <= 1e9 < 2**30.
+        self.speed_pct_x100 = self.speed_rpm_x10 * 10000 // cfg.rated_rpm_x10
         self.f_dev_mhz = gen_f - cfg.f_nom_mhz if gen_f > 0 else 0
-        v_pct = mul_div(gen_v, 10000, cfg.v_rated_dv)
+        v_rated = cfg.v_rated_dv
+        v_pct = gen_v * 10000 // v_rated
         self.v_pct_x100 = v_pct
         p_rated = cfg.p_rated_kw_x10
-        self.p_pct_x100 = mul_div(p, 10000, p_rated)
-        self.q_pct_x100 = mul_div(q, 10000, p_rated)
-        self.i_pct_x100 = mul_div(imax, 10000, cfg.i_rated_a_x10)
-        self.i_unbal_pct_x100 = mul_div(imax - imin, 10000, cfg.i_rated_a_x10)
+        self.p_pct_x100 = p * 10000 // p_rated
+        self.q_pct_x100 = q * 10000 // p_rated
+        i_rated = cfg.i_rated_a_x10
+        self.i_pct_x100 = imax * 10000 // i_rated
+        self.i_unbal_pct_x100 = (imax - imin) * 10000 // i_rated
         # Mains side: frequency, voltage, and the angle between the two
         # voltages from their zero-crossing timestamps.
         bper = inp[hal.IN_BUS_PERIOD_100NS]
@@ -227,7 +232,7 @@ class Measure:
         x = inp[hal.IN_BUS_V_DV]
         bus_v = 0 if x < 0 else (x if x < _V_MAX_DV else _V_MAX_DV)
         self.bus_v_dv = bus_v
-        bus_v_pct = mul_div(bus_v, 10000, cfg.v_rated_dv)
+        bus_v_pct = bus_v * 10000 // v_rated
         self.bus_v_pct_x100 = bus_v_pct
         if bper > 0 and per > 0:
             half = bper >> 1
@@ -265,7 +270,7 @@ class Measure:
         self.grid_q_kvar_x10 = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else \
             (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
         # (|grid kW| is within _P_MAX_KW_X10 = 100000 already.)
-        self.import_pct_x100 = mul_div(gp, 10000, p_rated)
+        self.import_pct_x100 = gp * 10000 // p_rated
         # Loss-of-mains measures on the generator voltage: ROCOF over the
         # window, and vector shift = this cycle's period against the window's
         # mean period (a phase jump of x deg stretches one cycle by x/360 T).
