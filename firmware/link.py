@@ -131,6 +131,12 @@ def decode(buf, vals):
     n = check_header(buf)
     if n < 0:
         return n
+    return decode_body(buf, vals, n)
+
+
+def decode_body(buf, vals, n):
+    """decode() for a frame whose header check_header has passed (n its
+    count): the CRC and the values."""
     o = HEADER + 4 * n
     c = crc16(buf, 0, o)
     if buf[o] != (c & 0xFF) or buf[o + 1] != (c >> 8):

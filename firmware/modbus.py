@@ -10,6 +10,13 @@ Line V1.02) and nothing about the genset: every point lives in the data model
     k = s.poll(t_us)          serve what is buffered; k > 0: send s.reply[0:k]
                               (one write, then flush), and poll again until 0
 
+The data model answers m.read_bits(fc, start, qty, out, o) by setting the
+bits that are 1 in out[o:] (zeroed for it), m.read_regs(fc, start, qty, out,
+o) by writing every one of the 2 * qty bytes at out[o:] (not zeroed: the
+reply buffer holds the last reply), m.write_bits / m.write_regs(start, qty,
+buf, o, broadcast); each returns 0 or an exception code.  m.running() is
+FC17's run indicator.
+
 Framing.  USB-RS-485 adapters batch and split bytes, and a board reads its
 UART between control ticks, so the inter-character gap cannot be the primary
 frame delimiter: the frame length comes from the function code (and the byte
@@ -368,11 +375,13 @@ class Slave:
             nb = 2 * qty
         if start + qty > 0x10000:
             return self._exc(fc, EX_ADDRESS)
-        for i in range(3, 3 + nb):
-            r[i] = 0
         if fc <= 2:
+            # The model sets the bits that are 1.
+            for i in range(3, 3 + nb):
+                r[i] = 0
             e = self.model.read_bits(fc, start, qty, r, 3)
         else:
+            # The model writes every byte of the registers it reads.
             e = self.model.read_regs(fc, start, qty, r, 3)
         if e:
             return self._exc(fc, e)

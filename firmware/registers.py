@@ -312,6 +312,41 @@ _W_CODE = const(22)       # the access code (20 + S_CODE)
 _W_EVIDX = const(23)      # the event index (20 + S_EVIDX)
 _MAX_W = const(123)
 
+# Parts of the live values: Registers.snapshot(parts) fills only the parts a
+# request reads (part_of says which part a live value is in).  A read's parts
+# come from the address span of each part (Registers._prange).
+P_MEAS = const(1)          # measurements: L_SPEED..L_SITE, L_MAP
+P_STATE = const(2)         # state, mode, status, sync, DI/DO, first/last/worst
+P_ALARMS = const(4)        # latched and active bit words, L_NLATCHED
+P_COUNT = const(8)         # run time, counters, versions, CRCs, unlock time left
+P_EVENT = const(16)        # the event log window
+P_ALL = const(31)
+N_PARTS = const(5)         # part j is bit 1 << j
+
+# How read_regs' fast path encodes each register below Registers._fast_end:
+# Registers._fd[a] = class | live index << 3.
+_C_U16 = const(0)
+_C_S16 = const(1)
+_C_U32 = const(2)          # high word of a u32 (its low word follows)
+_C_S32 = const(3)          # high word of an s32
+_C_U32_LO = const(4)       # low word of a u32 (a read that starts on it)
+_C_S32_LO = const(5)
+_C_HOLE = const(6)         # unassigned input register: FFFF
+_C_ALARM = const(7)        # alarm status of protection a - ALARM_BASE
+
+
+def part_of(idx):
+    """The snapshot part (P_*) that fills live value idx."""
+    if idx <= L_SITE or idx == L_MAP:
+        return P_MEAS
+    if idx == L_NLATCHED or L_LAT0 <= idx < L_RUN_S:
+        return P_ALARMS
+    if idx <= L_LAST_CODE:
+        return P_STATE
+    if L_EV_COUNT <= idx <= L_EV_VALID:
+        return P_EVENT
+    return P_COUNT
+
 
 def _sat(v, lo, hi):
     return lo if v < lo else (hi if v > hi else v)
@@ -358,6 +393,7 @@ class Registers:
         self._wv = array("i", bytearray(4 * _MAX_W))
         self._wa = array("i", bytearray(4 * _MAX_W))
         self._ev = array("i", [0] * 5)
+        self._build_fast()
         self.event_index = 0
         self.unlocked_at = 0
         self.unlocked = False
@@ -384,171 +420,257 @@ class Registers:
             c.log.log(c.meas.t_ms, EV_MB_UNLOCK, 0)
         return self.unlocked
 
-    def snapshot(self):
-        """Fill self.live from the controller (once per request)."""
+    def _build_fast(self):
+        """Tables of read_regs' fast path, from the map.  _prange: the
+        address span [lo, hi) of the points each snapshot part fills (part j
+        at 2j, 2j + 1; an unused part never matches).  _fast_end: the input
+        registers from 0 up to the first that is not an input-register point
+        of a live value, a hole or an alarm status (IR_END with this map):
+        below it every register answers FC03 and FC04 alike, and _fd holds
+        each one's class (_C_*) and live index."""
+        pg = array("h", bytearray(4 * N_PARTS))
+        for j in range(N_PARTS):
+            pg[2 * j] = 0x7FFF
+        for p in POINTS:
+            if p[0] == TB_COIL or p[7] != S_LIVE:
+                continue
+            b = part_of(p[8])
+            j = 0
+            while b > 1:
+                b >>= 1
+                j += 1
+            w = 2 if p[3] == T_U32 or p[3] == T_S32 else 1
+            if p[1] < pg[2 * j]:
+                pg[2 * j] = p[1]
+            if p[1] + w > pg[2 * j + 1]:
+                pg[2 * j + 1] = p[1] + w
+        self._prange = pg
+        at = self._at
+        end = 0
+        while end < IR_END and end < _EXPL_SPAN:
+            r = at[end]
+            if r >= 0:
+                p = POINTS[r >> 1]
+                if p[0] != TB_IR or p[7] != S_LIVE or p[3] == T_BIT:
+                    break
+                # A high word is encoded with its low word in one step: the
+                # next register must be that low word.
+                if (p[3] == T_U32 or p[3] == T_S32) and not r & 1 and \
+                        (end + 1 >= _EXPL_SPAN or at[end + 1] != r + 1):
+                    break
+            end += 1
+        self._fast_end = end
+        fd = array("H", bytearray(2 * end))
+        for a in range(end):
+            r = at[a]
+            if r < 0:
+                fd[a] = _C_ALARM if ALARM_BASE <= a < ALARM_BASE + pr.N_PROT else _C_HOLE
+                continue
+            p = POINTS[r >> 1]
+            t = p[3]
+            if t == T_U16:
+                k = _C_U16
+            elif t == T_S16:
+                k = _C_S16
+            elif t == T_U32:
+                k = _C_U32_LO if r & 1 else _C_U32
+            else:
+                k = _C_S32_LO if r & 1 else _C_S32
+            fd[a] = k | (p[8] << 3)
+        self._fd = fd
+
+    def snapshot(self, parts=P_ALL):
+        """Fill self.live from the controller (once per request): the parts
+        (P_*) the request reads, every part by default.  The unlock window
+        is checked first whatever the parts, so its expiry is logged by the
+        first request after it, as when every request filled every part."""
+        unlocked = self._unlocked_now()
         c = self.ctl
         m = c.meas
         cfg = c.cfg
         lv = self.live
-        a = c.alarms
-        seq = c.seq
-        p_ = c.prot
-        meter = (m.di & hal.DI_METER_OK) != 0
-        mpu_lost = (seq.flags | p_.vals[pr.SRC_FLAGS]) & pr.FLAG_MPU_LOSS
-        lv[L_SPEED] = FAULT if mpu_lost else m.speed_rpm_x10
-        lv[L_GEN_F] = m.gen_f_mhz // 10 if m.gen_f_mhz > 0 else NA
-        lv[L_GEN_V] = m.gen_v_dv
-        inp = c.inp
-        lv[L_IA] = inp[hal.IN_GEN_IA_A_X10] if meter else FAULT
-        lv[L_IB] = inp[hal.IN_GEN_IB_A_X10] if meter else FAULT
-        lv[L_IC] = inp[hal.IN_GEN_IC_A_X10] if meter else FAULT
-        lv[L_P] = m.p_kw_x10 if meter else FAULT
-        lv[L_Q] = m.q_kvar_x10 if meter else FAULT
-        lv[L_P_PCT] = m.p_pct_x100 if meter else FAULT
-        p = m.p_kw_x10
-        q = m.q_kvar_x10
-        pa = p if p >= 0 else -p
-        qa = q if q >= 0 else -q
-        small = cfg.p_rated_kw_x10 // 50
-        if not meter:
-            lv[L_PF] = FAULT
-        elif pa < small and qa < small:
-            lv[L_PF] = NA            # under 2 % of rating: no meaningful angle
-        else:
-            # Halve both until the squares' sum stays a small int on a
-            # 32-bit port (23170**2 * 2 < 2**30).
-            while pa >= 23170 or qa >= 23170:
-                pa >>= 1
-                qa >>= 1
-            pf = mul_div(pa, 1000, isqrt(pa * pa + qa * qa))
-            # + lagging (exporting vars), - leading; within 0.5 % of
-            # rating of zero kvar it is unity, not a sign that flickers.
-            lv[L_PF] = pf if q >= -(small >> 2) else -pf
-        bus = m.bus_f_mhz > 0
-        lv[L_BUS_F] = m.bus_f_mhz // 10 if bus else NA
-        lv[L_BUS_V] = m.bus_v_dv
-        lv[L_GRID_P] = m.grid_p_kw_x10
-        lv[L_GRID_Q] = m.grid_q_kvar_x10
-        both = bus and m.gen_f_mhz > 0
-        lv[L_PHASE] = m.phase_cdeg if both else NA
-        lv[L_SLIP] = m.slip_f_mhz if both else NA
-        lv[L_OIL] = m.oil_kpa
-        lv[L_COOL] = m.coolant_dc
-        lv[L_GAS] = m.gas_mbar
-        lv[L_MAP] = m.map_kpa_x10 if m.map_kpa_x10 > 0 else NA
-        lv[L_BATT] = m.batt_mv
-        lv[L_ROCOF] = m.rocof_mhz_s
-        lv[L_VSHIFT] = m.vshift_cdeg
-        lv[L_FDEV] = m.f_dev_mhz if m.gen_f_mhz > 0 else NA
-        out = c.out
-        lv[L_FUEL] = out[hal.OUT_FUEL_PCT_X100]
-        lv[L_BIAS] = out[hal.OUT_AVR_BIAS_PCT_X100]
-        lv[L_REF] = c.gov.ref_rpm_x10
-        lv[L_PREF] = c.pc.p_ref_kw_x10 if seq.fuel_mode == sq.FUEL_POWER else NA
-        lv[L_SITE] = m.p_filt_kw_x10 + m.grid_p_kw_x10
-        st = seq.state
-        lv[L_STATE] = st
-        lv[L_MODE] = seq.mode
-        w = a.worst
-        bits = 0
-        if st != sq.ST_STOPPED:
-            bits |= 1
-        if st == sq.ST_AVAILABLE:
-            bits |= 2
-        if st == sq.ST_LOADED:
-            bits |= 4
-        if seq.paralleled:
-            bits |= 8
-        if c.mains.ok:
-            bits |= 16
-        if w != pr.CL_NONE:
-            bits |= 32
-        if w == pr.CL_WARNING:
-            bits |= 64
-        if w >= pr.CL_SOFT:
-            bits |= 128
-        if self._unlocked_now():
-            bits |= 256
-        if a.horn:
-            bits |= 512
-        if seq.mode == sq.MODE_AUTO:
-            bits |= 1024
-        if c.mains.amf_run:
-            bits |= 2048
-        if c.failsafe:
-            bits |= 4096
-        if c.mb.listen_only:
-            bits |= 8192
-        lv[L_STATUS] = bits
-        if st == sq.ST_CLOSING:
-            lv[L_SYNC] = 3
-        elif st == sq.ST_SYNC or c.mains.retransfer:
-            lv[L_SYNC] = 2 if synccheck.close_permitted(cfg, m, cfg.gcb_close_time_ms) else 1
-        else:
-            lv[L_SYNC] = 0
-        lv[L_DI] = m.di
-        lv[L_DO] = out[hal.OUT_DO]
-        fo = a.first_out
-        lv[L_FIRST] = fo
-        lv[L_FIRST_CODE] = pr.PROTECTIONS[fo][pr.P_CODE] if fo >= 0 else 0
-        lv[L_WORST] = w
-        la = a.last
-        lv[L_LAST] = la
-        lv[L_LAST_CODE] = pr.PROTECTIONS[la][pr.P_CODE] if la >= 0 else 0
-        n = 0
-        for k in range(3):
-            lv[L_LAT0 + k] = 0
-            lv[L_ACT0 + k] = 0
-        for i in range(pr.N_PROT):
-            if a.latched[i]:
-                n += 1
-                lv[L_LAT0 + (i >> 4)] |= 1 << (i & 15)
-            if p_.active[i]:
-                lv[L_ACT0 + (i >> 4)] |= 1 << (i & 15)
-        lv[L_NLATCHED] = n
-        lv[L_RUN_S] = c.run_s
-        lv[L_STARTS] = c.starts
-        lv[L_KWH] = c.kwh_x10
-        lv[L_UPTIME] = m.t_ms // 1000
-        cnt = c.mb.counters
-        for k in range(modbus.N_C):
-            lv[L_CNT0 + k] = cnt[k]
-        lv[L_REFUSED] = self.refused
-        lv[L_WRITES] = self.writes
-        lv[L_CTL_REFUSED] = c.refused
-        lv[L_CODE_FAILS] = self.code_fails
-        lv[L_FW0] = FW_VERSION[0]
-        lv[L_FW0 + 1] = FW_VERSION[1]
-        lv[L_FW0 + 2] = FW_VERSION[2]
-        lv[L_MAP_CRC] = self.map_crc
-        lv[L_SET_CRC] = c.settings_crc
-        lv[L_LINK_VER] = c.link_version
-        lv[L_NPROT] = pr.N_PROT
-        if self._unlocked_now():
-            left = cfg.mb_unlock_s - ((m.t_ms - self.unlocked_at) & 0x3FFFFFFF) // 1000
-            lv[L_UNLOCKED_S] = left if self.unlocked else cfg.mb_unlock_s
-        else:
-            lv[L_UNLOCKED_S] = 0
-        log = c.log
-        cnt = log.count()
-        lv[L_EV_COUNT] = cnt
-        lv[L_EV_NEWEST] = log.newest_seq() if cnt else NA
-        ev = self._ev
-        if self.event_index < cnt and log.read(cnt - 1 - self.event_index, ev):
-            lv[L_EV_SEQ] = ev[0]
-            lv[L_EV_BOOT] = ev[1]
-            lv[L_EV_T] = ev[2]
-            lv[L_EV_CODE] = ev[3]
-            lv[L_EV_VALUE] = ev[4]
-            lv[L_EV_VALID] = 1
-        else:
-            for k in range(L_EV_SEQ, L_EV_VALID):
-                lv[k] = NA
-            lv[L_EV_VALID] = 0
-        if c.ticks == 0:
-            # Before the first tick nothing has been measured yet.
-            for k in range(L_SPEED, L_SITE + 1):
-                lv[k] = NA
+        if parts & P_MEAS:
+            meter = (m.di & hal.DI_METER_OK) != 0
+            mpu_lost = (c.seq.flags | c.prot.vals[pr.SRC_FLAGS]) & pr.FLAG_MPU_LOSS
+            lv[L_SPEED] = FAULT if mpu_lost else m.speed_rpm_x10
+            lv[L_GEN_F] = m.gen_f_mhz // 10 if m.gen_f_mhz > 0 else NA
+            lv[L_GEN_V] = m.gen_v_dv
+            inp = c.inp
+            lv[L_IA] = inp[hal.IN_GEN_IA_A_X10] if meter else FAULT
+            lv[L_IB] = inp[hal.IN_GEN_IB_A_X10] if meter else FAULT
+            lv[L_IC] = inp[hal.IN_GEN_IC_A_X10] if meter else FAULT
+            lv[L_P] = m.p_kw_x10 if meter else FAULT
+            lv[L_Q] = m.q_kvar_x10 if meter else FAULT
+            lv[L_P_PCT] = m.p_pct_x100 if meter else FAULT
+            p = m.p_kw_x10
+            q = m.q_kvar_x10
+            pa = p if p >= 0 else -p
+            qa = q if q >= 0 else -q
+            small = cfg.p_rated_kw_x10 // 50
+            if not meter:
+                lv[L_PF] = FAULT
+            elif pa < small and qa < small:
+                lv[L_PF] = NA            # under 2 % of rating: no meaningful angle
+            else:
+                # Halve both until the squares' sum stays a small int on a
+                # 32-bit port (23170**2 * 2 < 2**30).
+                while pa >= 23170 or qa >= 23170:
+                    pa >>= 1
+                    qa >>= 1
+                # pa * 1000 // isqrt(pa**2 + qa**2), fixpt.isqrt's Newton
+                # steps from pa + qa instead of from the square: any start
+                # at or above the root ends on the same floor root, and
+                # this one is within 42 % of it (a few steps, not ~20).
+                n2 = pa * pa + qa * qa
+                r = pa + qa
+                y = (r + n2 // r) >> 1
+                while y < r:
+                    r = y
+                    y = (r + n2 // r) >> 1
+                pf = (pa * 1000) // r
+                # + lagging (exporting vars), - leading; within 0.5 % of
+                # rating of zero kvar it is unity, not a sign that flickers.
+                lv[L_PF] = pf if q >= -(small >> 2) else -pf
+            bus = m.bus_f_mhz > 0
+            lv[L_BUS_F] = m.bus_f_mhz // 10 if bus else NA
+            lv[L_BUS_V] = m.bus_v_dv
+            lv[L_GRID_P] = m.grid_p_kw_x10
+            lv[L_GRID_Q] = m.grid_q_kvar_x10
+            both = bus and m.gen_f_mhz > 0
+            lv[L_PHASE] = m.phase_cdeg if both else NA
+            lv[L_SLIP] = m.slip_f_mhz if both else NA
+            lv[L_OIL] = m.oil_kpa
+            lv[L_COOL] = m.coolant_dc
+            lv[L_GAS] = m.gas_mbar
+            lv[L_MAP] = m.map_kpa_x10 if m.map_kpa_x10 > 0 else NA
+            lv[L_BATT] = m.batt_mv
+            lv[L_ROCOF] = m.rocof_mhz_s
+            lv[L_VSHIFT] = m.vshift_cdeg
+            lv[L_FDEV] = m.f_dev_mhz if m.gen_f_mhz > 0 else NA
+            out = c.out
+            lv[L_FUEL] = out[hal.OUT_FUEL_PCT_X100]
+            lv[L_BIAS] = out[hal.OUT_AVR_BIAS_PCT_X100]
+            lv[L_REF] = c.gov.ref_rpm_x10
+            lv[L_PREF] = c.pc.p_ref_kw_x10 if c.seq.fuel_mode == sq.FUEL_POWER else NA
+            lv[L_SITE] = m.p_filt_kw_x10 + m.grid_p_kw_x10
+            if c.ticks == 0:
+                # Before the first tick nothing has been measured yet.
+                for k in range(L_SPEED, L_SITE + 1):
+                    lv[k] = NA
+        if parts & P_STATE:
+            a = c.alarms
+            seq = c.seq
+            st = seq.state
+            lv[L_STATE] = st
+            lv[L_MODE] = seq.mode
+            w = a.worst
+            bits = 0
+            if st != sq.ST_STOPPED:
+                bits |= 1
+            if st == sq.ST_AVAILABLE:
+                bits |= 2
+            if st == sq.ST_LOADED:
+                bits |= 4
+            if seq.paralleled:
+                bits |= 8
+            if c.mains.ok:
+                bits |= 16
+            if w != pr.CL_NONE:
+                bits |= 32
+            if w == pr.CL_WARNING:
+                bits |= 64
+            if w >= pr.CL_SOFT:
+                bits |= 128
+            if unlocked:
+                bits |= 256
+            if a.horn:
+                bits |= 512
+            if seq.mode == sq.MODE_AUTO:
+                bits |= 1024
+            if c.mains.amf_run:
+                bits |= 2048
+            if c.failsafe:
+                bits |= 4096
+            if c.mb.listen_only:
+                bits |= 8192
+            lv[L_STATUS] = bits
+            if st == sq.ST_CLOSING:
+                lv[L_SYNC] = 3
+            elif st == sq.ST_SYNC or c.mains.retransfer:
+                lv[L_SYNC] = 2 if synccheck.close_permitted(cfg, m, cfg.gcb_close_time_ms) else 1
+            else:
+                lv[L_SYNC] = 0
+            lv[L_DI] = m.di
+            lv[L_DO] = c.out[hal.OUT_DO]
+            fo = a.first_out
+            lv[L_FIRST] = fo
+            lv[L_FIRST_CODE] = pr.PROTECTIONS[fo][pr.P_CODE] if fo >= 0 else 0
+            lv[L_WORST] = w
+            la = a.last
+            lv[L_LAST] = la
+            lv[L_LAST_CODE] = pr.PROTECTIONS[la][pr.P_CODE] if la >= 0 else 0
+        if parts & P_ALARMS:
+            a = c.alarms
+            p_ = c.prot
+            n = 0
+            for k in range(3):
+                lv[L_LAT0 + k] = 0
+                lv[L_ACT0 + k] = 0
+            for i in range(pr.N_PROT):
+                if a.latched[i]:
+                    n += 1
+                    lv[L_LAT0 + (i >> 4)] |= 1 << (i & 15)
+                if p_.active[i]:
+                    lv[L_ACT0 + (i >> 4)] |= 1 << (i & 15)
+            lv[L_NLATCHED] = n
+        if parts & P_COUNT:
+            lv[L_RUN_S] = c.run_s
+            lv[L_STARTS] = c.starts
+            lv[L_KWH] = c.kwh_x10
+            lv[L_UPTIME] = m.t_ms // 1000
+            cnt = c.mb.counters
+            for k in range(modbus.N_C):
+                lv[L_CNT0 + k] = cnt[k]
+            lv[L_REFUSED] = self.refused
+            lv[L_WRITES] = self.writes
+            lv[L_CTL_REFUSED] = c.refused
+            lv[L_CODE_FAILS] = self.code_fails
+            lv[L_FW0] = FW_VERSION[0]
+            lv[L_FW0 + 1] = FW_VERSION[1]
+            lv[L_FW0 + 2] = FW_VERSION[2]
+            lv[L_MAP_CRC] = self.map_crc
+            lv[L_SET_CRC] = c.settings_crc
+            lv[L_LINK_VER] = c.link_version
+            lv[L_NPROT] = pr.N_PROT
+            if unlocked:
+                left = cfg.mb_unlock_s - ((m.t_ms - self.unlocked_at) & 0x3FFFFFFF) // 1000
+                lv[L_UNLOCKED_S] = left if self.unlocked else cfg.mb_unlock_s
+            else:
+                lv[L_UNLOCKED_S] = 0
+        if parts & P_EVENT:
+            log = c.log
+            cnt = log.count()
+            lv[L_EV_COUNT] = cnt
+            lv[L_EV_NEWEST] = log.newest_seq() if cnt else NA
+            ev = self._ev
+            if self.event_index < cnt and log.read(cnt - 1 - self.event_index, ev):
+                lv[L_EV_SEQ] = ev[0]
+                lv[L_EV_BOOT] = ev[1]
+                lv[L_EV_T] = ev[2]
+                lv[L_EV_CODE] = ev[3]
+                lv[L_EV_VALUE] = ev[4]
+                lv[L_EV_VALID] = 1
+            else:
+                for k in range(L_EV_SEQ, L_EV_VALID):
+                    lv[k] = NA
+                lv[L_EV_VALID] = 0
+
+    def _alarm_word(self, i):
+        """Alarm status register of protection i (input register 200 + i)."""
+        c = self.ctl
+        al = c.alarms
+        return (al.cls_at[i] if al.latched[i] else 0) | (16 if c.prot.active[i] else 0) | \
+            (32 if al.acked[i] else 0) | (c.prot.cls[i] << 8)
 
     def _value(self, kind, idx):
         """Raw value of a point (NA / FAULT markers possible)."""
@@ -603,7 +725,7 @@ class Registers:
             return modbus.EX_ADDRESS
         if fc == TB_COIL:
             return 0                  # command coils read 0
-        self.snapshot()
+        self.snapshot(P_STATE)        # L_DI, L_DO, L_STATUS
         lv = self.live
         nd = len(hal.DI_NAMES)
         no = len(hal.DO_NAMES)
@@ -626,8 +748,94 @@ class Registers:
         return 0
 
     def read_regs(self, fc, start, qty, out, o):
-        # Address check first, for the whole range (02 before anything);
-        # what each register is, kept for the pass that fills them.
+        # The snapshot parts the range reads: those whose points' address
+        # span it overlaps (computed now, filled after the address check).
+        e = start + qty
+        pg = self._prange
+        parts = 0
+        if start < pg[1] and e > pg[0]:
+            parts = P_MEAS
+        if start < pg[3] and e > pg[2]:
+            parts |= P_STATE
+        if start < pg[5] and e > pg[4]:
+            parts |= P_ALARMS
+        if start < pg[7] and e > pg[6]:
+            parts |= P_COUNT
+        if start < pg[9] and e > pg[8]:
+            parts |= P_EVENT
+        if e <= self._fast_end:
+            # The input registers: every one answers FC03 and FC04, and is a
+            # live value, a hole or an alarm status.  Encoded here as _put
+            # does, one step per point (both words of a 32-bit one).
+            self.snapshot(parts)
+            fd = self._fd
+            lv = self.live
+            a = start
+            while a < e:
+                x = fd[a]
+                t = x & 7
+                if t < _C_U32:
+                    v = lv[x >> 3]
+                    if t == _C_U16:
+                        if v < 0:
+                            v = 0xFFFF if v == NA else (0xFFFE if v == FAULT else 0)
+                        elif v > 0xFFFD:
+                            v = 0xFFFD
+                    elif v < 0:
+                        if v >= -32768:
+                            v += 0x10000
+                        elif v == NA:
+                            v = 0x7FFF
+                        elif v == FAULT:
+                            v = 0x7FFE
+                        else:
+                            v = 0x8000
+                    elif v > 32765:
+                        v = 32765
+                    out[o] = v >> 8
+                    out[o + 1] = v & 0xFF
+                elif t < _C_HOLE:
+                    v = lv[x >> 3]
+                    if v >= 0:
+                        hi = v >> 16
+                        lo = v & 0xFFFF
+                    elif v == NA or v == FAULT:
+                        hi = 0x7FFF if t & 1 else 0xFFFF
+                        lo = 0xFFFF if v == NA else 0xFFFE
+                    elif t & 1:
+                        hi = (v >> 16) & 0xFFFF
+                        lo = v & 0xFFFF
+                    else:
+                        hi = 0          # a u32 does not go negative
+                        lo = 0
+                    if t <= _C_S32:
+                        out[o] = hi >> 8
+                        out[o + 1] = hi & 0xFF
+                        if a + 1 < e:
+                            out[o + 2] = lo >> 8
+                            out[o + 3] = lo & 0xFF
+                            a += 1
+                            o += 2
+                    else:
+                        out[o] = lo >> 8
+                        out[o + 1] = lo & 0xFF
+                elif t == _C_HOLE:
+                    out[o] = 0xFF
+                    out[o + 1] = 0xFF
+                else:
+                    v = self._alarm_word(a - ALARM_BASE)
+                    if v < 0:
+                        v = 0xFFFF if v == NA else (0xFFFE if v == FAULT else 0)
+                    elif v > 0xFFFD:
+                        v = 0xFFFD
+                    out[o] = v >> 8
+                    out[o + 1] = v & 0xFF
+                a += 1
+                o += 2
+            return 0
+        # Everything else register by register.  Address check first, for
+        # the whole range (02 before anything); what each register is, kept
+        # for the pass that fills them.
         rk = self._rk
         for k in range(qty):
             a = start + k
@@ -639,7 +847,7 @@ class Registers:
                 return modbus.EX_ADDRESS
             if fc == TB_IR and kind == 1 and POINTS[self._at[a] >> 1][0] != TB_IR:
                 return modbus.EX_ADDRESS
-        self.snapshot()
+        self.snapshot(parts)
         c = self.ctl
         for k in range(qty):
             a = start + k
@@ -658,11 +866,7 @@ class Registers:
                 f = ((a - PROT_BASE) % PROT_STRIDE) >> 1
                 self._put(out, oo, T_S32, c.prot.get_field(i, f), (a - PROT_BASE) & 1)
             elif kind == 4:
-                i = a - ALARM_BASE
-                al = c.alarms
-                v = (al.cls_at[i] if al.latched[i] else 0) | (16 if c.prot.active[i] else 0) | \
-                    (32 if al.acked[i] else 0) | (c.prot.cls[i] << 8)
-                self._put(out, oo, T_U16, v, 0)
+                self._put(out, oo, T_U16, self._alarm_word(a - ALARM_BASE), 0)
             elif a >= PROT_BASE:
                 # A protection without a curve: the s32 "not available".
                 self._put(out, oo, T_S32, NA, (a - PROT_BASE) & 1)
