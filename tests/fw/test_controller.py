@@ -65,3 +65,36 @@ def test_tick_does_not_allocate():
             c.tick()
     finally:
         micropython.heap_unlock()
+
+
+def test_a_hal_that_does_not_use_telemetry_gets_the_same_outputs_and_no_telemetry_fill():
+    # A board's own HAL (WANTS_TELE False) skips the telemetry row; what the
+    # controller commands must not depend on it, through a load step, a
+    # breaker opening and a trip.
+    from helpers import ScriptHal
+    from controller import Controller
+
+    class QuietHal(ScriptHal):
+        WANTS_TELE = False
+
+    runs = []
+    for cls in (ScriptHal, QuietHal):
+        h = cls()
+        c = Controller(h)
+        running_inputs(h, c.cfg, c.cfg.rated_rpm_x10, 1000)
+        h.next_in[hal.IN_DI] |= hal.DI_MB_CLOSED
+        c.begin(5000, c.cfg.rated_rpm_x10)
+        seen = []
+        for k in range(400):
+            if k == 100:
+                running_inputs(h, c.cfg, c.cfg.rated_rpm_x10 * 95 // 100, 1800, k * 10)
+            elif k == 200:
+                h.next_in[hal.IN_DI] &= ~hal.DI_MB_CLOSED
+            elif k == 300:
+                h.next_in[hal.IN_GEN_V_DV] = c.cfg.v_rated_dv * 13 // 10
+            h.next_in[hal.IN_T_MS] = k * 10
+            c.tick()
+            seen.append(tuple(h.last_out))
+        runs.append((seen, tuple(c.tele)))
+    assert runs[0][0] == runs[1][0]
+    assert any(runs[0][1]) and not any(runs[1][1])
