@@ -59,7 +59,7 @@ class LinkHal(hal.Hal):
         self.on_command = None   # callable(command, argument) -> bool
         self.on_uart = None      # callable(buf, n, t_us): the Modbus port (controller.serve_uart)
         self._ubuf = bytearray(link.UART_CHUNK)
-        self._fast_in = self._fast_out = self._fast_tele = None
+        self._fast_in = None
         self._u_t = 0
 
     def _read_exact(self, mv, n):
@@ -206,22 +206,11 @@ class LinkHal(hal.Hal):
             inp[i] = v[i]
 
     def write(self, out, tele):
-        v = self._out_vals
+        # One 'O' frame: the outputs, then the telemetry, packed from the
+        # controller's own vectors.
         nt = self._n_tele
-        if _fast is not None and (out is self._fast_out or type(out) is _ARRAY_T) and \
-                (tele is self._fast_tele or type(tele) is _ARRAY_T):
-            self._fast_out = out
-            self._fast_tele = tele
-            _fast.copy(v, 0, out, 0, _N_OUT)
-            _fast.copy(v, _N_OUT, tele, 0, nt)
-        else:
-            for i in range(_N_OUT):
-                v[i] = out[i]
-            for i in range(nt):
-                v[_N_OUT + i] = tele[i]
-        n = _N_OUT + nt
-        link.encode(self._buf, link.T_OUTPUTS, v, n)
-        self._write(self._frames[n])
+        link.encode_two(self._buf, link.T_OUTPUTS, out, _N_OUT, tele, nt)
+        self._write(self._frames[_N_OUT + nt])
 
     def safe(self):
         # The plant on the other end applies fuel 0 when it sees the error.

@@ -113,6 +113,41 @@ def encode(buf, ftype, vals, n):
     return o + 2
 
 
+def encode_two(buf, ftype, a, na, b, nb):
+    """encode() of the values a[0:na] followed by b[0:nb] (the output frame:
+    outputs, then telemetry), packed from where they are; returns its
+    length."""
+    n = na + nb
+    buf[0] = SOF
+    buf[1] = LINK_VERSION
+    buf[2] = ftype
+    buf[3] = n
+    o = HEADER
+    if _fast is not None and type(a) is _ARRAY_T and type(b) is _ARRAY_T:
+        _fast.pack(buf, o, a, na)
+        _fast.pack(buf, o + 4 * na, b, nb)
+        o += 4 * n
+    else:
+        for i in range(na):
+            v = a[i]
+            buf[o] = v & 0xFF
+            buf[o + 1] = (v >> 8) & 0xFF
+            buf[o + 2] = (v >> 16) & 0xFF
+            buf[o + 3] = (v >> 24) & 0xFF
+            o += 4
+        for i in range(nb):
+            v = b[i]
+            buf[o] = v & 0xFF
+            buf[o + 1] = (v >> 8) & 0xFF
+            buf[o + 2] = (v >> 16) & 0xFF
+            buf[o + 3] = (v >> 24) & 0xFF
+            o += 4
+    c = crc16(buf, 0, o)
+    buf[o] = c & 0xFF
+    buf[o + 1] = c >> 8
+    return o + 2
+
+
 def check_header(buf):
     """Validate bytes 0..3; returns n (>= 0) or a negative E_* code."""
     if buf[0] != SOF:

@@ -323,8 +323,8 @@ P_EVENT = const(16)        # the event log window
 P_ALL = const(31)
 N_PARTS = const(5)         # part j is bit 1 << j
 
-# How read_regs' fast path encodes each register below Registers._fast_end:
-# Registers._fd[a] = class | live index << 3.
+# How read_regs' fast path encodes each register below Registers._fast_end
+# (Registers._fk[a]; Registers._fs[a] is its live index):
 _C_U16 = const(0)
 _C_S16 = const(1)
 _C_U32 = const(2)          # high word of a u32 (its low word follows)
@@ -426,8 +426,9 @@ class Registers:
         at 2j, 2j + 1; an unused part never matches).  _fast_end: the input
         registers from 0 up to the first that is not an input-register point
         of a live value, a hole or an alarm status (IR_END with this map):
-        below it every register answers FC03 and FC04 alike, and _fd holds
-        each one's class (_C_*) and live index."""
+        below it every register answers FC03 and FC04 alike, and _fk holds
+        each one's class (_C_*), _fs its live index (a hole: the holes from
+        it on)."""
         pg = array("h", bytearray(4 * N_PARTS))
         for j in range(N_PARTS):
             pg[2 * j] = 0x7FFF
@@ -460,34 +461,50 @@ class Registers:
                     break
             end += 1
         self._fast_end = end
-        fd = array("H", bytearray(2 * end))
-        for a in range(end):
+        fk = bytearray(end)
+        fs = bytearray(end)
+        for a in range(end - 1, -1, -1):
             r = at[a]
             if r < 0:
-                fd[a] = _C_ALARM if ALARM_BASE <= a < ALARM_BASE + pr.N_PROT else _C_HOLE
+                if ALARM_BASE <= a < ALARM_BASE + pr.N_PROT:
+                    fk[a] = _C_ALARM
+                else:
+                    # fs: the holes from here on (at most 255)
+                    fk[a] = _C_HOLE
+                    n = fs[a + 1] if a + 1 < end and fk[a + 1] == _C_HOLE else 0
+                    fs[a] = n + 1 if n < 255 else 255
                 continue
             p = POINTS[r >> 1]
             t = p[3]
             if t == T_U16:
-                k = _C_U16
+                fk[a] = _C_U16
             elif t == T_S16:
-                k = _C_S16
+                fk[a] = _C_S16
             elif t == T_U32:
-                k = _C_U32_LO if r & 1 else _C_U32
+                fk[a] = _C_U32_LO if r & 1 else _C_U32
             else:
-                k = _C_S32_LO if r & 1 else _C_S32
-            fd[a] = k | (p[8] << 3)
-        self._fd = fd
+                fk[a] = _C_S32_LO if r & 1 else _C_S32
+            fs[a] = p[8]
+        self._fk = fk
+        self._fs = fs
 
     def snapshot(self, parts=P_ALL):
         """Fill self.live from the controller (once per request): the parts
         (P_*) the request reads, every part by default.  The unlock window
         is checked first whatever the parts, so its expiry is logged by the
         first request after it, as when every request filled every part."""
-        unlocked = self._unlocked_now()
         c = self.ctl
         m = c.meas
         cfg = c.cfg
+        # _unlocked_now, inline (once per request).
+        if m.di & hal.DI_CONFIG_EN:
+            unlocked = True
+        else:
+            if self.unlocked and ((m.t_ms - self.unlocked_at) & 0x3FFFFFFF) >= \
+                    cfg.mb_unlock_s * 1000:
+                self.unlocked = False
+                c.log.log(m.t_ms, EV_MB_UNLOCK, 0)
+            unlocked = self.unlocked
         lv = self.live
         if parts & P_MEAS:
             meter = (m.di & hal.DI_METER_OK) != 0
@@ -768,14 +785,15 @@ class Registers:
             # live value, a hole or an alarm status.  Encoded here as _put
             # does, one step per point (both words of a 32-bit one).
             self.snapshot(parts)
-            fd = self._fd
+            fk = self._fk
+            fs = self._fs
             lv = self.live
+            al = None
             a = start
             while a < e:
-                x = fd[a]
-                t = x & 7
+                t = fk[a]
                 if t < _C_U32:
-                    v = lv[x >> 3]
+                    v = lv[fs[a]]
                     if t == _C_U16:
                         if v < 0:
                             v = 0xFFFF if v == NA else (0xFFFE if v == FAULT else 0)
@@ -795,7 +813,7 @@ class Registers:
                     out[o] = v >> 8
                     out[o + 1] = v & 0xFF
                 elif t < _C_HOLE:
-                    v = lv[x >> 3]
+                    v = lv[fs[a]]
                     if v >= 0:
                         hi = v >> 16
                         lo = v & 0xFFFF
@@ -814,16 +832,36 @@ class Registers:
                         if a + 1 < e:
                             out[o + 2] = lo >> 8
                             out[o + 3] = lo & 0xFF
-                            a += 1
-                            o += 2
+                            a += 2
+                            o += 4
+                            continue
                     else:
                         out[o] = lo >> 8
                         out[o + 1] = lo & 0xFF
                 elif t == _C_HOLE:
-                    out[o] = 0xFF
-                    out[o + 1] = 0xFF
+                    # A run of holes at once.
+                    n = fs[a]
+                    if n > e - a:
+                        n = e - a
+                    a += n
+                    n = o + 2 * n
+                    for i in range(o, n):
+                        out[i] = 0xFF
+                    o = n
+                    continue
                 else:
-                    v = self._alarm_word(a - ALARM_BASE)
+                    # Alarm status (_alarm_word, inline).
+                    if al is None:
+                        al = self.ctl.alarms
+                        latched = al.latched
+                        cls_at = al.cls_at
+                        acked = al.acked
+                        p_ = self.ctl.prot
+                        active = p_.active
+                        cls = p_.cls
+                    i = a - ALARM_BASE
+                    v = (cls_at[i] if latched[i] else 0) | (16 if active[i] else 0) | \
+                        (32 if acked[i] else 0) | (cls[i] << 8)
                     if v < 0:
                         v = 0xFFFF if v == NA else (0xFFFE if v == FAULT else 0)
                     elif v > 0xFFFD:

@@ -72,6 +72,19 @@ for k in range(400):
     mix(r)
     for i in range(link.MAX_VALUES):
         mix(back[i])
+    # The output frame packed from two vectors is the frame of their
+    # concatenation, byte for byte.
+    na = rnd() % (n + 1)
+    first = array("i", [vals[i] for i in range(na)])
+    rest = array("i", [vals[na + i] for i in range(n - na)])
+    m2 = link.encode_two(buf, link.T_OUTPUTS, first, na, rest, n - na)
+    mix(m2)
+    for i in range(m2):
+        mix(buf[i])
+    ref = bytearray(len(buf))
+    link.encode(ref, link.T_OUTPUTS, vals, n)
+    if ref[:m2] != buf[:m2]:
+        raise SystemExit("encode_two differs from encode")
 # The fast path's own allocation check.
 locked = "n/a"
 try:
@@ -80,6 +93,7 @@ try:
     try:
         for k in range(50):
             link.encode(buf, link.T_OUTPUTS, vals, link.MAX_VALUES)
+            link.encode_two(buf, link.T_OUTPUTS, vals, 5, back, 20)
             link.decode(buf, back)
             C.crc16(data, 0, 300)
         locked = "ok"
