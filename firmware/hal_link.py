@@ -21,6 +21,7 @@ import link
 _fast = link._fast
 _ARRAY_T = link._ARRAY_T
 _T_INPUTS = link.T_INPUTS
+_SOF = link.SOF
 _N_IN = hal.N_IN
 _N_OUT = hal.N_OUT
 
@@ -59,18 +60,16 @@ class LinkHal(hal.Hal):
         self.on_command = None   # callable(command, argument) -> bool
         self.on_uart = None      # callable(buf, n, t_us): the Modbus port (controller.serve_uart)
         self._ubuf = bytearray(link.UART_CHUNK)
-        self._fast_in = None
+        self._fast_in = None     # the input vector frames decode into (see read)
+        self._direct = False     # the last frame went there
         self._u_t = 0
 
-    def _read_exact(self, mv, n):
-        # One read is the usual case (a whole frame waiting).
-        k = self._readinto(mv)
-        if not k:
-            return False
-        if k >= n:
-            return True
-        got = k
-        mv = mv[k:]
+    def _read_exact(self, mv, n, got=0):
+        """Fill mv (n bytes long), of which `got` are in already; False at
+        end of stream.  (The callers try one read themselves first: a whole
+        frame waiting is the usual case.)"""
+        if got:
+            mv = mv[got:]
         while got < n:
             k = self._readinto(mv)
             if not k:
@@ -91,27 +90,41 @@ class LinkHal(hal.Hal):
         return n
 
     def _next_frame(self):
-        """Read one valid frame; returns its type, or 0 at end of stream."""
+        """Read one valid frame; returns its type, or 0 at end of stream.
+        An input frame of the right length decodes straight into the
+        vector read() was last given (the controller's input vector: nothing
+        reads it between this and the tick), else into _vals."""
         buf = self._buf
+        ri = self._readinto
+        one = self._one
+        rest = self._hdr_rest
         while True:
-            if not self._read_exact(self._one, 1):
+            if not ri(one):
                 return 0
-            if buf[0] != link.SOF:
+            if buf[0] != _SOF:
                 continue  # hunting for a start byte
-            if not self._read_exact(self._hdr_rest, 3):
+            k = ri(rest)
+            if k != 3 and not (k and self._read_exact(rest, 3, k)):
                 return 0
             n = link.check_header(buf)
             if n < 0:
                 self.errors += 1
                 self._reply(link.T_ERROR, n, self.errors)
                 continue
-            if not self._read_exact(self._bodies[n], 4 * n + 2):
+            body = self._bodies[n]
+            k = ri(body)
+            if k != 4 * n + 2 and not (k and self._read_exact(body, 4 * n + 2, k)):
                 return 0
-            r = link.decode_body(buf, self._vals, n)
+            into = self._vals
+            direct = buf[2] == _T_INPUTS and n == _N_IN and self._fast_in is not None
+            if direct:
+                into = self._fast_in
+            r = link.decode_body(buf, into, n)
             if r < 0:
                 self.errors += 1
                 self._reply(link.T_ERROR, r, self.errors)
                 continue
+            self._direct = direct
             return buf[2]
 
     def _refuse(self, code):
@@ -195,10 +208,11 @@ class LinkHal(hal.Hal):
             o += k
 
     def read(self, inp):
+        if self._direct and inp is self._fast_in:
+            return               # decoded into it already (_next_frame)
         v = self._vals
-        # The viper copy takes an array('i') only; the vectors it was last
-        # given are remembered, so the type is not asked again every tick.
-        if _fast is not None and (inp is self._fast_in or type(inp) is _ARRAY_T):
+        if _fast is not None and type(inp) is _ARRAY_T:
+            # From the next frame on, decoded straight into it.
             self._fast_in = inp
             _fast.copy(inp, 0, v, 0, _N_IN)
             return

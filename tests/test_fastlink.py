@@ -167,3 +167,58 @@ def test_a_link_session_with_viper_framing_matches_cpython(tmp_path):
     sc = scenario.load("modbus-setpoint")
     r = sim.run(sc, rt.MicroPythonRuntime(heap_lock_after=1, image_dir=str(d)), trace=False)
     assert r.sha256 == sim.run(sc, "cpython", trace=False).sha256
+
+
+HAL_SCRIPT = r'''
+import sys
+sys.path[:0] = %(paths)r
+import io
+from array import array
+import hal, link
+from hal_link import LinkHal
+N = hal.N_IN
+frames = bytearray()
+def frame(vals, spoil=0):
+    b = bytearray(link.frame_size(N))
+    link.encode(b, link.T_INPUTS, array("i", vals), N)
+    if spoil == 1:
+        b[-1] ^= 0x55                       # a CRC error
+    elif spoil == 2:
+        b[4 + 3] = 0x50                     # a value beyond the link's range
+        c = link.crc16(b, 0, 4 + 4 * N)
+        b[4 + 4 * N] = c & 255
+        b[5 + 4 * N] = c >> 8
+    return b
+good = [[k * 1000 + i for i in range(N)] for k in range(4)]
+for k, spoil in ((0, 0), (1, 1), (2, 2), (3, 0), (1, 0)):
+    frames += frame(good[k], spoil)
+frames += frame(good[2])[:9]               # cut off: the stream ends
+h = LinkHal(io.BytesIO(bytes(frames)), io.BytesIO(), 25)
+inp = array("i", [-7] * N)
+seen = []
+while h.wait_tick():
+    h.read(inp)
+    seen.append(list(inp))
+print(seen == [good[0], good[3], good[1]], h.errors, link._fast is not None)
+'''
+
+
+def test_input_frames_decode_into_the_controllers_vector_only_when_they_are_whole_and_valid(tmp_path):
+    """The link HAL decodes an input frame straight into the vector read()
+    was given (viper framing): a frame with a CRC error or an out-of-range
+    value is refused and counted and leaves the inputs as they were, a
+    frame cut off by the end of the stream ends the session, and every
+    implementation sees the same inputs."""
+    script = tmp_path / "hal.py"
+    outs = []
+    for name, cmd, paths in (
+            ("viper", [rt.micropython_binary(), "-X", "heapsize=1m"], [FW, _x64_fastlink(tmp_path)]),
+            ("pure", [rt.micropython_binary(), "-X", "heapsize=1m"], [FW]),
+            ("cpython", [__import__("sys").executable], [FW, COMMON])):
+        script.write_text(HAL_SCRIPT.replace("%(paths)r", repr(paths)))
+        p = subprocess.run(cmd + [str(script)], capture_output=True, text=True, timeout=120,
+                           cwd=str(tmp_path))
+        assert p.returncode == 0, p.stdout + p.stderr
+        outs.append(p.stdout.split())
+    assert outs[0] == ["True", "2", "True"]
+    assert outs[1] == ["True", "2", "False"] and outs[2] == ["True", "2", "False"]
