@@ -227,10 +227,12 @@ BOARD_HEAP_32 = "190k"
 # measured 2026-12-02: ~196 KB live once built (~146 KB of it the modules
 # themselves); a session needs 208k, and one that applies many settings
 # before its first tick (amf-standby: each one rebuilds the control blocks)
-# needs 232-240k.  More than an RP2040 has, so a board runs the firmware
-# frozen into its MicroPython image (README, Boards).  The tests hold the
-# .mpy build to this bound, so growth shows.
-MPY_HEAP_32 = "240k"
+# needs 232-240k; the tick-cost work of issue 11 (the protection quiet path,
+# the link's direct decode: more bytecode in RAM) took that to 241-248k.
+# More than an RP2040 has, so a board runs the firmware frozen into its
+# MicroPython image (README, Boards).  The tests hold the .mpy build to this
+# bound, so growth shows.
+MPY_HEAP_32 = "256k"
 
 
 def node_binary():
