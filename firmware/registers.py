@@ -63,7 +63,6 @@ import protection as pr
 import sequencer as sq
 import synccheck
 import modbus
-from fixpt import isqrt, mul_div
 from crc16 import _TABLE
 
 FW_VERSION = (0, 2, 0)
@@ -496,15 +495,7 @@ class Registers:
         c = self.ctl
         m = c.meas
         cfg = c.cfg
-        # _unlocked_now, inline (once per request).
-        if m.di & hal.DI_CONFIG_EN:
-            unlocked = True
-        else:
-            if self.unlocked and ((m.t_ms - self.unlocked_at) & 0x3FFFFFFF) >= \
-                    cfg.mb_unlock_s * 1000:
-                self.unlocked = False
-                c.log.log(m.t_ms, EV_MB_UNLOCK, 0)
-            unlocked = self.unlocked
+        unlocked = self._unlocked_now()       # once per request
         lv = self.live
         if parts & P_MEAS:
             meter = (m.di & hal.DI_METER_OK) != 0
@@ -627,17 +618,17 @@ class Registers:
             lv[L_LAST] = la
             lv[L_LAST_CODE] = pr.PROTECTIONS[la][pr.P_CODE] if la >= 0 else 0
         if parts & P_ALARMS:
-            a = c.alarms
-            p_ = c.prot
+            latched = c.alarms.latched
+            active = c.prot.active
             n = 0
             for k in range(3):
                 lv[L_LAT0 + k] = 0
                 lv[L_ACT0 + k] = 0
             for i in range(pr.N_PROT):
-                if a.latched[i]:
+                if latched[i]:
                     n += 1
                     lv[L_LAT0 + (i >> 4)] |= 1 << (i & 15)
-                if p_.active[i]:
+                if active[i]:
                     lv[L_ACT0 + (i >> 4)] |= 1 << (i & 15)
             lv[L_NLATCHED] = n
         if parts & P_COUNT:
@@ -765,8 +756,15 @@ class Registers:
         return 0
 
     def read_regs(self, fc, start, qty, out, o):
-        # The snapshot parts the range reads: those whose points' address
-        # span it overlaps (computed now, filled after the address check).
+        """FC03 / FC04 of registers start..start+qty-1 into out[o:], every
+        byte of them written; 0 or an exception code.  Three paths, the same
+        bytes: the input registers from the tables _build_fast made, a range
+        within the settings or within the protection fields (_read_s32), and
+        anything else register by register (_reg_info, _value, _put: the
+        reference tests/fw/test_modbus_fastread.py holds the others to).
+        Only the snapshot parts the range reads are filled."""
+        # The parts: those whose points' address span the range overlaps
+        # (computed now, filled after the address check).
         e = start + qty
         pg = self._prange
         parts = 0
@@ -792,14 +790,17 @@ class Registers:
             a = start
             while a < e:
                 t = fk[a]
-                if t < _C_U32:
+                if t == _C_U16:
                     v = lv[fs[a]]
-                    if t == _C_U16:
-                        if v < 0:
-                            v = 0xFFFF if v == NA else (0xFFFE if v == FAULT else 0)
-                        elif v > 0xFFFD:
-                            v = 0xFFFD
-                    elif v < 0:
+                    if v < 0:
+                        v = 0xFFFF if v == NA else (0xFFFE if v == FAULT else 0)
+                    elif v > 0xFFFD:
+                        v = 0xFFFD
+                    out[o] = v >> 8
+                    out[o + 1] = v & 0xFF
+                elif t == _C_S16:
+                    v = lv[fs[a]]
+                    if v < 0:
                         if v >= -32768:
                             v += 0x10000
                         elif v == NA:
@@ -871,6 +872,13 @@ class Registers:
                 a += 1
                 o += 2
             return 0
+        if fc == TB_HR and (SET_BASE <= start and e <= SET_BASE + 2 * self._n_set or
+                            PROT_BASE <= start and e <= PROT_BASE + PROT_STRIDE * pr.N_PROT):
+            # Within the settings, or within the protection fields: every
+            # register is a word of an s32 (holding registers only).
+            self.snapshot(parts)
+            self._read_s32(start, e, out, o)
+            return 0
         # Everything else register by register.  Address check first, for
         # the whole range (02 before anything); what each register is, kept
         # for the pass that fills them.
@@ -912,6 +920,52 @@ class Registers:
                 out[oo] = 0xFF
                 out[oo + 1] = 0xFF
         return 0
+
+    def _read_s32(self, start, e, out, o):
+        """Registers start..e-1, all in the settings block or all in the
+        protection fields, into out[o:]: read_regs' kinds 2, 3 and the
+        curve of a protection without one (5), one step per point."""
+        c = self.ctl
+        prot = start >= PROT_BASE
+        base = PROT_BASE if prot else SET_BASE
+        cfg = c.cfg
+        sets = cf.SETTINGS
+        a = start
+        while a < e:
+            d = a - base
+            if prot:
+                i = d // PROT_STRIDE
+                f = (d % PROT_STRIDE) >> 1
+                if f < 4 or (f == pr.F_CURVE and pr.PROTECTIONS[i][pr.P_KIND] == pr.K_INVERSE):
+                    v = c.prot.get_field(i, f)
+                else:
+                    v = NA            # a protection without a curve
+            else:
+                i = d >> 1
+                v = NA if i == self._code_i else getattr(cfg, sets[i][0])
+            # As _put(T_S32): high word, low word.
+            if v >= 0:
+                hi = v >> 16
+                lo = v & 0xFFFF
+            elif v == NA or v == FAULT:
+                hi = 0x7FFF
+                lo = 0xFFFF if v == NA else 0xFFFE
+            else:
+                hi = (v >> 16) & 0xFFFF
+                lo = v & 0xFFFF
+            if d & 1:
+                out[o] = lo >> 8
+                out[o + 1] = lo & 0xFF
+            else:
+                out[o] = hi >> 8
+                out[o + 1] = hi & 0xFF
+                if a + 1 < e:
+                    out[o + 2] = lo >> 8
+                    out[o + 3] = lo & 0xFF
+                    a += 1
+                    o += 2
+            a += 1
+            o += 2
 
     # -- writing --------------------------------------------------------------
     def _refuse(self, a, v, code, counted=False):
