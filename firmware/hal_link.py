@@ -208,13 +208,16 @@ class LinkHal(hal.Hal):
             o += k
 
     def read(self, inp):
-        if self._direct and inp is self._fast_in:
-            return               # decoded into it already (_next_frame)
-        v = self._vals
+        if self._direct:
+            v = self._fast_in
+            if inp is v:
+                return           # decoded into it already (_next_frame)
+        else:
+            v = self._vals
         if _fast is not None and type(inp) is _ARRAY_T:
+            _fast.copy(inp, 0, v, 0, _N_IN)
             # From the next frame on, decoded straight into it.
             self._fast_in = inp
-            _fast.copy(inp, 0, v, 0, _N_IN)
             return
         for i in range(_N_IN):
             inp[i] = v[i]

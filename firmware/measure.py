@@ -27,11 +27,6 @@ _PER_MIN = const(66666)
 _PER_MAX = const(2000000)
 
 
-def valid_period(per):
-    """The period if it is plausible, else 0 (no valid cycle)."""
-    return per if _PER_MIN <= per <= _PER_MAX else 0
-
-
 def mhz_of_period(per):
     """floor(1e10 / per) in mHz for a valid period (100 ns units), 0 for 0,
     without forming 1e10 (not a small int): q = 1e9 // per, r < per."""

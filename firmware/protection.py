@@ -295,18 +295,6 @@ N_PROT = const(47)
 if len(PROTECTIONS) != N_PROT:
     raise ValueError("protection.N_PROT must equal len(PROTECTIONS)")
 
-# Rows by source, for the quiet path of Protection.update: _ROWS_OF[s] is
-# the rows of source s (in table order); a source's rows are all K_BIT
-# (_BIT_SRC) or all of the other kinds.
-_ROWS_OF = tuple([bytes([i for i in range(N_PROT) if PROTECTIONS[i][3] == s_])
-                  for s_ in range(N_SRC)])
-_BIT_SRC = bytes([1 if any(p[3] == s_ and p[2] == K_BIT for p in PROTECTIONS) else 0
-                  for s_ in range(N_SRC)])
-for _p in PROTECTIONS:
-    if (_p[2] == K_BIT) != (_BIT_SRC[_p[3]] == 1):
-        raise ValueError("protection: a source mixes bit and level rows")
-_ALL_ARMS = const(0x3FFFFFFF)    # every arming bit (A_* < 30)
-
 P_NAME = const(0)
 P_CODE = const(1)
 P_KIND = const(2)
@@ -320,6 +308,18 @@ P_FLOOR = const(9)
 P_FIXED = const(10)
 P_LIMITS = const(11)
 _DELAY_MAX = const(600000)   # delay limit of a row without limits, ms
+
+# Rows by source, for the quiet path of Protection.update: _ROWS_OF[s] is
+# the rows of source s (in table order); a source's rows are all K_BIT
+# (_BIT_SRC) or all of the other kinds.
+_ROWS_OF = tuple([bytes([i for i in range(N_PROT) if PROTECTIONS[i][P_SRC] == s_])
+                  for s_ in range(N_SRC)])
+_BIT_SRC = bytes([1 if any(p[P_SRC] == s_ and p[P_KIND] == K_BIT for p in PROTECTIONS) else 0
+                  for s_ in range(N_SRC)])
+for _p in PROTECTIONS:
+    if (_p[P_KIND] == K_BIT) != (_BIT_SRC[_p[P_SRC]] == 1):
+        raise ValueError("protection: a source mixes bit and level rows")
+_ALL_ARMS = const(0x3FFFFFFF)    # every arming bit (A_* < 30)
 
 # Settable fields per protection (link / Modbus index = base + 8 * i + field)
 F_ENABLE = const(0)
@@ -523,9 +523,10 @@ class Protection:
         """The quiet path's table (see update), rebuilt by every accepted
         setting write, never in the tick.  For each level source (not K_BIT)
         with an enabled row: the band [lo, hi] inside which no K_OVER or
-        K_UNDER row's condition is present (an inverse-time source gets an
-        empty band: its element integrates, it always runs).  For the two
-        bit sources: the mask of the bits their enabled rows watch.
+        K_UNDER row's condition is present, and for the inverse-time
+        element none at or below its pickup (at rest there, it changes
+        nothing; not at rest, its source is busy).  For the two bit
+        sources: the mask of the bits their enabled rows watch.
         A level source is checked only while one of its rows is armed: a
         row that is not armed is idle (or active, and then its source runs
         until it has reset).  A source with a row active (or its
