@@ -145,8 +145,8 @@ class Measure:
     def update(self, inp):
         cfg = self.cfg
         self.t_ms = inp[hal.IN_T_MS]
-        # Saturation written out (not fixpt.sat): a call per input is a
-        # tenth of the tick on a Cortex-M0.
+        # Saturation written out (not fixpt.sat): a call per input costs
+        # ~1000 Cortex-M0 instructions.
         x = inp[hal.IN_MPU_PULSES]
         edges = 0 if x < 0 else (x if x < _EDGES_MAX else _EDGES_MAX)
         x = inp[hal.IN_MPU_SPAN_US]
