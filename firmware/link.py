@@ -89,59 +89,38 @@ except (ImportError, SyntaxError, ValueError, NameError):
 _ARRAY_T = type(array("i"))
 
 
-def encode(buf, ftype, vals, n):
-    """Write a frame carrying vals[0:n] into buf; returns its length."""
-    buf[0] = SOF
-    buf[1] = LINK_VERSION
-    buf[2] = ftype
-    buf[3] = n
-    o = HEADER
+def _pack(buf, o, vals, n):
+    """vals[0:n] as little-endian int32 into buf from byte o (fastlink's
+    viper loop for an array('i') on a board); returns the end."""
     if _fast is not None and type(vals) is _ARRAY_T:
         _fast.pack(buf, o, vals, n)
-        o += 4 * n
-    else:
-        for i in range(n):
-            v = vals[i]
-            buf[o] = v & 0xFF
-            buf[o + 1] = (v >> 8) & 0xFF
-            buf[o + 2] = (v >> 16) & 0xFF
-            buf[o + 3] = (v >> 24) & 0xFF
-            o += 4
-    c = crc16(buf, 0, o)
-    buf[o] = c & 0xFF
-    buf[o + 1] = c >> 8
-    return o + 2
+        return o + 4 * n
+    for i in range(n):
+        v = vals[i]
+        buf[o] = v & 0xFF
+        buf[o + 1] = (v >> 8) & 0xFF
+        buf[o + 2] = (v >> 16) & 0xFF
+        buf[o + 3] = (v >> 24) & 0xFF
+        o += 4
+    return o
+
+
+def encode(buf, ftype, vals, n):
+    """Write a frame carrying vals[0:n] into buf; returns its length."""
+    return encode_two(buf, ftype, vals, n, vals, 0)
 
 
 def encode_two(buf, ftype, a, na, b, nb):
     """encode() of the values a[0:na] followed by b[0:nb] (the output frame:
     outputs, then telemetry), packed from where they are; returns its
     length."""
-    n = na + nb
     buf[0] = SOF
     buf[1] = LINK_VERSION
     buf[2] = ftype
-    buf[3] = n
-    o = HEADER
-    if _fast is not None and type(a) is _ARRAY_T and type(b) is _ARRAY_T:
-        _fast.pack(buf, o, a, na)
-        _fast.pack(buf, o + 4 * na, b, nb)
-        o += 4 * n
-    else:
-        for i in range(na):
-            v = a[i]
-            buf[o] = v & 0xFF
-            buf[o + 1] = (v >> 8) & 0xFF
-            buf[o + 2] = (v >> 16) & 0xFF
-            buf[o + 3] = (v >> 24) & 0xFF
-            o += 4
-        for i in range(nb):
-            v = b[i]
-            buf[o] = v & 0xFF
-            buf[o + 1] = (v >> 8) & 0xFF
-            buf[o + 2] = (v >> 16) & 0xFF
-            buf[o + 3] = (v >> 24) & 0xFF
-            o += 4
+    buf[3] = na + nb
+    o = _pack(buf, HEADER, a, na)
+    if nb:
+        o = _pack(buf, o, b, nb)
     c = crc16(buf, 0, o)
     buf[o] = c & 0xFF
     buf[o + 1] = c >> 8

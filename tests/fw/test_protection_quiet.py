@@ -136,3 +136,21 @@ def test_a_row_disabled_while_active_resets_as_it_did_when_every_row_ran():
     quiet.update(0x1FFF, 10)
     _full(full, 0x1FFF, 10)
     assert _same(quiet, full) < 0 and not quiet.active[i] and quiet.timer_ms[i] == 0
+
+
+def test_a_refused_pickup_write_leaves_the_quiet_path_watching_the_old_pickup():
+    # Over-voltage stage 1 raised above stage 2 breaks the pickup order and
+    # is refused: a voltage just above the old stage-1 pickup must still
+    # start its timer (the band must not have moved to the refused value).
+    cfg = Config()
+    p = pr.Protection(cfg)
+    i = pr.index_of("over_voltage_1")
+    j = pr.index_of("over_voltage_2")
+    old = p.pickup[i]
+    assert not p.set_field(i, pr.F_PICKUP, p.pickup[j] + 100)
+    assert p.pickup[i] == old
+    p.vals[pr.SRC_V_PCT] = old + 10
+    mask = 1 << pr.A_GRID_M
+    for k in range(3):
+        p.update(mask | 1, 10)
+    assert p.active[i] and p.timer_ms[i] == 30
