@@ -18,6 +18,13 @@ from fixpt import const
 import protection as pr
 import profiles
 
+# -- constants of protection (tools/gen_consts.py; do not edit) --
+_CL_NONE = const(0)  # protection.CL_NONE
+_CL_SOFT = const(4)  # protection.CL_SOFT
+_N_PROT = const(47)  # protection.N_PROT
+_P_CODE = const(1)  # protection.P_CODE
+# -- end of generated constants --
+
 # Event codes for non-alarm events (alarm events use the protection's code)
 EV_RESET = const(2001)
 EV_ACK = const(2002)
@@ -30,7 +37,7 @@ class Alarms:
     def __init__(self, prot, log=None):
         self.prot = prot
         self.log = log
-        n = pr.N_PROT
+        n = _N_PROT
         self.latched = bytearray(n)
         # The class an alarm tripped with acts until it is reset: a later
         # write of a lower class cannot lift a latched trip or shutdown.
@@ -41,13 +48,13 @@ class Alarms:
         self.grid_side = bytearray(n)
         for name, _ in profiles.IEEE1547:
             self.grid_side[pr.index_of(name)] = 1
-        self.worst_local = pr.CL_NONE
+        self.worst_local = _CL_NONE
         self.acked = bytearray(n)
         self.count = array("i", [0] * n)
         self.first_out = -1
         self.last = -1            # most recent alarm raised (index)
         self.last_value = 0
-        self.worst = pr.CL_NONE   # worst latched class
+        self.worst = _CL_NONE   # worst latched class
         self.bits0 = 0            # latched alarms 0..29
         self.bits1 = 0            # latched alarms 30..59
         self.horn = False
@@ -60,7 +67,7 @@ class Alarms:
         p = self.prot
         if p.n_new == 0:
             return
-        for i in range(pr.N_PROT):
+        for i in range(_N_PROT):
             if p.tripped[i] and not self.latched[i]:
                 self.latched[i] = 1
                 self.cls_at[i] = p.cls[i]
@@ -72,17 +79,17 @@ class Alarms:
                     self.first_out = i
                 self.horn = True
                 if self.log is not None:
-                    self.log.log(t_ms, pr.PROTECTIONS[i][pr.P_CODE], p.value_at[i])
-                    if p.cls[i] >= pr.CL_SOFT:
+                    self.log.log(t_ms, pr.PROTECTIONS[i][_P_CODE], p.value_at[i])
+                    if p.cls[i] >= _CL_SOFT:
                         self.force_flush = True
         self._summarise()
 
     def _summarise(self):
-        worst = pr.CL_NONE
-        local = pr.CL_NONE
+        worst = _CL_NONE
+        local = _CL_NONE
         b0 = 0
         b1 = 0
-        for i in range(pr.N_PROT):
+        for i in range(_N_PROT):
             if self.latched[i]:
                 c = self.cls_at[i]
                 if c > worst:
@@ -107,16 +114,16 @@ class Alarms:
         watched once the run-down begins, but the oil is still low)."""
         p = self.prot
         kept = 0
-        for i in range(pr.N_PROT):
+        for i in range(_N_PROT):
             if self.latched[i]:
-                if p.active[i] or (turning and self.cls_at[i] >= pr.CL_SOFT):
+                if p.active[i] or (turning and self.cls_at[i] >= _CL_SOFT):
                     kept += 1
                 else:
                     self.latched[i] = 0
                     self.acked[i] = 0
         if self.first_out >= 0 and not self.latched[self.first_out]:
             self.first_out = -1
-            for i in range(pr.N_PROT):
+            for i in range(_N_PROT):
                 if self.latched[i]:
                     self.first_out = i
                     break
@@ -128,7 +135,7 @@ class Alarms:
         return kept
 
     def ack(self, t_ms):
-        for i in range(pr.N_PROT):
+        for i in range(_N_PROT):
             if self.latched[i]:
                 self.acked[i] = 1
         self.horn = False

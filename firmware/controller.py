@@ -21,8 +21,6 @@ runtimes bit for bit.
 
 from array import array
 from fixpt import const, mul_div, sat
-
-import hal
 import protection as pr
 from config import Config, SETTINGS, LIVE, settings_crc
 from measure import Measure, rpm_x10_of_mhz
@@ -30,9 +28,7 @@ from governor import Governor
 from avr import Avr
 from ignition import IgnitionCut
 from alarms import Alarms
-from sequencer import Sequencer, FUEL_OFF, FUEL_START, FUEL_GOVERN, FUEL_POWER, \
-    ST_STOPPED, ST_COOLDOWN, ST_WARMUP, ST_STABILISE, ST_SYNC, ST_CLOSING, ST_UNLOAD, \
-    MODE_AUTO
+from sequencer import Sequencer
 from powerctl import PowerCtl
 from antiisland import ActiveIslanding
 from mains import Mains
@@ -43,6 +39,48 @@ from breakers import BreakerWatch
 import link
 import modbus
 import registers
+
+# -- constants of hal, protection, sequencer, link (tools/gen_consts.py; do not edit) --
+_DI_ESTOP = const(1)  # hal.DI_ESTOP
+_DI_GCB_CLOSED = const(16)  # hal.DI_GCB_CLOSED
+_DI_KNOCK = const(8)  # hal.DI_KNOCK
+_DI_MB_CLOSED = const(128)  # hal.DI_MB_CLOSED
+_DI_METER_OK = const(64)  # hal.DI_METER_OK
+_DO_COMMON_SHUTDOWN = const(256)  # hal.DO_COMMON_SHUTDOWN
+_DO_CRANK = const(1)  # hal.DO_CRANK
+_DO_GAS_VALVE = const(2)  # hal.DO_GAS_VALVE
+_DO_GCB_CLOSE = const(16)  # hal.DO_GCB_CLOSE
+_DO_GCB_OPEN = const(32)  # hal.DO_GCB_OPEN
+_DO_IGNITION = const(4)  # hal.DO_IGNITION
+_DO_MB_CLOSE = const(1024)  # hal.DO_MB_CLOSE
+_DO_MB_OPEN = const(2048)  # hal.DO_MB_OPEN
+_DO_PRELUBE = const(8)  # hal.DO_PRELUBE
+_N_IN = const(21)  # hal.N_IN
+_N_OUT = const(4)  # hal.N_OUT
+_OUT_AVR_BIAS_PCT_X100 = const(1)  # hal.OUT_AVR_BIAS_PCT_X100
+_OUT_DO = const(3)  # hal.OUT_DO
+_OUT_FUEL_PCT_X100 = const(0)  # hal.OUT_FUEL_PCT_X100
+_OUT_IGN_CUT_PCT_X100 = const(2)  # hal.OUT_IGN_CUT_PCT_X100
+_FLAG_GCB_FAIL_OPEN = const(32)  # protection.FLAG_GCB_FAIL_OPEN
+_FLAG_ISLANDING = const(1024)  # protection.FLAG_ISLANDING
+_FLAG_MB_FAIL_OPEN = const(512)  # protection.FLAG_MB_FAIL_OPEN
+_FLAG_METER_LOSS = const(2)  # protection.FLAG_METER_LOSS
+_FLAG_MPU_LOSS = const(1)  # protection.FLAG_MPU_LOSS
+_FLAG_UNDERSPEED = const(64)  # protection.FLAG_UNDERSPEED
+_FUEL_GOVERN = const(2)  # sequencer.FUEL_GOVERN
+_FUEL_OFF = const(0)  # sequencer.FUEL_OFF
+_FUEL_POWER = const(3)  # sequencer.FUEL_POWER
+_FUEL_START = const(1)  # sequencer.FUEL_START
+_MODE_AUTO = const(2)  # sequencer.MODE_AUTO
+_ST_CLOSING = const(9)  # sequencer.ST_CLOSING
+_ST_COOLDOWN = const(13)  # sequencer.ST_COOLDOWN
+_ST_STABILISE = const(6)  # sequencer.ST_STABILISE
+_ST_STOPPED = const(0)  # sequencer.ST_STOPPED
+_ST_SYNC = const(8)  # sequencer.ST_SYNC
+_ST_UNLOAD = const(11)  # sequencer.ST_UNLOAD
+_ST_WARMUP = const(4)  # sequencer.ST_WARMUP
+_LINK_VERSION = const(2)  # link.LINK_VERSION
+# -- end of generated constants --
 
 TELE_SPEED_RPM_X10 = const(0)
 TELE_GEN_F_MHZ = const(1)
@@ -93,8 +131,8 @@ class Controller:
     def __init__(self, hal_impl, cfg=None, log=None):
         self.hal = hal_impl
         self.cfg = cfg if cfg is not None else Config()
-        self.inp = array("i", [0] * hal.N_IN)
-        self.out = array("i", [0] * hal.N_OUT)
+        self.inp = array("i", [0] * _N_IN)
+        self.out = array("i", [0] * _N_OUT)
         self.tele = array("i", [0] * N_TELE)
         self._tele_on = getattr(hal_impl, "WANTS_TELE", True)
         self.log = log if log is not None else EventLog()
@@ -126,10 +164,10 @@ class Controller:
         self.kwh_x10 = 0
         self._run_ms = 0
         self._e_acc = 0           # kW_x10 * ms not yet a whole 0.1 kWh
-        self._st_prev = ST_STOPPED
+        self._st_prev = _ST_STOPPED
         # Modbus RTU slave on the HAL's UART (modbus.py, registers.py)
         self.settings_crc = settings_crc()
-        self.link_version = link.LINK_VERSION
+        self.link_version = _LINK_VERSION
         self.regs = registers.Registers(self)
         # FC17: the server id carries the firmware revision and the run
         # indicator comes last (no additional data): masters that take the
@@ -156,7 +194,7 @@ class Controller:
 
     @property
     def running(self):
-        return self.seq.state != ST_STOPPED
+        return self.seq.state != _ST_STOPPED
 
     def set_setting(self, index, value):
         """Change setting number `index`: 0.. are config.SETTINGS, PROT_BASE +
@@ -187,7 +225,7 @@ class Controller:
         if index < 0 or index >= len(SETTINGS):
             return False
         name = SETTINGS[index][0]
-        if self.seq.state != ST_STOPPED:
+        if self.seq.state != _ST_STOPPED:
             # Running: only the set points, grid limits and port settings
             # (config.LIVE), which need no rebuild of the control.
             if name not in LIVE or not self.cfg.set_live(index, value):
@@ -207,7 +245,7 @@ class Controller:
     def set_settings(self, pairs):
         """Several general settings [(index, value)] as one change (any
         order), engine stopped only; all or nothing.  True if applied."""
-        if self.seq.state != ST_STOPPED:
+        if self.seq.state != _ST_STOPPED:
             self._refuse()
             return False
         named = []
@@ -291,7 +329,7 @@ class Controller:
         that begin on load).  Only before the first tick: once the
         controller runs, only the sequence may put the set on load (a begin
         later would jump a locked-out set to LOADED).  Returns True if done."""
-        if self.ticks != 0 or self.seq.state != ST_STOPPED or \
+        if self.ticks != 0 or self.seq.state != _ST_STOPPED or \
                 not isinstance(fuel_pct_x100, int) or not isinstance(speed_rpm_x10, int):
             self._refuse()
             return False
@@ -307,24 +345,24 @@ class Controller:
         seq = self.seq
         f = seq.flags
         st = seq.state
-        running = ST_WARMUP <= st <= ST_COOLDOWN
+        running = _ST_WARMUP <= st <= _ST_COOLDOWN
         fnom = cfg.f_nom_mhz
         # Speed reads zero while the generator frequency says the engine
         # turns, or the other way round (voltage sensing / excitation gone).
         if running and ((m.speed_rpm_x10 < cfg.rated_rpm_x10 // 20 and m.gen_f_mhz > fnom // 4) or
-                        (st >= ST_STABILISE and m.speed_rpm_x10 > cfg.rated_rpm_x10 // 2 and
+                        (st >= _ST_STABILISE and m.speed_rpm_x10 > cfg.rated_rpm_x10 // 2 and
                          m.gen_f_mhz == 0)):
-            f |= pr.FLAG_MPU_LOSS
-        if not (m.di & hal.DI_METER_OK):
-            f |= pr.FLAG_METER_LOSS
+            f |= _FLAG_MPU_LOSS
+        if not (m.di & _DI_METER_OK):
+            f |= _FLAG_METER_LOSS
         if speed_pct_x100 < 9000:
-            f |= pr.FLAG_UNDERSPEED
+            f |= _FLAG_UNDERSPEED
         if self.gcb_watch.failed:
-            f |= pr.FLAG_GCB_FAIL_OPEN
+            f |= _FLAG_GCB_FAIL_OPEN
         if self.mb_watch.failed:
-            f |= pr.FLAG_MB_FAIL_OPEN
+            f |= _FLAG_MB_FAIL_OPEN
         if self.aai.detected:
-            f |= pr.FLAG_ISLANDING
+            f |= _FLAG_ISLANDING
         return f
 
     def tick(self):
@@ -387,16 +425,16 @@ class Controller:
         self.alarms.update(t_ms)
         # --- mains and sequence ----------------------------------------------
         mn = self.mains
-        mn.update(m, seq.mode == MODE_AUTO, (di & hal.DI_GCB_CLOSED) != 0,
+        mn.update(m, seq.mode == _MODE_AUTO, (di & _DI_GCB_CLOSED) != 0,
                   prot.mains_tripped, tick)
         seq.amf_run = mn.amf_run
         seq.update(m, t_ms)
         st = seq.state
         if st != self._st_prev:
-            if st == ST_WARMUP and self._st_prev < ST_WARMUP:
+            if st == _ST_WARMUP and self._st_prev < _ST_WARMUP:
                 self.starts += 1
             self._st_prev = st
-        if ST_WARMUP <= st <= ST_COOLDOWN:
+        if _ST_WARMUP <= st <= _ST_COOLDOWN:
             self._run_ms += tick
             if self._run_ms >= 1000:
                 self._run_ms -= 1000
@@ -412,7 +450,7 @@ class Controller:
             self._e_acc = e
         # --- control ---------------------------------------------------------
         speed = m.speed_rpm_x10
-        if flags & pr.FLAG_MPU_LOSS and gen_f > 0:
+        if flags & _FLAG_MPU_LOSS and gen_f > 0:
             # Pickup lost: govern on generator frequency until the set stops.
             speed = f_rpm_x10
         g = self.gov
@@ -420,13 +458,13 @@ class Controller:
         cut = 0
         ign = self.ign
         # The fuel map learns only from honest steady running.
-        learn = not (flags & pr.FLAG_METER_LOSS) and ign.cut_pct_x100 == 0
-        if fm == FUEL_POWER:
+        learn = not (flags & _FLAG_METER_LOSS) and ign.cut_pct_x100 == 0
+        if fm == _FUEL_POWER:
             if not self._was_power:
                 self.pc.start(m.p_filt_kw_x10)
             self._was_power = True
             pc = self.pc
-            p_ref = pc.update(m, st == ST_UNLOAD)
+            p_ref = pc.update(m, st == _ST_UNLOAD)
             seq.unloaded = pc.unloaded(m)
             # Active anti-islanding: a small perturbation whose echo in the
             # frequency only an island can give (antiisland.py).
@@ -441,38 +479,38 @@ class Controller:
             g.learn_ok = learn
             fuel = g.update_power(p_ref, m.p_filt_kw_x10, speed)
             cut = ign.update(speed, m.p_jump_kw_x10)
-        elif fm == FUEL_GOVERN:
+        elif fm == _FUEL_GOVERN:
             self._was_power = False
             if seq.just_disconnected:
                 g.preset(cfg.start_fuel_pct_x100, speed)
             g.sp_rpm_x10 = seq.sp_rpm_x10
-            g.sync_gain = st == ST_SYNC or \
-                (st == ST_CLOSING and (di & hal.DI_MB_CLOSED) != 0)
+            g.sync_gain = st == _ST_SYNC or \
+                (st == _ST_CLOSING and (di & _DI_MB_CLOSED) != 0)
             if mn.retransfer:
                 # Closed-transition retransfer: hold the island at the target
                 # slip above the returning grid until the MB closes.
                 g.sp_rpm_x10 = rpm_x10_of_mhz(mn.syncer.f_target_mhz, cfg.poles)
-            knock = di & hal.DI_KNOCK
+            knock = di & _DI_KNOCK
             g.fuel_max_now = self._knock_max if knock else cfg.fuel_max
             # Without metering there is no kW to feed forward: PI alone.
-            p_ff = m.p_filt_kw_x10 if not (flags & pr.FLAG_METER_LOSS) else 0
+            p_ff = m.p_filt_kw_x10 if not (flags & _FLAG_METER_LOSS) else 0
             g.learn_ok = learn and not knock
             # The MAP lead only on load, and not while the island is being
             # synchronised back to the grid (the mains syncer's own tuning).
-            g.map_enable = (di & hal.DI_GCB_CLOSED) != 0 and not mn.retransfer
+            g.map_enable = (di & _DI_GCB_CLOSED) != 0 and not mn.retransfer
             fuel = g.update(speed, p_ff, m.map_kpa_x10)
             cut = ign.update(speed, m.p_jump_kw_x10)
-        elif fm == FUEL_START:
+        elif fm == _FUEL_START:
             fuel = cfg.start_fuel_pct_x100
         else:
             fuel = 0
-        if fm == FUEL_POWER:
+        if fm == _FUEL_POWER:
             bias = self.avr.update_q(self.pc.q_ref_kvar_x10, m.q_kvar_x10)
-        elif (st == ST_SYNC or mn.retransfer) and m.bus_v_dv > 0:
+        elif (st == _ST_SYNC or mn.retransfer) and m.bus_v_dv > 0:
             bias = self.avr.match(m.bus_v_dv, m.gen_v_dv)
         else:
-            bias = self.avr.update(m.gen_v_dv, fm == FUEL_GOVERN)
-        if fm != FUEL_POWER:
+            bias = self.avr.update(m.gen_v_dv, fm == _FUEL_GOVERN)
+        if fm != _FUEL_POWER:
             # Not in power control (the grid gone, a stop, an e-stop): the
             # perturbation stops and the detector starts afresh next time.
             self.aai.update(0, False)
@@ -500,7 +538,7 @@ class Controller:
         t[TELE_MAP_KPA_X10] = m.map_kpa_x10
         t[TELE_MAP_LEAD_PCT_X100] = g.map_lead_pct_x100
         t[TELE_LIMITED] = g.limited
-        t[TELE_STATUS] = STATUS_RUNNING if fm != FUEL_OFF else 0
+        t[TELE_STATUS] = STATUS_RUNNING if fm != _FUEL_OFF else 0
         t[TELE_STATE] = seq.state
         t[TELE_MODE] = seq.mode
         t[TELE_ALARMS0] = a.bits0
@@ -534,61 +572,61 @@ class Controller:
         cfg = self.cfg
         tick = cfg.tick_ms
         di = m.di
-        gcb = (di & hal.DI_GCB_CLOSED) != 0
-        mb = (di & hal.DI_MB_CLOSED) != 0
-        if di & hal.DI_ESTOP:
+        gcb = (di & _DI_GCB_CLOSED) != 0
+        mb = (di & _DI_MB_CLOSED) != 0
+        if di & _DI_ESTOP:
             fuel = 0
             cut = 0
-            do &= ~(hal.DO_CRANK | hal.DO_GAS_VALVE | hal.DO_IGNITION | hal.DO_PRELUBE |
-                    hal.DO_GCB_CLOSE)
+            do &= ~(_DO_CRANK | _DO_GAS_VALVE | _DO_IGNITION | _DO_PRELUBE |
+                    _DO_GCB_CLOSE)
             if gcb:
-                do |= hal.DO_GCB_OPEN
+                do |= _DO_GCB_OPEN
         # Breaker failure: each breaker that will not open is backed up by
         # the other.
         gw = self.gcb_watch
         mw = self.mb_watch
-        if gw.watch_open(gcb, do & hal.DO_GCB_OPEN, tick, cfg.gcb_ms):
-            do &= ~hal.DO_MB_CLOSE
+        if gw.watch_open(gcb, do & _DO_GCB_OPEN, tick, cfg.gcb_ms):
+            do &= ~_DO_MB_CLOSE
             if mb:
-                do |= hal.DO_MB_OPEN
-        if mw.watch_open(mb, do & hal.DO_MB_OPEN, tick, cfg.gcb_ms):
-            do &= ~hal.DO_GCB_CLOSE
+                do |= _DO_MB_OPEN
+        if mw.watch_open(mb, do & _DO_MB_OPEN, tick, cfg.gcb_ms):
+            do &= ~_DO_GCB_CLOSE
             if gcb:
-                do |= hal.DO_GCB_OPEN
+                do |= _DO_GCB_OPEN
         # Close interlocks.  A trip coil wins over a close coil in the
         # mechanism; here a close is never asked while an open is.
-        if do & hal.DO_GCB_OPEN:
-            do &= ~hal.DO_GCB_CLOSE
-        if do & hal.DO_MB_OPEN:
-            do &= ~hal.DO_MB_CLOSE
-        if do & hal.DO_GCB_CLOSE and do & hal.DO_MB_CLOSE and not gcb and not mb:
+        if do & _DO_GCB_OPEN:
+            do &= ~_DO_GCB_CLOSE
+        if do & _DO_MB_OPEN:
+            do &= ~_DO_MB_CLOSE
+        if do & _DO_GCB_CLOSE and do & _DO_MB_CLOSE and not gcb and not mb:
             # Two sources onto one dead site bus at once, unsynchronised:
             # never.  A coil already energised keeps its close; else the
             # grid goes first (the set then synchronises to it).
             if gw.coil_ms > 0:
-                do &= ~hal.DO_MB_CLOSE
+                do &= ~_DO_MB_CLOSE
             else:
-                do &= ~hal.DO_GCB_CLOSE
-        if do & hal.DO_GCB_CLOSE and not gcb:
+                do &= ~_DO_GCB_CLOSE
+        if do & _DO_GCB_CLOSE and not gcb:
             # Across a closed mains breaker: synchronised, now and at contact.
             # Across an open one: a dead-bus close, if allowed.
             ok = self._close_ok(m, cfg.gcb_close_time_ms, gw.coil_ms) if mb else \
                 cfg.dead_bus_close != 0
             if not ok:
-                do &= ~hal.DO_GCB_CLOSE
-        gw.coil(do & hal.DO_GCB_CLOSE and not gcb, tick)
-        if do & hal.DO_MB_CLOSE and not mb:
+                do &= ~_DO_GCB_CLOSE
+        gw.coil(do & _DO_GCB_CLOSE and not gcb, tick)
+        if do & _DO_MB_CLOSE and not mb:
             # Generator breaker closed: the site bus is live from the set (or
             # a stopped set would be motored): synchronise across the MB.
             # Open: the site bus has no source, the grid may pick it up.
             if gcb and not self._close_ok(m, cfg.mb_close_time_ms, mw.coil_ms):
-                do &= ~hal.DO_MB_CLOSE
-        mw.coil(do & hal.DO_MB_CLOSE and not mb, tick)
+                do &= ~_DO_MB_CLOSE
+        mw.coil(do & _DO_MB_CLOSE and not mb, tick)
         out = self.out
-        out[hal.OUT_FUEL_PCT_X100] = fuel
-        out[hal.OUT_AVR_BIAS_PCT_X100] = bias
-        out[hal.OUT_IGN_CUT_PCT_X100] = cut
-        out[hal.OUT_DO] = do
+        out[_OUT_FUEL_PCT_X100] = fuel
+        out[_OUT_AVR_BIAS_PCT_X100] = bias
+        out[_OUT_IGN_CUT_PCT_X100] = cut
+        out[_OUT_DO] = do
         return do
 
     def _close_ok(self, m, close_ms, coil_ms):
@@ -604,10 +642,10 @@ class Controller:
     def fail_safe(self):
         """Fuel off and breaker open, whatever state we are in (rule 6)."""
         out = self.out
-        out[hal.OUT_FUEL_PCT_X100] = 0
-        out[hal.OUT_AVR_BIAS_PCT_X100] = 0
-        out[hal.OUT_IGN_CUT_PCT_X100] = 0
-        out[hal.OUT_DO] = hal.DO_GCB_OPEN | hal.DO_COMMON_SHUTDOWN
+        out[_OUT_FUEL_PCT_X100] = 0
+        out[_OUT_AVR_BIAS_PCT_X100] = 0
+        out[_OUT_IGN_CUT_PCT_X100] = 0
+        out[_OUT_DO] = _DO_GCB_OPEN | _DO_COMMON_SHUTDOWN
         self.tele[TELE_STATUS] = STATUS_FAILSAFE
         self.failsafe = True
         self.hal.safe()

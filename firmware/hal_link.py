@@ -13,22 +13,44 @@ for the next start byte.  Nothing here allocates after construction.
 """
 
 from array import array
+from fixpt import const
 import hal
 import link
+
+# -- constants of hal, link (tools/gen_consts.py; do not edit) --
+_N_IN = const(21)  # hal.N_IN
+_N_OUT = const(4)  # hal.N_OUT
+_E_FAILSAFE = const(-100)  # link.E_FAILSAFE
+_E_LENGTH = const(-3)  # link.E_LENGTH
+_E_ORDER = const(-7)  # link.E_ORDER
+_E_RANGE = const(-5)  # link.E_RANGE
+_E_TYPE = const(-6)  # link.E_TYPE
+_HEADER = const(4)  # link.HEADER
+_MAX_VALUES = const(32)  # link.MAX_VALUES
+_N_IDENT = const(5)  # link.N_IDENT
+_SOF = const(165)  # link.SOF
+_T_ANSWER = const(65)  # link.T_ANSWER
+_T_BEGIN = const(66)  # link.T_BEGIN
+_T_COMMAND = const(67)  # link.T_COMMAND
+_T_ERROR = const(69)  # link.T_ERROR
+_T_HELLO = const(72)  # link.T_HELLO
+_T_INPUTS = const(73)  # link.T_INPUTS
+_T_OUTPUTS = const(79)  # link.T_OUTPUTS
+_T_QUIT = const(81)  # link.T_QUIT
+_T_SET = const(83)  # link.T_SET
+_T_UART = const(85)  # link.T_UART
+_UART_CHUNK = const(87)  # link.UART_CHUNK
+# -- end of generated constants --
 
 # The per-tick copies in machine code on a board (boards/common/fastlink.py,
 # as link.py uses it); the loops below everywhere else, bit-identical.
 _fast = link._fast
 _ARRAY_T = link._ARRAY_T
-_T_INPUTS = link.T_INPUTS
-_SOF = link.SOF
-_N_IN = hal.N_IN
-_N_OUT = hal.N_OUT
 
 
 # Values each frame type the firmware serves must carry.
-_COUNTS = {link.T_INPUTS: hal.N_IN, link.T_SET: 2, link.T_COMMAND: 2, link.T_BEGIN: 2,
-           link.T_HELLO: 0, link.T_QUIT: 0}
+_COUNTS = {_T_INPUTS: _N_IN, _T_SET: 2, _T_COMMAND: 2, _T_BEGIN: 2,
+           _T_HELLO: 0, _T_QUIT: 0}
 
 
 class LinkHal(hal.Hal):
@@ -39,27 +61,27 @@ class LinkHal(hal.Hal):
         # the tick's path.
         self._readinto = rx.readinto
         self._write = tx.write
-        self._buf = bytearray(link.frame_size(link.MAX_VALUES))
+        self._buf = bytearray(link.frame_size(_MAX_VALUES))
         mv = memoryview(self._buf)
-        self._hdr = mv[0:link.HEADER]
+        self._hdr = mv[0:_HEADER]
         self._one = mv[0:1]
-        self._hdr_rest = mv[1:link.HEADER]
+        self._hdr_rest = mv[1:_HEADER]
         # One memoryview per possible body length, made now so that reading
         # a frame never slices (slicing a memoryview allocates).
-        self._bodies = [mv[link.HEADER:link.frame_size(n)] for n in range(link.MAX_VALUES + 1)]
-        self._frames = [mv[0:link.frame_size(n)] for n in range(link.MAX_VALUES + 1)]
-        self._vals = array("i", [0] * link.MAX_VALUES)
-        self._out_vals = array("i", [0] * link.MAX_VALUES)
+        self._bodies = [mv[_HEADER:link.frame_size(n)] for n in range(_MAX_VALUES + 1)]
+        self._frames = [mv[0:link.frame_size(n)] for n in range(_MAX_VALUES + 1)]
+        self._vals = array("i", [0] * _MAX_VALUES)
+        self._out_vals = array("i", [0] * _MAX_VALUES)
         self._n_tele = n_tele
         # Identity answered to a hello ('H'): see link.IDENT_*.
-        self._ident = array("i", ident if ident is not None else [0] * link.N_IDENT)
+        self._ident = array("i", ident if ident is not None else [0] * _N_IDENT)
         self.errors = 0
         self.ticks = 0           # input frames served this session
         self.on_set = None       # callable(index, value) -> bool
         self.on_begin = None     # callable(fuel_pct_x100, speed_rpm_x10)
         self.on_command = None   # callable(command, argument) -> bool
         self.on_uart = None      # callable(buf, n, t_us): the Modbus port (controller.serve_uart)
-        self._ubuf = bytearray(link.UART_CHUNK)
+        self._ubuf = bytearray(_UART_CHUNK)
         self._fast_in = None     # the input vector frames decode into (see read)
         self._direct = False     # the last frame went there
         self._u_t = 0
@@ -109,7 +131,7 @@ class LinkHal(hal.Hal):
             n = link.check_header(buf)
             if n < 0:
                 self.errors += 1
-                self._reply(link.T_ERROR, n, self.errors)
+                self._reply(_T_ERROR, n, self.errors)
                 continue
             body = self._bodies[n]
             k = ri(body)
@@ -122,14 +144,14 @@ class LinkHal(hal.Hal):
             r = link.decode_body(buf, into, n)
             if r < 0:
                 self.errors += 1
-                self._reply(link.T_ERROR, r, self.errors)
+                self._reply(_T_ERROR, r, self.errors)
                 continue
             self._direct = direct
             return buf[2]
 
     def _refuse(self, code):
         self.errors += 1
-        self._reply(link.T_ERROR, code, self.errors)
+        self._reply(_T_ERROR, code, self.errors)
 
     def wait_tick(self):
         while True:
@@ -144,66 +166,66 @@ class LinkHal(hal.Hal):
                 self.ticks += 1          # the usual frame first
                 return True
             want = _COUNTS.get(t, -1)
-            if t == link.T_UART:
+            if t == _T_UART:
                 # Three header values, then the bytes packed three a value.
                 k = self._vals[0]
-                want = 3 + (k + 2) // 3 if 0 <= k <= link.UART_CHUNK else 99
+                want = 3 + (k + 2) // 3 if 0 <= k <= _UART_CHUNK else 99
             if want < 0:
-                self._refuse(link.E_TYPE)
+                self._refuse(_E_TYPE)
                 continue
             if n != want:
-                self._refuse(link.E_LENGTH)
+                self._refuse(_E_LENGTH)
                 continue
-            if t == link.T_UART:
+            if t == _T_UART:
                 self._serve_uart()
                 continue
-            if t == link.T_INPUTS:
+            if t == _T_INPUTS:
                 self.ticks += 1
                 return True
-            if t == link.T_QUIT:
+            if t == _T_QUIT:
                 return False
             v = self._vals
-            if t == link.T_SET:
+            if t == _T_SET:
                 ok = self.on_set(v[0], v[1]) if self.on_set else False
-                self._reply(link.T_ANSWER, v[0], 1 if ok else 0)
-            elif t == link.T_COMMAND:
+                self._reply(_T_ANSWER, v[0], 1 if ok else 0)
+            elif t == _T_COMMAND:
                 ok = self.on_command(v[0], v[1]) if self.on_command else False
-                self._reply(link.T_ANSWER, v[0], 1 if ok else 0)
-            elif t == link.T_HELLO:
-                link.encode(self._buf, link.T_HELLO, self._ident, link.N_IDENT)
-                self._write(self._frames[link.N_IDENT])
-            elif t == link.T_BEGIN:
+                self._reply(_T_ANSWER, v[0], 1 if ok else 0)
+            elif t == _T_HELLO:
+                link.encode(self._buf, _T_HELLO, self._ident, _N_IDENT)
+                self._write(self._frames[_N_IDENT])
+            elif t == _T_BEGIN:
                 # Begin on load only before the session's first tick: later it
                 # would put a running (or locked-out) controller on load.
                 if self.ticks == 0 and self.on_begin is not None and self.on_begin(v[0], v[1]):
-                    self._reply(link.T_ANSWER, -1, 1)
+                    self._reply(_T_ANSWER, -1, 1)
                 else:
-                    self._refuse(link.E_ORDER)
+                    self._refuse(_E_ORDER)
             else:
                 # A frame only the firmware sends ('O', 'A', 'E'): not served.
-                self._refuse(link.E_TYPE)
+                self._refuse(_E_TYPE)
 
     def _serve_uart(self):
         v = self._vals
         k = link.uart_unpack(v, self._ubuf)
         if k < 0:
-            self._refuse(link.E_RANGE)
+            self._refuse(_E_RANGE)
             return
         self._u_t = v[1] & 0x3FFFFFFF
         if self.on_uart is not None:
             self.on_uart(self._ubuf, k, self._u_t)
         # The end of this answer: no more reply bytes.
         n = link.uart_values(self._out_vals, self._ubuf, 0, 0, self._u_t, 0)
-        link.encode(self._buf, link.T_UART, self._out_vals, n)
+        link.encode(self._buf, _T_UART, self._out_vals, n)
         self._write(self._frames[n])
 
     def uart_send(self, buf, n):
         """Reply bytes from the slave, in 'U' frames flagged 1."""
         o = 0
         while o < n:
-            k = n - o if n - o < link.UART_CHUNK else link.UART_CHUNK
+            k = n - o if n - o < _UART_CHUNK else _UART_CHUNK
             m = link.uart_values(self._out_vals, buf, o, k, self._u_t, 1)
-            link.encode(self._buf, link.T_UART, self._out_vals, m)
+            link.encode(self._buf, _T_UART, self._out_vals, m)
             self._write(self._frames[m])
             o += k
 
@@ -226,9 +248,9 @@ class LinkHal(hal.Hal):
         # One 'O' frame: the outputs, then the telemetry, packed from the
         # controller's own vectors.
         nt = self._n_tele
-        link.encode_two(self._buf, link.T_OUTPUTS, out, _N_OUT, tele, nt)
+        link.encode_two(self._buf, _T_OUTPUTS, out, _N_OUT, tele, nt)
         self._write(self._frames[_N_OUT + nt])
 
     def safe(self):
         # The plant on the other end applies fuel 0 when it sees the error.
-        self._reply(link.T_ERROR, link.E_FAILSAFE, self.errors)
+        self._reply(_T_ERROR, _E_FAILSAFE, self.errors)

@@ -24,8 +24,13 @@ retransfer set, a loss-of-mains island waits for the operator instead.
 """
 
 from fixpt import const
-import hal
 import synccheck
+
+# -- constants of hal (tools/gen_consts.py; do not edit) --
+_DI_MB_CLOSED = const(128)  # hal.DI_MB_CLOSED
+_DO_MB_CLOSE = const(1024)  # hal.DO_MB_CLOSE
+_DO_MB_OPEN = const(2048)  # hal.DO_MB_OPEN
+# -- end of generated constants --
 
 _V_LO = const(9000)
 _V_HI = const(11000)
@@ -64,7 +69,7 @@ class Mains:
         """One tick.  lom_trip: a trip-mains protection acted this tick.
         Sets self.do (DO_MB_*), self.amf_run and self.retransfer."""
         cfg = self.cfg
-        mb_closed = (m.di & hal.DI_MB_CLOSED) != 0
+        mb_closed = (m.di & _DI_MB_CLOSED) != 0
         if self.healthy_now(m) and not self.decoupled:
             self.good_ms = self.good_ms + tick_ms if self.good_ms < cfg.mains_ok_ms else self.good_ms
             self.bad_ms = 0
@@ -85,7 +90,7 @@ class Mains:
             self.lom_island = gcb_closed and cfg.lom_reconnect and not cfg.retransfer_open
         if self.decoupled:
             if mb_closed:
-                do |= hal.DO_MB_OPEN
+                do |= _DO_MB_OPEN
             else:
                 # Open: the mains now counts as failed until it has been
                 # healthy for mains_ok_ms, like any other mains failure.
@@ -94,7 +99,7 @@ class Mains:
         if amf and self.failed:
             self.amf_run = True
             if mb_closed:
-                do |= hal.DO_MB_OPEN
+                do |= _DO_MB_OPEN
         was = self.retransfer
         self.retransfer = False
         if not gcb_closed or not auto:
@@ -127,7 +132,7 @@ class Mains:
                     not synccheck.close_permitted(cfg, m, left if left > 0 else 0):
                 self._closing_ms = -1
             else:
-                do |= hal.DO_MB_CLOSE
+                do |= _DO_MB_CLOSE
                 self._closing_ms += tick_ms
         # Mains breaker open, the grid healthy again and the generator
         # breaker open (the set is not carrying the site: it tripped, stopped,
@@ -137,5 +142,5 @@ class Mains:
         # lets this and a dead-bus close of the generator breaker happen at
         # once.)
         if not mb_closed and not gcb_closed and self.ok and not self.decoupled:
-            do |= hal.DO_MB_CLOSE
+            do |= _DO_MB_CLOSE
         self.do = do

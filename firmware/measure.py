@@ -16,7 +16,31 @@ protection compares like with like whatever the set's size or frequency.
 
 from array import array
 from fixpt import const, mul_div, mul_shr
-import hal
+
+# -- constants of hal (tools/gen_consts.py; do not edit) --
+_DI_ALL = const(1023)  # hal.DI_ALL
+_IN_BATT_MV = const(13)  # hal.IN_BATT_MV
+_IN_BUS_PERIOD_100NS = const(15)  # hal.IN_BUS_PERIOD_100NS
+_IN_BUS_V_DV = const(16)  # hal.IN_BUS_V_DV
+_IN_COOLANT_DC = const(11)  # hal.IN_COOLANT_DC
+_IN_DI = const(14)  # hal.IN_DI
+_IN_GAS_MBAR = const(12)  # hal.IN_GAS_MBAR
+_IN_GEN_IA_A_X10 = const(7)  # hal.IN_GEN_IA_A_X10
+_IN_GEN_IB_A_X10 = const(8)  # hal.IN_GEN_IB_A_X10
+_IN_GEN_IC_A_X10 = const(9)  # hal.IN_GEN_IC_A_X10
+_IN_GEN_PERIOD_100NS = const(3)  # hal.IN_GEN_PERIOD_100NS
+_IN_GEN_P_KW_X10 = const(5)  # hal.IN_GEN_P_KW_X10
+_IN_GEN_Q_KVAR_X10 = const(6)  # hal.IN_GEN_Q_KVAR_X10
+_IN_GEN_V_DV = const(4)  # hal.IN_GEN_V_DV
+_IN_GRID_P_KW_X10 = const(18)  # hal.IN_GRID_P_KW_X10
+_IN_GRID_Q_KVAR_X10 = const(19)  # hal.IN_GRID_Q_KVAR_X10
+_IN_MAP_KPA_X10 = const(20)  # hal.IN_MAP_KPA_X10
+_IN_MPU_PULSES = const(1)  # hal.IN_MPU_PULSES
+_IN_MPU_SPAN_US = const(2)  # hal.IN_MPU_SPAN_US
+_IN_OIL_KPA = const(10)  # hal.IN_OIL_KPA
+_IN_T_MS = const(0)  # hal.IN_T_MS
+_IN_ZC_DT_100NS = const(17)  # hal.IN_ZC_DT_100NS
+# -- end of generated constants --
 
 # ROCOF window: the generator frequency 8 ticks (80 ms, ~5 cycles at 60 Hz)
 # ago - standards.md: ROCOF filtered over 4-9 cycles.
@@ -144,12 +168,12 @@ class Measure:
 
     def update(self, inp):
         cfg = self.cfg
-        self.t_ms = inp[hal.IN_T_MS]
+        self.t_ms = inp[_IN_T_MS]
         # Saturation written out (not fixpt.sat): a call per input costs
         # ~1000 Cortex-M0 instructions.
-        x = inp[hal.IN_MPU_PULSES]
+        x = inp[_IN_MPU_PULSES]
         edges = 0 if x < 0 else (x if x < _EDGES_MAX else _EDGES_MAX)
-        x = inp[hal.IN_MPU_SPAN_US]
+        x = inp[_IN_MPU_SPAN_US]
         span_us = 0 if x < 0 else (x if x < _SPAN_MAX_US else _SPAN_MAX_US)
         if edges >= 2 and span_us > 0:
             self.speed_rpm_x10 = mpu_rpm_x10(edges, span_us, cfg.mpu_k)
@@ -162,25 +186,25 @@ class Measure:
                 self._mpu_stale = _MPU_STALE_TICKS
                 self.speed_rpm_x10 = 0
         # An implausible period (noise, a dead input) counts as no cycle.
-        per = inp[hal.IN_GEN_PERIOD_100NS]
+        per = inp[_IN_GEN_PERIOD_100NS]
         if not _PER_MIN <= per <= _PER_MAX:
             per = 0
         gen_f = mhz_of_period(per)
         self.gen_f_mhz = gen_f
-        x = inp[hal.IN_GEN_V_DV]
+        x = inp[_IN_GEN_V_DV]
         gen_v = 0 if x < 0 else (x if x < _V_MAX_DV else _V_MAX_DV)
         self.gen_v_dv = gen_v
-        x = inp[hal.IN_GEN_P_KW_X10]
+        x = inp[_IN_GEN_P_KW_X10]
         p = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
         self.p_kw_x10 = p
-        x = inp[hal.IN_GEN_Q_KVAR_X10]
+        x = inp[_IN_GEN_Q_KVAR_X10]
         q = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
         self.q_kvar_x10 = q
-        x = inp[hal.IN_GEN_IA_A_X10]
+        x = inp[_IN_GEN_IA_A_X10]
         ia = 0 if x < 0 else (x if x < _I_MAX_A_X10 else _I_MAX_A_X10)
-        x = inp[hal.IN_GEN_IB_A_X10]
+        x = inp[_IN_GEN_IB_A_X10]
         ib = 0 if x < 0 else (x if x < _I_MAX_A_X10 else _I_MAX_A_X10)
-        x = inp[hal.IN_GEN_IC_A_X10]
+        x = inp[_IN_GEN_IC_A_X10]
         ic = 0 if x < 0 else (x if x < _I_MAX_A_X10 else _I_MAX_A_X10)
         imax = ia if ia > ib else ib
         if ic > imax:
@@ -189,20 +213,20 @@ class Measure:
         if ic < imin:
             imin = ic
         self.i_max_a_x10 = imax
-        x = inp[hal.IN_OIL_KPA]
+        x = inp[_IN_OIL_KPA]
         self.oil_kpa = 0 if x < 0 else (x if x < _SENDER_MAX else _SENDER_MAX)
-        x = inp[hal.IN_COOLANT_DC]
+        x = inp[_IN_COOLANT_DC]
         self.coolant_dc = _COOLANT_LO_DC if x < _COOLANT_LO_DC else \
             (x if x < _COOLANT_HI_DC else _COOLANT_HI_DC)
-        x = inp[hal.IN_GAS_MBAR]
+        x = inp[_IN_GAS_MBAR]
         self.gas_mbar = 0 if x < 0 else (x if x < _SENDER_MAX else _SENDER_MAX)
-        x = inp[hal.IN_BATT_MV]
+        x = inp[_IN_BATT_MV]
         self.batt_mv = 0 if x < 0 else (x if x < _BATT_MAX_MV else _BATT_MAX_MV)
         # A 20-400 kPa TMAP sensor: below 10 kPa (an open signal wire reads
         # 0 V) or above its range is a failed sensor, not a pressure.
-        v = inp[hal.IN_MAP_KPA_X10]
+        v = inp[_IN_MAP_KPA_X10]
         self.map_kpa_x10 = v if _MAP_MIN_KPA_X10 <= v <= _MAP_MAX_KPA_X10 else 0
-        self.di = inp[hal.IN_DI] & hal.DI_ALL
+        self.di = inp[_IN_DI] & _DI_ALL
         # Relative to rating.  The products are written out (not fixpt.mul_div,
         # a call each): every reading was saturated above to at most 100000
         # (the speed by mpu_rpm_x10), so x * 10000 <= 1e9 < 2**30.
@@ -219,19 +243,19 @@ class Measure:
         self.i_unbal_pct_x100 = (imax - imin) * 10000 // i_rated
         # Mains side: frequency, voltage, and the angle between the two
         # voltages from their zero-crossing timestamps.
-        bper = inp[hal.IN_BUS_PERIOD_100NS]
+        bper = inp[_IN_BUS_PERIOD_100NS]
         if not _PER_MIN <= bper <= _PER_MAX:
             bper = 0
         bus_f = mhz_of_period(bper)
         self.bus_f_mhz = bus_f
-        x = inp[hal.IN_BUS_V_DV]
+        x = inp[_IN_BUS_V_DV]
         bus_v = 0 if x < 0 else (x if x < _V_MAX_DV else _V_MAX_DV)
         self.bus_v_dv = bus_v
         bus_v_pct = bus_v * 10000 // v_rated
         self.bus_v_pct_x100 = bus_v_pct
         if bper > 0 and per > 0:
             half = bper >> 1
-            x = inp[hal.IN_ZC_DT_100NS]
+            x = inp[_IN_ZC_DT_100NS]
             self.phase_cdeg = cdeg_of(-half if x < -half else (x if x < half else half), bper)
             # Beyond +-25 % of nominal there is nothing to synchronise.
             lim = cfg.f_nom_mhz >> 2
@@ -258,10 +282,10 @@ class Measure:
             self._slip_q3 = 0
             self._bus_f_q3 = 0
         self.dv_pct_x100 = v_pct - bus_v_pct
-        x = inp[hal.IN_GRID_P_KW_X10]
+        x = inp[_IN_GRID_P_KW_X10]
         gp = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
         self.grid_p_kw_x10 = gp
-        x = inp[hal.IN_GRID_Q_KVAR_X10]
+        x = inp[_IN_GRID_Q_KVAR_X10]
         self.grid_q_kvar_x10 = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else \
             (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
         # (|grid kW| is within _P_MAX_KW_X10 = 100000 already.)

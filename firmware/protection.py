@@ -43,6 +43,9 @@ from array import array
 from fixpt import const, mul_div, SMALL_INT_MAX
 import overcurrent
 
+# -- constants of  (tools/gen_consts.py; do not edit) --
+# -- end of generated constants --
+
 
 def _row(*fields):
     """A table row, built at import, not a constant tuple (see config._row)."""

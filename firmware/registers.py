@@ -60,10 +60,58 @@ from array import array
 import hal
 import config as cf
 import protection as pr
-import sequencer as sq
 import synccheck
 import modbus
 from crc16 import _TABLE
+
+# -- constants of hal, protection, sequencer, modbus (tools/gen_consts.py; do not edit) --
+_DI_CONFIG_EN = const(256)  # hal.DI_CONFIG_EN
+_DI_METER_OK = const(64)  # hal.DI_METER_OK
+_IN_GEN_IA_A_X10 = const(7)  # hal.IN_GEN_IA_A_X10
+_IN_GEN_IB_A_X10 = const(8)  # hal.IN_GEN_IB_A_X10
+_IN_GEN_IC_A_X10 = const(9)  # hal.IN_GEN_IC_A_X10
+_OUT_AVR_BIAS_PCT_X100 = const(1)  # hal.OUT_AVR_BIAS_PCT_X100
+_OUT_DO = const(3)  # hal.OUT_DO
+_OUT_FUEL_PCT_X100 = const(0)  # hal.OUT_FUEL_PCT_X100
+_CL_NONE = const(0)  # protection.CL_NONE
+_CL_SOFT = const(4)  # protection.CL_SOFT
+_CL_WARNING = const(1)  # protection.CL_WARNING
+_FLAG_MPU_LOSS = const(1)  # protection.FLAG_MPU_LOSS
+_F_CURVE = const(4)  # protection.F_CURVE
+_K_INVERSE = const(3)  # protection.K_INVERSE
+_N_PROT = const(47)  # protection.N_PROT
+_P_CODE = const(1)  # protection.P_CODE
+_P_KIND = const(2)  # protection.P_KIND
+_P_NAME = const(0)  # protection.P_NAME
+_SRC_FLAGS = const(13)  # protection.SRC_FLAGS
+_CMD_ACK = const(4)  # sequencer.CMD_ACK
+_CMD_CLOSE = const(8)  # sequencer.CMD_CLOSE
+_CMD_MODE_AUTO = const(7)  # sequencer.CMD_MODE_AUTO
+_CMD_MODE_OFF = const(5)  # sequencer.CMD_MODE_OFF
+_CMD_OPEN = const(9)  # sequencer.CMD_OPEN
+_CMD_RESET = const(3)  # sequencer.CMD_RESET
+_CMD_START = const(1)  # sequencer.CMD_START
+_FUEL_POWER = const(3)  # sequencer.FUEL_POWER
+_MODE_AUTO = const(2)  # sequencer.MODE_AUTO
+_ST_AVAILABLE = const(7)  # sequencer.ST_AVAILABLE
+_ST_CLOSING = const(9)  # sequencer.ST_CLOSING
+_ST_LOADED = const(10)  # sequencer.ST_LOADED
+_ST_STOPPED = const(0)  # sequencer.ST_STOPPED
+_ST_SYNC = const(8)  # sequencer.ST_SYNC
+_C_BUS = const(0)  # modbus.C_BUS
+_C_CRC = const(1)  # modbus.C_CRC
+_C_EXC = const(2)  # modbus.C_EXC
+_C_FOREIGN = const(9)  # modbus.C_FOREIGN
+_C_GAP = const(8)  # modbus.C_GAP
+_C_HUNT = const(10)  # modbus.C_HUNT
+_C_NORESP = const(4)  # modbus.C_NORESP
+_C_OVERRUN = const(7)  # modbus.C_OVERRUN
+_C_SERVER = const(3)  # modbus.C_SERVER
+_EX_ADDRESS = const(2)  # modbus.EX_ADDRESS
+_EX_FAILURE = const(4)  # modbus.EX_FAILURE
+_EX_VALUE = const(3)  # modbus.EX_VALUE
+_N_C = const(11)  # modbus.N_C
+# -- end of generated constants --
 
 FW_VERSION = (0, 2, 0)
 VENDOR = b"GX230 open controller project"
@@ -155,7 +203,7 @@ L_RUN_S = const(46)
 L_STARTS = const(47)
 L_KWH = const(48)
 L_UPTIME = const(49)
-L_CNT0 = const(50)          # modbus counters (modbus.N_C)
+L_CNT0 = const(50)          # modbus counters (_N_C)
 L_REFUSED = const(61)       # Modbus writes refused
 L_WRITES = const(62)        # Modbus writes accepted
 L_CTL_REFUSED = const(63)   # every refused setting write / command (all paths)
@@ -245,15 +293,15 @@ POINTS = (
     (TB_IR, 72, "starts", T_U32, 1, "", A_R, S_LIVE, L_STARTS, L_NONE),
     (TB_IR, 74, "kwh", T_U32, 10, "kWh", A_R, S_LIVE, L_KWH, L_NONE),
     (TB_IR, 76, "uptime_s", T_U32, 1, "s", A_R, S_LIVE, L_UPTIME, L_NONE),
-    (TB_IR, 100, "mb_bus_msgs", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_BUS, L_NONE),
-    (TB_IR, 102, "mb_crc_errors", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_CRC, L_NONE),
-    (TB_IR, 104, "mb_exceptions", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_EXC, L_NONE),
-    (TB_IR, 106, "mb_server_msgs", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_SERVER, L_NONE),
-    (TB_IR, 108, "mb_no_response", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_NORESP, L_NONE),
-    (TB_IR, 110, "mb_overruns", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_OVERRUN, L_NONE),
-    (TB_IR, 112, "mb_gap_drops", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_GAP, L_NONE),
-    (TB_IR, 114, "mb_foreign", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_FOREIGN, L_NONE),
-    (TB_IR, 116, "mb_hunted_bytes", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + modbus.C_HUNT, L_NONE),
+    (TB_IR, 100, "mb_bus_msgs", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_BUS, L_NONE),
+    (TB_IR, 102, "mb_crc_errors", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_CRC, L_NONE),
+    (TB_IR, 104, "mb_exceptions", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_EXC, L_NONE),
+    (TB_IR, 106, "mb_server_msgs", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_SERVER, L_NONE),
+    (TB_IR, 108, "mb_no_response", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_NORESP, L_NONE),
+    (TB_IR, 110, "mb_overruns", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_OVERRUN, L_NONE),
+    (TB_IR, 112, "mb_gap_drops", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_GAP, L_NONE),
+    (TB_IR, 114, "mb_foreign", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_FOREIGN, L_NONE),
+    (TB_IR, 116, "mb_hunted_bytes", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_HUNT, L_NONE),
     (TB_IR, 118, "mb_writes_refused", T_U32, 1, "", A_R, S_LIVE, L_REFUSED, L_NONE),
     (TB_IR, 120, "mb_writes", T_U32, 1, "", A_R, S_LIVE, L_WRITES, L_NONE),
     (TB_IR, 122, "refused_total", T_U32, 1, "", A_R, S_LIVE, L_CTL_REFUSED, L_NONE),
@@ -407,11 +455,11 @@ class Registers:
 
     # -- reading --------------------------------------------------------------
     def running(self):
-        return self.ctl.seq.state != sq.ST_STOPPED
+        return self.ctl.seq.state != _ST_STOPPED
 
     def _unlocked_now(self):
         c = self.ctl
-        if c.meas.di & hal.DI_CONFIG_EN:
+        if c.meas.di & _DI_CONFIG_EN:
             return True
         if self.unlocked and ((c.meas.t_ms - self.unlocked_at) & 0x3FFFFFFF) >= \
                 c.cfg.mb_unlock_s * 1000:
@@ -465,7 +513,7 @@ class Registers:
         for a in range(end - 1, -1, -1):
             r = at[a]
             if r < 0:
-                if ALARM_BASE <= a < ALARM_BASE + pr.N_PROT:
+                if ALARM_BASE <= a < ALARM_BASE + _N_PROT:
                     fk[a] = _C_ALARM
                 else:
                     # fs: the holes from here on (at most 255)
@@ -498,15 +546,15 @@ class Registers:
         unlocked = self._unlocked_now()       # once per request
         lv = self.live
         if parts & P_MEAS:
-            meter = (m.di & hal.DI_METER_OK) != 0
-            mpu_lost = (c.seq.flags | c.prot.vals[pr.SRC_FLAGS]) & pr.FLAG_MPU_LOSS
+            meter = (m.di & _DI_METER_OK) != 0
+            mpu_lost = (c.seq.flags | c.prot.vals[_SRC_FLAGS]) & _FLAG_MPU_LOSS
             lv[L_SPEED] = FAULT if mpu_lost else m.speed_rpm_x10
             lv[L_GEN_F] = m.gen_f_mhz // 10 if m.gen_f_mhz > 0 else NA
             lv[L_GEN_V] = m.gen_v_dv
             inp = c.inp
-            lv[L_IA] = inp[hal.IN_GEN_IA_A_X10] if meter else FAULT
-            lv[L_IB] = inp[hal.IN_GEN_IB_A_X10] if meter else FAULT
-            lv[L_IC] = inp[hal.IN_GEN_IC_A_X10] if meter else FAULT
+            lv[L_IA] = inp[_IN_GEN_IA_A_X10] if meter else FAULT
+            lv[L_IB] = inp[_IN_GEN_IB_A_X10] if meter else FAULT
+            lv[L_IC] = inp[_IN_GEN_IC_A_X10] if meter else FAULT
             lv[L_P] = m.p_kw_x10 if meter else FAULT
             lv[L_Q] = m.q_kvar_x10 if meter else FAULT
             lv[L_P_PCT] = m.p_pct_x100 if meter else FAULT
@@ -556,10 +604,10 @@ class Registers:
             lv[L_VSHIFT] = m.vshift_cdeg
             lv[L_FDEV] = m.f_dev_mhz if m.gen_f_mhz > 0 else NA
             out = c.out
-            lv[L_FUEL] = out[hal.OUT_FUEL_PCT_X100]
-            lv[L_BIAS] = out[hal.OUT_AVR_BIAS_PCT_X100]
+            lv[L_FUEL] = out[_OUT_FUEL_PCT_X100]
+            lv[L_BIAS] = out[_OUT_AVR_BIAS_PCT_X100]
             lv[L_REF] = c.gov.ref_rpm_x10
-            lv[L_PREF] = c.pc.p_ref_kw_x10 if c.seq.fuel_mode == sq.FUEL_POWER else NA
+            lv[L_PREF] = c.pc.p_ref_kw_x10 if c.seq.fuel_mode == _FUEL_POWER else NA
             lv[L_SITE] = m.p_filt_kw_x10 + m.grid_p_kw_x10
             if c.ticks == 0:
                 # Before the first tick nothing has been measured yet.
@@ -573,27 +621,27 @@ class Registers:
             lv[L_MODE] = seq.mode
             w = a.worst
             bits = 0
-            if st != sq.ST_STOPPED:
+            if st != _ST_STOPPED:
                 bits |= 1
-            if st == sq.ST_AVAILABLE:
+            if st == _ST_AVAILABLE:
                 bits |= 2
-            if st == sq.ST_LOADED:
+            if st == _ST_LOADED:
                 bits |= 4
             if seq.paralleled:
                 bits |= 8
             if c.mains.ok:
                 bits |= 16
-            if w != pr.CL_NONE:
+            if w != _CL_NONE:
                 bits |= 32
-            if w == pr.CL_WARNING:
+            if w == _CL_WARNING:
                 bits |= 64
-            if w >= pr.CL_SOFT:
+            if w >= _CL_SOFT:
                 bits |= 128
             if unlocked:
                 bits |= 256
             if a.horn:
                 bits |= 512
-            if seq.mode == sq.MODE_AUTO:
+            if seq.mode == _MODE_AUTO:
                 bits |= 1024
             if c.mains.amf_run:
                 bits |= 2048
@@ -602,21 +650,21 @@ class Registers:
             if c.mb.listen_only:
                 bits |= 8192
             lv[L_STATUS] = bits
-            if st == sq.ST_CLOSING:
+            if st == _ST_CLOSING:
                 lv[L_SYNC] = 3
-            elif st == sq.ST_SYNC or c.mains.retransfer:
+            elif st == _ST_SYNC or c.mains.retransfer:
                 lv[L_SYNC] = 2 if synccheck.close_permitted(cfg, m, cfg.gcb_close_time_ms) else 1
             else:
                 lv[L_SYNC] = 0
             lv[L_DI] = m.di
-            lv[L_DO] = c.out[hal.OUT_DO]
+            lv[L_DO] = c.out[_OUT_DO]
             fo = a.first_out
             lv[L_FIRST] = fo
-            lv[L_FIRST_CODE] = pr.PROTECTIONS[fo][pr.P_CODE] if fo >= 0 else 0
+            lv[L_FIRST_CODE] = pr.PROTECTIONS[fo][_P_CODE] if fo >= 0 else 0
             lv[L_WORST] = w
             la = a.last
             lv[L_LAST] = la
-            lv[L_LAST_CODE] = pr.PROTECTIONS[la][pr.P_CODE] if la >= 0 else 0
+            lv[L_LAST_CODE] = pr.PROTECTIONS[la][_P_CODE] if la >= 0 else 0
         if parts & P_ALARMS:
             latched = c.alarms.latched
             active = c.prot.active
@@ -624,7 +672,7 @@ class Registers:
             for k in range(3):
                 lv[L_LAT0 + k] = 0
                 lv[L_ACT0 + k] = 0
-            for i in range(pr.N_PROT):
+            for i in range(_N_PROT):
                 if latched[i]:
                     n += 1
                     lv[L_LAT0 + (i >> 4)] |= 1 << (i & 15)
@@ -637,7 +685,7 @@ class Registers:
             lv[L_KWH] = c.kwh_x10
             lv[L_UPTIME] = m.t_ms // 1000
             cnt = c.mb.counters
-            for k in range(modbus.N_C):
+            for k in range(_N_C):
                 lv[L_CNT0 + k] = cnt[k]
             lv[L_REFUSED] = self.refused
             lv[L_WRITES] = self.writes
@@ -649,7 +697,7 @@ class Registers:
             lv[L_MAP_CRC] = self.map_crc
             lv[L_SET_CRC] = c.settings_crc
             lv[L_LINK_VER] = c.link_version
-            lv[L_NPROT] = pr.N_PROT
+            lv[L_NPROT] = _N_PROT
             if unlocked:
                 left = cfg.mb_unlock_s - ((m.t_ms - self.unlocked_at) & 0x3FFFFFFF) // 1000
                 lv[L_UNLOCKED_S] = left if self.unlocked else cfg.mb_unlock_s
@@ -715,22 +763,22 @@ class Registers:
             r = self._at[a]
             if r >= 0:
                 return 1
-            if ALARM_BASE <= a < ALARM_BASE + pr.N_PROT:
+            if ALARM_BASE <= a < ALARM_BASE + _N_PROT:
                 return 4
             return 5 if a < IR_END else 0
         if SET_BASE <= a < SET_BASE + 2 * self._n_set:
             return 2
-        if PROT_BASE <= a < PROT_BASE + PROT_STRIDE * pr.N_PROT:
+        if PROT_BASE <= a < PROT_BASE + PROT_STRIDE * _N_PROT:
             f = ((a - PROT_BASE) % PROT_STRIDE) >> 1
-            if f < 4 or (f == pr.F_CURVE and pr.PROTECTIONS[(a - PROT_BASE) // PROT_STRIDE][pr.P_KIND] == pr.K_INVERSE):
+            if f < 4 or (f == _F_CURVE and pr.PROTECTIONS[(a - PROT_BASE) // PROT_STRIDE][_P_KIND] == _K_INVERSE):
                 return 3
             return 5
         return 0
 
     def read_bits(self, fc, start, qty, out, o):
         c = self.ctl
-        if start + qty > (N_COILS if fc == TB_COIL else DI_ACTIVE + pr.N_PROT):
-            return modbus.EX_ADDRESS
+        if start + qty > (N_COILS if fc == TB_COIL else DI_ACTIVE + _N_PROT):
+            return _EX_ADDRESS
         if fc == TB_COIL:
             return 0                  # command coils read 0
         self.snapshot(P_STATE)        # L_DI, L_DO, L_STATUS
@@ -738,7 +786,7 @@ class Registers:
         nd = len(hal.DI_NAMES)
         no = len(hal.DO_NAMES)
         ns = len(STATUS_NAMES)
-        n = pr.N_PROT
+        n = _N_PROT
         for k in range(qty):
             a = start + k
             if a < DI_OUT:
@@ -873,7 +921,7 @@ class Registers:
                 o += 2
             return 0
         if fc == TB_HR and (SET_BASE <= start and e <= SET_BASE + 2 * self._n_set or
-                            PROT_BASE <= start and e <= PROT_BASE + PROT_STRIDE * pr.N_PROT):
+                            PROT_BASE <= start and e <= PROT_BASE + PROT_STRIDE * _N_PROT):
             # Within the settings, or within the protection fields: every
             # register is a word of an s32 (holding registers only).
             self.snapshot(parts)
@@ -888,11 +936,11 @@ class Registers:
             kind = self._reg_info(a)
             rk[k] = kind
             if kind == 0:
-                return modbus.EX_ADDRESS
+                return _EX_ADDRESS
             if fc == TB_IR and (kind == 2 or kind == 3 or (kind == 5 and a >= IR_END)):
-                return modbus.EX_ADDRESS
+                return _EX_ADDRESS
             if fc == TB_IR and kind == 1 and POINTS[self._at[a] >> 1][0] != TB_IR:
-                return modbus.EX_ADDRESS
+                return _EX_ADDRESS
         self.snapshot(parts)
         c = self.ctl
         for k in range(qty):
@@ -936,7 +984,7 @@ class Registers:
             if prot:
                 i = d // PROT_STRIDE
                 f = (d % PROT_STRIDE) >> 1
-                if f < 4 or (f == pr.F_CURVE and pr.PROTECTIONS[i][pr.P_KIND] == pr.K_INVERSE):
+                if f < 4 or (f == _F_CURVE and pr.PROTECTIONS[i][_P_KIND] == _K_INVERSE):
                     v = c.prot.get_field(i, f)
                 else:
                     v = NA            # a protection without a curve
@@ -991,7 +1039,7 @@ class Registers:
         for k in range(qty):
             a = start + k
             if a >= N_COILS or self._bit_at[a] < 0:
-                return self._refuse(a, 0, modbus.EX_ADDRESS)
+                return self._refuse(a, 0, _EX_ADDRESS)
         c = self.ctl
         t = c.meas.t_ms
         for k in range(qty):
@@ -999,9 +1047,9 @@ class Registers:
                 continue
             act = POINTS[self._bit_at[start + k]][8]
             if act == 0:
-                c.command(sq.CMD_ACK)
+                c.command(_CMD_ACK)
             elif act == 1:
-                c.command(sq.CMD_RESET)
+                c.command(_CMD_RESET)
             elif self.unlocked:
                 self.unlocked = False
                 c.log.log(t, EV_MB_UNLOCK, 0)
@@ -1026,24 +1074,24 @@ class Registers:
                 r = self._at[a]
                 p = POINTS[r >> 1]
                 if r & 1 or p[6] == A_R:
-                    return self._refuse(a, 0, modbus.EX_ADDRESS)
+                    return self._refuse(a, 0, _EX_ADDRESS)
                 typ = p[3]
                 w = 2 if typ == T_U32 or typ == T_S32 else 1
                 idx = p[7]
             elif kind == 2 or kind == 3:
                 if (a - (SET_BASE if kind == 2 else PROT_BASE)) & 1:
-                    return self._refuse(a, 0, modbus.EX_ADDRESS)
+                    return self._refuse(a, 0, _EX_ADDRESS)
                 typ = T_S32
                 idx = (a - SET_BASE) >> 1 if kind == 2 else \
                     ((a - PROT_BASE) // PROT_STRIDE) * 8 + (((a - PROT_BASE) % PROT_STRIDE) >> 1)
                 kind = _W_SET if kind == 2 else _W_PROT
             else:
-                return self._refuse(a, 0, modbus.EX_ADDRESS)
+                return self._refuse(a, 0, _EX_ADDRESS)
             if k + w > qty:
                 # Half a point.  The command's first word alone is a command
                 # without its complement: a bad value, not a bad address.
-                return self._refuse(a, 0, modbus.EX_VALUE if kind == 1 and idx == S_CMD
-                                    else modbus.EX_ADDRESS)
+                return self._refuse(a, 0, _EX_VALUE if kind == 1 and idx == S_CMD
+                                    else _EX_ADDRESS)
             b = o + 2 * k
             hi = (buf[b] << 8) | buf[b + 1]
             if w == 1:
@@ -1062,7 +1110,7 @@ class Registers:
                 if typ == T_S32 and hi >= 0x8000:
                     hi -= 0x10000
                 if hi > 0x3FFF or hi < -0x4000:
-                    return self._refuse(a, hi, modbus.EX_VALUE)
+                    return self._refuse(a, hi, _EX_VALUE)
                 v = (hi << 16) | lo
             if kind == 1:
                 kind = _W_CODE if idx == S_CODE else _W_EVIDX
@@ -1074,40 +1122,40 @@ class Registers:
             k += w
         # 2. values and interlocks, nothing changed yet
         unlocked = self._unlocked_now()
-        running = c.seq.state != sq.ST_STOPPED
+        running = c.seq.state != _ST_STOPPED
         for j in range(n):
             kind = wk[j]
             v = wv[j]
             if kind == _W_CMD:       # command pair: wi = code, wa = complement
                 code = wi[j]
-                if (code ^ 0xFFFF) != wa[j] or code < 1 or code > sq.CMD_OPEN:
-                    return self._refuse(v, code, modbus.EX_VALUE)
-                if bc and (code == sq.CMD_START or code == sq.CMD_CLOSE or
-                           sq.CMD_MODE_OFF <= code <= sq.CMD_MODE_AUTO):
-                    return self._refuse(v, code, modbus.EX_FAILURE)
+                if (code ^ 0xFFFF) != wa[j] or code < 1 or code > _CMD_OPEN:
+                    return self._refuse(v, code, _EX_VALUE)
+                if bc and (code == _CMD_START or code == _CMD_CLOSE or
+                           _CMD_MODE_OFF <= code <= _CMD_MODE_AUTO):
+                    return self._refuse(v, code, _EX_FAILURE)
             elif kind == _W_CODE:
                 if not 0 <= v <= 9999:
-                    return self._refuse(wa[j], v, modbus.EX_VALUE)
+                    return self._refuse(wa[j], v, _EX_VALUE)
                 if bc:
-                    return self._refuse(wa[j], v, modbus.EX_FAILURE)
+                    return self._refuse(wa[j], v, _EX_FAILURE)
             elif kind == _W_EVIDX:
                 if v < 0 or v > 0x7FFF:
-                    return self._refuse(wa[j], v, modbus.EX_VALUE)
+                    return self._refuse(wa[j], v, _EX_VALUE)
             elif kind == _W_SET:
                 i = wi[j]
                 if v < self._set_lo[i] or v > self._set_hi[i] or i == self._code_i and bc:
-                    return self._refuse(wa[j], v, modbus.EX_VALUE)
+                    return self._refuse(wa[j], v, _EX_VALUE)
                 if not self._setpoint[i] and (not unlocked or bc):
                     # Configuration is one unit at a time: never broadcast.
-                    return self._refuse(wa[j], v, modbus.EX_FAILURE)
+                    return self._refuse(wa[j], v, _EX_FAILURE)
                 if running and not self._live[i]:
-                    return self._refuse(wa[j], v, modbus.EX_FAILURE)
+                    return self._refuse(wa[j], v, _EX_FAILURE)
             elif kind == _W_PROT:
                 i = wi[j] >> 3
                 if not c.prot.allowed(i, wi[j] & 7, v):
-                    return self._refuse(wa[j], v, modbus.EX_VALUE)
+                    return self._refuse(wa[j], v, _EX_VALUE)
                 if not unlocked or bc:
-                    return self._refuse(wa[j], v, modbus.EX_FAILURE)
+                    return self._refuse(wa[j], v, _EX_FAILURE)
         # 3. apply.  Settings first, as one set (a consistent set is taken in
         # any order); then protection fields; the code; commands last.
         t = c.meas.t_ms
@@ -1129,7 +1177,7 @@ class Registers:
                     for jj in range(j - 1, -1, -1):
                         if wk[jj] == _W_PROT:
                             c.prot.set_field(wi[jj] >> 3, wi[jj] & 7, wold[jj])
-                    return self._refuse(wa[j], v, modbus.EX_VALUE, True)
+                    return self._refuse(wa[j], v, _EX_VALUE, True)
                 if old != v:
                     c.log.log(t, EV_MB_WRITE, wa[j])
                     c.log.log(t, EV_MB_VALUE, v)
@@ -1138,13 +1186,13 @@ class Registers:
                 self.event_index = v
             elif kind == _W_CODE:
                 if ((t - self.code_block_at) & 0x3FFFFFFF) < 60000 and self.code_fails >= 5:
-                    return self._refuse(wa[j], 0, modbus.EX_FAILURE)
+                    return self._refuse(wa[j], 0, _EX_FAILURE)
                 if v != c.cfg.mb_access_code:
                     self.code_fails += 1
                     if self.code_fails >= 5:
                         self.code_block_at = t
                     c.log.log(t, EV_MB_CODE_FAIL, self.code_fails)
-                    return self._refuse(wa[j], 0, modbus.EX_FAILURE)
+                    return self._refuse(wa[j], 0, _EX_FAILURE)
                 self.code_fails = 0
                 if not self.unlocked:
                     c.log.log(t, EV_MB_UNLOCK, 1)
@@ -1152,7 +1200,7 @@ class Registers:
                 self.unlocked_at = t
             elif kind == _W_CMD:
                 if not c.command(wi[j]):
-                    return self._refuse(v, wi[j], modbus.EX_FAILURE, True)
+                    return self._refuse(v, wi[j], _EX_FAILURE, True)
         self.writes += 1
         return 0
 
@@ -1183,7 +1231,7 @@ class Registers:
                 # The controller's one setting path (running: only the
                 # live ones, without a rebuild - allocation free).
                 if not c.set_setting(i, v):
-                    return self._refuse(self._wa[j], v, modbus.EX_VALUE, True)
+                    return self._refuse(self._wa[j], v, _EX_VALUE, True)
                 if old != v:
                     c.log.log(t, EV_MB_WRITE, self._wa[j])
                     c.log.log(t, EV_MB_VALUE, v)
@@ -1199,7 +1247,7 @@ class Registers:
             j = 0
             while wk[j] != _W_SET:
                 j += 1
-            return self._refuse(self._wa[j], self._wv[j], modbus.EX_VALUE, True)
+            return self._refuse(self._wa[j], self._wv[j], _EX_VALUE, True)
         for j in range(n):
             if wk[j] == _W_SET:
                 c.log.log(t, EV_MB_WRITE, self._wa[j])
@@ -1228,7 +1276,7 @@ def map_crc():
     for s_ in cf.SETTINGS:
         c = _crc_str(c, s_[0])
     for q in pr.PROTECTIONS:
-        c = _crc_str(c, q[pr.P_NAME])
+        c = _crc_str(c, q[_P_NAME])
     for tab in (hal.DI_NAMES, hal.DO_NAMES, STATUS_NAMES):
         for n in tab:
             c = _crc_str(c, n)

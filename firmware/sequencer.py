@@ -29,10 +29,49 @@ Timers count ms in tick_ms steps (no clock wrap to worry about).
 """
 
 from fixpt import const
-import hal
-import protection as pr
 import synccheck
 from measure import rpm_x10_of_mhz
+
+# -- constants of hal, protection (tools/gen_consts.py; do not edit) --
+_DI_ESTOP = const(1)  # hal.DI_ESTOP
+_DI_GAS_PROVEN = const(32)  # hal.DI_GAS_PROVEN
+_DI_GCB_CLOSED = const(16)  # hal.DI_GCB_CLOSED
+_DI_MB_CLOSED = const(128)  # hal.DI_MB_CLOSED
+_DI_METER_OK = const(64)  # hal.DI_METER_OK
+_DI_REMOTE_START = const(2)  # hal.DI_REMOTE_START
+_DO_COMMON_ALARM = const(128)  # hal.DO_COMMON_ALARM
+_DO_COMMON_SHUTDOWN = const(256)  # hal.DO_COMMON_SHUTDOWN
+_DO_CRANK = const(1)  # hal.DO_CRANK
+_DO_GAS_VALVE = const(2)  # hal.DO_GAS_VALVE
+_DO_GCB_CLOSE = const(16)  # hal.DO_GCB_CLOSE
+_DO_GCB_OPEN = const(32)  # hal.DO_GCB_OPEN
+_DO_HORN = const(64)  # hal.DO_HORN
+_DO_IGNITION = const(4)  # hal.DO_IGNITION
+_DO_PRELUBE = const(8)  # hal.DO_PRELUBE
+_DO_READY = const(512)  # hal.DO_READY
+_A_ALWAYS = const(0)  # protection.A_ALWAYS
+_A_GCB = const(3)  # protection.A_GCB
+_A_GRID = const(6)  # protection.A_GRID
+_A_GRID_M = const(9)  # protection.A_GRID_M
+_A_GRID_SETTLED = const(11)  # protection.A_GRID_SETTLED
+_A_ISLAND = const(7)  # protection.A_ISLAND
+_A_ISLAND_M = const(10)  # protection.A_ISLAND_M
+_A_METERED = const(8)  # protection.A_METERED
+_A_NON_EXPORT = const(12)  # protection.A_NON_EXPORT
+_A_NOT_CRANKING = const(4)  # protection.A_NOT_CRANKING
+_A_OIL = const(2)  # protection.A_OIL
+_A_RATED = const(5)  # protection.A_RATED
+_A_RUNNING = const(1)  # protection.A_RUNNING
+_CL_HARD = const(5)  # protection.CL_HARD
+_CL_SOFT = const(4)  # protection.CL_SOFT
+_CL_TRIP = const(3)  # protection.CL_TRIP
+_CL_WARNING = const(1)  # protection.CL_WARNING
+_FLAG_FAIL_TO_STOP = const(8)  # protection.FLAG_FAIL_TO_STOP
+_FLAG_GCB_FAIL_CLOSE = const(16)  # protection.FLAG_GCB_FAIL_CLOSE
+_FLAG_OVERCRANK = const(4)  # protection.FLAG_OVERCRANK
+_FLAG_PROVING_FAIL = const(128)  # protection.FLAG_PROVING_FAIL
+_FLAG_SYNC_FAIL = const(256)  # protection.FLAG_SYNC_FAIL
+# -- end of generated constants --
 
 ST_STOPPED = const(0)
 ST_PRESTART = const(1)
@@ -141,7 +180,7 @@ class Sequencer:
             # Never during an e-stop or with a shutdown latched, whatever
             # path the command came by (panel, link, Modbus).
             ok = (self.mode == MODE_MANUAL or (self.mode == MODE_AUTO and self.start_inhibit)) \
-                and self.alarms.worst < pr.CL_SOFT and not self.estop
+                and self.alarms.worst < _CL_SOFT and not self.estop
             if ok:
                 if self.mode == MODE_MANUAL:
                     self.manual_run = True
@@ -152,7 +191,7 @@ class Sequencer:
         elif cmd == CMD_RESET:
             # A shutdown stays latched while the engine still turns.
             self.alarms.reset(t_ms, self.turning)
-            if self.state == ST_LOCKOUT and self.alarms.worst < pr.CL_SOFT:
+            if self.state == ST_LOCKOUT and self.alarms.worst < _CL_SOFT:
                 self._go(ST_STOPPED)
         elif cmd == CMD_ACK:
             self.alarms.ack(t_ms)
@@ -163,7 +202,7 @@ class Sequencer:
             if self.log is not None:
                 self.log.log(t_ms, 2004, self.mode)
         elif cmd == CMD_CLOSE:
-            ok = self.mode == MODE_MANUAL and self.alarms.worst < pr.CL_TRIP and not self.estop
+            ok = self.mode == MODE_MANUAL and self.alarms.worst < _CL_TRIP and not self.estop
             if ok:
                 self.manual_close = True
         elif cmd == CMD_OPEN:
@@ -198,42 +237,42 @@ class Sequencer:
 
     def run_request(self, di):
         if self.mode == MODE_AUTO:
-            return (di & hal.DI_REMOTE_START) != 0 or self.amf_run
+            return (di & _DI_REMOTE_START) != 0 or self.amf_run
         if self.mode == MODE_MANUAL:
             return self.manual_run
         return False
 
     def close_request(self, di):
         if self.mode == MODE_AUTO:
-            return (di & hal.DI_REMOTE_START) != 0 or self.amf_run
+            return (di & _DI_REMOTE_START) != 0 or self.amf_run
         if self.mode == MODE_MANUAL:
             return self.manual_close
         return False
 
     def armed_mask(self, di):
         st = self.state
-        m = 1 << pr.A_ALWAYS
+        m = 1 << _A_ALWAYS
         if _running(st):
-            m |= 1 << pr.A_RUNNING
+            m |= 1 << _A_RUNNING
             if self.run_ms >= self.cfg.oil_arm_ms:
-                m |= 1 << pr.A_OIL
-        metered = (di & hal.DI_METER_OK) != 0
+                m |= 1 << _A_OIL
+        metered = (di & _DI_METER_OK) != 0
         if metered:
-            m |= 1 << pr.A_METERED
-        if di & hal.DI_GCB_CLOSED:
-            m |= 1 << pr.A_GCB
-            if di & hal.DI_MB_CLOSED:
-                m |= (1 << pr.A_GRID) | ((1 << pr.A_GRID_M) if metered else 0)
+            m |= 1 << _A_METERED
+        if di & _DI_GCB_CLOSED:
+            m |= 1 << _A_GCB
+            if di & _DI_MB_CLOSED:
+                m |= (1 << _A_GRID) | ((1 << _A_GRID_M) if metered else 0)
             else:
-                m |= (1 << pr.A_ISLAND) | ((1 << pr.A_ISLAND_M) if metered else 0)
+                m |= (1 << _A_ISLAND) | ((1 << _A_ISLAND_M) if metered else 0)
         if st != ST_CRANK:
-            m |= 1 << pr.A_NOT_CRANKING
+            m |= 1 << _A_NOT_CRANKING
         if ST_AVAILABLE <= st <= ST_COOLDOWN:
-            m |= 1 << pr.A_RATED
+            m |= 1 << _A_RATED
         if self.paralleled and self.par_ms >= self.cfg.lom_inhibit_ms:
-            m |= 1 << pr.A_GRID_SETTLED
+            m |= 1 << _A_GRID_SETTLED
             if metered and self.state == ST_LOADED and self.cfg.export_limit_kw_x10 == 0:
-                m |= 1 << pr.A_NON_EXPORT
+                m |= 1 << _A_NON_EXPORT
         return m
 
     def _ramp_sp(self, target, ease=False):
@@ -276,15 +315,15 @@ class Sequencer:
         self.timer_ms += tick
         self.just_disconnected = False
         di = m.di
-        self.estop = (di & hal.DI_ESTOP) != 0
-        gcb = (di & hal.DI_GCB_CLOSED) != 0
+        self.estop = (di & _DI_ESTOP) != 0
+        gcb = (di & _DI_GCB_CLOSED) != 0
         worst = self.alarms.worst
         st = self.state
         if _running(st):
             self.run_ms += tick
         stopped = m.speed_rpm_x10 < cfg.rated_rpm_x10 // 100 and m.gen_f_mhz == 0
         self.turning = not stopped
-        if worst >= pr.CL_SOFT:
+        if worst >= _CL_SOFT:
             # A shutdown: no restart until the request is cycled or a
             # separate start is given, and MANUAL forgets its run and close.
             self.start_inhibit = True
@@ -293,23 +332,23 @@ class Sequencer:
         asked = self.run_request(di)
         if self.start_inhibit and not asked:
             self.start_inhibit = False
-        want_run = asked and worst < pr.CL_SOFT and not self.start_inhibit
+        want_run = asked and worst < _CL_SOFT and not self.start_inhibit
 
         # Trip-class alarms that block closing and open the breaker: all of
         # them while the mains breaker is closed; with it open, the
         # interconnection trips no longer concern the set's own bus.
-        wt = worst if di & hal.DI_MB_CLOSED else self.alarms.worst_local
+        wt = worst if di & _DI_MB_CLOSED else self.alarms.worst_local
         # --- alarm classes first: they override whatever the state wants ----
-        self.paralleled = gcb and (di & hal.DI_MB_CLOSED) != 0
+        self.paralleled = gcb and (di & _DI_MB_CLOSED) != 0
         self.par_ms = self.par_ms + tick if self.paralleled and self.par_ms < 1000000 else \
             (self.par_ms if self.paralleled else 0)
-        if worst >= pr.CL_HARD:
+        if worst >= _CL_HARD:
             if st != ST_STOPPING and st != ST_FAIL_TO_STOP and st != ST_LOCKOUT and \
                     st != ST_STOPPED:
                 self._go(ST_STOPPING)
             elif st == ST_STOPPED:
                 self._go(ST_LOCKOUT)
-        elif worst == pr.CL_SOFT:
+        elif worst == _CL_SOFT:
             if st == ST_LOADED or st == ST_CLOSING or st == ST_UNLOAD or st == ST_SYNC:
                 self._stop_cause_soft = True
                 self._go(ST_OPENING)
@@ -319,9 +358,9 @@ class Sequencer:
                 self._go(ST_STOPPING)
             elif st == ST_STOPPED:
                 self._go(ST_LOCKOUT)
-        elif wt == pr.CL_TRIP and (st == ST_LOADED or st == ST_CLOSING or st == ST_UNLOAD):
+        elif wt == _CL_TRIP and (st == ST_LOADED or st == ST_CLOSING or st == ST_UNLOAD):
             self._go(ST_OPENING)
-        elif wt == pr.CL_TRIP and st == ST_SYNC:
+        elif wt == _CL_TRIP and st == ST_SYNC:
             self._go(ST_AVAILABLE)
         if self.mode == MODE_OFF and (ST_PRESTART <= self.state <= ST_COOLDOWN):
             self._go(ST_STOPPING)     # OFF: stop now, no cool-down
@@ -336,22 +375,22 @@ class Sequencer:
                 self._go(ST_PRESTART)
         elif st == ST_PRESTART:
             if cfg.prelube:
-                do |= hal.DO_PRELUBE
+                do |= _DO_PRELUBE
             if not want_run:
                 self._go(ST_STOPPED)
             elif t >= cfg.prestart_ms:
-                if di & hal.DI_GAS_PROVEN:
+                if di & _DI_GAS_PROVEN:
                     self.attempt = 1
                     self._go(ST_CRANK)
                 else:
-                    self.flags |= pr.FLAG_PROVING_FAIL
+                    self.flags |= _FLAG_PROVING_FAIL
         elif st == ST_CRANK:
-            do |= hal.DO_CRANK | hal.DO_GAS_VALVE | hal.DO_IGNITION
+            do |= _DO_CRANK | _DO_GAS_VALVE | _DO_IGNITION
             fuel_mode = FUEL_START
             if m.speed_rpm_x10 >= cfg.crank_disc_rpm_x10 or m.gen_f_mhz >= cfg.crank_disc_mhz:
                 # Crank disconnect: either means is enough, so a failed pickup
                 # cannot leave the starter engaged on a running engine.
-                do &= ~hal.DO_CRANK
+                do &= ~_DO_CRANK
                 self.run_ms = 0
                 self.sp_rpm_x10 = m.speed_rpm_x10 if m.speed_rpm_x10 > 0 else cfg.crank_disc_rpm_x10
                 self.just_disconnected = True
@@ -361,7 +400,7 @@ class Sequencer:
                 self._go(ST_STOPPING)
             elif t >= cfg.crank_ms:
                 if self.attempt >= cfg.crank_attempts:
-                    self.flags |= pr.FLAG_OVERCRANK
+                    self.flags |= _FLAG_OVERCRANK
                     self._go(ST_STOPPING)
                 else:
                     self._go(ST_CRANK_REST)
@@ -372,7 +411,7 @@ class Sequencer:
                 self.attempt += 1
                 self._go(ST_CRANK)
         elif _running(st):
-            do |= hal.DO_GAS_VALVE | hal.DO_IGNITION
+            do |= _DO_GAS_VALVE | _DO_IGNITION
             fuel_mode = FUEL_GOVERN
             if self.paralleled and (st == ST_LOADED or st == ST_UNLOAD):
                 fuel_mode = FUEL_POWER
@@ -401,13 +440,13 @@ class Sequencer:
                 elif t >= cfg.stabilise_ms:
                     self._go(ST_AVAILABLE)
             elif st == ST_AVAILABLE:
-                do |= hal.DO_READY if self.mode == MODE_AUTO else 0
+                do |= _DO_READY if self.mode == MODE_AUTO else 0
                 if gcb:
                     self._go(ST_LOADED)      # closed from outside: follow it
                 elif not want_run:
                     self._go(ST_COOLDOWN)
-                elif self.close_request(di) and wt < pr.CL_TRIP:
-                    if not (di & hal.DI_MB_CLOSED):
+                elif self.close_request(di) and wt < _CL_TRIP:
+                    if not (di & _DI_MB_CLOSED):
                         # The mains breaker is open: nothing else feeds the
                         # site bus; close onto it if permitted.
                         if cfg.dead_bus_close:
@@ -425,20 +464,20 @@ class Sequencer:
                     self._go(ST_AVAILABLE)
                 elif gcb:
                     self._go(ST_LOADED)
-                elif not (di & hal.DI_MB_CLOSED) or synccheck.bus_dead(m):
+                elif not (di & _DI_MB_CLOSED) or synccheck.bus_dead(m):
                     # The grid went away (or its breaker opened): back to
                     # AVAILABLE, which decides afresh (wait, or a dead-bus
                     # close once the mains breaker is open).
                     self._go(ST_AVAILABLE)
                 elif t >= cfg.sync_ms:
-                    self.flags |= pr.FLAG_SYNC_FAIL
+                    self.flags |= _FLAG_SYNC_FAIL
                     self._go(ST_AVAILABLE)
                 elif self._sync(m):
                     self.close_sync = True
                     self._go(ST_CLOSING)
-                    do |= hal.DO_GCB_CLOSE
+                    do |= _DO_GCB_CLOSE
             elif st == ST_CLOSING:
-                mb_closed = (di & hal.DI_MB_CLOSED) != 0
+                mb_closed = (di & _DI_MB_CLOSED) != 0
                 left = cfg.gcb_close_time_ms - t       # t: since the close decision
                 if gcb:
                     self._go(ST_LOADED)
@@ -459,19 +498,19 @@ class Sequencer:
                     elif t > cfg.gcb_close_time_ms + 100:
                         # Contacts should have met by now: do not hold the
                         # coil while the angle walks out of the window.
-                        self.flags |= pr.FLAG_GCB_FAIL_CLOSE
+                        self.flags |= _FLAG_GCB_FAIL_CLOSE
                         self._go(ST_AVAILABLE)
                     else:
-                        do |= hal.DO_GCB_CLOSE
+                        do |= _DO_GCB_CLOSE
                 elif mb_closed or not cfg.dead_bus_close:
                     # A dead-bus close whose bus is no longer ours alone (the
                     # mains breaker closed meanwhile): abandon it.
                     self._go(ST_AVAILABLE)
                 elif t >= cfg.gcb_ms:
-                    self.flags |= pr.FLAG_GCB_FAIL_CLOSE
+                    self.flags |= _FLAG_GCB_FAIL_CLOSE
                     self._go(ST_AVAILABLE)
                 else:
-                    do |= hal.DO_GCB_CLOSE
+                    do |= _DO_GCB_CLOSE
             elif st == ST_LOADED:
                 if not gcb:
                     self._go(ST_AVAILABLE)   # opened from outside (or tripped)
@@ -491,7 +530,7 @@ class Sequencer:
             elif st == ST_OPENING:
                 # A breaker that does not open is caught at the output stage
                 # (controller._outputs), on this path and every other.
-                do |= hal.DO_GCB_OPEN
+                do |= _DO_GCB_OPEN
                 if not gcb:
                     if self._stop_cause_soft or not want_run:
                         self._stop_cause_soft = False
@@ -499,42 +538,42 @@ class Sequencer:
                     else:
                         self._go(ST_AVAILABLE)
             elif st == ST_COOLDOWN:
-                if want_run and worst < pr.CL_SOFT:
+                if want_run and worst < _CL_SOFT:
                     self._go(ST_AVAILABLE)   # asked to run again: back in service
                 elif t >= cfg.cooldown_ms:
                     self._go(ST_STOPPING)
         elif st == ST_STOPPING or st == ST_FAIL_TO_STOP:
             if t < _PURGE_MS:
-                do |= hal.DO_IGNITION
+                do |= _DO_IGNITION
             if gcb:
-                do |= hal.DO_GCB_OPEN
+                do |= _DO_GCB_OPEN
             if stopped:
-                self._go(ST_LOCKOUT if worst >= pr.CL_SOFT else ST_STOPPED)
+                self._go(ST_LOCKOUT if worst >= _CL_SOFT else ST_STOPPED)
             elif st == ST_STOPPING and t >= cfg.stop_ms:
-                self.flags |= pr.FLAG_FAIL_TO_STOP
+                self.flags |= _FLAG_FAIL_TO_STOP
                 self._go(ST_FAIL_TO_STOP)
         elif st == ST_LOCKOUT:
             if gcb:
-                do |= hal.DO_GCB_OPEN
+                do |= _DO_GCB_OPEN
         # A state entered this tick that stops fuelling takes effect at once.
         st = self.state
         if not (_running(st) or st == ST_CRANK):
             fuel_mode = FUEL_OFF
-            do &= ~(hal.DO_GAS_VALVE | hal.DO_CRANK)
+            do &= ~(_DO_GAS_VALVE | _DO_CRANK)
             if gcb:
-                do |= hal.DO_GCB_OPEN
+                do |= _DO_GCB_OPEN
         elif st == ST_CRANK and fuel_mode != FUEL_START:
             fuel_mode = FUEL_START
         if fuel_mode == FUEL_POWER and not (self.state == ST_LOADED or self.state == ST_UNLOAD):
             fuel_mode = FUEL_GOVERN
         a = self.alarms
         if a.horn:
-            do |= hal.DO_HORN
-        if a.worst >= pr.CL_WARNING:
-            do |= hal.DO_COMMON_ALARM
-        if a.worst >= pr.CL_SOFT:
-            do |= hal.DO_COMMON_SHUTDOWN
-            do &= ~hal.DO_READY
+            do |= _DO_HORN
+        if a.worst >= _CL_WARNING:
+            do |= _DO_COMMON_ALARM
+        if a.worst >= _CL_SOFT:
+            do |= _DO_COMMON_SHUTDOWN
+            do &= ~_DO_READY
         self.fuel_mode = fuel_mode
         self.do = do
         self.unloaded = False

@@ -149,6 +149,15 @@ except ImportError:  # CPython: const() is only a hint to the MicroPython parser
 
 import hal
 
+# -- constants of hal (tools/gen_consts.py; do not edit) --
+_IN_GEN_IA_A_X10 = const(7)  # hal.IN_GEN_IA_A_X10
+_IN_GEN_IB_A_X10 = const(8)  # hal.IN_GEN_IB_A_X10
+_IN_GEN_IC_A_X10 = const(9)  # hal.IN_GEN_IC_A_X10
+_IN_GEN_P_KW_X10 = const(5)  # hal.IN_GEN_P_KW_X10
+_IN_GEN_Q_KVAR_X10 = const(6)  # hal.IN_GEN_Q_KVAR_X10
+_IN_GEN_V_DV = const(4)  # hal.IN_GEN_V_DV
+# -- end of generated constants --
+
 # -- registers -------------------------------------------------------------
 _RD = const(0x80)             # byte 0 bit 7 = address-word bit 15: read
 _METEREN = const(0x00)
@@ -515,21 +524,21 @@ class Atm90e32:
             i[k] = 0
 
     def _put(self, inp):
-        inp[hal.IN_GEN_V_DV] = self._v
-        inp[hal.IN_GEN_P_KW_X10] = self._p
-        inp[hal.IN_GEN_Q_KVAR_X10] = self._q
+        inp[_IN_GEN_V_DV] = self._v
+        inp[_IN_GEN_P_KW_X10] = self._p
+        inp[_IN_GEN_Q_KVAR_X10] = self._q
         i = self._i
-        inp[hal.IN_GEN_IA_A_X10] = i[0]
-        inp[hal.IN_GEN_IB_A_X10] = i[1]
-        inp[hal.IN_GEN_IC_A_X10] = i[2]
+        inp[_IN_GEN_IA_A_X10] = i[0]
+        inp[_IN_GEN_IB_A_X10] = i[1]
+        inp[_IN_GEN_IC_A_X10] = i[2]
 
     def _zero(self, inp):
-        inp[hal.IN_GEN_V_DV] = 0
-        inp[hal.IN_GEN_P_KW_X10] = 0
-        inp[hal.IN_GEN_Q_KVAR_X10] = 0
-        inp[hal.IN_GEN_IA_A_X10] = 0
-        inp[hal.IN_GEN_IB_A_X10] = 0
-        inp[hal.IN_GEN_IC_A_X10] = 0
+        inp[_IN_GEN_V_DV] = 0
+        inp[_IN_GEN_P_KW_X10] = 0
+        inp[_IN_GEN_Q_KVAR_X10] = 0
+        inp[_IN_GEN_IA_A_X10] = 0
+        inp[_IN_GEN_IB_A_X10] = 0
+        inp[_IN_GEN_IC_A_X10] = 0
 
     def _lose(self, inp, why):
         self.state = ST_LOST

@@ -61,6 +61,24 @@ from time import sleep_ms, sleep_us, ticks_add, ticks_diff, ticks_us
 
 import hal
 
+# -- constants of hal (tools/gen_consts.py; do not edit) --
+_DI_METER_OK = const(64)  # hal.DI_METER_OK
+_DI_SENDER_FAULT = const(512)  # hal.DI_SENDER_FAULT
+_DO_GCB_OPEN = const(32)  # hal.DO_GCB_OPEN
+_IN_DI = const(14)  # hal.IN_DI
+_IN_GEN_PERIOD_100NS = const(3)  # hal.IN_GEN_PERIOD_100NS
+_IN_GEN_P_KW_X10 = const(5)  # hal.IN_GEN_P_KW_X10
+_IN_GEN_Q_KVAR_X10 = const(6)  # hal.IN_GEN_Q_KVAR_X10
+_IN_GEN_V_DV = const(4)  # hal.IN_GEN_V_DV
+_IN_MPU_PULSES = const(1)  # hal.IN_MPU_PULSES
+_IN_MPU_SPAN_US = const(2)  # hal.IN_MPU_SPAN_US
+_IN_T_MS = const(0)  # hal.IN_T_MS
+_OUT_AVR_BIAS_PCT_X100 = const(1)  # hal.OUT_AVR_BIAS_PCT_X100
+_OUT_DO = const(3)  # hal.OUT_DO
+_OUT_FUEL_PCT_X100 = const(0)  # hal.OUT_FUEL_PCT_X100
+_OUT_IGN_CUT_PCT_X100 = const(2)  # hal.OUT_IGN_CUT_PCT_X100
+# -- end of generated constants --
+
 # Zero-cross edges closer than this are comparator chatter around one
 # crossing, not a new cycle (5 ms = 200 Hz, far above any genset).
 _ZC_MIN_US = const(5000)
@@ -320,13 +338,13 @@ class NativeHal(hal.Hal):
         zc_last = z[1]
         per_us = z[2]
         enable_irq(st)
-        inp[hal.IN_T_MS] = self._t_ms
-        inp[hal.IN_MPU_PULSES] = n
-        inp[hal.IN_MPU_SPAN_US] = ticks_diff(last, first) if n >= 2 else 0
+        inp[_IN_T_MS] = self._t_ms
+        inp[_IN_MPU_PULSES] = n
+        inp[_IN_MPU_SPAN_US] = ticks_diff(last, first) if n >= 2 else 0
         if zc_seen and ticks_diff(now, zc_last) < _ZC_STALE_US:
-            inp[hal.IN_GEN_PERIOD_100NS] = per_us * 10
+            inp[_IN_GEN_PERIOD_100NS] = per_us * 10
         else:
-            inp[hal.IN_GEN_PERIOD_100NS] = 0
+            inp[_IN_GEN_PERIOD_100NS] = 0
             if zc_seen:
                 # Forget the old edge, so the first crossing after a dead
                 # spell does not report the whole gap as one cycle.  An edge
@@ -339,8 +357,8 @@ class NativeHal(hal.Hal):
         if self._di is not None:
             di = self._di.read()
         if self._senders is not None and self._senders.read(inp):
-            di |= hal.DI_SENDER_FAULT
-        inp[hal.IN_DI] = di
+            di |= _DI_SENDER_FAULT
+        inp[_IN_DI] = di
         self._read_metering(inp)
 
     def _read_metering(self, inp):
@@ -351,19 +369,19 @@ class NativeHal(hal.Hal):
         # there, and the driver re-runs its start sequence meanwhile.
         m = self._meter
         if m is not None and m.read(inp):
-            inp[hal.IN_DI] |= hal.DI_METER_OK
+            inp[_IN_DI] |= _DI_METER_OK
         else:
             if m is None:
-                inp[hal.IN_GEN_V_DV] = 0
-                inp[hal.IN_GEN_P_KW_X10] = 0
-                inp[hal.IN_GEN_Q_KVAR_X10] = 0
-            inp[hal.IN_DI] &= ~hal.DI_METER_OK
+                inp[_IN_GEN_V_DV] = 0
+                inp[_IN_GEN_P_KW_X10] = 0
+                inp[_IN_GEN_Q_KVAR_X10] = 0
+            inp[_IN_DI] &= ~_DI_METER_OK
 
     def write(self, out, tele):
-        self._out.apply(out[hal.OUT_FUEL_PCT_X100], out[hal.OUT_AVR_BIAS_PCT_X100],
-                        out[hal.OUT_IGN_CUT_PCT_X100])
+        self._out.apply(out[_OUT_FUEL_PCT_X100], out[_OUT_AVR_BIAS_PCT_X100],
+                        out[_OUT_IGN_CUT_PCT_X100])
         if self._relays is not None:
-            self._relays.write(out[hal.OUT_DO])
+            self._relays.write(out[_OUT_DO])
 
     def safe(self):
         self._out.safe()
@@ -371,6 +389,6 @@ class NativeHal(hal.Hal):
             # Every relay off but the generator breaker's trip coil, as
             # Controller.fail_safe asks (DO_GCB_OPEN): fuel off and breaker
             # open (rule 6).  The coil drops at the reset that follows.
-            self._relays.safe(hal.DO_GCB_OPEN)
+            self._relays.safe(_DO_GCB_OPEN)
         if self._port is not None:
             self._port.safe()

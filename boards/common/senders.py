@@ -92,6 +92,14 @@ from array import array
 from fixpt import const
 import hal
 
+# -- constants of hal (tools/gen_consts.py; do not edit) --
+_IN_BATT_MV = const(13)  # hal.IN_BATT_MV
+_IN_COOLANT_DC = const(11)  # hal.IN_COOLANT_DC
+_IN_GAS_MBAR = const(12)  # hal.IN_GAS_MBAR
+_IN_MAP_KPA_X10 = const(20)  # hal.IN_MAP_KPA_X10
+_IN_OIL_KPA = const(10)  # hal.IN_OIL_KPA
+# -- end of generated constants --
+
 OPEN = const(1)
 SHORT = const(2)
 FAULT_SAMPLES = const(4)
@@ -102,11 +110,11 @@ _BIG = const(1073741823)
 
 # name -> (HAL input, what a failed sender holds, sets DI_SENDER_FAULT)
 ROLES = {
-    "oil": (hal.IN_OIL_KPA, _HOLD_SAFE, 1),
-    "coolant": (hal.IN_COOLANT_DC, _HOLD_LAST, 1),
-    "gas": (hal.IN_GAS_MBAR, _HOLD_LAST, 1),
-    "batt": (hal.IN_BATT_MV, _HOLD_LAST, 0),
-    "map": (hal.IN_MAP_KPA_X10, _HOLD_SAFE, 0),
+    "oil": (_IN_OIL_KPA, _HOLD_SAFE, 1),
+    "coolant": (_IN_COOLANT_DC, _HOLD_LAST, 1),
+    "gas": (_IN_GAS_MBAR, _HOLD_LAST, 1),
+    "batt": (_IN_BATT_MV, _HOLD_LAST, 0),
+    "map": (_IN_MAP_KPA_X10, _HOLD_SAFE, 0),
 }
 
 # Resistive sender tables: [R short, R open, R0, v0, R1, v1, ...], R in
