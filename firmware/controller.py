@@ -82,6 +82,10 @@ _ST_WARMUP = const(4)  # sequencer.ST_WARMUP
 _LINK_VERSION = const(2)  # link.LINK_VERSION
 # -- end of generated constants --
 
+# Counters stop here, inside a 32-bit port's 31-bit small ints (a counter
+# past them would allocate on every count, and raise once stored in an array).
+_CNT_MAX = const(1000000000)
+
 TELE_SPEED_RPM_X10 = const(0)
 TELE_GEN_F_MHZ = const(1)
 TELE_GEN_V_DV = const(2)
@@ -283,6 +287,7 @@ class Controller:
         derived slope, and the Modbus port (re-opened once the reply to the
         write that changed it has gone)."""
         name = SETTINGS[index][0]
+        self.seq.settings_changed()
         if name == "pf_x1000" or name == "ramp_pct_s":
             self.pc.retune()
         elif name == "fuel" or name == "map_learn_pct":
@@ -431,14 +436,15 @@ class Controller:
         seq.update(m, t_ms)
         st = seq.state
         if st != self._st_prev:
-            if st == _ST_WARMUP and self._st_prev < _ST_WARMUP:
+            if st == _ST_WARMUP and self._st_prev < _ST_WARMUP and self.starts < _CNT_MAX:
                 self.starts += 1
             self._st_prev = st
         if _ST_WARMUP <= st <= _ST_COOLDOWN:
             self._run_ms += tick
             if self._run_ms >= 1000:
                 self._run_ms -= 1000
-                self.run_s += 1
+                if self.run_s < _CNT_MAX:
+                    self.run_s += 1
         p = m.p_kw_x10
         if p > 0:
             # 0.1 kWh = 3,600,000 kW_x10 ms
@@ -518,7 +524,10 @@ class Controller:
         if self._tele_on:
             self._telemetry(m, g, fm)
         self.hal.write(out, self.tele)
-        self.ticks += 1
+        # Wraps to 1, never 0 (0 is "not ticked yet": begin()), within the
+        # small ints: 124 days at 100 Hz would leave them.
+        t = self.ticks
+        self.ticks = t + 1 if t < _CNT_MAX else 1
 
     def _telemetry(self, m, g, fm):
         """The telemetry row (TELE_*), for a HAL that uses it (WANTS_TELE)."""
