@@ -25,6 +25,10 @@ _N_PROT = const(47)  # protection.N_PROT
 _P_CODE = const(1)  # protection.P_CODE
 # -- end of generated constants --
 
+# Counters stop here, inside a 32-bit port's 31-bit small ints (a counter
+# past them would allocate on every count, and raise once stored in an array).
+_CNT_MAX = const(1000000000)
+
 # Event codes for non-alarm events (alarm events use the protection's code)
 EV_RESET = const(2001)
 EV_ACK = const(2002)
@@ -72,7 +76,8 @@ class Alarms:
                 self.latched[i] = 1
                 self.cls_at[i] = p.cls[i]
                 self.acked[i] = 0
-                self.count[i] += 1
+                if self.count[i] < _CNT_MAX:
+                    self.count[i] += 1
                 self.last = i
                 self.last_value = p.value_at[i]
                 if self.first_out < 0:

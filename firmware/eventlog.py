@@ -229,6 +229,10 @@ class EventLog:
         elif self._lost < _INT_MAX:
             self._lost += 1   # the entry overwritten was never persisted
 
+    def _error(self):
+        if self.errors < _INT_MAX:
+            self.errors += 1
+
     def count(self):
         return self._n
 
@@ -305,7 +309,7 @@ class EventLog:
             nbytes = self._write_pending(st)
             st.sync()
         except OSError:
-            self.errors += 1
+            self._error()
             return 0
         self._pend = 0
         return nbytes
@@ -505,7 +509,7 @@ class EventLog:
                     elif bad:
                         self._clear_damaged(st)   # report each loss once
             except OSError:
-                self.errors += 1
+                self._error()
                 top = -1
         if hdr > boot:
             boot = hdr
@@ -535,7 +539,7 @@ class EventLog:
             try:
                 self._write_header(st)
             except OSError:
-                self.errors += 1
+                self._error()
         self._last_ms = now                    # first normal flush one interval after boot
         self.log(now, EV_BOOT, found)
         if bad:

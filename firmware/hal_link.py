@@ -42,6 +42,10 @@ _T_UART = const(85)  # link.T_UART
 _UART_CHUNK = const(87)  # link.UART_CHUNK
 # -- end of generated constants --
 
+# Counters stop here, inside a 32-bit port's 31-bit small ints (a counter
+# past them would allocate on every count, and raise once stored in an array).
+_CNT_MAX = const(1000000000)
+
 # The per-tick copies in machine code on a board (boards/common/fastlink.py,
 # as link.py uses it); the loops below everywhere else, bit-identical.
 _fast = link._fast
@@ -130,7 +134,7 @@ class LinkHal(hal.Hal):
                 return 0
             n = link.check_header(buf)
             if n < 0:
-                self.errors += 1
+                self._error()
                 self._reply(_T_ERROR, n, self.errors)
                 continue
             body = self._bodies[n]
@@ -143,14 +147,18 @@ class LinkHal(hal.Hal):
                 into = self._fast_in
             r = link.decode_body(buf, into, n)
             if r < 0:
-                self.errors += 1
+                self._error()
                 self._reply(_T_ERROR, r, self.errors)
                 continue
             self._direct = direct
             return buf[2]
 
+    def _error(self):
+        if self.errors < _CNT_MAX:
+            self.errors += 1
+
     def _refuse(self, code):
-        self.errors += 1
+        self._error()
         self._reply(_T_ERROR, code, self.errors)
 
     def wait_tick(self):
@@ -163,7 +171,7 @@ class LinkHal(hal.Hal):
             # with values left over in the buffer from an earlier frame.
             n = self._buf[3]
             if t == _T_INPUTS and n == _N_IN:
-                self.ticks += 1          # the usual frame first
+                self.ticks = self.ticks + 1 if self.ticks < _CNT_MAX else 1          # the usual frame first
                 return True
             want = _COUNTS.get(t, -1)
             if t == _T_UART:
@@ -180,7 +188,7 @@ class LinkHal(hal.Hal):
                 self._serve_uart()
                 continue
             if t == _T_INPUTS:
-                self.ticks += 1
+                self.ticks = self.ticks + 1 if self.ticks < _CNT_MAX else 1
                 return True
             if t == _T_QUIT:
                 return False

@@ -113,6 +113,10 @@ _EX_VALUE = const(3)  # modbus.EX_VALUE
 _N_C = const(11)  # modbus.N_C
 # -- end of generated constants --
 
+# Counters stop here, inside a 32-bit port's 31-bit small ints (a counter
+# past them would allocate on every count, and raise once stored in an array).
+_CNT_MAX = const(1000000000)
+
 FW_VERSION = (0, 2, 0)
 VENDOR = b"GX230 open controller project"
 IDENT = ((0, VENDOR), (1, b"GX230"), (2, b"0.2.0"),
@@ -1053,7 +1057,8 @@ class Registers:
             elif self.unlocked:
                 self.unlocked = False
                 c.log.log(t, EV_MB_UNLOCK, 0)
-        self.writes += 1
+        if self.writes < _CNT_MAX:
+            self.writes += 1
         return 0
 
     def write_regs(self, start, qty, buf, o, bc):
@@ -1188,7 +1193,8 @@ class Registers:
                 if ((t - self.code_block_at) & 0x3FFFFFFF) < 60000 and self.code_fails >= 5:
                     return self._refuse(wa[j], 0, _EX_FAILURE)
                 if v != c.cfg.mb_access_code:
-                    self.code_fails += 1
+                    if self.code_fails < _CNT_MAX:
+                        self.code_fails += 1
                     if self.code_fails >= 5:
                         self.code_block_at = t
                     c.log.log(t, EV_MB_CODE_FAIL, self.code_fails)
@@ -1201,7 +1207,8 @@ class Registers:
             elif kind == _W_CMD:
                 if not c.command(wi[j]):
                     return self._refuse(v, wi[j], _EX_FAILURE, True)
-        self.writes += 1
+        if self.writes < _CNT_MAX:
+            self.writes += 1
         return 0
 
     def _touch(self, t):

@@ -39,6 +39,7 @@ def _fw(tmp_path, monkeypatch, files):
     for name, text in files.items():
         (tmp_path / (name + ".py")).write_text(text)
     monkeypatch.setattr(gen_consts, "FW", str(tmp_path))
+    monkeypatch.setattr(gen_consts, "BOARDS", str(tmp_path / "no-boards"))
     monkeypatch.syspath_prepend(os.path.join(gen_consts.ROOT, "firmware"))
     monkeypatch.syspath_prepend(str(tmp_path))
 

@@ -29,6 +29,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FW = os.path.join(ROOT, "firmware")
+BOARDS = os.path.join(ROOT, "boards", "common")
 
 _BEGIN = re.compile(r"^# -- constants of ([a-z0-9_, ]+) \(tools/gen_consts\.py; do not edit\) --$")
 _END = "# -- end of generated constants --"
@@ -110,7 +111,7 @@ def block_for(path):
 def modules():
     """The firmware's modules and the boards' shared ones (both run on a board)."""
     out = []
-    for d in (FW, os.path.join(ROOT, "boards", "common")):
+    for d in (FW, BOARDS):
         if os.path.isdir(d):
             out += sorted(os.path.join(d, n) for n in os.listdir(d) if n.endswith(".py"))
     return out

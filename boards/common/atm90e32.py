@@ -158,6 +158,9 @@ _IN_GEN_Q_KVAR_X10 = const(6)  # hal.IN_GEN_Q_KVAR_X10
 _IN_GEN_V_DV = const(4)  # hal.IN_GEN_V_DV
 # -- end of generated constants --
 
+# Counters stop here, inside a 32-bit port's 31-bit small ints.
+_CNT_MAX = const(1000000000)
+
 # -- registers -------------------------------------------------------------
 _RD = const(0x80)             # byte 0 bit 7 = address-word bit 15: read
 _METEREN = const(0x00)
@@ -457,7 +460,8 @@ class Atm90e32:
         self.why = why
         self.bad_reg = reg
         self.bad_val = val
-        self.init_failures += 1
+        if self.init_failures < _CNT_MAX:
+            self.init_failures += 1
         self._op = 0
         self.state = ST_LOST
         self._retry = self._retry_ticks
@@ -540,10 +544,15 @@ class Atm90e32:
         inp[_IN_GEN_IB_A_X10] = 0
         inp[_IN_GEN_IC_A_X10] = 0
 
+    def _count_error(self):
+        if self.errors < _CNT_MAX:
+            self.errors += 1
+
     def _lose(self, inp, why):
         self.state = ST_LOST
         self.why = why
-        self.losses += 1
+        if self.losses < _CNT_MAX:
+            self.losses += 1
         self._retry = self._retry_ticks
         self._op = 0
         self._hold = 0
@@ -597,14 +606,15 @@ class Atm90e32:
                         if w2 == w:
                             # Read the same wrong value twice with MeterEn
                             # answering: the configuration really changed.
-                            self.errors += 1
+                            self._count_error()
                             self.bad_reg = addr
                             self.bad_val = w
                             return self._lose(inp, WHY_CONFIG)
                         bad = True
         if bad:
-            self.errors += 1
-            self.consecutive += 1
+            self._count_error()
+            if self.consecutive < _CNT_MAX:
+                self.consecutive += 1
             if me != 1:
                 self.bad_reg = _METEREN
                 self.bad_val = me

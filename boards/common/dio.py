@@ -85,6 +85,9 @@ from fixpt import const
 DEBOUNCE_TICKS = const(3)
 _REFRESH_TICKS = const(100)
 _BITS = const(16)
+
+# Counters stop here, inside a 32-bit port's 31-bit small ints.
+_CNT_MAX = const(1000000000)
 _IN_SHIFT = const(8)       # 165 input position p arrives in transfer bit 8 + p
 _CHECK_MASK = const(255)   # the 8 bits shifted in from the 165's grounded serial input
 
@@ -214,7 +217,8 @@ class Inputs:
             s = x.sample()
             if s & _CHECK_MASK:
                 w |= self._sr_broken
-                self.bus_faults += 1
+                if self.bus_faults < _CNT_MAX:
+                    self.bus_faults += 1
             else:
                 n = len(self._sbit)
                 i = 0

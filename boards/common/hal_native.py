@@ -79,6 +79,9 @@ _OUT_FUEL_PCT_X100 = const(0)  # hal.OUT_FUEL_PCT_X100
 _OUT_IGN_CUT_PCT_X100 = const(2)  # hal.OUT_IGN_CUT_PCT_X100
 # -- end of generated constants --
 
+# Counters stop here, inside a 32-bit port's 31-bit small ints.
+_CNT_MAX = const(1000000000)
+
 # Zero-cross edges closer than this are comparator chatter around one
 # crossing, not a new cycle (5 ms = 200 Hz, far above any genset).
 _ZC_MIN_US = const(5000)
@@ -270,7 +273,8 @@ class NativeHal(hal.Hal):
             # Overran: start this tick now instead of running the missed ones
             # back to back (that would hand measure.py a burst of near-empty
             # pickup windows).
-            self.overruns += 1
+            if self.overruns < _CNT_MAX:
+                self.overruns += 1
             due = ticks_add(due, late)
         else:
             self._serve_until(due)
