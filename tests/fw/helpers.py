@@ -76,3 +76,15 @@ def loaded_controller(p_kw_x10=1000, grid=True):
 
 def period_for_mhz(f_mhz):
     return 10000000000 // f_mhz
+
+
+class Lcg:
+    """A small deterministic generator (the same on every interpreter), for
+    the random walks of the quiet-path tests."""
+
+    def __init__(self, seed):
+        self.x = seed
+
+    def next(self, n):
+        self.x = (self.x * 1103515245 + 12345) & 0x3FFFFFFF
+        return (self.x >> 8) % n

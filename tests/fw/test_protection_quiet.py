@@ -7,20 +7,10 @@ hysteresis, arming that comes and goes, and setting writes (enable, pickup,
 delay, class, curve) between ticks - under every interpreter."""
 
 import protection as pr
+from helpers import Lcg as _Lcg
 from config import Config
 
 _N_SRC = pr.N_SRC
-
-
-class _Lcg:
-    """A small deterministic generator (the same on every interpreter)."""
-
-    def __init__(self, seed):
-        self.x = seed
-
-    def next(self, n):
-        self.x = (self.x * 1103515245 + 12345) & 0x3FFFFFFF
-        return (self.x >> 8) % n
 
 
 def _full(p, mask, tick_ms):

@@ -9,7 +9,7 @@ every interpreter.  The reference controller is the same firmware with the
 quiet path and the kept mask made invalid before every tick."""
 
 import hal
-from helpers import ScriptHal, running_inputs
+from helpers import ScriptHal, running_inputs, Lcg as _Lcg
 from controller import Controller
 import sequencer as sq
 
@@ -24,15 +24,6 @@ _DI_BITS = (hal.DI_GCB_CLOSED, hal.DI_MB_CLOSED, hal.DI_REMOTE_START, hal.DI_MET
 
 _CMDS = (sq.CMD_START, sq.CMD_STOP, sq.CMD_RESET, sq.CMD_ACK, sq.CMD_MODE_OFF,
          sq.CMD_MODE_MANUAL, sq.CMD_MODE_AUTO, sq.CMD_CLOSE, sq.CMD_OPEN)
-
-
-class _Lcg:
-    def __init__(self, seed):
-        self.x = seed
-
-    def next(self, n):
-        self.x = (self.x * 1103515245 + 12345) & 0x3FFFFFFF
-        return (self.x >> 8) % n
 
 
 def _set(c, name, v):
