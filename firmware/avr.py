@@ -11,7 +11,7 @@ Units: voltage v_dv (0.1 V), bias pct_x100 (+-10000 = full bias range),
 integrator bias_pct_x100 << 12.
 """
 
-from fixpt import const, mul_shr
+from fixpt import const
 
 _BIAS_MAX = const(10000)
 _BIAS_MAX_Q12 = const(40960000)   # _BIAS_MAX << 12
@@ -37,7 +37,7 @@ class Avr:
         x = target_dv - v_dv
         err = -lim if x < -lim else (x if x < lim else lim)
         tl = self.trim_lim_q12
-        x = self.integ_q12 + 5 * mul_shr(err, self.cfg.avr_ki_q12, 0)
+        x = self.integ_q12 + 5 * (err * self.cfg.avr_ki_q12)
         x = -tl if x < -tl else (x if x < tl else tl)
         self.integ_q12 = x
         return self._bias(x)
@@ -56,7 +56,7 @@ class Avr:
         lim = 2 * self.cfg.p_rated_kw_x10
         x = q_ref_kvar_x10 - q_kvar_x10
         err = -lim if x < -lim else (x if x < lim else lim)
-        x = self.integ_q12 + mul_shr(err, self.cfg.avr_kq_q12, 0)
+        x = self.integ_q12 + err * self.cfg.avr_kq_q12
         x = -_BIAS_MAX_Q12 if x < -_BIAS_MAX_Q12 else (x if x < _BIAS_MAX_Q12 else _BIAS_MAX_Q12)
         self.integ_q12 = x
         return self._bias(x)
@@ -68,7 +68,7 @@ class Avr:
         x = self.integ_q12
         if running and -win < err < win:
             tl = self.trim_lim_q12
-            x = x + mul_shr(err, cfg.avr_ki_q12, 0)
+            x = x + err * cfg.avr_ki_q12
             x = -tl if x < -tl else (x if x < tl else tl)
             self.integ_q12 = x
         return self._bias(x)

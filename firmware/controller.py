@@ -386,8 +386,8 @@ class Controller:
         # protection takes the higher of the two so one failed sensor cannot
         # blind it.
         gen_f = m.gen_f_mhz
-        f_rpm_x10 = rpm_x10_of_mhz(gen_f, cfg.poles)
-        # (f_rpm_x10 < 2**16 from a valid period: the product is written out.)
+        # (rpm_x10_of_mhz written out, as the product below: gen_f <= 150 Hz.)
+        f_rpm_x10 = gen_f * 12 // (cfg.poles * 10)
         f_pct = f_rpm_x10 * 10000 // cfg.rated_rpm_x10
         # The frequency path takes the lowest of the last three ticks (two
         # cycles or more): a real overspeed raises every cycle, a grid phase
@@ -481,7 +481,9 @@ class Controller:
             b = self.aai.update(gen_f, armed)
             if b != 0:
                 top = cfg.p_fuel_rated_kw_x10 - self.aai.amp_kw_x10
-                p_ref = sat((p_ref if p_ref < top else top) + b, 0, cfg.p_fuel_rated_kw_x10)
+                x = (p_ref if p_ref < top else top) + b
+                top = cfg.p_fuel_rated_kw_x10
+                p_ref = 0 if x < 0 else (x if x < top else top)
             g.learn_ok = learn
             fuel = g.update_power(p_ref, m.p_filt_kw_x10, speed)
             cut = ign.update(speed, m.p_jump_kw_x10)
@@ -592,13 +594,23 @@ class Controller:
                 do |= _DO_GCB_OPEN
         # Breaker failure: each breaker that will not open is backed up by
         # the other.
+        # (A watch with nothing to time and nothing to clear is not called:
+        # it would return its failed flag unchanged.)
         gw = self.gcb_watch
         mw = self.mb_watch
-        if gw.watch_open(gcb, do & _DO_GCB_OPEN, tick, cfg.gcb_ms):
+        if (gcb and do & _DO_GCB_OPEN) or (not gcb and (gw.open_ms or gw.failed)):
+            f = gw.watch_open(gcb, do & _DO_GCB_OPEN, tick, cfg.gcb_ms)
+        else:
+            f = gw.failed
+        if f:
             do &= ~_DO_MB_CLOSE
             if mb:
                 do |= _DO_MB_OPEN
-        if mw.watch_open(mb, do & _DO_MB_OPEN, tick, cfg.gcb_ms):
+        if (mb and do & _DO_MB_OPEN) or (not mb and (mw.open_ms or mw.failed)):
+            f = mw.watch_open(mb, do & _DO_MB_OPEN, tick, cfg.gcb_ms)
+        else:
+            f = mw.failed
+        if f:
             do &= ~_DO_GCB_CLOSE
             if gcb:
                 do |= _DO_GCB_OPEN
@@ -623,14 +635,16 @@ class Controller:
                 cfg.dead_bus_close != 0
             if not ok:
                 do &= ~_DO_GCB_CLOSE
-        gw.coil(do & _DO_GCB_CLOSE and not gcb, tick)
+        if (do & _DO_GCB_CLOSE and not gcb) or gw.coil_ms:
+            gw.coil(do & _DO_GCB_CLOSE and not gcb, tick)
         if do & _DO_MB_CLOSE and not mb:
             # Generator breaker closed: the site bus is live from the set (or
             # a stopped set would be motored): synchronise across the MB.
             # Open: the site bus has no source, the grid may pick it up.
             if gcb and not self._close_ok(m, cfg.mb_close_time_ms, mw.coil_ms):
                 do &= ~_DO_MB_CLOSE
-        mw.coil(do & _DO_MB_CLOSE and not mb, tick)
+        if (do & _DO_MB_CLOSE and not mb) or mw.coil_ms:
+            mw.coil(do & _DO_MB_CLOSE and not mb, tick)
         out = self.out
         out[_OUT_FUEL_PCT_X100] = fuel
         out[_OUT_AVR_BIAS_PCT_X100] = bias

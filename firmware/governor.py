@@ -72,7 +72,7 @@ fuel_pct_x100 << 12, map points in fuel_pct_x100 << 8.
 """
 
 from array import array
-from fixpt import const, mul_div, mul_shr, sat
+from fixpt import const, mul_div, sat
 
 N_MAP = const(7)          # map points: 0, 20, ... 120 % of the fuel's rated kW
 MAP_STEP = const(2000)    # pct_x100 of rated kW between points
@@ -167,9 +167,20 @@ class Governor:
         return m[i] + (dm // MAP_STEP) * f + (dm % MAP_STEP) * f // MAP_STEP
 
     def _ff(self, p):
-        """Feed-forward at kW p (pct_x100): the map, ff_pct of it above no load."""
-        cfg = self.cfg
-        return cfg.fuel_nl + mul_div((self._lookup_q8(p) >> 8) - cfg.fuel_nl, cfg.ff_pct, 100)
+        """Feed-forward at kW p (pct_x100): the map, ff_pct of it above no load.
+        (_lookup_q8 written out: this runs every tick in both modes.)"""
+        top = (N_MAP - 1) * MAP_STEP
+        p = 0 if p < 0 else (p if p < top else top)
+        i = p // MAP_STEP
+        if i >= N_MAP - 1:
+            i = N_MAP - 2
+        m = self.map_q8
+        a = m[i]
+        dm = m[i + 1] - a
+        f = p - i * MAP_STEP
+        nl = self.cfg.fuel_nl
+        v = (a + (dm // MAP_STEP) * f + (dm % MAP_STEP) * f // MAP_STEP) >> 8
+        return nl + (v - nl) * self.cfg.ff_pct // 100
 
     def _learn(self, p, steady):
         """Move the steady integrator share into the map (bumpless)."""
@@ -187,7 +198,8 @@ class Governor:
             return
         m = self.map_q8
         old = self._lookup_q8(p)
-        e = sat(self.fuel_pct_x100 - (old >> 8), -10000, 10000)
+        x = self.fuel_pct_x100 - (old >> 8)
+        e = -10000 if x < -10000 else (x if x < 10000 else 10000)
         i = p // MAP_STEP
         if i >= N_MAP - 1:
             i = N_MAP - 2
@@ -197,8 +209,8 @@ class Governor:
         lo = self.map_lo
         hi = self.map_hi
         j = i + 1
-        gi = mul_div(g, MAP_STEP - f, MAP_STEP)
-        gj = mul_div(g, f, MAP_STEP)
+        gi = g * (MAP_STEP - f) // MAP_STEP
+        gj = g * f // MAP_STEP
         m[i] = sat(m[i] + gi, lo[i], hi[i])
         m[j] = sat(m[j] + gj, lo[j], hi[j])
         # Points never learned yet follow the nearest one learning (a map
@@ -227,15 +239,7 @@ class Governor:
         dq = self._lookup_q8(p) - old
         # The feed-forward rises by ff_pct of what the map did: the
         # integrator gives that much up, so the output does not move.
-        self.integ_q12 -= mul_div(dq << 4, cfg.ff_pct, 100)
-
-    def _lead(self, ff):
-        """ff plus ff_lead_pct of its change over the lead's lag."""
-        cfg = self.cfg
-        lp = self._ff_lp_q8
-        lp += mul_shr((ff << 8) - lp, cfg.ff_lead_alpha_q12, 12)
-        self._ff_lp_q8 = lp
-        return ff + mul_div(ff - (lp >> 8), cfg.ff_lead_pct, 100)
+        self.integ_q12 -= (dq << 4) * cfg.ff_pct // 100
 
     def preset(self, fuel_pct_x100, speed_rpm_x10):
         """Bumpless start: the next update outputs `fuel_pct_x100` (its
@@ -257,13 +261,13 @@ class Governor:
         cfg = self.cfg
         pr_ = cfg.p_fuel_rated_kw_x10
         x = p_ref_kw_x10
-        ref_pu = mul_div(0 if x < 0 else (x if x < pr_ else pr_), 10000, pr_)
+        ref_pu = (0 if x < 0 else (x if x < pr_ else pr_)) * 10000 // pr_
         ff = self._ff(ref_pu)
         self.ff_pct_x100 = ff
         self._ff_lp_q8 = ff << 8
         x = p_ref_kw_x10 - p_kw_x10
         err = -pr_ if x < -pr_ else (x if x < pr_ else pr_)
-        p_term = mul_div(err, cfg.pc_kp_x1000, 1000)
+        p_term = err * cfg.pc_kp_x1000 // 1000
         # Frequency guard: outside +-0.5 % the speed loop's proportional term
         # joins in, so a set that suddenly carries the site (the grid has
         # gone, not yet detected) is not throttled by the power loop.
@@ -272,9 +276,9 @@ class Governor:
         x = cfg.rated_rpm_x10 - speed_rpm_x10
         serr = -lim if x < -lim else (x if x < lim else lim)
         if serr > db:
-            p_term += mul_shr(serr - db, cfg.kp_q10, 10)
+            p_term += (serr - db) * cfg.kp_q10 >> 10
         elif serr < -db:
-            p_term += mul_shr(serr + db, cfg.kp_q10, 10)
+            p_term += (serr + db) * cfg.kp_q10 >> 10
         self.p_pct_x100 = p_term
         self.d_pct_x100 = 0
         self.map_lead_pct_x100 = 0       # no MAP lead: the grid holds the speed
@@ -300,21 +304,10 @@ class Governor:
         # Learn from steady power control: the reference met, the grid's
         # frequency near rated.
         x = p_kw_x10
-        p_pu = mul_div(-pr_ if x < -pr_ else (x if x < 2 * pr_ else 2 * pr_), 10000, pr_)
-        self._learn(p_pu, -100 <= mul_div(err, 10000, pr_) <= 100
+        p_pu = (-pr_ if x < -pr_ else (x if x < 2 * pr_ else 2 * pr_)) * 10000 // pr_
+        self._learn(p_pu, -100 <= err * 10000 // pr_ <= 100
                     and -db <= serr <= db)
         return u
-
-    def _p_of_map(self, map_kpa_x10):
-        """The kW (pct_x100 of the fuel's rating) the manifold's charge now
-        corresponds to: the measured MAP read on the commissioned MAP line
-        (speed-density: the charge per cycle is linear in load), extended
-        below no load and above full load."""
-        cfg = self.cfg
-        nl = cfg.map_line_nl
-        span = cfg.map_line_span                 # >= 100: config relation
-        x = map_kpa_x10 - nl
-        return mul_div(-span if x < -span else (x if x < 2 * span else 2 * span), 10000, span)
 
     def update(self, speed_rpm_x10, p_kw_x10, map_kpa_x10=0):
         from_power = self._power_mode
@@ -331,9 +324,8 @@ class Governor:
         # Droop on measured kW (0 in isochronous mode).
         pr_ = cfg.p_fuel_rated_kw_x10
         x = p_kw_x10
-        p_pu_x10000 = mul_div(-pr_ if x < -pr_ else (x if x < 2 * pr_ else 2 * pr_),
-                              10000, pr_)
-        ref = self.sp_rpm_x10 - mul_div(cfg.droop_rpm_x10, p_pu_x10000, 10000)
+        p_pu_x10000 = (-pr_ if x < -pr_ else (x if x < 2 * pr_ else 2 * pr_)) * 10000 // pr_
+        ref = self.sp_rpm_x10 - cfg.droop_rpm_x10 * p_pu_x10000 // 10000
         self.ref_rpm_x10 = ref
         # Clamp the error so that a stopped engine (speed 0) cannot push the
         # products out of small-int range; +-20 % speed is full authority anyway.
@@ -346,7 +338,11 @@ class Governor:
         ff_map = self._ff(p_pu_x10000)
         if self._bumpless:
             self._ff_lp_q8 = ff_map << 8      # no lead kick at a bumpless start
-        ff = self._lead(ff_map)
+        # The lead: ff_map plus ff_lead_pct of its change over the lag.
+        lp = self._ff_lp_q8
+        lp += ((ff_map << 8) - lp) * cfg.ff_lead_alpha_q12 >> 12
+        self._ff_lp_q8 = lp
+        ff = ff_map + (ff_map - (lp >> 8)) * cfg.ff_lead_pct // 100
         # With a valid MAP the manifold's own deficit leads (below) and the
         # timed lead, a model of the same lag, stands aside.  Only at the
         # governed speed: the MAP line is the rated-speed one (running up, the
@@ -366,13 +362,13 @@ class Governor:
         # Dual dynamics: the unloaded set synchronising has little damping
         # of its own and must follow a moving set point; it may take a
         # higher proportional gain than the loaded island tuning.
-        p_term = mul_shr(err, cfg.kp_sync_q10 if self.sync_gain else cfg.kp_q10, 10)
+        p_term = err * (cfg.kp_sync_q10 if self.sync_gain else cfg.kp_q10) >> 10
         self.p_pct_x100 = p_term
         # Derivative on measurement (no kick on reference changes).
         x = speed_rpm_x10 - self._last_speed
         dspd = -lim if x < -lim else (x if x < lim else lim)
         self._last_speed = speed_rpm_x10
-        d_term = -mul_shr(dspd, cfg.kd_q8, 8)
+        d_term = -(dspd * cfg.kd_q8 >> 8)
         self.d_pct_x100 = d_term
         # Acceleration feed-forward from the set point's own slope (the run-up
         # ramp, the synchroniser's frequency target): the fuel that carries
@@ -384,7 +380,7 @@ class Governor:
         x = self.sp_rpm_x10 - self._last_sp
         dsp = -a_lim if x < -a_lim else (x if x < a_lim else a_lim)
         self._last_sp = self.sp_rpm_x10
-        acc = mul_div(dsp, cfg.acc_k, cfg.tick_ms)
+        acc = dsp * cfg.acc_k // cfg.tick_ms
         # Output before limits, with the integrator as it stands.
         base = ff + acc + p_term + d_term
         # Lead on the manifold's charge deficit (map_lead_pct, see the top):
@@ -397,10 +393,18 @@ class Governor:
         if map_lead and not self._bumpless:
             # In fuel on the commissioned line's slope (not the learned
             # map's: a learned slope would change this loop's gain).
-            dp = sat(p_pu_x10000, 0, 12000) - self._p_of_map(map_kpa_x10)
-            short = mul_div(cfg.map_span, dp, 10000) \
-                + mul_div(p_term + (self.integ_q12 >> 12), _MAP_LOOP_PCT, 100)
-            lead = mul_div(sat(short, -10000, 10000), cfg.map_lead_pct, 100)
+            # The kW (pct_x100) the manifold's charge now corresponds to:
+            # the measured MAP on the commissioned MAP line (speed-density:
+            # the charge per cycle is linear in load), extended below no
+            # load and above full load.
+            span = cfg.map_line_span                 # >= 100: config relation
+            x = map_kpa_x10 - cfg.map_line_nl
+            x = (-span if x < -span else (x if x < 2 * span else 2 * span)) * 10000 // span
+            dp = (0 if p_pu_x10000 < 0 else (p_pu_x10000 if p_pu_x10000 < 12000 else 12000)) - x
+            short = cfg.map_span * dp // 10000 \
+                + (p_term + (self.integ_q12 >> 12)) * _MAP_LOOP_PCT // 100
+            short = -10000 if short < -10000 else (short if short < 10000 else 10000)
+            lead = short * cfg.map_lead_pct // 100
             if not self._map_on and not from_power:
                 # Switched on (the ramp has ended, the synchroniser let go,
                 # the MAP came back): bumpless, the integrator takes what
@@ -422,7 +426,7 @@ class Governor:
             # The manifold is still filling: the speed error is its lag,
             # not a map error, and an integral wound up now is an overshoot
             # later.
-            ki = mul_div(ki, _MAP_I_PCT, 100)
+            ki = ki * _MAP_I_PCT // 100
         u = self._limit(base, err, ki, ff_map)
         band = cfg.rated_rpm_x10 // 400     # 0.25 %: inside it is steady
         e_lp = self._err_lp
@@ -470,7 +474,7 @@ class Governor:
         # is free or the error would pull it back off the limit it sits on.
         want = base + (integ >> 12)
         if not ((want > u and err > 0) or (want < u and err < 0)):
-            integ += mul_shr(err, ki_q12, 0)
+            integ += err * ki_q12
         # The integrator alone may never demand more than the fuel range around
         # the feed-forward: a bounded state whatever happens upstream.
         lo = (cfg.fuel_min - ff) << 12

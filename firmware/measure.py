@@ -15,7 +15,7 @@ protection compares like with like whatever the set's size or frequency.
 """
 
 from array import array
-from fixpt import const, mul_div, mul_shr
+from fixpt import const, mul_div
 
 # -- constants of hal (tools/gen_consts.py; do not edit) --
 _DI_ALL = const(1023)  # hal.DI_ALL
@@ -176,7 +176,15 @@ class Measure:
         x = inp[_IN_MPU_SPAN_US]
         span_us = 0 if x < 0 else (x if x < _SPAN_MAX_US else _SPAN_MAX_US)
         if edges >= 2 and span_us > 0:
-            self.speed_rpm_x10 = mpu_rpm_x10(edges, span_us, cfg.mpu_k)
+            # (mpu_rpm_x10 written out: a call costs ~1000 instructions.)
+            n = edges - 1
+            k = cfg.mpu_k
+            q = k // span_us
+            if q > _SPEED_MAX_RPM_X10 // n:
+                v = _SPEED_MAX_RPM_X10
+            else:
+                v = n * q + (n * (k - q * span_us)) // span_us
+            self.speed_rpm_x10 = v if v < _SPEED_MAX_RPM_X10 else _SPEED_MAX_RPM_X10
             self._mpu_stale = 0
         else:
             # At cranking speed a tick may see one edge or none: hold the last
@@ -187,9 +195,13 @@ class Measure:
                 self.speed_rpm_x10 = 0
         # An implausible period (noise, a dead input) counts as no cycle.
         per = inp[_IN_GEN_PERIOD_100NS]
-        if not _PER_MIN <= per <= _PER_MAX:
+        if _PER_MIN <= per <= _PER_MAX:
+            # (mhz_of_period written out.)
+            q = 1000000000 // per
+            gen_f = q * 10 + ((1000000000 - q * per) * 10) // per
+        else:
             per = 0
-        gen_f = mhz_of_period(per)
+            gen_f = 0
         self.gen_f_mhz = gen_f
         x = inp[_IN_GEN_V_DV]
         gen_v = 0 if x < 0 else (x if x < _V_MAX_DV else _V_MAX_DV)
@@ -244,9 +256,12 @@ class Measure:
         # Mains side: frequency, voltage, and the angle between the two
         # voltages from their zero-crossing timestamps.
         bper = inp[_IN_BUS_PERIOD_100NS]
-        if not _PER_MIN <= bper <= _PER_MAX:
+        if _PER_MIN <= bper <= _PER_MAX:
+            q = 1000000000 // bper
+            bus_f = q * 10 + ((1000000000 - q * bper) * 10) // bper
+        else:
             bper = 0
-        bus_f = mhz_of_period(bper)
+            bus_f = 0
         self.bus_f_mhz = bus_f
         x = inp[_IN_BUS_V_DV]
         bus_v = 0 if x < 0 else (x if x < _V_MAX_DV else _V_MAX_DV)
@@ -256,7 +271,10 @@ class Measure:
         if bper > 0 and per > 0:
             half = bper >> 1
             x = inp[_IN_ZC_DT_100NS]
-            self.phase_cdeg = cdeg_of(-half if x < -half else (x if x < half else half), bper)
+            # (cdeg_of written out.)
+            x = (-half if x < -half else (x if x < half else half)) * 1000
+            q = x // bper
+            self.phase_cdeg = q * 36 + (x - q * bper) * 36 // bper
             # Beyond +-25 % of nominal there is nothing to synchronise.
             lim = cfg.f_nom_mhz >> 2
             x = gen_f - bus_f
@@ -303,12 +321,14 @@ class Measure:
         ph[k] = per
         self._hi = k + 1 if k + 1 < _ROCOF_N else 0
         if per > 0 and f_old > 0:
-            self.rocof_mhz_s = mul_div(gen_f - f_old, 1000, _ROCOF_N * cfg.tick_ms)
+            self.rocof_mhz_s = (gen_f - f_old) * 1000 // (_ROCOF_N * cfg.tick_ms)
             p_avg = p_old_sum // _ROCOF_N
             if p_avg > 0:
                 x = per - p_avg
                 lim = p_avg >> 2
-                self.vshift_cdeg = cdeg_of(-lim if x < -lim else (x if x < lim else lim), p_avg)
+                x = (-lim if x < -lim else (x if x < lim else lim)) * 1000
+                q = x // p_avg
+                self.vshift_cdeg = q * 36 + (x - q * p_avg) * 36 // p_avg
             else:
                 self.vshift_cdeg = 0
         else:
@@ -324,4 +344,4 @@ class Measure:
             # so the feed-forward acts within one metering cycle.
             self.p_filt_kw_x10 = p
         else:
-            self.p_filt_kw_x10 = pf + ((mul_shr(p - pf, cfg.p_alpha_q12, 0) + 2048) >> 12)
+            self.p_filt_kw_x10 = pf + (((p - pf) * cfg.p_alpha_q12 + 2048) >> 12)

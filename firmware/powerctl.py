@@ -71,7 +71,8 @@ class PowerCtl:
         lim = site + ex if ex > 0 else site - cfg.import_min_kw_x10
         if goal > lim:
             goal = lim
-        goal = sat(goal, 0, self.p_rated)
+        pr_ = self.p_rated
+        goal = 0 if goal < 0 else (goal if goal < pr_ else pr_)
         step = self.ramp_tick if (self.loading or unloading) else self.track_tick
         ref = self.p_ref_kw_x10
         if ref < goal:
@@ -84,10 +85,10 @@ class PowerCtl:
         if cfg.q_mode == 1:
             self.q_ref_kvar_x10 = cfg.kvar_x10
         else:
-            self.q_ref_kvar_x10 = mul_div(m.p_filt_kw_x10, self.tan_x1000, 1000)
+            self.q_ref_kvar_x10 = m.p_filt_kw_x10 * self.tan_x1000 // 1000
         return ref
 
     def unloaded(self, m):
         """Low enough to open the breaker without a bump."""
-        return m.p_filt_kw_x10 <= mul_div(self.p_rated, self.cfg.unload_pct, 100) and \
-            self.p_ref_kw_x10 <= mul_div(self.p_rated, self.cfg.unload_pct, 100)
+        u = self.p_rated * self.cfg.unload_pct // 100
+        return m.p_filt_kw_x10 <= u and self.p_ref_kw_x10 <= u
