@@ -23,6 +23,24 @@ except ImportError:  # CPython: const() is only a hint to the MicroPython parser
     def const(x):
         return x
 
+
+def viper(f):
+    """Marks a hot function that a board compiles to machine code: the
+    build rewrites `@viper` to `@micropython.viper` for a CPU with a native
+    emitter (host_sim/native.py says how, and the rules such a function
+    keeps); here, and wherever the firmware runs as written, the identity."""
+    return f
+
+
+def ptr32(a):
+    """In a @viper function, a machine-word view of an array('i') (its items
+    read and written without objects); here the array itself.  Used for
+    tables of constants that ARMv6-M code must not build from a literal
+    pool (host_sim/native.py); only for values >= 0 (the x64 port reads a
+    word zero-extended)."""
+    return a
+
+
 SMALL_INT_MAX = const(1073741823)  # 2**30 - 1, largest small int on 32-bit ports
 Q12 = const(4096)
 Q12_SHIFT = const(12)

@@ -15,7 +15,7 @@ protection compares like with like whatever the set's size or frequency.
 """
 
 from array import array
-from fixpt import const, mul_div
+from fixpt import const, mul_div, ptr32, viper
 
 # -- constants of hal (tools/gen_consts.py; do not edit) --
 _DI_ALL = const(1023)  # hal.DI_ALL
@@ -113,6 +113,22 @@ def rpm_x10_of_mhz(f_mhz, poles):
 # 118 teeth that is below ~25 rpm, far under cranking speed.
 _MPU_STALE_TICKS = const(5)
 
+# The constants update() would otherwise build from an ARMv6-M literal pool
+# (host_sim/native.py: frozen Thumb code is not word-aligned), read from
+# this array instead: one load each.  A list, not a tuple (frozen tuples
+# keep ints beyond 8191 as bigints); the same values as the names above.
+_KT = array("i", [1000000000, _PER_MIN, _PER_MAX, _SPEED_MAX_RPM_X10, _SPAN_MAX_US,
+                  _V_MAX_DV, _P_MAX_KW_X10, _I_MAX_A_X10, _BATT_MAX_MV])
+_K_E9 = const(0)
+_K_PER_MIN = const(1)
+_K_PER_MAX = const(2)
+_K_SPEED_MAX = const(3)
+_K_SPAN_MAX = const(4)
+_K_V_MAX = const(5)
+_K_P_MAX = const(6)
+_K_I_MAX = const(7)
+_K_BATT_MAX = const(8)
+
 
 class Measure:
     def __init__(self, cfg):
@@ -166,58 +182,72 @@ class Measure:
         self._per_sum = 0               # sum of _per_hist
         self._hi = 0
 
+    @viper
     def update(self, inp):
+        # Machine code on a board (host_sim/native.py): every object read
+        # here is cast with int(), every constant beyond 16 bits comes from
+        # _KT, and every divisor is a rating (> 0 by the settings' ranges)
+        # or tested > 0 first.
         cfg = self.cfg
-        self.t_ms = inp[_IN_T_MS]
+        kt = ptr32(_KT)
+        e9 = kt[_K_E9]
+        per_min = kt[_K_PER_MIN]
+        per_max = kt[_K_PER_MAX]
+        spd_max = kt[_K_SPEED_MAX]
+        v_max = kt[_K_V_MAX]
+        p_max = kt[_K_P_MAX]
+        i_max = kt[_K_I_MAX]
+        self.t_ms = int(inp[_IN_T_MS])
         # Saturation written out (not fixpt.sat): a call per input costs
         # ~1000 Cortex-M0 instructions.
-        x = inp[_IN_MPU_PULSES]
+        x = int(inp[_IN_MPU_PULSES])
         edges = 0 if x < 0 else (x if x < _EDGES_MAX else _EDGES_MAX)
-        x = inp[_IN_MPU_SPAN_US]
-        span_us = 0 if x < 0 else (x if x < _SPAN_MAX_US else _SPAN_MAX_US)
+        x = int(inp[_IN_MPU_SPAN_US])
+        span_us = 0 if x < 0 else (x if x < kt[_K_SPAN_MAX] else kt[_K_SPAN_MAX])
         if edges >= 2 and span_us > 0:
             # (mpu_rpm_x10 written out: a call costs ~1000 instructions.)
             n = edges - 1
-            k = cfg.mpu_k
+            k = int(cfg.mpu_k)
             q = k // span_us
-            if q > _SPEED_MAX_RPM_X10 // n:
-                v = _SPEED_MAX_RPM_X10
+            if q > spd_max // n:
+                v = spd_max
             else:
                 v = n * q + (n * (k - q * span_us)) // span_us
-            self.speed_rpm_x10 = v if v < _SPEED_MAX_RPM_X10 else _SPEED_MAX_RPM_X10
+            self.speed_rpm_x10 = v if v < spd_max else spd_max
             self._mpu_stale = 0
         else:
             # At cranking speed a tick may see one edge or none: hold the last
             # reading for a few ticks before declaring the engine stopped.
-            self._mpu_stale += 1
-            if self._mpu_stale >= _MPU_STALE_TICKS:
+            n = int(self._mpu_stale) + 1
+            self._mpu_stale = n
+            if n >= _MPU_STALE_TICKS:
                 self._mpu_stale = _MPU_STALE_TICKS
                 self.speed_rpm_x10 = 0
         # An implausible period (noise, a dead input) counts as no cycle.
-        per = inp[_IN_GEN_PERIOD_100NS]
-        if _PER_MIN <= per <= _PER_MAX:
+        per = int(inp[_IN_GEN_PERIOD_100NS])
+        if per_min <= per <= per_max:
             # (mhz_of_period written out.)
-            q = 1000000000 // per
-            gen_f = q * 10 + ((1000000000 - q * per) * 10) // per
+            q = e9 // per
+            gen_f = q * 10 + ((e9 - q * per) * 10) // per
         else:
             per = 0
             gen_f = 0
         self.gen_f_mhz = gen_f
-        x = inp[_IN_GEN_V_DV]
-        gen_v = 0 if x < 0 else (x if x < _V_MAX_DV else _V_MAX_DV)
+        x = int(inp[_IN_GEN_V_DV])
+        gen_v = 0 if x < 0 else (x if x < v_max else v_max)
         self.gen_v_dv = gen_v
-        x = inp[_IN_GEN_P_KW_X10]
-        p = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
+        x = int(inp[_IN_GEN_P_KW_X10])
+        p = -p_max if x < -p_max else (x if x < p_max else p_max)
         self.p_kw_x10 = p
-        x = inp[_IN_GEN_Q_KVAR_X10]
-        q = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
+        x = int(inp[_IN_GEN_Q_KVAR_X10])
+        q = -p_max if x < -p_max else (x if x < p_max else p_max)
         self.q_kvar_x10 = q
-        x = inp[_IN_GEN_IA_A_X10]
-        ia = 0 if x < 0 else (x if x < _I_MAX_A_X10 else _I_MAX_A_X10)
-        x = inp[_IN_GEN_IB_A_X10]
-        ib = 0 if x < 0 else (x if x < _I_MAX_A_X10 else _I_MAX_A_X10)
-        x = inp[_IN_GEN_IC_A_X10]
-        ic = 0 if x < 0 else (x if x < _I_MAX_A_X10 else _I_MAX_A_X10)
+        x = int(inp[_IN_GEN_IA_A_X10])
+        ia = 0 if x < 0 else (x if x < i_max else i_max)
+        x = int(inp[_IN_GEN_IB_A_X10])
+        ib = 0 if x < 0 else (x if x < i_max else i_max)
+        x = int(inp[_IN_GEN_IC_A_X10])
+        ic = 0 if x < 0 else (x if x < i_max else i_max)
         imax = ia if ia > ib else ib
         if ic > imax:
             imax = ic
@@ -225,67 +255,67 @@ class Measure:
         if ic < imin:
             imin = ic
         self.i_max_a_x10 = imax
-        x = inp[_IN_OIL_KPA]
+        x = int(inp[_IN_OIL_KPA])
         self.oil_kpa = 0 if x < 0 else (x if x < _SENDER_MAX else _SENDER_MAX)
-        x = inp[_IN_COOLANT_DC]
+        x = int(inp[_IN_COOLANT_DC])
         self.coolant_dc = _COOLANT_LO_DC if x < _COOLANT_LO_DC else \
             (x if x < _COOLANT_HI_DC else _COOLANT_HI_DC)
-        x = inp[_IN_GAS_MBAR]
+        x = int(inp[_IN_GAS_MBAR])
         self.gas_mbar = 0 if x < 0 else (x if x < _SENDER_MAX else _SENDER_MAX)
-        x = inp[_IN_BATT_MV]
-        self.batt_mv = 0 if x < 0 else (x if x < _BATT_MAX_MV else _BATT_MAX_MV)
+        x = int(inp[_IN_BATT_MV])
+        self.batt_mv = 0 if x < 0 else (x if x < kt[_K_BATT_MAX] else kt[_K_BATT_MAX])
         # A 20-400 kPa TMAP sensor: below 10 kPa (an open signal wire reads
         # 0 V) or above its range is a failed sensor, not a pressure.
-        v = inp[_IN_MAP_KPA_X10]
+        v = int(inp[_IN_MAP_KPA_X10])
         self.map_kpa_x10 = v if _MAP_MIN_KPA_X10 <= v <= _MAP_MAX_KPA_X10 else 0
-        self.di = inp[_IN_DI] & _DI_ALL
+        self.di = int(inp[_IN_DI]) & _DI_ALL
         # Relative to rating.  The products are written out (not fixpt.mul_div,
         # a call each): every reading was saturated above to at most 100000
         # (the speed by mpu_rpm_x10), so x * 10000 <= 1e9 < 2**30.
-        self.speed_pct_x100 = self.speed_rpm_x10 * 10000 // cfg.rated_rpm_x10
-        self.f_dev_mhz = gen_f - cfg.f_nom_mhz if gen_f > 0 else 0
-        v_rated = cfg.v_rated_dv
+        self.speed_pct_x100 = int(self.speed_rpm_x10) * 10000 // int(cfg.rated_rpm_x10)
+        self.f_dev_mhz = gen_f - int(cfg.f_nom_mhz) if gen_f > 0 else 0
+        v_rated = int(cfg.v_rated_dv)
         v_pct = gen_v * 10000 // v_rated
         self.v_pct_x100 = v_pct
-        p_rated = cfg.p_rated_kw_x10
+        p_rated = int(cfg.p_rated_kw_x10)
         self.p_pct_x100 = p * 10000 // p_rated
         self.q_pct_x100 = q * 10000 // p_rated
-        i_rated = cfg.i_rated_a_x10
+        i_rated = int(cfg.i_rated_a_x10)
         self.i_pct_x100 = imax * 10000 // i_rated
         self.i_unbal_pct_x100 = (imax - imin) * 10000 // i_rated
         # Mains side: frequency, voltage, and the angle between the two
         # voltages from their zero-crossing timestamps.
-        bper = inp[_IN_BUS_PERIOD_100NS]
-        if _PER_MIN <= bper <= _PER_MAX:
-            q = 1000000000 // bper
-            bus_f = q * 10 + ((1000000000 - q * bper) * 10) // bper
+        bper = int(inp[_IN_BUS_PERIOD_100NS])
+        if per_min <= bper <= per_max:
+            q = e9 // bper
+            bus_f = q * 10 + ((e9 - q * bper) * 10) // bper
         else:
             bper = 0
             bus_f = 0
         self.bus_f_mhz = bus_f
-        x = inp[_IN_BUS_V_DV]
-        bus_v = 0 if x < 0 else (x if x < _V_MAX_DV else _V_MAX_DV)
+        x = int(inp[_IN_BUS_V_DV])
+        bus_v = 0 if x < 0 else (x if x < v_max else v_max)
         self.bus_v_dv = bus_v
         bus_v_pct = bus_v * 10000 // v_rated
         self.bus_v_pct_x100 = bus_v_pct
         if bper > 0 and per > 0:
             half = bper >> 1
-            x = inp[_IN_ZC_DT_100NS]
+            x = int(inp[_IN_ZC_DT_100NS])
             # (cdeg_of written out.)
             x = (-half if x < -half else (x if x < half else half)) * 1000
             q = x // bper
             self.phase_cdeg = q * 36 + (x - q * bper) * 36 // bper
             # Beyond +-25 % of nominal there is nothing to synchronise.
-            lim = cfg.f_nom_mhz >> 2
+            lim = int(cfg.f_nom_mhz) >> 2
             x = gen_f - bus_f
             slip = -lim if x < -lim else (x if x < lim else lim)
             self.slip_mhz = slip
-            bq = self._bus_f_q3
+            bq = int(self._bus_f_q3)
             if bq == 0:
                 sq = slip << 3
                 bq = bus_f << 3
             else:
-                sq = self._slip_q3
+                sq = int(self._slip_q3)
                 sq += ((slip << 3) - sq) >> 2
                 bq += ((bus_f << 3) - bq) >> 3
             self._slip_q3 = sq
@@ -300,28 +330,28 @@ class Measure:
             self._slip_q3 = 0
             self._bus_f_q3 = 0
         self.dv_pct_x100 = v_pct - bus_v_pct
-        x = inp[_IN_GRID_P_KW_X10]
-        gp = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
+        x = int(inp[_IN_GRID_P_KW_X10])
+        gp = -p_max if x < -p_max else (x if x < p_max else p_max)
         self.grid_p_kw_x10 = gp
-        x = inp[_IN_GRID_Q_KVAR_X10]
-        self.grid_q_kvar_x10 = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else \
-            (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
-        # (|grid kW| is within _P_MAX_KW_X10 = 100000 already.)
+        x = int(inp[_IN_GRID_Q_KVAR_X10])
+        self.grid_q_kvar_x10 = -p_max if x < -p_max else \
+            (x if x < p_max else p_max)
+        # (|grid kW| is within p_max = 100000 already.)
         self.import_pct_x100 = gp * 10000 // p_rated
         # Loss-of-mains measures on the generator voltage: ROCOF over the
         # window, and vector shift = this cycle's period against the window's
         # mean period (a phase jump of x deg stretches one cycle by x/360 T).
-        k = self._hi
+        k = int(self._hi)
         fh = self._f_hist
         ph = self._per_hist
-        f_old = fh[k]
-        p_old_sum = self._per_sum       # the window before this cycle
-        self._per_sum = p_old_sum - ph[k] + per
+        f_old = int(fh[k])
+        p_old_sum = int(self._per_sum)  # the window before this cycle
+        self._per_sum = p_old_sum - int(ph[k]) + per
         fh[k] = gen_f
         ph[k] = per
         self._hi = k + 1 if k + 1 < _ROCOF_N else 0
         if per > 0 and f_old > 0:
-            self.rocof_mhz_s = (gen_f - f_old) * 1000 // (_ROCOF_N * cfg.tick_ms)
+            self.rocof_mhz_s = (gen_f - f_old) * 1000 // (_ROCOF_N * int(cfg.tick_ms))
             p_avg = p_old_sum // _ROCOF_N
             if p_avg > 0:
                 x = per - p_avg
@@ -335,13 +365,13 @@ class Measure:
             self.rocof_mhz_s = 0
             self.vshift_cdeg = 0
         # Light low-pass on kW for the governor feed-forward (metering noise).
-        pf = self.p_filt_kw_x10
+        pf = int(self.p_filt_kw_x10)
         # Remember how far the raw kW sits from the filtered value before
         # the update: a sudden drop arms the overspeed ignition cut.
         self.p_jump_kw_x10 = p - pf
-        if p - pf > cfg.ff_fast_kw_x10 or pf - p > cfg.ff_fast_kw_x10:
+        if p - pf > int(cfg.ff_fast_kw_x10) or pf - p > int(cfg.ff_fast_kw_x10):
             # A load step is real (noise is never this large): follow it now
             # so the feed-forward acts within one metering cycle.
             self.p_filt_kw_x10 = p
         else:
-            self.p_filt_kw_x10 = pf + (((p - pf) * cfg.p_alpha_q12 + 2048) >> 12)
+            self.p_filt_kw_x10 = pf + (((p - pf) * int(cfg.p_alpha_q12) + 2048) >> 12)

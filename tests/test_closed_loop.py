@@ -138,7 +138,8 @@ def test_firmware_runs_in_a_board_sized_heap(mp_bin):
     equivalent of a board heap (runtime.BOARD_HEAP), with room left."""
     import subprocess
     from host_sim.runtime import compiled_firmware, BOARD_HEAP
-    d = compiled_firmware()
+    from host_sim import native
+    d = compiled_firmware(arch=native.HOST_ARCH)   # as a board: @viper code native
     code = ("import sys, gc; sys.path.insert(0, %r); import main_link;"
             "h, c = main_link.build(sys.stdin.buffer, sys.stdout.buffer);"
             "gc.collect(); print(gc.mem_free())" % d)

@@ -11,7 +11,7 @@ import subprocess
 
 from conftest import ROOT
 from host_sim import runtime as rt
-from host_sim import scenario, sim
+from host_sim import native, scenario, sim
 
 FW = os.path.join(ROOT, "firmware")
 COMMON = os.path.join(ROOT, "boards", "common")
@@ -162,7 +162,7 @@ def test_a_link_session_with_viper_framing_matches_cpython(tmp_path):
     """A whole scenario over the tick link, the firmware's framing in machine
     code: the same outputs bit for bit, the heap locked from tick 1."""
     d = tmp_path / "image"
-    shutil.copytree(rt.compiled_firmware(), d)
+    shutil.copytree(rt.compiled_firmware(arch=native.HOST_ARCH), d)
     shutil.copy(os.path.join(_x64_fastlink(tmp_path), "fastlink.mpy"), d / "fastlink.mpy")
     sc = scenario.load("modbus-setpoint")
     r = sim.run(sc, rt.MicroPythonRuntime(heap_lock_after=1, image_dir=str(d)), trace=False)

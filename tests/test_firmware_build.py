@@ -99,7 +99,7 @@ def test_build_reports_each_images_heap_after_boot_on_the_32_bit_runtime(tmp_pat
     assert len(lines) == 2 and lines[0].startswith("rp2040_pico")
     heap = bf.board_heap_bytes("rp2040_pico")
     assert heap == 190 * 1024
-    h = bf.heap_after_boot(str(tmp_path / "rp2040_pico"), 1024 * 1024)
+    h = bf.heap_after_boot(str(tmp_path / "rp2040_pico"), 1024 * 1024, "rp2040_pico")
     assert h["fits"] and 100000 < h["live"] < h["total"]
     import re
     m = re.search(r"heap after boot \(32-bit, \.mpy in RAM\): (\d+) B live", lines[1])

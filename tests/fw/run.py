@@ -2,6 +2,7 @@
 
   python tests/fw/run.py [module ...]
   micropython -X heapsize=96k tests/fw/run.py [module ...]
+  micropython tests/fw/run.py --fw DIR [module ...]
 Imports each tests/fw/test_*.py module, calls every function named test_*,
 prints one line per test and a closing "N passed, M failed" line; exits 1 on
 any failure.  pytest runs it under both interpreters (tests/test_firmware_units.py).
@@ -10,7 +11,14 @@ any failure.  pytest runs it under both interpreters (tests/test_firmware_units.
 import sys
 
 _HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-sys.path.insert(0, _HERE + "/../../firmware")
+# --fw DIR: the firmware from DIR instead (tests/test_native.py: the sources
+# as a board's build transforms them, @viper functions in machine code).
+_ARGS = sys.argv[1:]
+_FW = _HERE + "/../../firmware"
+if _ARGS[:1] == ["--fw"] and len(_ARGS) > 1:
+    _FW = _ARGS[1]
+    _ARGS = _ARGS[2:]
+sys.path.insert(0, _FW)
 sys.path.insert(0, _HERE)
 
 MODULES = ("test_fixpt", "test_measure", "test_governor", "test_config",
@@ -41,4 +49,4 @@ def main(names):
 
 
 if __name__ == "__main__":
-    sys.exit(1 if main(sys.argv[1:]) else 0)
+    sys.exit(1 if main(_ARGS) else 0)
