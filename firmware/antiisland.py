@@ -35,7 +35,7 @@ stretched cycle) cannot dominate a window.
 Units: f_mhz, kW_x10, ms.  Integer only, no allocation in update().
 """
 
-from fixpt import const, mul_div
+from fixpt import const, mul_div, viper
 
 _DELAY_MS = const(100)    # fuel to torque: actuator, dead time, manifold
 _THR_MHZ_PER_PCT = const(40)   # slope per window that counts, per 1 % of amplitude
@@ -98,44 +98,50 @@ class ActiveIslanding:
         self._plen = self._len
         self._psign = self._s
 
-    def update(self, f_mhz, armed):
+    @viper
+    def update(self, f_mhz: int, armed) -> int:
         """One tick.  armed: paralleled with the grid and settled.  Returns
         the power-reference bias (kW_x10); sets self.detected."""
-        if not armed or self.amp_kw_x10 == 0 or f_mhz == 0:
-            if self._len != 0 or self.detected:
+        # Machine code on a board (host_sim/native.py): attributes cast with
+        # int() and each read once; the counts are written back as plain
+        # assignments (viper has no += on an attribute).
+        amp = int(self.amp_kw_x10) if armed and f_mhz != 0 else 0
+        if amp == 0:
+            if int(self._len) != 0 or self.detected:
                 self.reset()
             return 0
-        if self._left == 0:
+        if int(self._left) == 0:
             self._next_window()
-        self._left -= 1
-        if self._wait == 0:
+        self._left = int(self._left) - 1      # > 0 here: a window is under way
+        wait = int(self._wait)
+        if wait == 0:
             self._apos = 0
             self._alen = self._plen
             self._as = self._psign
             self._f0 = f_mhz
             self._a = 0
             self._b = 0
-        if self._wait >= 0:
-            self._wait -= 1
-        apos = self._apos
+        if wait >= 0:
+            self._wait = wait - 1
+        apos = int(self._apos)
         if apos >= 0:
-            d = f_mhz - self._f0
+            d = f_mhz - int(self._f0)
             if d > _CLIP_MHZ:
                 d = _CLIP_MHZ
             elif d < -_CLIP_MHZ:
                 d = -_CLIP_MHZ
-            n = self._alen
-            third = n // 3
+            n = int(self._alen)
+            third = n // 3                    # n >= len_lo >= 6
             if apos < third:
-                self._a += d
+                self._a = int(self._a) + d
             elif apos >= n - third:
-                self._b += d
+                self._b = int(self._b) + d
             if apos == n - 1:
-                self._window_done((self._b - self._a) // third)
+                self._window_done((int(self._b) - int(self._a)) // third)
                 self._apos = -1
             else:
                 self._apos = apos + 1
-        return self.amp_kw_x10 if self._s > 0 else -self.amp_kw_x10
+        return amp if int(self._s) > 0 else -amp
 
     def _window_done(self, slope):
         if self._ps == -self._as:

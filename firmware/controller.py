@@ -20,7 +20,7 @@ runtimes bit for bit.
 """
 
 from array import array
-from fixpt import const, mul_div, sat
+from fixpt import const, mul_div, sat, viper
 import protection as pr
 from config import Config, SETTINGS, LIVE, settings_crc
 from measure import Measure, rpm_x10_of_mhz
@@ -344,21 +344,25 @@ class Controller:
         self.seq.force_loaded()
         return True
 
-    def _flags(self, m, speed_pct_x100):
+    @viper
+    def _flags(self, m, speed_pct_x100: int) -> int:
         """Condition flags for protection that the measurements imply."""
+        # (Machine code on a board: host_sim/native.py.)
         cfg = self.cfg
         seq = self.seq
-        f = seq.flags
-        st = seq.state
-        running = _ST_WARMUP <= st <= _ST_COOLDOWN
-        fnom = cfg.f_nom_mhz
+        f = int(seq.flags)
+        st = int(seq.state)
+        fnom = int(cfg.f_nom_mhz)
+        rated = int(cfg.rated_rpm_x10)
+        spd = int(m.speed_rpm_x10)
+        gen_f = int(m.gen_f_mhz)
         # Speed reads zero while the generator frequency says the engine
         # turns, or the other way round (voltage sensing / excitation gone).
-        if running and ((m.speed_rpm_x10 < cfg.rated_rpm_x10 // 20 and m.gen_f_mhz > fnom // 4) or
-                        (st >= _ST_STABILISE and m.speed_rpm_x10 > cfg.rated_rpm_x10 // 2 and
-                         m.gen_f_mhz == 0)):
+        if _ST_WARMUP <= st <= _ST_COOLDOWN and (
+                (spd < rated // 20 and gen_f > fnom // 4) or
+                (st >= _ST_STABILISE and spd > rated // 2 and gen_f == 0)):
             f |= _FLAG_MPU_LOSS
-        if not (m.di & _DI_METER_OK):
+        if not (int(m.di) & _DI_METER_OK):
             f |= _FLAG_METER_LOSS
         if speed_pct_x100 < 9000:
             f |= _FLAG_UNDERSPEED
@@ -370,40 +374,44 @@ class Controller:
             f |= _FLAG_ISLANDING
         return f
 
+    @viper
     def tick(self):
+        # Machine code on a board (host_sim/native.py): objects read into
+        # arithmetic are cast with int(), flags kept as 0/1 words (viper has
+        # no `not` on a machine value).
         inp = self.inp
         out = self.out
         cfg = self.cfg
-        tick = cfg.tick_ms
+        tick = int(cfg.tick_ms)
         self.hal.read(inp)
         m = self.meas
         m.update(inp)
-        t_ms = m.t_ms
-        di = m.di
+        t_ms = int(m.t_ms)
+        di = int(m.di)
         seq = self.seq
         # Speed by the second independent means, from generator frequency:
         # the governor falls back on it if the pickup fails, and overspeed
         # protection takes the higher of the two so one failed sensor cannot
         # blind it.
-        gen_f = m.gen_f_mhz
+        gen_f = int(m.gen_f_mhz)
         # (rpm_x10_of_mhz written out, as the product below: gen_f <= 150 Hz.)
-        f_rpm_x10 = gen_f * 12 // (cfg.poles * 10)
-        f_pct = f_rpm_x10 * 10000 // cfg.rated_rpm_x10
+        f_rpm_x10 = gen_f * 12 // (int(cfg.poles) * 10)
+        f_pct = f_rpm_x10 * 10000 // int(cfg.rated_rpm_x10)
         # The frequency path takes the lowest of the last three ticks (two
         # cycles or more): a real overspeed raises every cycle, a grid phase
         # jump shortens one cycle (a 60 deg jump reads 72 Hz for one cycle)
         # and must not shut the engine down.  The pickup stays instantaneous.
         fr = self._f_ring
-        k = self._f_k
+        k = int(self._f_k)
         fr[k] = f_pct
         self._f_k = k + 1 if k < 2 else 0
-        a = fr[0]
-        b = fr[1]
+        a = int(fr[0])
+        b = int(fr[1])
         f_conf = a if a < b else b
-        a = fr[2]
+        a = int(fr[2])
         if a < f_conf:
             f_conf = a
-        a = m.speed_pct_x100
+        a = int(m.speed_pct_x100)
         spd_pct = a if a > f_conf else f_conf
         # --- protect ---------------------------------------------------------
         # Stall.  An engine still falling faster than 5 %/s (against 50 ms
@@ -413,80 +421,90 @@ class Controller:
         # speed sits for a few tenths while the turbo spools and then
         # climbs, is neither.
         ring = self._spd_ring
-        k = self._spd_k
+        k = int(self._spd_k)
         j = k + _STALL_N - 5
-        d_fast = spd_pct - ring[j - _STALL_N if j >= _STALL_N else j]
-        n = self._stall_low_n
+        d_fast = spd_pct - int(ring[j - _STALL_N if j >= _STALL_N else j])
+        n = int(self._stall_low_n)
         n = 0 if spd_pct >= 9500 else (n + 1 if n < _STALL_LOW_N else n)
         self._stall_low_n = n
-        bog = n >= _STALL_LOW_N and spd_pct - ring[k] <= 50
+        bog = n >= _STALL_LOW_N and spd_pct - int(ring[k]) <= 50
         stall_pct = spd_pct if d_fast <= -25 or bog else 10000
         ring[k] = spd_pct
         self._spd_k = k + 1 if k + 1 < _STALL_N else 0
-        flags = self._flags(m, spd_pct)
+        flags = int(self._flags(m, spd_pct))
         prot = self.prot
         prot.load(m, spd_pct, stall_pct, flags)
         prot.update(seq.armed_mask(di), tick)
         self.alarms.update(t_ms)
         # --- mains and sequence ----------------------------------------------
         mn = self.mains
-        mn.update(m, seq.mode == _MODE_AUTO, (di & _DI_GCB_CLOSED) != 0,
+        mn.update(m, int(seq.mode) == _MODE_AUTO, (di & _DI_GCB_CLOSED) != 0,
                   prot.mains_tripped, tick)
         seq.amf_run = mn.amf_run
         seq.update(m, t_ms)
-        st = seq.state
-        if st != self._st_prev:
-            if st == _ST_WARMUP and self._st_prev < _ST_WARMUP and self.starts < _CNT_MAX:
-                self.starts += 1
+        st = int(seq.state)
+        prev = int(self._st_prev)
+        cnt_max = _CNT_MAX
+        if st != prev:
+            if st == _ST_WARMUP and prev < _ST_WARMUP:
+                x = int(self.starts)
+                if x < cnt_max:
+                    self.starts = x + 1
             self._st_prev = st
         if _ST_WARMUP <= st <= _ST_COOLDOWN:
-            self._run_ms += tick
-            if self._run_ms >= 1000:
-                self._run_ms -= 1000
-                if self.run_s < _CNT_MAX:
-                    self.run_s += 1
-        p = m.p_kw_x10
+            x = int(self._run_ms) + tick
+            if x >= 1000:
+                x -= 1000
+                y = int(self.run_s)
+                if y < cnt_max:
+                    self.run_s = y + 1
+            self._run_ms = x
+        p = int(m.p_kw_x10)
         if p > 0:
             # 0.1 kWh = 3,600,000 kW_x10 ms
-            e = self._e_acc + p * tick
-            if e >= 3600000:
-                e -= 3600000
-                if self.kwh_x10 < 1073741823:
-                    self.kwh_x10 += 1
+            e = int(self._e_acc) + p * tick
+            x = 3600000
+            if e >= x:
+                e -= x
+                y = int(self.kwh_x10)
+                if y < 1073741823:
+                    self.kwh_x10 = y + 1
             self._e_acc = e
         # --- control ---------------------------------------------------------
-        speed = m.speed_rpm_x10
+        speed = int(m.speed_rpm_x10)
         if flags & _FLAG_MPU_LOSS and gen_f > 0:
             # Pickup lost: govern on generator frequency until the set stops.
             speed = f_rpm_x10
         g = self.gov
-        fm = seq.fuel_mode
+        fm = int(seq.fuel_mode)
         cut = 0
+        fuel = 0
         ign = self.ign
+        p_filt = int(m.p_filt_kw_x10)
         # The fuel map learns only from honest steady running.
-        learn = not (flags & _FLAG_METER_LOSS) and ign.cut_pct_x100 == 0
+        learn = (flags & _FLAG_METER_LOSS) == 0 and int(ign.cut_pct_x100) == 0
         if fm == _FUEL_POWER:
             if not self._was_power:
-                self.pc.start(m.p_filt_kw_x10)
+                self.pc.start(p_filt)
             self._was_power = True
             pc = self.pc
-            p_ref = pc.update(m, st == _ST_UNLOAD)
+            p_ref = int(pc.update(m, st == _ST_UNLOAD))
             seq.unloaded = pc.unloaded(m)
             # Active anti-islanding: a small perturbation whose echo in the
             # frequency only an island can give (antiisland.py).
-            armed = seq.paralleled and seq.par_ms >= cfg.lom_inhibit_ms
+            armed = bool(seq.paralleled) and int(seq.par_ms) >= int(cfg.lom_inhibit_ms)
             # Near full output the pattern is centred one amplitude below
             # the rating (clipped at the top it would be lost): the set then
             # gives up aai_pct_x10 of output on average, no more.
-            b = self.aai.update(gen_f, armed)
+            b = int(self.aai.update(gen_f, armed))
             if b != 0:
-                top = cfg.p_fuel_rated_kw_x10 - self.aai.amp_kw_x10
+                top = int(cfg.p_fuel_rated_kw_x10) - int(self.aai.amp_kw_x10)
                 x = (p_ref if p_ref < top else top) + b
-                top = cfg.p_fuel_rated_kw_x10
+                top = int(cfg.p_fuel_rated_kw_x10)
                 p_ref = 0 if x < 0 else (x if x < top else top)
             g.learn_ok = learn
-            fuel = g.update_power(p_ref, m.p_filt_kw_x10, speed)
-            cut = ign.update(speed, m.p_jump_kw_x10)
+            fuel = int(g.update_power(p_ref, p_filt, speed))
+            cut = int(ign.update(speed, int(m.p_jump_kw_x10)))
         elif fm == _FUEL_GOVERN:
             self._was_power = False
             if seq.just_disconnected:
@@ -494,42 +512,41 @@ class Controller:
             g.sp_rpm_x10 = seq.sp_rpm_x10
             g.sync_gain = st == _ST_SYNC or \
                 (st == _ST_CLOSING and (di & _DI_MB_CLOSED) != 0)
-            if mn.retransfer:
+            rt = 1 if mn.retransfer else 0
+            if rt:
                 # Closed-transition retransfer: hold the island at the target
                 # slip above the returning grid until the MB closes.
                 g.sp_rpm_x10 = rpm_x10_of_mhz(mn.syncer.f_target_mhz, cfg.poles)
             knock = di & _DI_KNOCK
             g.fuel_max_now = self._knock_max if knock else cfg.fuel_max
             # Without metering there is no kW to feed forward: PI alone.
-            p_ff = m.p_filt_kw_x10 if not (flags & _FLAG_METER_LOSS) else 0
-            g.learn_ok = learn and not knock
+            p_ff = p_filt if (flags & _FLAG_METER_LOSS) == 0 else 0
+            g.learn_ok = learn and knock == 0
             # The MAP lead only on load, and not while the island is being
             # synchronised back to the grid (the mains syncer's own tuning).
-            g.map_enable = (di & _DI_GCB_CLOSED) != 0 and not mn.retransfer
-            fuel = g.update(speed, p_ff, m.map_kpa_x10)
-            cut = ign.update(speed, m.p_jump_kw_x10)
+            g.map_enable = (di & _DI_GCB_CLOSED) != 0 and rt == 0
+            fuel = int(g.update(speed, p_ff, int(m.map_kpa_x10)))
+            cut = int(ign.update(speed, int(m.p_jump_kw_x10)))
         elif fm == _FUEL_START:
-            fuel = cfg.start_fuel_pct_x100
-        else:
-            fuel = 0
+            fuel = int(cfg.start_fuel_pct_x100)
         if fm == _FUEL_POWER:
-            bias = self.avr.update_q(self.pc.q_ref_kvar_x10, m.q_kvar_x10)
-        elif (st == _ST_SYNC or mn.retransfer) and m.bus_v_dv > 0:
-            bias = self.avr.match(m.bus_v_dv, m.gen_v_dv)
+            bias = int(self.avr.update_q(int(self.pc.q_ref_kvar_x10), int(m.q_kvar_x10)))
+        elif (st == _ST_SYNC or mn.retransfer) and int(m.bus_v_dv) > 0:
+            bias = int(self.avr.match(int(m.bus_v_dv), int(m.gen_v_dv)))
         else:
-            bias = self.avr.update(m.gen_v_dv, fm == _FUEL_GOVERN)
+            bias = int(self.avr.update(int(m.gen_v_dv), fm == _FUEL_GOVERN))
         if fm != _FUEL_POWER:
             # Not in power control (the grid gone, a stop, an e-stop): the
             # perturbation stops and the detector starts afresh next time.
             self.aai.update(0, False)
-        self._outputs(m, seq.do | mn.do, fuel, bias, cut)
+        self._outputs(m, int(seq.do) | int(mn.do), fuel, bias, cut)
         if self._tele_on:
             self._telemetry(m, g, fm)
         self.hal.write(out, self.tele)
         # Wraps to 1, never 0 (0 is "not ticked yet": begin()), within the
         # small ints: 124 days at 100 Hz would leave them.
-        t = self.ticks
-        self.ticks = t + 1 if t < _CNT_MAX else 1
+        t = int(self.ticks)
+        self.ticks = t + 1 if t < cnt_max else 1
 
     def _telemetry(self, m, g, fm):
         """The telemetry row (TELE_*), for a HAL that uses it (WANTS_TELE)."""
@@ -562,7 +579,8 @@ class Controller:
         t[TELE_SLIP_MHZ] = m.slip_f_mhz
         t[TELE_REFUSED] = self.refused
 
-    def _outputs(self, m, do, fuel, bias, cut):
+    @viper
+    def _outputs(self, m, do: int, fuel: int, bias: int, cut: int) -> int:
         """The last word on the outputs, whatever the sequence and the mains
         monitor asked: the interlocks no state, command or setting can get
         round, checked here where the outputs leave; writes the output
@@ -580,9 +598,10 @@ class Controller:
             contact (never onto a dead utility); across an open one, a dead
             bus close that dead_bus_close allows.  A close that loses its
             window drops the coil at once."""
+        # (Machine code on a board: host_sim/native.py.)
         cfg = self.cfg
-        tick = cfg.tick_ms
-        di = m.di
+        tick = int(cfg.tick_ms)
+        di = int(m.di)
         gcb = (di & _DI_GCB_CLOSED) != 0
         mb = (di & _DI_MB_CLOSED) != 0
         if di & _DI_ESTOP:
@@ -624,27 +643,33 @@ class Controller:
             # Two sources onto one dead site bus at once, unsynchronised:
             # never.  A coil already energised keeps its close; else the
             # grid goes first (the set then synchronises to it).
-            if gw.coil_ms > 0:
+            if int(gw.coil_ms) > 0:
                 do &= ~_DO_MB_CLOSE
             else:
                 do &= ~_DO_GCB_CLOSE
         if do & _DO_GCB_CLOSE and not gcb:
             # Across a closed mains breaker: synchronised, now and at contact.
             # Across an open one: a dead-bus close, if allowed.
-            ok = self._close_ok(m, cfg.gcb_close_time_ms, gw.coil_ms) if mb else \
-                cfg.dead_bus_close != 0
+            ok = bool(self._close_ok(m, cfg.gcb_close_time_ms, gw.coil_ms)) if mb else \
+                int(cfg.dead_bus_close) != 0
             if not ok:
                 do &= ~_DO_GCB_CLOSE
-        if (do & _DO_GCB_CLOSE and not gcb) or gw.coil_ms:
-            gw.coil(do & _DO_GCB_CLOSE and not gcb, tick)
+        held = 0
+        if do & _DO_GCB_CLOSE and not gcb:
+            held = 1
+        if held or gw.coil_ms:
+            gw.coil(held != 0, tick)
         if do & _DO_MB_CLOSE and not mb:
             # Generator breaker closed: the site bus is live from the set (or
             # a stopped set would be motored): synchronise across the MB.
             # Open: the site bus has no source, the grid may pick it up.
             if gcb and not self._close_ok(m, cfg.mb_close_time_ms, mw.coil_ms):
                 do &= ~_DO_MB_CLOSE
-        if (do & _DO_MB_CLOSE and not mb) or mw.coil_ms:
-            mw.coil(do & _DO_MB_CLOSE and not mb, tick)
+        held = 0
+        if do & _DO_MB_CLOSE and not mb:
+            held = 1
+        if held or mw.coil_ms:
+            mw.coil(held != 0, tick)
         out = self.out
         out[_OUT_FUEL_PCT_X100] = fuel
         out[_OUT_AVR_BIAS_PCT_X100] = bias

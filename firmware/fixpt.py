@@ -34,10 +34,9 @@ def viper(f):
 
 def ptr32(a):
     """In a @viper function, a machine-word view of an array('i') (its items
-    read and written without objects); here the array itself.  Used for
-    tables of constants that ARMv6-M code must not build from a literal
-    pool (host_sim/native.py); only for values >= 0 (the x64 port reads a
-    word zero-extended)."""
+    read and written without objects); here the array itself.  The x64
+    unix port reads a word zero-extended: a signed item needs its sign
+    restored (host_sim/native.py)."""
     return a
 
 

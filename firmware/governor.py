@@ -72,7 +72,7 @@ fuel_pct_x100 << 12, map points in fuel_pct_x100 << 8.
 """
 
 from array import array
-from fixpt import const, mul_div, sat
+from fixpt import const, mul_div, sat, viper
 
 N_MAP = const(7)          # map points: 0, 20, ... 120 % of the fuel's rated kW
 MAP_STEP = const(2000)    # pct_x100 of rated kW between points
@@ -149,10 +149,13 @@ class Governor:
         self.map_seen |= 1 << i
         return True
 
-    def _lookup_q8(self, p):
+    # The per-tick functions below are @viper: machine code on a board
+    # (host_sim/native.py).  So every object read into arithmetic is cast
+    # with int() or bool(), the flags are read once into locals, and the
+    # divisors are ratings or table steps (> 0 by the settings' ranges).
+    @viper
+    def _lookup_q8(self, p: int) -> int:
         """Map at kW p (pct_x100 of rated, clamped 0..120 %), Q8."""
-        # (Saturations in this file's per-tick paths are written out: a call
-        # costs ~1000 Cortex-M0 instructions.)
         top = (N_MAP - 1) * MAP_STEP
         p = 0 if p < 0 else (p if p < top else top)
         i = p // MAP_STEP
@@ -162,11 +165,13 @@ class Governor:
         # dm * f // MAP_STEP, split so the product stays a small int on a
         # 32-bit port (dm is up to ~3e6 in Q8, f up to 2000) with the same
         # floor: dm = q MAP_STEP + r, 0 <= r < MAP_STEP.
-        dm = m[i + 1] - m[i]
+        a = int(m[i])
+        dm = int(m[i + 1]) - a
         f = p - i * MAP_STEP
-        return m[i] + (dm // MAP_STEP) * f + (dm % MAP_STEP) * f // MAP_STEP
+        return a + (dm // MAP_STEP) * f + (dm % MAP_STEP) * f // MAP_STEP
 
-    def _ff(self, p):
+    @viper
+    def _ff(self, p: int) -> int:
         """Feed-forward at kW p (pct_x100): the map, ff_pct of it above no load.
         (_lookup_q8 written out: this runs every tick in both modes.)"""
         top = (N_MAP - 1) * MAP_STEP
@@ -175,30 +180,35 @@ class Governor:
         if i >= N_MAP - 1:
             i = N_MAP - 2
         m = self.map_q8
-        a = m[i]
-        dm = m[i + 1] - a
+        a = int(m[i])
+        dm = int(m[i + 1]) - a
         f = p - i * MAP_STEP
-        nl = self.cfg.fuel_nl
+        cfg = self.cfg
+        nl = int(cfg.fuel_nl)
         v = (a + (dm // MAP_STEP) * f + (dm % MAP_STEP) * f // MAP_STEP) >> 8
-        return nl + (v - nl) * self.cfg.ff_pct // 100
+        return nl + (v - nl) * int(cfg.ff_pct) // 100
 
-    def _learn(self, p, steady):
+    @viper
+    def _learn(self, p: int, steady: bool):
         """Move the steady integrator share into the map (bumpless)."""
         cfg = self.cfg
-        ps = self._p_slow
+        ps = int(self._p_slow)
         ps += (p - ps) >> 4
         self._p_slow = ps
         d = p - ps
-        if not (steady and self.learn_ok and cfg.map_learn_pct > 0 and self.limited == 0
-                and -100 <= d <= 100 and 0 <= p <= (N_MAP - 1) * MAP_STEP):
+        if steady and bool(self.learn_ok) and int(cfg.map_learn_pct) > 0 \
+                and int(self.limited) == 0 \
+                and -100 <= d <= 100 and 0 <= p <= (N_MAP - 1) * MAP_STEP:
+            n = int(self._steady_n)
+            if n < _LEARN_N:
+                self._steady_n = n + 1
+                return
+        else:
             self._steady_n = 0
             return
-        if self._steady_n < _LEARN_N:
-            self._steady_n += 1
-            return
         m = self.map_q8
-        old = self._lookup_q8(p)
-        x = self.fuel_pct_x100 - (old >> 8)
+        old = int(self._lookup_q8(p))
+        x = int(self.fuel_pct_x100) - (old >> 8)
         e = -10000 if x < -10000 else (x if x < 10000 else 10000)
         i = p // MAP_STEP
         if i >= N_MAP - 1:
@@ -211,35 +221,55 @@ class Governor:
         j = i + 1
         gi = g * (MAP_STEP - f) // MAP_STEP
         gj = g * f // MAP_STEP
-        m[i] = sat(m[i] + gi, lo[i], hi[i])
-        m[j] = sat(m[j] + gj, lo[j], hi[j])
+        # (sat() written out: a call from machine code costs as much as
+        # from bytecode.)
+        x = int(m[i]) + gi
+        y = int(lo[i])
+        z = int(hi[i])
+        m[i] = y if x < y else (z if x > z else x)
+        x = int(m[j]) + gj
+        y = int(lo[j])
+        z = int(hi[j])
+        m[j] = y if x < y else (z if x > z else x)
         # Points never learned yet follow the nearest one learning (a map
         # that is off here is likely off the same way there), then the
         # nearer of the two counts as learned.
-        seen = self.map_seen
-        for k in range(j + 1, N_MAP):
-            if not (seen >> k) & 1:
-                m[k] = sat(m[k] + gj, lo[k], hi[k])
-        for k in range(i):
-            if not (seen >> k) & 1:
-                m[k] = sat(m[k] + gi, lo[k], hi[k])
+        seen = int(self.map_seen)
+        k = j + 1
+        while k < N_MAP:
+            if (seen >> k) & 1 == 0:
+                x = int(m[k]) + gj
+                y = int(lo[k])
+                z = int(hi[k])
+                m[k] = y if x < y else (z if x > z else x)
+            k += 1
+        k = 0
+        while k < i:
+            if (seen >> k) & 1 == 0:
+                x = int(m[k]) + gi
+                y = int(lo[k])
+                z = int(hi[k])
+                m[k] = y if x < y else (z if x > z else x)
+            k += 1
         self.map_seen = seen | (1 << (i if f < MAP_STEP // 2 else j))
         # Monotonic: push the neighbours along (their bounds are monotonic
         # too, so a pushed point stays inside its own).
-        for k in range(j + 1, N_MAP):
-            if m[k] >= m[k - 1]:
+        k = j + 1
+        while k < N_MAP:
+            if int(m[k]) >= int(m[k - 1]):
                 break
             m[k] = m[k - 1]
-        if m[i] > m[j]:
+            k += 1
+        if int(m[i]) > int(m[j]):
             m[i] = m[j]
         k = i - 1
-        while k >= 0 and m[k] > m[k + 1]:
+        while k >= 0 and int(m[k]) > int(m[k + 1]):
             m[k] = m[k + 1]
             k -= 1
-        dq = self._lookup_q8(p) - old
+        dq = int(self._lookup_q8(p)) - old
         # The feed-forward rises by ff_pct of what the map did: the
         # integrator gives that much up, so the output does not move.
-        self.integ_q12 -= (dq << 4) * cfg.ff_pct // 100
+        self.integ_q12 = int(self.integ_q12) - (dq << 4) * int(cfg.ff_pct) // 100
 
     def preset(self, fuel_pct_x100, speed_rpm_x10):
         """Bumpless start: the next update outputs `fuel_pct_x100` (its
@@ -253,32 +283,34 @@ class Governor:
         self._map_on = False
         self._bumpless = True
 
-    def update_power(self, p_ref_kw_x10, p_kw_x10, speed_rpm_x10):
+    @viper
+    def update_power(self, p_ref_kw_x10: int, p_kw_x10: int, speed_rpm_x10: int) -> int:
         """Grid-parallel: the grid holds the speed, so fuel follows the power
         reference: feed-forward from the fuel map at the reference plus a PI
         on the power error, with the same limits and anti-windup as in speed
         mode.  The first call after speed mode is bumpless."""
         cfg = self.cfg
-        pr_ = cfg.p_fuel_rated_kw_x10
+        pr_ = int(cfg.p_fuel_rated_kw_x10)
         x = p_ref_kw_x10
         ref_pu = (0 if x < 0 else (x if x < pr_ else pr_)) * 10000 // pr_
-        ff = self._ff(ref_pu)
+        ff = int(self._ff(ref_pu))
         self.ff_pct_x100 = ff
         self._ff_lp_q8 = ff << 8
         x = p_ref_kw_x10 - p_kw_x10
         err = -pr_ if x < -pr_ else (x if x < pr_ else pr_)
-        p_term = err * cfg.pc_kp_x1000 // 1000
+        p_term = err * int(cfg.pc_kp_x1000) // 1000
         # Frequency guard: outside +-0.5 % the speed loop's proportional term
         # joins in, so a set that suddenly carries the site (the grid has
         # gone, not yet detected) is not throttled by the power loop.
-        lim = cfg.rated_rpm_x10 // 5
-        db = cfg.rated_rpm_x10 // 200
-        x = cfg.rated_rpm_x10 - speed_rpm_x10
+        rated = int(cfg.rated_rpm_x10)
+        lim = rated // 5
+        db = rated // 200
+        x = rated - speed_rpm_x10
         serr = -lim if x < -lim else (x if x < lim else lim)
         if serr > db:
-            p_term += (serr - db) * cfg.kp_q10 >> 10
+            p_term += (serr - db) * int(cfg.kp_q10) >> 10
         elif serr < -db:
-            p_term += (serr + db) * cfg.kp_q10 >> 10
+            p_term += (serr + db) * int(cfg.kp_q10) >> 10
         self.p_pct_x100 = p_term
         self.d_pct_x100 = 0
         self.map_lead_pct_x100 = 0       # no MAP lead: the grid holds the speed
@@ -294,24 +326,28 @@ class Governor:
             # slow the slip; keeping that would leave the set motoring for a
             # few hundred ms after its first swing.
             self._power_mode = True
-            d = self.fuel_pct_x100 - base
+            d = int(self.fuel_pct_x100) - base
             if not self._bumpless:
                 d = d if d > 0 else 0
             # (A preset - a running start - stays exactly where it is.)
             self._bumpless = False
             self.integ_q12 = d << 12
-        u = self._limit(base, err, cfg.pc_ki_q12, ff)
+        u = int(self._limit(base, err, int(cfg.pc_ki_q12), ff))
         # Learn from steady power control: the reference met, the grid's
         # frequency near rated.
         x = p_kw_x10
         p_pu = (-pr_ if x < -pr_ else (x if x < 2 * pr_ else 2 * pr_)) * 10000 // pr_
-        self._learn(p_pu, -100 <= err * 10000 // pr_ <= 100
-                    and -db <= serr <= db)
+        x = err * 10000 // pr_
+        self._learn(p_pu, -100 <= x <= 100 and -db <= serr <= db)
         return u
 
-    def update(self, speed_rpm_x10, p_kw_x10, map_kpa_x10=0):
-        from_power = self._power_mode
-        if self._power_mode:
+    @viper
+    def update(self, speed_rpm_x10: int, p_kw_x10: int, map_kpa_x10: int) -> int:
+        """Speed mode: one tick of the governor (map_kpa_x10: 0 without a
+        valid MAP reading).  Returns the fuel command."""
+        # (Flags as 0/1 words: viper has no `not` on a machine value.)
+        from_power = 1 if self._power_mode else 0
+        if from_power:
             # Back from power control: the grid was lost and the set now
             # carries the site alone.  Start from the fuel map for the load it
             # has (feed-forward) rather than from the power loop's fuel, which
@@ -321,28 +357,32 @@ class Governor:
             self.integ_q12 = 0
             self._last_sp = self.sp_rpm_x10
         cfg = self.cfg
+        bumpless = 1 if self._bumpless else 0
+        sync = 1 if self.sync_gain else 0
+        sp = int(self.sp_rpm_x10)
+        last_sp = int(self._last_sp)
+        rated = int(cfg.rated_rpm_x10)
         # Droop on measured kW (0 in isochronous mode).
-        pr_ = cfg.p_fuel_rated_kw_x10
+        pr_ = int(cfg.p_fuel_rated_kw_x10)
         x = p_kw_x10
         p_pu_x10000 = (-pr_ if x < -pr_ else (x if x < 2 * pr_ else 2 * pr_)) * 10000 // pr_
-        ref = self.sp_rpm_x10 - cfg.droop_rpm_x10 * p_pu_x10000 // 10000
+        ref = sp - int(cfg.droop_rpm_x10) * p_pu_x10000 // 10000
         self.ref_rpm_x10 = ref
         # Clamp the error so that a stopped engine (speed 0) cannot push the
         # products out of small-int range; +-20 % speed is full authority anyway.
-        lim = cfg.rated_rpm_x10 // 5
+        lim = rated // 5
         x = ref - speed_rpm_x10
         err = -lim if x < -lim else (x if x < lim else lim)
         self.err_rpm_x10 = err
         # Feed-forward from the (learned) fuel map (motoring kW gives none),
         # with its lead.
-        ff_map = self._ff(p_pu_x10000)
-        if self._bumpless:
-            self._ff_lp_q8 = ff_map << 8      # no lead kick at a bumpless start
-        # The lead: ff_map plus ff_lead_pct of its change over the lag.
-        lp = self._ff_lp_q8
-        lp += ((ff_map << 8) - lp) * cfg.ff_lead_alpha_q12 >> 12
+        ff_map = int(self._ff(p_pu_x10000))
+        # The lead: ff_map plus ff_lead_pct of its change over the lag (no
+        # lead kick at a bumpless start).
+        lp = (ff_map << 8) if bumpless else int(self._ff_lp_q8)
+        lp += ((ff_map << 8) - lp) * int(cfg.ff_lead_alpha_q12) >> 12
         self._ff_lp_q8 = lp
-        ff = ff_map + (ff_map - (lp >> 8)) * cfg.ff_lead_pct // 100
+        ff = ff_map + (ff_map - (lp >> 8)) * int(cfg.ff_lead_pct) // 100
         # With a valid MAP the manifold's own deficit leads (below) and the
         # timed lead, a model of the same lag, stands aside.  Only at the
         # governed speed: the MAP line is the rated-speed one (running up, the
@@ -352,23 +392,22 @@ class Governor:
         # generator breaker is open, and while the island is synchronised
         # back to the grid): an unloaded set needs no lead, and the
         # synchronisers are tuned on the set without it.
-        sp = self.sp_rpm_x10
-        map_lead = cfg.map_lead_pct and map_kpa_x10 > 0 and self.map_enable \
-            and not self.sync_gain \
-            and sp == self._last_sp and sp >= cfg.rated_rpm_x10 - cfg.rated_rpm_x10 // 50
+        map_lead_pct = int(cfg.map_lead_pct)
+        map_lead = map_lead_pct != 0 and map_kpa_x10 > 0 and bool(self.map_enable) \
+            and sync == 0 and sp == last_sp and sp >= rated - rated // 50
         if map_lead:
             ff = ff_map
         self.ff_pct_x100 = ff
         # Dual dynamics: the unloaded set synchronising has little damping
         # of its own and must follow a moving set point; it may take a
         # higher proportional gain than the loaded island tuning.
-        p_term = err * (cfg.kp_sync_q10 if self.sync_gain else cfg.kp_q10) >> 10
+        p_term = err * int(cfg.kp_sync_q10 if sync else cfg.kp_q10) >> 10
         self.p_pct_x100 = p_term
         # Derivative on measurement (no kick on reference changes).
-        x = speed_rpm_x10 - self._last_speed
+        x = speed_rpm_x10 - int(self._last_speed)
         dspd = -lim if x < -lim else (x if x < lim else lim)
         self._last_speed = speed_rpm_x10
-        d_term = -(dspd * cfg.kd_q8 >> 8)
+        d_term = -(dspd * int(cfg.kd_q8) >> 8)
         self.d_pct_x100 = d_term
         # Acceleration feed-forward from the set point's own slope (the run-up
         # ramp, the synchroniser's frequency target): the fuel that carries
@@ -376,11 +415,11 @@ class Governor:
         # build up - and then unwind as overshoot when the ramp ends.  The
         # slope is bounded by the run-up ramp rate, so a set point that jumps
         # (a preset) gives no kick.
-        a_lim = cfg.ramp_tick_rpm_x10
-        x = self.sp_rpm_x10 - self._last_sp
+        a_lim = int(cfg.ramp_tick_rpm_x10)
+        x = sp - last_sp
         dsp = -a_lim if x < -a_lim else (x if x < a_lim else a_lim)
-        self._last_sp = self.sp_rpm_x10
-        acc = dsp * cfg.acc_k // cfg.tick_ms
+        self._last_sp = sp
+        acc = dsp * int(cfg.acc_k) // int(cfg.tick_ms)
         # Output before limits, with the integrator as it stands.
         base = ff + acc + p_term + d_term
         # Lead on the manifold's charge deficit (map_lead_pct, see the top):
@@ -388,48 +427,51 @@ class Governor:
         # nothing.  Not while synchronising (the unloaded set's own tuning),
         # not on a bumpless start, not without a valid MAP (measure.py
         # reports a failed sensor as 0): the timed lead is then the fallback.
-        was = self.map_lead_pct_x100
-        self.map_lead_pct_x100 = 0
-        if map_lead and not self._bumpless:
+        was = int(self.map_lead_pct_x100)
+        map_on = 1 if self._map_on else 0
+        integ = int(self.integ_q12)
+        lead = 0
+        if map_lead and bumpless == 0:
             # In fuel on the commissioned line's slope (not the learned
             # map's: a learned slope would change this loop's gain).
             # The kW (pct_x100) the manifold's charge now corresponds to:
             # the measured MAP on the commissioned MAP line (speed-density:
             # the charge per cycle is linear in load), extended below no
             # load and above full load.
-            span = cfg.map_line_span                 # >= 100: config relation
-            x = map_kpa_x10 - cfg.map_line_nl
+            span = int(cfg.map_line_span)            # >= 100: config relation
+            x = map_kpa_x10 - int(cfg.map_line_nl)
             x = (-span if x < -span else (x if x < 2 * span else 2 * span)) * 10000 // span
             dp = (0 if p_pu_x10000 < 0 else (p_pu_x10000 if p_pu_x10000 < 12000 else 12000)) - x
-            short = cfg.map_span * dp // 10000 \
-                + (p_term + (self.integ_q12 >> 12)) * _MAP_LOOP_PCT // 100
+            short = int(cfg.map_span) * dp // 10000 \
+                + (p_term + (integ >> 12)) * _MAP_LOOP_PCT // 100
             short = -10000 if short < -10000 else (short if short < 10000 else 10000)
-            lead = short * cfg.map_lead_pct // 100
-            if not self._map_on and not from_power:
+            lead = short * map_lead_pct // 100
+            if map_on == 0 and from_power == 0:
                 # Switched on (the ramp has ended, the synchroniser let go,
                 # the MAP came back): bumpless, the integrator takes what
                 # it adds now and lets it in at its own pace.  Not after
                 # islanding: the load the grid carried lands on the set then,
                 # and filling for it is the lead's job.
-                self.integ_q12 -= lead << 12
-            self.map_lead_pct_x100 = lead
+                integ -= lead << 12
             base += lead
-        elif self._map_on:
+        elif map_on:
             # Switched off: the integrator keeps what it was adding.
-            self.integ_q12 += was << 12
-        self._map_on = map_lead and not self._bumpless
-        if self._bumpless:
+            integ += was << 12
+        self.map_lead_pct_x100 = lead
+        self._map_on = map_lead and bumpless == 0
+        if bumpless:
             self._bumpless = False
-            self.integ_q12 = (self.fuel_pct_x100 - base) << 12
-        ki = cfg.ki_sync_q12 if self.sync_gain else cfg.ki_q12
-        if self.map_lead_pct_x100 > _MAP_I_THR:
+            integ = (int(self.fuel_pct_x100) - base) << 12
+        self.integ_q12 = integ
+        ki = int(cfg.ki_sync_q12 if sync else cfg.ki_q12)
+        if lead > _MAP_I_THR:
             # The manifold is still filling: the speed error is its lag,
             # not a map error, and an integral wound up now is an overshoot
             # later.
             ki = ki * _MAP_I_PCT // 100
-        u = self._limit(base, err, ki, ff_map)
-        band = cfg.rated_rpm_x10 // 400     # 0.25 %: inside it is steady
-        e_lp = self._err_lp
+        u = int(self._limit(base, err, ki, ff_map))
+        band = rated // 400                 # 0.25 %: inside it is steady
+        e_lp = int(self._err_lp)
         e_lp += (err - e_lp) >> 3           # ~80 ms: speed noise is not unsteadiness
         self._err_lp = e_lp
         # The fuel the loop holds must have stopped moving too (drifting
@@ -437,39 +479,45 @@ class Governor:
         # lean-burn engine the speed is back in band long before the turbo
         # has spooled, and the throttle keeps closing for seconds; learning
         # then would store the spool-up's opening.
-        uf = self._u_fast_q4
+        uf = int(self._u_fast_q4)
         uf += ((u << 4) - uf) >> 4          # ~160 ms: the output's noise is not a drift
         self._u_fast_q4 = uf
-        us = self._u_slow_q4
+        us = int(self._u_slow_q4)
         us += (uf - us) >> 6                # ~640 ms behind: uf - us ~ 0.5 s x its drift
         self._u_slow_q4 = us
         du = (uf - us) >> 4
+        x = ff - ff_map
         self._learn(p_pu_x10000, -band <= e_lp <= band and dsp == 0
-                    and -50 <= ff - ff_map <= 50 and -30 <= du <= 30
-                    and not self.sync_gain)
+                    and -50 <= x <= 50 and -30 <= du <= 30 and sync == 0)
         return u
 
-    def _limit(self, base, err, ki_q12, ff):
+    @viper
+    def _limit(self, base: int, err: int, ki_q12: int, ff: int) -> int:
         """Position and rate limits with conditional integration (both modes)."""
         cfg = self.cfg
-        integ = self.integ_q12
+        integ = int(self.integ_q12)
         u = base + (integ >> 12)
         # Position limit, then rate limit.
-        self.limited = 0
-        fmax = self.fuel_max_now
+        limited = 0
+        fmax = int(self.fuel_max_now)
+        fmin = int(cfg.fuel_min)
         if u > fmax:
             u = fmax
-            self.limited = 1
-        elif u < cfg.fuel_min:
-            u = cfg.fuel_min
-            self.limited = 1
-        prev = self.fuel_pct_x100
-        if u > prev + cfg.rate_up_tick:
-            u = prev + cfg.rate_up_tick
-            self.limited = 2
-        elif u < prev - cfg.rate_dn_tick:
-            u = prev - cfg.rate_dn_tick
-            self.limited = 2
+            limited = 1
+        elif u < fmin:
+            u = fmin
+            limited = 1
+        prev = int(self.fuel_pct_x100)
+        x = int(cfg.rate_up_tick)
+        if u > prev + x:
+            u = prev + x
+            limited = 2
+        else:
+            x = int(cfg.rate_dn_tick)
+            if u < prev - x:
+                u = prev - x
+                limited = 2
+        self.limited = limited
         # Conditional integration (anti-windup): integrate only if the output
         # is free or the error would pull it back off the limit it sits on.
         want = base + (integ >> 12)
@@ -477,7 +525,7 @@ class Governor:
             integ += err * ki_q12
         # The integrator alone may never demand more than the fuel range around
         # the feed-forward: a bounded state whatever happens upstream.
-        lo = (cfg.fuel_min - ff) << 12
+        lo = (fmin - ff) << 12
         hi = (fmax - ff) << 12
         integ = lo if integ < lo else (integ if integ < hi else hi)
         self.integ_q12 = integ

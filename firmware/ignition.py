@@ -17,10 +17,10 @@ exhaust and catalyst), then locks out until speed is back below rated + 1 %.
 Hydrogen gets no cut at all (fuels.py).  Units: rpm_x10, pct_x100.
 """
 
-from fixpt import mul_div, sat
+from fixpt import const, viper
 
-_ARM_TICKS = 40      # anticipation holds the cut up to 0.4 s at 100 Hz ...
-_MAX_TICKS = 100     # ... and no cut lasts more than 1 s in a row
+_ARM_TICKS = const(40)     # anticipation holds the cut up to 0.4 s at 100 Hz ...
+_MAX_TICKS = const(100)    # ... and no cut lasts more than 1 s in a row
 
 
 class IgnitionCut:
@@ -31,28 +31,37 @@ class IgnitionCut:
         self._run = 0
         self._locked = False
 
-    def update(self, speed_rpm_x10, p_jump_kw_x10):
+    @viper
+    def update(self, speed_rpm_x10: int, p_jump_kw_x10: int) -> int:
+        # Machine code on a board (host_sim/native.py): attributes read once
+        # and cast with int(), the proportional cut's mul_div and sat written
+        # out (a call costs ~1000 Cortex-M0 instructions).
         cfg = self.cfg
-        mx = cfg.ign_cut_max
+        mx = int(cfg.ign_cut_max)
         if mx == 0:
             self.cut_pct_x100 = 0
             return 0
-        rated = cfg.rated_rpm_x10
+        rated = int(cfg.rated_rpm_x10)
         over = speed_rpm_x10 - rated
-        if -p_jump_kw_x10 > cfg.ign_cut_dp_kw_x10:
-            self._armed = _ARM_TICKS
+        armed0 = int(self._armed)
+        armed = armed0
+        if -p_jump_kw_x10 > int(cfg.ign_cut_dp_kw_x10):
+            armed = _ARM_TICKS
         cut = 0
-        if self._armed > 0:
-            self._armed -= 1
+        if armed > 0:
+            armed -= 1
             # The anticipation ends once the speed has turned back down to rated.
-            if over > 0 or self._armed > _ARM_TICKS - 10:
+            if over > 0 or armed > _ARM_TICKS - 10:
                 cut = mx
             else:
-                self._armed = 0
-        on = cfg.ign_cut_on_rpm_x10
+                armed = 0
+        if armed != armed0:
+            self._armed = armed
+        on = int(cfg.ign_cut_on_rpm_x10)
         if over > on:
             span = rated * 3 // 100
-            prop = mul_div(mx, sat(over - on, 0, span), span)
+            x = over - on                     # > 0: sat(x, 0, span) needs no floor
+            prop = mx * (x if x < span else span) // span
             if prop > cut:
                 cut = prop
         if self._locked:
@@ -60,12 +69,19 @@ class IgnitionCut:
             if over < rated // 100:
                 self._locked = False
         if cut > 0:
-            self._run += 1
-            if self._run > _MAX_TICKS:
-                self._locked = True
-                self._armed = 0
+            if not self._count():
                 cut = 0
         else:
             self._run = 0
         self.cut_pct_x100 = cut
         return cut
+
+    def _count(self):
+        """One more tick of cut, False once past _MAX_TICKS in a row (the
+        cut then locks out).  Bytecode: called only while a cut is on."""
+        self._run += 1
+        if self._run > _MAX_TICKS:
+            self._locked = True
+            self._armed = 0
+            return False
+        return True

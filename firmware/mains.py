@@ -23,7 +23,7 @@ grid-parallel duty - or, after AMF, unloads and stops.  With open-transition
 retransfer set, a loss-of-mains island waits for the operator instead.
 """
 
-from fixpt import const
+from fixpt import const, viper
 import synccheck
 
 # -- constants of hal (tools/gen_consts.py; do not edit) --
@@ -35,6 +35,7 @@ _DO_MB_OPEN = const(2048)  # hal.DO_MB_OPEN
 _V_LO = const(9000)
 _V_HI = const(11000)
 _F_BAND_PCT_X100 = const(200)
+_BAD_MS_MAX = const(1000000)   # the bad-time count stops here
 
 
 class Mains:
@@ -58,28 +59,38 @@ class Mains:
         self.syncer = synccheck.Synchroniser(self.cfg)
         self._closing_ms = -1
 
-    def healthy_now(self, m):
-        cfg = self.cfg
-        band = cfg.f_nom_mhz * _F_BAND_PCT_X100 // 10000
-        df = m.bus_f_mhz - cfg.f_nom_mhz
-        return (_V_LO <= m.bus_v_pct_x100 <= _V_HI and m.bus_f_mhz > 0 and
-                -band < df < band)
-
-    def update(self, m, auto, gcb_closed, lom_trip, tick_ms):
+    @viper
+    def update(self, m, auto, gcb_closed, lom_trip, tick_ms: int):
         """One tick.  lom_trip: a trip-mains protection acted this tick.
         Sets self.do (DO_MB_*), self.amf_run and self.retransfer."""
+        # Machine code on a board (host_sim/native.py): the numbers are read
+        # once each and cast with int(); the flags stay objects (stored as
+        # the source computes them).
         cfg = self.cfg
-        mb_closed = (m.di & _DI_MB_CLOSED) != 0
-        if self.healthy_now(m) and not self.decoupled:
-            self.good_ms = self.good_ms + tick_ms if self.good_ms < cfg.mains_ok_ms else self.good_ms
-            self.bad_ms = 0
+        mb_closed = (int(m.di) & _DI_MB_CLOSED) != 0
+        ok_ms = int(cfg.mains_ok_ms)
+        good = int(self.good_ms)
+        bad = int(self.bad_ms)
+        # Healthy now: voltage within 90-110 % and frequency within +-2 % of
+        # nominal (written out here: a call costs ~1000 instructions).
+        f_nom = int(cfg.f_nom_mhz)
+        band = f_nom * _F_BAND_PCT_X100 // 10000
+        bus_f = int(m.bus_f_mhz)
+        df = bus_f - f_nom
+        v = int(m.bus_v_pct_x100)
+        if _V_LO <= v <= _V_HI and bus_f > 0 and -band < df < band and not self.decoupled:
+            good = good + tick_ms if good < ok_ms else good
+            bad = 0
         else:
-            self.bad_ms = self.bad_ms + tick_ms if self.bad_ms < 1000000 else self.bad_ms
-            self.good_ms = 0
-        if self.bad_ms > cfg.mains_fail_ms:
+            bad = bad + tick_ms if bad < _BAD_MS_MAX else bad
+            good = 0
+        self.good_ms = good
+        self.bad_ms = bad
+        if bad > int(cfg.mains_fail_ms):
             self.failed = True
-        self.ok = self.good_ms >= cfg.mains_ok_ms
-        if self.ok:
+        ok = good >= ok_ms
+        self.ok = ok
+        if ok:
             self.failed = False
         do = 0
         if lom_trip and mb_closed:
@@ -104,7 +115,7 @@ class Mains:
         self.retransfer = False
         if not gcb_closed or not auto:
             self.lom_island = False
-        if (self.amf_run or self.lom_island) and self.ok:
+        if (self.amf_run or self.lom_island) and ok:
             if not mb_closed and gcb_closed:
                 if cfg.retransfer_open and self.amf_run:
                     # Open transition: drop the generator breaker first.
@@ -113,7 +124,7 @@ class Mains:
                     if not was:
                         self.syncer.reset()
                     self.retransfer = True
-                    if self._closing_ms < 0 and self.syncer.step(m, cfg.mb_close_time_ms):
+                    if int(self._closing_ms) < 0 and self.syncer.step(m, cfg.mb_close_time_ms):
                         self._closing_ms = 0
             elif mb_closed:
                 # Back on the grid: after AMF the set unloads and stops; after
@@ -124,16 +135,18 @@ class Mains:
                 self.amf_run = False
         # Hold the close coil until the breaker answers (or give up: the
         # angle walks out of the window after the close time).
-        if self._closing_ms >= 0:
+        closing = int(self._closing_ms)
+        if closing >= 0:
             # The sync check holds until the contacts touch: the window lost
             # (a grid phase jump, the grid gone) drops the coil at once.
-            left = cfg.mb_close_time_ms - self._closing_ms
-            if mb_closed or self._closing_ms > cfg.mb_close_time_ms + 100 or not gcb_closed or \
+            ct = int(cfg.mb_close_time_ms)
+            left = ct - closing
+            if mb_closed or closing > ct + 100 or not gcb_closed or \
                     not synccheck.close_permitted(cfg, m, left if left > 0 else 0):
                 self._closing_ms = -1
             else:
                 do |= _DO_MB_CLOSE
-                self._closing_ms += tick_ms
+                self._closing_ms = closing + tick_ms
         # Mains breaker open, the grid healthy again and the generator
         # breaker open (the set is not carrying the site: it tripped, stopped,
         # or an open-transition retransfer dropped it): give the site back to
@@ -141,6 +154,6 @@ class Mains:
         # leave the site dark once the grid is back.  (The output stage never
         # lets this and a dead-bus close of the generator breaker happen at
         # once.)
-        if not mb_closed and not gcb_closed and self.ok and not self.decoupled:
+        if not mb_closed and not gcb_closed and ok and not self.decoupled:
             do |= _DO_MB_CLOSE
         self.do = do

@@ -15,7 +15,7 @@ protection compares like with like whatever the set's size or frequency.
 """
 
 from array import array
-from fixpt import const, mul_div, ptr32, viper
+from fixpt import const, mul_div, viper
 
 # -- constants of hal (tools/gen_consts.py; do not edit) --
 _DI_ALL = const(1023)  # hal.DI_ALL
@@ -113,22 +113,6 @@ def rpm_x10_of_mhz(f_mhz, poles):
 # 118 teeth that is below ~25 rpm, far under cranking speed.
 _MPU_STALE_TICKS = const(5)
 
-# The constants update() would otherwise build from an ARMv6-M literal pool
-# (host_sim/native.py: frozen Thumb code is not word-aligned), read from
-# this array instead: one load each.  A list, not a tuple (frozen tuples
-# keep ints beyond 8191 as bigints); the same values as the names above.
-_KT = array("i", [1000000000, _PER_MIN, _PER_MAX, _SPEED_MAX_RPM_X10, _SPAN_MAX_US,
-                  _V_MAX_DV, _P_MAX_KW_X10, _I_MAX_A_X10, _BATT_MAX_MV])
-_K_E9 = const(0)
-_K_PER_MIN = const(1)
-_K_PER_MAX = const(2)
-_K_SPEED_MAX = const(3)
-_K_SPAN_MAX = const(4)
-_K_V_MAX = const(5)
-_K_P_MAX = const(6)
-_K_I_MAX = const(7)
-_K_BATT_MAX = const(8)
-
 
 class Measure:
     def __init__(self, cfg):
@@ -185,35 +169,26 @@ class Measure:
     @viper
     def update(self, inp):
         # Machine code on a board (host_sim/native.py): every object read
-        # here is cast with int(), every constant beyond 16 bits comes from
-        # _KT, and every divisor is a rating (> 0 by the settings' ranges)
-        # or tested > 0 first.
+        # here is cast with int(), and every divisor is a rating (> 0 by the
+        # settings' ranges) or tested > 0 first.
         cfg = self.cfg
-        kt = ptr32(_KT)
-        e9 = kt[_K_E9]
-        per_min = kt[_K_PER_MIN]
-        per_max = kt[_K_PER_MAX]
-        spd_max = kt[_K_SPEED_MAX]
-        v_max = kt[_K_V_MAX]
-        p_max = kt[_K_P_MAX]
-        i_max = kt[_K_I_MAX]
         self.t_ms = int(inp[_IN_T_MS])
         # Saturation written out (not fixpt.sat): a call per input costs
         # ~1000 Cortex-M0 instructions.
         x = int(inp[_IN_MPU_PULSES])
         edges = 0 if x < 0 else (x if x < _EDGES_MAX else _EDGES_MAX)
         x = int(inp[_IN_MPU_SPAN_US])
-        span_us = 0 if x < 0 else (x if x < kt[_K_SPAN_MAX] else kt[_K_SPAN_MAX])
+        span_us = 0 if x < 0 else (x if x < _SPAN_MAX_US else _SPAN_MAX_US)
         if edges >= 2 and span_us > 0:
             # (mpu_rpm_x10 written out: a call costs ~1000 instructions.)
             n = edges - 1
             k = int(cfg.mpu_k)
             q = k // span_us
-            if q > spd_max // n:
-                v = spd_max
+            if q > _SPEED_MAX_RPM_X10 // n:
+                v = _SPEED_MAX_RPM_X10
             else:
                 v = n * q + (n * (k - q * span_us)) // span_us
-            self.speed_rpm_x10 = v if v < spd_max else spd_max
+            self.speed_rpm_x10 = v if v < _SPEED_MAX_RPM_X10 else _SPEED_MAX_RPM_X10
             self._mpu_stale = 0
         else:
             # At cranking speed a tick may see one edge or none: hold the last
@@ -225,29 +200,29 @@ class Measure:
                 self.speed_rpm_x10 = 0
         # An implausible period (noise, a dead input) counts as no cycle.
         per = int(inp[_IN_GEN_PERIOD_100NS])
-        if per_min <= per <= per_max:
+        if _PER_MIN <= per <= _PER_MAX:
             # (mhz_of_period written out.)
-            q = e9 // per
-            gen_f = q * 10 + ((e9 - q * per) * 10) // per
+            q = 1000000000 // per
+            gen_f = q * 10 + ((1000000000 - q * per) * 10) // per
         else:
             per = 0
             gen_f = 0
         self.gen_f_mhz = gen_f
         x = int(inp[_IN_GEN_V_DV])
-        gen_v = 0 if x < 0 else (x if x < v_max else v_max)
+        gen_v = 0 if x < 0 else (x if x < _V_MAX_DV else _V_MAX_DV)
         self.gen_v_dv = gen_v
         x = int(inp[_IN_GEN_P_KW_X10])
-        p = -p_max if x < -p_max else (x if x < p_max else p_max)
+        p = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
         self.p_kw_x10 = p
         x = int(inp[_IN_GEN_Q_KVAR_X10])
-        q = -p_max if x < -p_max else (x if x < p_max else p_max)
+        q = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
         self.q_kvar_x10 = q
         x = int(inp[_IN_GEN_IA_A_X10])
-        ia = 0 if x < 0 else (x if x < i_max else i_max)
+        ia = 0 if x < 0 else (x if x < _I_MAX_A_X10 else _I_MAX_A_X10)
         x = int(inp[_IN_GEN_IB_A_X10])
-        ib = 0 if x < 0 else (x if x < i_max else i_max)
+        ib = 0 if x < 0 else (x if x < _I_MAX_A_X10 else _I_MAX_A_X10)
         x = int(inp[_IN_GEN_IC_A_X10])
-        ic = 0 if x < 0 else (x if x < i_max else i_max)
+        ic = 0 if x < 0 else (x if x < _I_MAX_A_X10 else _I_MAX_A_X10)
         imax = ia if ia > ib else ib
         if ic > imax:
             imax = ic
@@ -263,7 +238,7 @@ class Measure:
         x = int(inp[_IN_GAS_MBAR])
         self.gas_mbar = 0 if x < 0 else (x if x < _SENDER_MAX else _SENDER_MAX)
         x = int(inp[_IN_BATT_MV])
-        self.batt_mv = 0 if x < 0 else (x if x < kt[_K_BATT_MAX] else kt[_K_BATT_MAX])
+        self.batt_mv = 0 if x < 0 else (x if x < _BATT_MAX_MV else _BATT_MAX_MV)
         # A 20-400 kPa TMAP sensor: below 10 kPa (an open signal wire reads
         # 0 V) or above its range is a failed sensor, not a pressure.
         v = int(inp[_IN_MAP_KPA_X10])
@@ -286,15 +261,15 @@ class Measure:
         # Mains side: frequency, voltage, and the angle between the two
         # voltages from their zero-crossing timestamps.
         bper = int(inp[_IN_BUS_PERIOD_100NS])
-        if per_min <= bper <= per_max:
-            q = e9 // bper
-            bus_f = q * 10 + ((e9 - q * bper) * 10) // bper
+        if _PER_MIN <= bper <= _PER_MAX:
+            q = 1000000000 // bper
+            bus_f = q * 10 + ((1000000000 - q * bper) * 10) // bper
         else:
             bper = 0
             bus_f = 0
         self.bus_f_mhz = bus_f
         x = int(inp[_IN_BUS_V_DV])
-        bus_v = 0 if x < 0 else (x if x < v_max else v_max)
+        bus_v = 0 if x < 0 else (x if x < _V_MAX_DV else _V_MAX_DV)
         self.bus_v_dv = bus_v
         bus_v_pct = bus_v * 10000 // v_rated
         self.bus_v_pct_x100 = bus_v_pct
@@ -331,12 +306,12 @@ class Measure:
             self._bus_f_q3 = 0
         self.dv_pct_x100 = v_pct - bus_v_pct
         x = int(inp[_IN_GRID_P_KW_X10])
-        gp = -p_max if x < -p_max else (x if x < p_max else p_max)
+        gp = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
         self.grid_p_kw_x10 = gp
         x = int(inp[_IN_GRID_Q_KVAR_X10])
-        self.grid_q_kvar_x10 = -p_max if x < -p_max else \
-            (x if x < p_max else p_max)
-        # (|grid kW| is within p_max = 100000 already.)
+        self.grid_q_kvar_x10 = -_P_MAX_KW_X10 if x < -_P_MAX_KW_X10 else \
+            (x if x < _P_MAX_KW_X10 else _P_MAX_KW_X10)
+        # (|grid kW| is within _P_MAX_KW_X10 = 100000 already.)
         self.import_pct_x100 = gp * 10000 // p_rated
         # Loss-of-mains measures on the generator voltage: ROCOF over the
         # window, and vector shift = this cycle's period against the window's

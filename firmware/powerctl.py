@@ -17,7 +17,7 @@ Reactive power: a power factor (pf_x1000, + lagging, - leading) or a fixed
 kvar through the AVR bias.  Units: kW_x10, kvar_x10, pct_x100.
 """
 
-from fixpt import mul_div, sat, isqrt
+from fixpt import isqrt, mul_div, viper
 
 
 class PowerCtl:
@@ -53,28 +53,32 @@ class PowerCtl:
         self.p_ref_kw_x10 = p_kw_x10 if p_kw_x10 > lo else lo
         self.loading = True
 
-    def update(self, m, unloading):
+    # update and unloaded are machine code on a board (host_sim/native.py):
+    # attributes read once and cast with int().
+
+    @viper
+    def update(self, m, unloading) -> int:
         """One tick; returns the power reference (kW_x10).  m: Measure."""
         cfg = self.cfg
-        site = m.p_filt_kw_x10 + m.grid_p_kw_x10          # what the site draws
-        mode = cfg.pc_mode
+        p_filt = int(m.p_filt_kw_x10)
+        site = p_filt + int(m.grid_p_kw_x10)          # what the site draws
         if unloading:
             goal = 0
-        elif mode == 1:
-            goal = site - cfg.import_cap_kw_x10
+        elif int(cfg.pc_mode) == 1:
+            goal = site - int(cfg.import_cap_kw_x10)
         else:
-            goal = cfg.base_kw_x10
+            goal = int(cfg.base_kw_x10)
         # Never export more than allowed: production <= site + export limit.
         # Zero export means a minimum import: the min-import relay (32 at the
         # PCC) then tells a dead grid from a quiet one.
-        ex = cfg.export_limit_kw_x10
-        lim = site + ex if ex > 0 else site - cfg.import_min_kw_x10
+        ex = int(cfg.export_limit_kw_x10)
+        lim = site + ex if ex > 0 else site - int(cfg.import_min_kw_x10)
         if goal > lim:
             goal = lim
-        pr_ = self.p_rated
+        pr_ = int(self.p_rated)
         goal = 0 if goal < 0 else (goal if goal < pr_ else pr_)
-        step = self.ramp_tick if (self.loading or unloading) else self.track_tick
-        ref = self.p_ref_kw_x10
+        step = int(self.ramp_tick) if (self.loading or unloading) else int(self.track_tick)
+        ref = int(self.p_ref_kw_x10)
         if ref < goal:
             ref = ref + step if ref + step < goal else goal
         elif ref > goal:
@@ -82,13 +86,14 @@ class PowerCtl:
         if ref == goal:
             self.loading = False
         self.p_ref_kw_x10 = ref
-        if cfg.q_mode == 1:
+        if int(cfg.q_mode) == 1:
             self.q_ref_kvar_x10 = cfg.kvar_x10
         else:
-            self.q_ref_kvar_x10 = m.p_filt_kw_x10 * self.tan_x1000 // 1000
+            self.q_ref_kvar_x10 = p_filt * int(self.tan_x1000) // 1000
         return ref
 
-    def unloaded(self, m):
+    @viper
+    def unloaded(self, m) -> bool:
         """Low enough to open the breaker without a bump."""
-        u = self.p_rated * self.cfg.unload_pct // 100
-        return m.p_filt_kw_x10 <= u and self.p_ref_kw_x10 <= u
+        u = int(self.p_rated) * int(self.cfg.unload_pct) // 100
+        return int(m.p_filt_kw_x10) <= u and int(self.p_ref_kw_x10) <= u

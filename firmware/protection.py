@@ -40,8 +40,12 @@ Units: see measure.py; pickups in the unit of their source (SRC_*).
 """
 
 from array import array
-from fixpt import const, mul_div, SMALL_INT_MAX
+from fixpt import const, mul_div, ptr32, viper, SMALL_INT_MAX
 import overcurrent
+
+# In a @viper function ptr8 is the compiler's byte view of a bytearray, as
+# ptr32 is the word view of an array('i'); as written, both the identity.
+ptr8 = ptr32
 
 # -- constants of  (tools/gen_consts.py; do not edit) --
 # -- end of generated constants --
@@ -146,7 +150,7 @@ SOURCES = (
 )
 if len(SOURCES) != N_SRC:
     raise ValueError("protection.SOURCES must have one row per SRC_*")
-_HYST = tuple([s_[0] for s_ in SOURCES])
+_HYST = array("i", [s_[0] for s_ in SOURCES])
 
 # name, ANSI/code, kind, source, pickup, delay_ms, class, arm, enabled,
 #   floor   the lowest class a write may give it (CL_WARNING: any)
@@ -312,11 +316,25 @@ P_FIXED = const(10)
 P_LIMITS = const(11)
 _DELAY_MAX = const(600000)   # delay limit of a row without limits, ms
 
-# Rows by source, for the quiet path of Protection.update: _ROWS_OF[s] is
-# the rows of source s (in table order); a source's rows are all K_BIT
-# (_BIT_SRC) or all of the other kinds.
-_ROWS_OF = tuple([bytes([i for i in range(N_PROT) if PROTECTIONS[i][P_SRC] == s_])
-                  for s_ in range(N_SRC)])
+# Rows by source, for the quiet path of Protection.update: the rows of
+# source s (in table order) are _ROW_LIST[_ROW_START[s]:_ROW_START[s + 1]];
+# a source's rows are all K_BIT (_BIT_SRC) or all of the other kinds.  These
+# and the row fields update and _rows read are arrays, not the table's
+# tuples: in machine code (@viper) an array item is one load, a tuple item
+# a call.
+_ROW_LIST = array("i", [i for s_ in range(N_SRC) for i in range(N_PROT)
+                        if PROTECTIONS[i][P_SRC] == s_])
+_ROW_START = array("i", [0] * (N_SRC + 1))
+for _s in range(N_SRC):
+    _ROW_START[_s + 1] = _ROW_START[_s] + len([p for p in PROTECTIONS if p[P_SRC] == _s])
+_KIND_OF = array("i", [p[P_KIND] for p in PROTECTIONS])
+_SRC_OF = array("i", [p[P_SRC] for p in PROTECTIONS])
+_ARM_OF = array("i", [p[P_ARM] for p in PROTECTIONS])
+# -2**30: bits 31 and 30 of a word, both the sign of any value within
+# +-2**30.  A @viper function reading a signed array item as a word restores
+# its sign with `if x & _SIGN: x |= _SIGN`: a no-op on a 32-bit CPU; the x64
+# port (the unix runtime) reads a word zero-extended.
+_SIGN = const(-1073741823 - 1)
 _BIT_SRC = bytes([1 if any(p[P_SRC] == s_ and p[P_KIND] == K_BIT for p in PROTECTIONS) else 0
                   for s_ in range(N_SRC)])
 for _p in PROTECTIONS:
@@ -603,34 +621,38 @@ class Protection:
             # Busy: run whatever the arming (an unarmed row resets).
             self._chk_arm[j] = _ALL_ARMS if b else self._band_arm[s]
 
-    def load(self, m, speed_pct, stall_pct, flags):
+    @viper
+    def load(self, m, speed_pct: int, stall_pct: int, flags: int):
         """Fill vals (one per SRC_*) from the Measure m and what the
         controller derives: the speed it protects on, the stall source and
         the condition flags.  Here, where the SRC_* are this module's own
         constants."""
-        v = self.vals
+        # Machine code on a board (host_sim/native.py): vals is written as
+        # words, each Measure attribute read once and cast with int().
+        v = ptr32(self.vals)
         v[SRC_SPEED_PCT] = speed_pct
-        v[SRC_F_DEV_MHZ] = m.f_dev_mhz
-        v[SRC_V_PCT] = m.v_pct_x100
-        v[SRC_P_PCT] = m.p_pct_x100
-        v[SRC_Q_PCT] = m.q_pct_x100
-        v[SRC_I_PCT] = m.i_pct_x100
-        v[SRC_I_UNBAL_PCT] = m.i_unbal_pct_x100
-        v[SRC_I_A_X10] = m.i_max_a_x10
-        v[SRC_OIL_KPA] = m.oil_kpa
-        v[SRC_COOLANT_DC] = m.coolant_dc
-        v[SRC_GAS_MBAR] = m.gas_mbar
-        v[SRC_BATT_MV] = m.batt_mv
-        v[SRC_DI] = m.di
-        x = m.rocof_mhz_s
+        v[SRC_F_DEV_MHZ] = int(m.f_dev_mhz)
+        v[SRC_V_PCT] = int(m.v_pct_x100)
+        v[SRC_P_PCT] = int(m.p_pct_x100)
+        v[SRC_Q_PCT] = int(m.q_pct_x100)
+        v[SRC_I_PCT] = int(m.i_pct_x100)
+        v[SRC_I_UNBAL_PCT] = int(m.i_unbal_pct_x100)
+        v[SRC_I_A_X10] = int(m.i_max_a_x10)
+        v[SRC_OIL_KPA] = int(m.oil_kpa)
+        v[SRC_COOLANT_DC] = int(m.coolant_dc)
+        v[SRC_GAS_MBAR] = int(m.gas_mbar)
+        v[SRC_BATT_MV] = int(m.batt_mv)
+        v[SRC_DI] = int(m.di)
+        x = int(m.rocof_mhz_s)
         v[SRC_ROCOF] = x if x >= 0 else -x
-        x = m.vshift_cdeg
+        x = int(m.vshift_cdeg)
         v[SRC_VSHIFT] = x if x >= 0 else -x
-        v[SRC_IMPORT_PCT] = m.import_pct_x100
+        v[SRC_IMPORT_PCT] = int(m.import_pct_x100)
         v[SRC_STALL_PCT] = stall_pct
         v[SRC_FLAGS] = flags
 
-    def update(self, armed_mask, tick_ms):
+    @viper
+    def update(self, armed_mask: int, tick_ms: int) -> int:
         """One tick: run every element against self.vals (filled by the
         controller).  armed_mask has bit (1 << A_*) set for each arming
         condition met now.  Sets active[i] and tripped[i]; returns the number
@@ -641,89 +663,121 @@ class Protection:
         whose condition is absent stays exactly as it is, so only the rows
         of a source whose value has left its band (_bands), or that has a
         row active, are run."""
+        # Machine code on a board (host_sim/native.py): the arrays are read
+        # as words, a signed one with its sign restored (_SIGN).  _rows
+        # changes the _chk_* items in place, never the arrays.
         self.mains_tripped = False
         new = 0
-        vals = self.vals
-        busy = self._src_busy
-        # The bit sources...
-        if vals[SRC_DI] & self._di_bits or busy[SRC_DI]:
-            new += self._rows(armed_mask, tick_ms, SRC_DI)
-        if vals[SRC_FLAGS] & self._flag_bits or busy[SRC_FLAGS]:
-            new += self._rows(armed_mask, tick_ms, SRC_FLAGS)
+        vals = ptr32(self.vals)
+        busy = ptr8(self._src_busy)
+        # The bit sources (never negative)...
+        if vals[SRC_DI] & int(self._di_bits) or busy[SRC_DI]:
+            new += int(self._rows(armed_mask, tick_ms, SRC_DI))
+        if vals[SRC_FLAGS] & int(self._flag_bits) or busy[SRC_FLAGS]:
+            new += int(self._rows(armed_mask, tick_ms, SRC_FLAGS))
         # ... and the level sources, each against its band (empty while busy).
-        src = self._chk_src
-        lo = self._chk_lo
-        hi = self._chk_hi
-        arm = self._chk_arm
-        for j in range(self._n_chk):
+        src = ptr8(self._chk_src)
+        lo = ptr32(self._chk_lo)
+        hi = ptr32(self._chk_hi)
+        arm = ptr32(self._chk_arm)
+        for j in range(int(self._n_chk)):
             if arm[j] & armed_mask:
                 s = src[j]
                 v = vals[s]
-                if v > hi[j] or v < lo[j]:
-                    new += self._rows(armed_mask, tick_ms, s)
+                if v & _SIGN:
+                    v |= _SIGN
+                h = hi[j]
+                if h & _SIGN:
+                    h |= _SIGN
+                lw = lo[j]
+                if lw & _SIGN:
+                    lw |= _SIGN
+                if v > h or v < lw:
+                    new += int(self._rows(armed_mask, tick_ms, s))
         self.n_new = new
         return new
 
-    def _rows(self, armed_mask, tick_ms, only):
+    @viper
+    def _rows(self, armed_mask: int, tick_ms: int, only: int) -> int:
         """Run every row of source `only`; then mark it busy (a row active)
         or not."""
-        vals = self.vals
+        # Machine code on a board, as update: the row fields come from the
+        # module's arrays, the settings and state from self's, as words.
+        vals = ptr32(self.vals)
+        enable = ptr32(self.enable)
+        pickup = ptr32(self.pickup)
+        delay = ptr32(self.delay_ms)
+        cls = ptr32(self.cls)
+        timer = ptr32(self.timer_ms)
+        value_at = ptr32(self.value_at)
+        active = ptr8(self.active)
+        tripped = ptr8(self.tripped)
+        rows = ptr32(_ROW_LIST)
+        start = ptr32(_ROW_START)
+        kind_of = ptr32(_KIND_OF)
+        src_of = ptr32(_SRC_OF)
+        arm_of = ptr32(_ARM_OF)
+        hyst = ptr32(_HYST)
         new = 0
         b = 0
-        for i in _ROWS_OF[only]:
-            self.tripped[i] = 0
-            p = PROTECTIONS[i]
-            if not self.enable[i] or not (armed_mask >> p[P_ARM]) & 1:
-                self.active[i] = 0
-                self.timer_ms[i] = 0
-                if p[P_KIND] == K_INVERSE:
+        for k in range(start[only], start[only + 1]):
+            i = rows[k]
+            tripped[i] = 0
+            kind = kind_of[i]
+            if not enable[i] or not (armed_mask >> arm_of[i]) & 1:
+                active[i] = 0
+                timer[i] = 0
+                if kind == K_INVERSE:
                     self.inv.reset()
                 continue
-            kind = p[P_KIND]
-            src = p[P_SRC]
+            src = src_of[i]
             v = vals[src]
-            pk = self.pickup[i]
-            was = self.active[i]
+            if v & _SIGN:
+                v |= _SIGN
+            pk = pickup[i]
+            if pk & _SIGN:
+                pk |= _SIGN
+            was = active[i]
             if kind == K_OVER:
-                cond = v > pk if not was else v > pk - _HYST[src]
+                cond = v > pk if not was else v > pk - hyst[src]
             elif kind == K_UNDER:
-                cond = v < pk if not was else v < pk + _HYST[src]
+                cond = v < pk if not was else v < pk + hyst[src]
             elif kind == K_BIT:
                 cond = (v & pk) != 0
             else:
-                cond = self.inv.update(v)
-                if cond:
-                    self.active[i] = 1
+                if self.inv.update(v):
+                    active[i] = 1
                     b = 1
-                    if self.timer_ms[i] == 0:
-                        self.timer_ms[i] = 1
-                        self.tripped[i] = 1
-                        self.value_at[i] = v
+                    if timer[i] == 0:
+                        timer[i] = 1
+                        tripped[i] = 1
+                        value_at[i] = v
                         new += 1
                     continue
-                self.active[i] = 0
-                self.timer_ms[i] = 0
+                active[i] = 0
+                timer[i] = 0
                 continue
             if cond:
-                self.active[i] = 1
+                active[i] = 1
                 b = 1
-                t = self.timer_ms[i]
-                if t <= self.delay_ms[i]:
+                t = timer[i]
+                dl = delay[i]
+                if t <= dl:
                     # Count the time the condition has been present; trip on
                     # the tick it reaches the delay (one tick late at most).
                     t += tick_ms
-                    self.timer_ms[i] = t
-                    if t > self.delay_ms[i]:
-                        self.tripped[i] = 1
-                        self.value_at[i] = v
+                    timer[i] = t
+                    if t > dl:
+                        tripped[i] = 1
+                        value_at[i] = v
                         new += 1
-                        if self.cls[i] == CL_MAINS:
+                        if cls[i] == CL_MAINS:
                             self.mains_tripped = True
             else:
-                self.active[i] = 0
-                self.timer_ms[i] = 0
-        if only == self._inv_src and not self.inv.quiet():
+                active[i] = 0
+                timer[i] = 0
+        if only == int(self._inv_src) and not self.inv.quiet():
             b = 1
-        if b != self._src_busy[only]:
+        if b != ptr8(self._src_busy)[only]:
             self._set_busy(only, b)
         return new

@@ -8,7 +8,7 @@ port's x64), `transform` rewrites each such decorator line to
 `@micropython.viper`, line for line (tracebacks keep their line numbers),
 and mpy-cross compiles those functions to machine code: the same
 statements, on machine words instead of objects, at about half the
-instructions per tick on a Cortex-M0 (README, Performance).  Nothing else
+instructions per tick on a Cortex-M0 (README, Benchmarks).  Nothing else
 in the source changes.  MicroPython recognises the decorator by its name
 at compile time, so the module needs no `import micropython`.
 
@@ -22,16 +22,18 @@ every value within +-2**30):
   - an object that enters arithmetic or a comparison with a machine word is
     cast with int() (an attribute, an array item, a call's result): viper
     refuses to mix them (mpy-cross fails the build, naming the line);
+  - no default argument values: viper compiles them and ignores them (a
+    call that leaves one out fails), so every caller passes every argument;
+  - no `not` on a machine value outside an `if` (viper has none): flags
+    are read as 0/1 words (`f = 1 if self.flag else 0`) and tested `== 0`;
   - no division by a value that can be zero: viper's // and % do not raise;
   - a viper word wraps at 32 bits where an int would grow: the +-2**30 rule
     is what keeps the two equal;
-  - on ARMv6-M, no integer constant that the Thumb code builds from a
-    literal pool (`thumb_literal`): MicroPython's mpy-tool (v1.28) aligns
-    frozen ARMv6-M code to 2 bytes only, while the literal load assumes the
-    code starts on a 4-byte boundary, so half the time the constant read
-    would be the wrong word.  `literal_hazards` finds them; the build
-    refuses them (tools/build_firmware.py).  Such a constant is read from
-    an array instead (see measure.py).
+  - an array('i') read through ptr32 gives machine words, zero-extended
+    from 32 bits on the x64 unix port: a signed item gets its sign back
+    (protection.py, _SIGN), or is read as an object with int();
+  - the board's build freezes the machine code where that is safe: not on
+    ARMv6-M (FREEZE_UNSAFE_ARCHS below).
 """
 
 import ast
@@ -81,81 +83,6 @@ def viper_functions(tree):
     return found
 
 
-def thumb_literal(v):
-    """True if ARMv6-M code loads the 32-bit constant v from a literal pool
-    (py/asmthumb.c, asm_thumb_mov_reg_i32_optimised, v1.28): anything that
-    is not an 8-bit value, an 8-bit value shifted, or 16 bits, each
-    possibly negated."""
-    v &= 0xFFFFFFFF
-    if v <= 0xFF:
-        return False
-    if v & 0x80000000 and v != 0x80000000:
-        v = (-v) & 0xFFFFFFFF
-    clz = 32 - v.bit_length()
-    ctz = (v & -v).bit_length() - 1
-    if clz + ctz >= 24:
-        return False
-    return v > 0xFFFF
-
-
-def _module_consts(tree):
-    """NAME -> value of the module's `NAME = const(v)` lines."""
-    consts = {}
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call)
-                and isinstance(node.value.func, ast.Name) and node.value.func.id == "const"
-                and len(node.value.args) == 1):
-            try:
-                consts[node.targets[0].id] = _fold(node.value.args[0], consts)
-            except ValueError:
-                pass
-    return consts
-
-
-_BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
-           ast.Mult: lambda a, b: a * b, ast.FloorDiv: lambda a, b: a // b,
-           ast.Mod: lambda a, b: a % b, ast.LShift: lambda a, b: a << b,
-           ast.RShift: lambda a, b: a >> b, ast.BitAnd: lambda a, b: a & b,
-           ast.BitOr: lambda a, b: a | b, ast.BitXor: lambda a, b: a ^ b}
-
-
-def _fold(node, consts):
-    """The value of a constant integer expression (what MicroPython's
-    compiler folds), else ValueError."""
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return node.value
-    if isinstance(node, ast.Name) and node.id in consts:
-        return consts[node.id]
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Invert)):
-        v = _fold(node.operand, consts)
-        return -v if isinstance(node.op, ast.USub) else (v if isinstance(node.op, ast.UAdd) else ~v)
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        return _BINOPS[type(node.op)](_fold(node.left, consts), _fold(node.right, consts))
-    raise ValueError
-
-
-def literal_hazards(text, filename="<source>"):
-    """[(line, function, value)] for each integer constant in a @viper
-    function that ARMv6-M would load from a literal pool (see the top)."""
-    tree = ast.parse(text, filename)
-    consts = _module_consts(tree)
-    out = []
-    for name, fn in viper_functions(tree):
-        def visit(node):
-            try:
-                v = _fold(node, consts)
-            except (ValueError, ZeroDivisionError):
-                for ch in ast.iter_child_nodes(node):
-                    visit(ch)
-                return
-            if thumb_literal(v):
-                out.append((node.lineno, name, v))
-        for stmt in fn.body:
-            visit(stmt)
-    return out
-
-
 def stage(src_dir, dst_dir, names=None):
     """Write the transformed .py files of src_dir into dst_dir (created);
     returns the file names written."""
@@ -167,3 +94,22 @@ def stage(src_dir, dst_dir, names=None):
         with open(os.path.join(dst_dir, n), "w") as f:
             f.write(transform(text))
     return names
+
+
+# Architectures whose frozen machine code is not safe: MicroPython's mpy-tool
+# (v1.28) aligns frozen ARMv6-M code to 2 bytes, and ARMv6-M code reads
+# literal-pool words relative to a 4-byte boundary - not only large
+# constants but every viper function's argument check and every jump
+# beyond 2 KB (seen on the Cortex-M0 rig: a hard fault).  ARMv7-M builds
+# those with movw/movt and wide branches, Xtensa code is frozen 4-aligned.
+# On such a board the image's modules with machine code stay .mpy files on
+# its filesystem (loaded into RAM, which the loader aligns), the rest is
+# frozen (boards/<board>/manifest.py, tools/deploy.py --frozen).
+FREEZE_UNSAFE_ARCHS = ("armv6m",)
+
+
+def has_machine_code(path):
+    """True if the .mpy file carries machine code (its header's arch)."""
+    with open(path, "rb") as f:
+        h = f.read(4)
+    return len(h) == 4 and ((h[2] >> 2) & 0x2F) != 0

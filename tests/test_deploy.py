@@ -85,45 +85,49 @@ def test_a_missing_image_says_how_to_build_it(tmp_path):
 
 
 @pytest.mark.parametrize("board", bf.list_boards())
-def test_each_boards_freeze_manifest_freezes_exactly_the_image_modules(board, tmp_path):
+def test_each_boards_freeze_manifest_freezes_exactly_the_image_modules(board, monkeypatch):
     """boards/<board>/manifest.py (MicroPython's FROZEN_MANIFEST for a
-    frozen build) names every module the .mpy image carries and nothing
-    else, with paths that exist; it is not itself part of the image.  It
-    freezes the image `make firmware` builds (build/<board>/, its @viper
-    functions already machine code), here built into a temporary directory
-    standing for it."""
+    frozen build) freezes the image `make firmware` builds (build/<board>/,
+    its @viper functions already machine code): every module of it, but on
+    a CPU whose frozen machine code is not safe (ARMv6-M: host_sim/
+    native.py) the modules with machine code, which stay .mpy files that
+    `deploy --frozen` copies.  Nothing else, with paths that exist; the
+    manifest itself is not part of the image."""
+    from host_sim import native
+    from tools import deploy
     mdir = os.path.join(ROOT, "boards", board)
+    out = os.path.join(ROOT, "build")
+    bf.build_board(board, out, bf.find_mpy_cross())     # what make firmware writes
+    built = os.path.join(out, board)
     frozen = []
     included = []
-    bf.build_board(board, str(tmp_path), bf.find_mpy_cross())
 
     def freeze_mpy(path, script=None, opt=None):
         d = os.path.normpath(os.path.join(mdir, path))
-        assert d == os.path.join(ROOT, "build", board), path   # make firmware's output
-        built = tmp_path / board
-        frozen.extend(f[:-4] for f in os.listdir(built) if f.endswith(".mpy"))
-
-    def freeze(path, script=None, opt=None):
-        d = os.path.normpath(os.path.join(mdir, path))
-        assert os.path.isdir(d), path
-        frozen.extend(f[:-3] for f in os.listdir(d) if f.endswith(".py"))
-
-    def module(path, base_path=".", opt=None):
-        p = os.path.normpath(os.path.join(mdir, base_path, path))
-        assert os.path.isfile(p), path
-        frozen.append(os.path.basename(p)[:-3])
+        assert d == built, path
+        names = [script] if isinstance(script, str) else \
+            (list(script) if script is not None else os.listdir(d))
+        for n in names:
+            assert os.path.isfile(os.path.join(d, n)), n
+        frozen.extend(n[:-4] for n in names if n.endswith(".mpy"))
 
     def include(path, **kw):
         assert path.startswith("$(PORT_DIR)/")     # the port's own modules only
         included.append(path)
 
-    with open(os.path.join(mdir, "manifest.py")) as f:
+    monkeypatch.chdir(mdir)                     # as MicroPython's makemanifest runs it
+    with open("manifest.py") as f:
         exec(compile(f.read(), "manifest.py", "exec"),
-             {"freeze": freeze, "freeze_mpy": freeze_mpy, "module": module, "include": include})
+             {"freeze_mpy": freeze_mpy, "include": include})
     image = [os.path.basename(s)[:-3] for s in bf.board_sources(board)
              if os.path.basename(s) not in bf.SOURCE_FILES]
-    assert sorted(frozen) == sorted(image)
-    assert len(set(frozen)) == len(frozen)
+    left = [f[:-4] for f in deploy.unfrozen_modules(built, bf.board_arch(board))]
+    assert sorted(frozen + left) == sorted(image)
+    assert len(set(frozen)) == len(frozen) and not set(frozen) & set(left)
+    if bf.board_arch(board) in native.FREEZE_UNSAFE_ARCHS:
+        assert "measure" in left and "governor" in left and "registers" in frozen
+    else:
+        assert left == []
     assert "manifest" not in image and included
 
 
@@ -133,8 +137,14 @@ def test_a_frozen_deploy_copies_main_only_and_removes_modules_that_would_shadow_
     assert p.returncode == 0, p.stderr
     segs = _segments(p.stdout)
     cps = [s for s in segs if s[:2] == ["fs", "cp"]]
-    assert [c[3] for c in cps] == [":main.py"]
+    # main.py, and on the RP2040 (ARMv6-M) the modules with machine code,
+    # which its frozen image leaves out (host_sim/native.py).
+    from tools import deploy
+    left = deploy.unfrozen_modules(os.path.join(build_dir, BOARD), bf.board_arch(BOARD))
+    assert "governor.mpy" in left and "registers.mpy" not in left
+    assert sorted(c[3] for c in cps) == sorted([":main.py"] + [":" + f for f in left])
     assert segs[0][:4] == ["mpremote", "connect", PORT, "exec"]
     cleanup = segs[0][4]
-    assert '".mpy"' in cleanup and '"governor"' in cleanup and '"board"' in cleanup
+    assert '".mpy"' in cleanup and '"registers"' in cleanup and '"board"' in cleanup
+    assert '"governor"' not in cleanup          # copied, so not deleted
     assert segs[-1] == ["reset"]

@@ -103,10 +103,17 @@ def test_each_board_image_serves_a_session_in_the_32_bit_mpy_heap_without_growin
     board's architecture) imported as a board boots it, then a tick-link
     session, in runtime.MPY_HEAP_32 of 32-bit heap with the heap locked from
     tick 50: the heap did not have to grow and the output is CPython's.
+    The webassembly port loads no machine code, so it runs the image's
+    bytecode twin (tools/build_firmware.build_bytecode_twin: the same
+    modules, the @viper ones as written); the machine code's own outputs
+    are the unix runtime's (tests/test_native.py).
     (An RP2040 gives ~190 KB, less than .mpy files need: README, Boards.)"""
     from tools import build_firmware as bf
-    n, _, dest, _ = bf.build_board(board, str(tmp_path), bf.find_mpy_cross())
+    n, _, built, _ = bf.build_board(board, str(tmp_path / "image"), bf.find_mpy_cross())
     assert n > 0
+    dest = str(tmp_path / "twin")
+    os.makedirs(dest)
+    bf.build_bytecode_twin(board, dest, built)
     with open(os.path.join(dest, "run_board.py"), "w") as f:
         f.write("import board\nimport app\nimport main_link\nmain_link.cli()\n")
     sc = _short(seconds=3)

