@@ -20,7 +20,7 @@ runtimes bit for bit.
 """
 
 from array import array
-from fixpt import const, mul_div, sat, viper
+from fixpt import const, mul_div, ptr32, sat, viper
 import protection as pr
 from config import Config, SETTINGS, LIVE, settings_crc
 from measure import Measure, rpm_x10_of_mhz
@@ -489,7 +489,7 @@ class Controller:
             self._was_power = True
             pc = self.pc
             p_ref = int(pc.update(m, st == _ST_UNLOAD))
-            seq.unloaded = pc.unloaded(m)
+            seq.unloaded = pc.is_unloaded        # pc.unloaded(m), as update left it
             # Active anti-islanding: a small perturbation whose echo in the
             # frequency only an island can give (antiisland.py).
             armed = bool(seq.paralleled) and int(seq.par_ms) >= int(cfg.lom_inhibit_ms)
@@ -548,36 +548,38 @@ class Controller:
         t = int(self.ticks)
         self.ticks = t + 1 if t < cnt_max else 1
 
-    def _telemetry(self, m, g, fm):
-        """The telemetry row (TELE_*), for a HAL that uses it (WANTS_TELE)."""
+    @viper
+    def _telemetry(self, m, g, fm: int):
+        """The telemetry row (TELE_*), for a HAL that uses it (WANTS_TELE).
+        (Machine code on a board: host_sim/native.py.)"""
         seq = self.seq
-        t = self.tele
+        t = ptr32(self.tele)
         a = self.alarms
-        t[TELE_SPEED_RPM_X10] = m.speed_rpm_x10
-        t[TELE_GEN_F_MHZ] = m.gen_f_mhz
-        t[TELE_GEN_V_DV] = m.gen_v_dv
-        t[TELE_P_KW_X10] = m.p_kw_x10
-        t[TELE_Q_KVAR_X10] = m.q_kvar_x10
-        t[TELE_REF_RPM_X10] = g.ref_rpm_x10
-        t[TELE_FF_PCT_X100] = g.ff_pct_x100
-        t[TELE_P_PCT_X100] = g.p_pct_x100
-        t[TELE_I_PCT_X100] = g.integ_q12 >> 12
-        t[TELE_D_PCT_X100] = g.d_pct_x100
-        t[TELE_MAP_KPA_X10] = m.map_kpa_x10
-        t[TELE_MAP_LEAD_PCT_X100] = g.map_lead_pct_x100
-        t[TELE_LIMITED] = g.limited
+        t[TELE_SPEED_RPM_X10] = int(m.speed_rpm_x10)
+        t[TELE_GEN_F_MHZ] = int(m.gen_f_mhz)
+        t[TELE_GEN_V_DV] = int(m.gen_v_dv)
+        t[TELE_P_KW_X10] = int(m.p_kw_x10)
+        t[TELE_Q_KVAR_X10] = int(m.q_kvar_x10)
+        t[TELE_REF_RPM_X10] = int(g.ref_rpm_x10)
+        t[TELE_FF_PCT_X100] = int(g.ff_pct_x100)
+        t[TELE_P_PCT_X100] = int(g.p_pct_x100)
+        t[TELE_I_PCT_X100] = int(g.integ_q12) >> 12
+        t[TELE_D_PCT_X100] = int(g.d_pct_x100)
+        t[TELE_MAP_KPA_X10] = int(m.map_kpa_x10)
+        t[TELE_MAP_LEAD_PCT_X100] = int(g.map_lead_pct_x100)
+        t[TELE_LIMITED] = int(g.limited)
         t[TELE_STATUS] = STATUS_RUNNING if fm != _FUEL_OFF else 0
-        t[TELE_STATE] = seq.state
-        t[TELE_MODE] = seq.mode
-        t[TELE_ALARMS0] = a.bits0
-        t[TELE_ALARMS1] = a.bits1
-        t[TELE_LAST_ALARM] = a.last
-        t[TELE_LAST_VALUE] = a.last_value
-        t[TELE_FIRST_OUT] = a.first_out
-        t[TELE_WORST_CLASS] = a.worst
-        t[TELE_PHASE_CDEG] = m.phase_cdeg
-        t[TELE_SLIP_MHZ] = m.slip_f_mhz
-        t[TELE_REFUSED] = self.refused
+        t[TELE_STATE] = int(seq.state)
+        t[TELE_MODE] = int(seq.mode)
+        t[TELE_ALARMS0] = int(a.bits0)
+        t[TELE_ALARMS1] = int(a.bits1)
+        t[TELE_LAST_ALARM] = int(a.last)
+        t[TELE_LAST_VALUE] = int(a.last_value)
+        t[TELE_FIRST_OUT] = int(a.first_out)
+        t[TELE_WORST_CLASS] = int(a.worst)
+        t[TELE_PHASE_CDEG] = int(m.phase_cdeg)
+        t[TELE_SLIP_MHZ] = int(m.slip_f_mhz)
+        t[TELE_REFUSED] = int(self.refused)
 
     @viper
     def _outputs(self, m, do: int, fuel: int, bias: int, cut: int) -> int:

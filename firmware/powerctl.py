@@ -26,6 +26,7 @@ class PowerCtl:
         self.p_ref_kw_x10 = 0
         self.q_ref_kvar_x10 = 0
         self.loading = True        # soft load still under way
+        self.is_unloaded = False   # unloaded(), as the last update left it
         self.retune()
 
     def retune(self):
@@ -90,6 +91,10 @@ class PowerCtl:
             self.q_ref_kvar_x10 = cfg.kvar_x10
         else:
             self.q_ref_kvar_x10 = p_filt * int(self.tan_x1000) // 1000
+        # unloaded(m) as it stands after this update, kept for the tick
+        # (one call fewer).
+        u = pr_ * int(cfg.unload_pct) // 100
+        self.is_unloaded = p_filt <= u and ref <= u
         return ref
 
     @viper
