@@ -194,9 +194,10 @@ def parse_kv(text):
 
 
 def viper_image(tmpd):
-    """The compiled firmware plus boards/common/fastlink.py compiled for this
-    machine's CPU (x86-64): the unix port then frames the link in machine
-    code, as a board with its own -march does.  Returns the directory."""
+    """The board build for this machine's CPU (x86-64): the firmware's
+    @viper functions (host_sim/native.py) and boards/common/fastlink.py in
+    machine code, as a board with its own -march runs them.  Returns the
+    directory."""
     import shutil
     d = os.path.join(tmpd, "viper")
     from host_sim import native
