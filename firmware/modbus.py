@@ -40,8 +40,17 @@ by table (crc16.py).
 """
 
 from array import array
-from fixpt import const
+from fixpt import const, ptr32, viper
 from crc16 import crc16, _TABLE
+
+# In a @viper function ptr8 / ptr16 are the compiler's byte / half-word
+# views of a bytearray / array('H'), as ptr32 is the word view of an
+# array('i'); as written, all the identity (protection.py).  The hot
+# functions (the read path: feed, poll, its sizing and CRC, _serve, _read,
+# _seal) are machine code on a board (host_sim/native.py); the counters
+# they bump are read as words (never negative: no sign to restore).
+ptr8 = ptr32
+ptr16 = ptr32
 
 # Counters (FC08 sub-functions 0B..12, then our own)
 C_BUS = const(0)        # frames with a good CRC seen on the line, any address   (08/0B)
@@ -78,6 +87,111 @@ _CMAX = const(1000000000)
 IDENT = ((0, b"GX230 open controller"), (1, b"GX230"), (2, b"0.2"))
 
 
+# A data model's register encoding (registers.py's input registers), done
+# here in machine code: modbus.py is machine code on a board anyway, the
+# register map's module stays frozen in flash (host_sim/native.py,
+# FREEZE_UNSAFE_ARCHS).  put_regs' class of each register (m._fk[a]):
+ENC_U16 = const(0)
+ENC_S16 = const(1)
+ENC_U32 = const(2)          # high word of a u32 (its low word follows)
+ENC_S32 = const(3)          # high word of an s32
+ENC_U32_LO = const(4)       # low word of a u32 (a read that starts on it)
+ENC_S32_LO = const(5)
+ENC_HOLE = const(6)         # unassigned: FFFF (m._fs[a]: the holes from a on)
+ENC_WORD = const(7)         # a u16 from m._aw[m._fs[a]] (the alarm status words)
+# The data model's value sentinels (registers.NA, registers.FAULT).
+_NA = const(-1073741823 - 1)
+_FAULT = const(-1073741823)
+# A signed array('i') item read as a word gets its sign back from bit 31
+# (the x64 unix port zero-extends it; a no-op on a 32-bit CPU and on an
+# int, and exact over all 32 bits: a value may sit below the sentinels).
+_SIGN = const(-1073741823 - 1)
+
+
+@viper
+def put_regs(m, start: int, e: int, out, o: int):
+    """Registers start..e-1 of data model m into out[o:], big-endian, as
+    registers.Registers._put encodes them, one step per point (both words of
+    a 32-bit one), from m's tables: _fk (class, ENC_*), _fs (index), live
+    (the values, array('i')) and _aw (ENC_WORD's words, array('i'))."""
+    fk = ptr8(m._fk)
+    fs = ptr8(m._fs)
+    lv = ptr32(m.live)
+    aw = ptr32(m._aw)
+    b = ptr8(out)
+    a = start
+    while a < e:
+        t = fk[a]
+        if t == ENC_U16 or t == ENC_WORD:
+            v = aw[fs[a]] if t == ENC_WORD else lv[fs[a]]
+            if (v >> 31) & 1:
+                v = (((v >> 1) | _SIGN) << 1) | (v & 1)
+            if v < 0:
+                v = 0xFFFF if v == _NA else (0xFFFE if v == _FAULT else 0)
+            elif v > 0xFFFD:
+                v = 0xFFFD
+            b[o] = v >> 8
+            b[o + 1] = v & 0xFF
+        elif t == ENC_S16:
+            v = lv[fs[a]]
+            if (v >> 31) & 1:
+                v = (((v >> 1) | _SIGN) << 1) | (v & 1)
+            if v < 0:
+                if v >= -32768:
+                    v += 0x10000
+                elif v == _NA:
+                    v = 0x7FFF
+                elif v == _FAULT:
+                    v = 0x7FFE
+                else:
+                    v = 0x8000
+            elif v > 32765:
+                v = 32765
+            b[o] = v >> 8
+            b[o + 1] = v & 0xFF
+        elif t < ENC_HOLE:
+            v = lv[fs[a]]
+            if (v >> 31) & 1:
+                v = (((v >> 1) | _SIGN) << 1) | (v & 1)
+            if v >= 0:
+                hi = v >> 16
+                lo = v & 0xFFFF
+            elif v == _NA or v == _FAULT:
+                hi = 0x7FFF if t & 1 else 0xFFFF
+                lo = 0xFFFF if v == _NA else 0xFFFE
+            elif t & 1:
+                hi = (v >> 16) & 0xFFFF
+                lo = v & 0xFFFF
+            else:
+                hi = 0          # a u32 does not go negative
+                lo = 0
+            if t <= ENC_S32:
+                b[o] = hi >> 8
+                b[o + 1] = hi & 0xFF
+                if a + 1 < e:
+                    b[o + 2] = lo >> 8
+                    b[o + 3] = lo & 0xFF
+                    a += 2
+                    o += 4
+                    continue
+            else:
+                b[o] = lo >> 8
+                b[o + 1] = lo & 0xFF
+        else:
+            # A run of holes at once.
+            n = fs[a]
+            if n > e - a:
+                n = e - a
+            a += n
+            n = o + 2 * n
+            for i in range(o, n):
+                b[i] = 0xFF
+            o = n
+            continue
+        a += 1
+        o += 2
+
+
 def t35_us(baud):
     """The inter-frame silence: 3.5 characters of 11 bits, fixed 1750 us above 19200 baud."""
     return 38500000 // baud if baud <= 19200 else 1750
@@ -108,8 +222,9 @@ class Slave:
         self.address = address
         self.t35 = t35_us(baud)
 
-    def _inc(self, i):
-        c = self.counters
+    @viper
+    def _inc(self, i: int):
+        c = ptr32(self.counters)
         if c[i] < _CMAX:
             c[i] += 1
 
@@ -119,35 +234,41 @@ class Slave:
             c[i] = 0
 
     # -- bytes in -------------------------------------------------------------
-    def feed(self, buf, n, t_us):
-        rx = self.rx
-        h = self.h
+    @viper
+    def feed(self, buf, n: int, t_us):
+        rx = ptr8(self.rx)
+        b = ptr8(buf)
+        h = int(self.h)
+        k = int(self.n)
         if h > 0:
             # Compact: move the unconsumed bytes to the front (no slicing).
-            k = self.n - h
+            k = k - h
             for i in range(k):
                 rx[i] = rx[h + i]
             self.n = k
             self.h = 0
-            if self.eof >= 0:
-                self.eof -= h
-        if self.n + n > _RX:
+            eof = int(self.eof)
+            if eof >= 0:
+                self.eof = eof - h
+        if k + n > _RX:
             # More than two frames unparsed: the line is not speaking Modbus
             # to us.  Start again from the newest bytes.
-            self._inc(C_OVERRUN)
+            c = ptr32(self.counters)
+            if c[C_OVERRUN] < _CMAX:
+                c[C_OVERRUN] += 1
+            k = 0
             self.n = 0
             self.eof = -1
             self.synced = False
             if n > _RX:
                 for i in range(_RX):
-                    rx[i] = buf[n - _RX + i]
+                    rx[i] = b[n - _RX + i]
                 self.n = _RX
                 self.t_last = t_us
                 return
-        o = self.n
         for i in range(n):
-            rx[o + i] = buf[i]
-        self.n = o + n
+            rx[k + i] = b[i]
+        self.n = k + n
         self.t_last = t_us
 
     def idle(self, t_us):
@@ -156,12 +277,13 @@ class Slave:
             self.eof = self.n
 
     # -- framing --------------------------------------------------------------
-    def _req_len(self, h, avail):
+    @viper
+    def _req_len(self, h: int, avail: int) -> int:
         """Length of a request starting at h: > 0 total bytes, 0 not known yet
         (more bytes needed), -1 not a request we can size."""
         if avail < 2:
             return 0
-        rx = self.rx
+        rx = ptr8(self.rx)
         fc = rx[h + 1]
         if fc <= 6 and fc >= 1 or fc == 8:
             return 8
@@ -179,15 +301,16 @@ class Slave:
             return 6
         return -1
 
-    def _rsp_len(self, h, avail):
+    @viper
+    def _rsp_len(self, h: int, avail: int) -> int:
         """Length if the bytes at h are another slave's reply (same codes)."""
         if avail < 3:
             return 0
-        rx = self.rx
+        rx = ptr8(self.rx)
         fc = rx[h + 1]
         if fc & 0x80:
             return 5
-        if 1 <= fc <= 4 or fc == 17 or fc == 12:
+        if fc >= 1 and fc <= 4 or fc == 17 or fc == 12:
             return 5 + rx[h + 2]
         if fc == 5 or fc == 6 or fc == 15 or fc == 16 or fc == 8 or fc == 11:
             return 8
@@ -205,10 +328,19 @@ class Slave:
             return k + 2
         return -1
 
-    def _crc_ok(self, h, ln):
-        rx = self.rx
-        c = crc16(rx, h, h + ln - 2)
-        return rx[h + ln - 2] == (c & 0xFF) and rx[h + ln - 1] == (c >> 8)
+    @viper
+    def _crc_ok(self, h: int, ln: int) -> int:
+        """1 if the last two bytes of rx[h:h+ln] are the CRC of the rest, else
+        0 (crc16's loop, inline)."""
+        rx = ptr8(self.rx)
+        t = ptr16(_TABLE)
+        c = 0xFFFF
+        e = h + ln - 2
+        for i in range(h, e):
+            c = (c >> 8) ^ t[(c ^ rx[i]) & 0xFF]
+        if rx[e] == (c & 0xFF) and rx[e + 1] == (c >> 8):
+            return 1
+        return 0
 
     def _crc_scan(self, h, avail):
         """Shortest length >= 4 at h whose last two bytes are the CRC of the
@@ -237,64 +369,77 @@ class Slave:
             j += 1
         return False
 
-    def poll(self, t_us):
+    @viper
+    def poll(self, t_us) -> int:
+        cnt = ptr32(self.counters)
         while True:
-            h = self.h
-            bounded = self.eof >= 0
-            end = self.eof if bounded else self.n
+            h = int(self.h)
+            n = int(self.n)
+            eof = int(self.eof)
+            bounded = 1 if eof >= 0 else 0
+            end = eof if bounded else n
             avail = end - h
             if avail <= 0:
                 if bounded:
                     self.eof = -1
                     self.synced = True
-                    if self.n > h:
+                    if n > h:
                         continue
-                self.h = self.n = 0
+                self.h = 0
+                self.n = 0
                 return 0
-            ln = self._req_len(h, avail)
-            r = self._rsp_len(h, avail)
-            if 4 <= ln <= _REQ and ln <= avail and self._crc_ok(h, ln):
+            ln = int(self._req_len(h, avail))
+            r = int(self._rsp_len(h, avail))
+            if 4 <= ln and ln <= _REQ and ln <= avail and int(self._crc_ok(h, ln)):
                 self.h = h + ln
                 self.synced = True
-                k = self._serve(h, ln)
+                k = int(self._serve(h, ln))
                 if k > 0:
                     return k
                 continue
-            if 4 <= r <= _ADU and r <= avail and self._crc_ok(h, r):
+            if 4 <= r and r <= _ADU and r <= avail and int(self._crc_ok(h, r)):
                 # Another slave's reply on a multi-drop line.
                 self.h = h + r
                 self.synced = True
-                self._inc(C_BUS)
-                self._inc(C_FOREIGN)
+                if cnt[C_BUS] < _CMAX:
+                    cnt[C_BUS] += 1
+                if cnt[C_FOREIGN] < _CMAX:
+                    cnt[C_FOREIGN] += 1
                 continue
-            more = ln == 0 or r == 0 or (avail < ln <= _REQ) or (avail < r <= _ADU)
-            if ln < 0 and r < 0 and self.synced:
+            more = 0
+            if ln == 0 or r == 0 or (avail < ln and ln <= _REQ) or (avail < r and r <= _ADU):
+                more = 1
+            synced = 1 if self.synced else 0
+            if ln < 0 and r < 0 and synced:
                 # A function neither table can size: the first CRC that
                 # matches ends it (an unsupported function: answered 01).
-                k = self._crc_scan(h, avail)
+                k = int(self._crc_scan(h, avail))
                 if k:
                     self.h = h + k
-                    k = self._serve(h, k)
+                    k = int(self._serve(h, k))
                     if k > 0:
                         return k
                     continue
                 # No CRC yet: a frame still arriving (wait for it, or for
                 # the gap) unless a good frame already follows in the
                 # buffer - then this is garbage in front of it.
-                more = not self._frame_ahead(h + 1, end)
-            if more and not bounded:
+                more = 0 if self._frame_ahead(h + 1, end) else 1
+            if more and bounded == 0:
                 return 0            # wait for the rest
-            if more and self.synced:
+            if more and synced:
                 # The gap ended it short: a truncated frame.
-                self._inc(C_GAP)
+                if cnt[C_GAP] < _CMAX:
+                    cnt[C_GAP] += 1
                 self.h = end
                 continue
             # Garbage here: count a bad frame once, then hunt byte by byte.
-            if self.synced:
-                self._inc(C_CRC)
+            if synced:
+                if cnt[C_CRC] < _CMAX:
+                    cnt[C_CRC] += 1
                 self.synced = False
             else:
-                self._inc(C_HUNT)
+                if cnt[C_HUNT] < _CMAX:
+                    cnt[C_HUNT] += 1
             self.h = h + 1
 
     # -- serving --------------------------------------------------------------
@@ -305,9 +450,14 @@ class Slave:
         self._inc(C_EXC)
         return self._seal(3)
 
-    def _seal(self, k):
-        r = self.reply
-        c = crc16(r, 0, k)
+    @viper
+    def _seal(self, k: int) -> int:
+        """The CRC after reply[0:k] (crc16's loop, inline); the reply length."""
+        r = ptr8(self.reply)
+        t = ptr16(_TABLE)
+        c = 0xFFFF
+        for i in range(k):
+            c = (c >> 8) ^ t[(c ^ r[i]) & 0xFF]
         r[k] = c & 0xFF
         r[k + 1] = c >> 8
         return k + 2
@@ -319,74 +469,83 @@ class Slave:
             r[i] = rx[h + i]
         return self._seal(k)
 
-    def _serve(self, h, ln):
+    @viper
+    def _serve(self, h: int, ln: int) -> int:
         """A frame with a good CRC at rx[h:h+ln]: returns the reply length (0 none)."""
-        rx = self.rx
+        rx = ptr8(self.rx)
+        cnt = ptr32(self.counters)
         addr = rx[h]
-        self._inc(C_BUS)
-        if addr != self.address and addr != 0:
-            self._inc(C_FOREIGN)
+        if cnt[C_BUS] < _CMAX:
+            cnt[C_BUS] += 1
+        if addr != int(self.address) and addr != 0:
+            if cnt[C_FOREIGN] < _CMAX:
+                cnt[C_FOREIGN] += 1
             return 0
-        self._inc(C_SERVER)
+        if cnt[C_SERVER] < _CMAX:
+            cnt[C_SERVER] += 1
         fc = rx[h + 1]
-        bc = addr == 0
+        bc = 1 if addr == 0 else 0
         if self.listen_only:
             # Monitored, not acted on, except the restart that ends it.
-            if fc == 8 and ln == 8 and rx[h + 2] == 0 and rx[h + 3] == 1 and not bc:
+            if fc == 8 and ln == 8 and rx[h + 2] == 0 and rx[h + 3] == 1 and bc == 0:
                 d = (rx[h + 4] << 8) | rx[h + 5]
                 if d == 0 or d == 0xFF00:
                     self.listen_only = False
                     self.clear()
                     return 0
-            self._inc(C_NORESP)
+            if cnt[C_NORESP] < _CMAX:
+                cnt[C_NORESP] += 1
             return 0
         if bc:
             if fc == 5 or fc == 6 or fc == 15 or fc == 16:
                 self._write(h, ln, fc, True)
-            self._inc(C_NORESP)
+            if cnt[C_NORESP] < _CMAX:
+                cnt[C_NORESP] += 1
             return 0
-        r = self.reply
+        r = ptr8(self.reply)
         r[0] = addr
         r[1] = fc
-        if fc == 1 or fc == 2 or fc == 3 or fc == 4:
-            return self._read(h, fc)
+        if fc >= 1 and fc <= 4:
+            return int(self._read(h, fc))
         if fc == 5 or fc == 6 or fc == 15 or fc == 16:
-            return self._write(h, ln, fc, False)
+            return int(self._write(h, ln, fc, False))
         if fc == 8:
-            return self._diag(h)
+            return int(self._diag(h))
         if fc == 17:
-            return self._server_id()
+            return int(self._server_id())
         if fc == 43:
-            return self._ident(h)
-        return self._exc(fc, EX_FUNCTION)
+            return int(self._ident(h))
+        return int(self._exc(fc, EX_FUNCTION))
 
-    def _read(self, h, fc):
-        rx = self.rx
-        r = self.reply
+    @viper
+    def _read(self, h: int, fc: int) -> int:
+        rx = ptr8(self.rx)
+        reply = self.reply
+        r = ptr8(reply)
         start = (rx[h + 2] << 8) | rx[h + 3]
         qty = (rx[h + 4] << 8) | rx[h + 5]
         if fc <= 2:
             if qty < 1 or qty > 2000:
-                return self._exc(fc, EX_VALUE)
+                return int(self._exc(fc, EX_VALUE))
             nb = (qty + 7) >> 3
         else:
             if qty < 1 or qty > 125:
-                return self._exc(fc, EX_VALUE)
+                return int(self._exc(fc, EX_VALUE))
             nb = 2 * qty
         if start + qty > 0x10000:
-            return self._exc(fc, EX_ADDRESS)
+            return int(self._exc(fc, EX_ADDRESS))
         if fc <= 2:
             # The model sets the bits that are 1.
             for i in range(3, 3 + nb):
                 r[i] = 0
-            e = self.model.read_bits(fc, start, qty, r, 3)
+            e = int(self.model.read_bits(fc, start, qty, reply, 3))
         else:
             # The model writes every byte of the registers it reads.
-            e = self.model.read_regs(fc, start, qty, r, 3)
+            e = int(self.model.read_regs(fc, start, qty, reply, 3))
         if e:
-            return self._exc(fc, e)
+            return int(self._exc(fc, e))
         r[2] = nb
-        return self._seal(3 + nb)
+        return int(self._seal(3 + nb))
 
     def _write(self, h, ln, fc, bc):
         rx = self.rx

@@ -62,6 +62,7 @@ import config as cf
 import protection as pr
 import synccheck
 import modbus
+from modbus import put_regs
 from crc16 import _TABLE
 
 # -- constants of hal, protection, sequencer, modbus (tools/gen_consts.py; do not edit) --
@@ -107,6 +108,14 @@ _C_HUNT = const(10)  # modbus.C_HUNT
 _C_NORESP = const(4)  # modbus.C_NORESP
 _C_OVERRUN = const(7)  # modbus.C_OVERRUN
 _C_SERVER = const(3)  # modbus.C_SERVER
+_ENC_HOLE = const(6)  # modbus.ENC_HOLE
+_ENC_S16 = const(1)  # modbus.ENC_S16
+_ENC_S32 = const(3)  # modbus.ENC_S32
+_ENC_S32_LO = const(5)  # modbus.ENC_S32_LO
+_ENC_U16 = const(0)  # modbus.ENC_U16
+_ENC_U32 = const(2)  # modbus.ENC_U32
+_ENC_U32_LO = const(4)  # modbus.ENC_U32_LO
+_ENC_WORD = const(7)  # modbus.ENC_WORD
 _EX_ADDRESS = const(2)  # modbus.EX_ADDRESS
 _EX_FAILURE = const(4)  # modbus.EX_FAILURE
 _EX_VALUE = const(3)  # modbus.EX_VALUE
@@ -374,16 +383,10 @@ P_EVENT = const(16)        # the event log window
 P_ALL = const(31)
 N_PARTS = const(5)         # part j is bit 1 << j
 
-# How read_regs' fast path encodes each register below Registers._fast_end
-# (Registers._fk[a]; Registers._fs[a] is its live index):
-_C_U16 = const(0)
-_C_S16 = const(1)
-_C_U32 = const(2)          # high word of a u32 (its low word follows)
-_C_S32 = const(3)          # high word of an s32
-_C_U32_LO = const(4)       # low word of a u32 (a read that starts on it)
-_C_S32_LO = const(5)
-_C_HOLE = const(6)         # unassigned input register: FFFF
-_C_ALARM = const(7)        # alarm status of protection a - ALARM_BASE
+# How read_regs' fast path encodes each register below Registers._fast_end:
+# Registers._fk[a] is its class (modbus.ENC_*: modbus.put_regs encodes
+# them), Registers._fs[a] its live index (a hole: the holes from it on; an
+# alarm status: its protection, the index into Registers._aw).
 
 
 def part_of(idx):
@@ -444,6 +447,7 @@ class Registers:
         self._wv = array("i", bytearray(4 * _MAX_W))
         self._wa = array("i", bytearray(4 * _MAX_W))
         self._ev = array("i", [0] * 5)
+        self._aw = array("i", [0] * _N_PROT)     # alarm status words (_alarm_words)
         self._build_fast()
         self.event_index = 0
         self.unlocked_at = 0
@@ -518,23 +522,24 @@ class Registers:
             r = at[a]
             if r < 0:
                 if ALARM_BASE <= a < ALARM_BASE + _N_PROT:
-                    fk[a] = _C_ALARM
+                    fk[a] = _ENC_WORD
+                    fs[a] = a - ALARM_BASE
                 else:
                     # fs: the holes from here on (at most 255)
-                    fk[a] = _C_HOLE
-                    n = fs[a + 1] if a + 1 < end and fk[a + 1] == _C_HOLE else 0
+                    fk[a] = _ENC_HOLE
+                    n = fs[a + 1] if a + 1 < end and fk[a + 1] == _ENC_HOLE else 0
                     fs[a] = n + 1 if n < 255 else 255
                 continue
             p = POINTS[r >> 1]
             t = p[3]
             if t == T_U16:
-                fk[a] = _C_U16
+                fk[a] = _ENC_U16
             elif t == T_S16:
-                fk[a] = _C_S16
+                fk[a] = _ENC_S16
             elif t == T_U32:
-                fk[a] = _C_U32_LO if r & 1 else _C_U32
+                fk[a] = _ENC_U32_LO if r & 1 else _ENC_U32
             else:
-                fk[a] = _C_S32_LO if r & 1 else _C_S32
+                fk[a] = _ENC_S32_LO if r & 1 else _ENC_S32
             fs[a] = p[8]
         self._fk = fk
         self._fs = fs
@@ -732,6 +737,23 @@ class Registers:
         return (al.cls_at[i] if al.latched[i] else 0) | (16 if c.prot.active[i] else 0) | \
             (32 if al.acked[i] else 0) | (c.prot.cls[i] << 8)
 
+    def _alarm_words(self, start, e):
+        """_alarm_word of the protections registers start..e-1 cover, into
+        self._aw (read by put_regs)."""
+        lo = start - ALARM_BASE if start > ALARM_BASE else 0
+        hi = e - ALARM_BASE if e < ALARM_BASE + _N_PROT else _N_PROT
+        c = self.ctl
+        al = c.alarms
+        latched = al.latched
+        cls_at = al.cls_at
+        acked = al.acked
+        active = c.prot.active
+        cls = c.prot.cls
+        aw = self._aw
+        for i in range(lo, hi):
+            aw[i] = (cls_at[i] if latched[i] else 0) | (16 if active[i] else 0) | \
+                (32 if acked[i] else 0) | (cls[i] << 8)
+
     def _value(self, kind, idx):
         """Raw value of a point (NA / FAULT markers possible)."""
         if kind == S_LIVE:
@@ -832,97 +854,14 @@ class Registers:
             parts |= P_EVENT
         if e <= self._fast_end:
             # The input registers: every one answers FC03 and FC04, and is a
-            # live value, a hole or an alarm status.  Encoded here as _put
-            # does, one step per point (both words of a 32-bit one).
+            # live value, a hole or an alarm status.  Encoded as _put does,
+            # one step per point, by modbus.put_regs (machine code on a
+            # board, while this module stays frozen in flash) from the
+            # tables _build_fast made; the alarm status words first.
             self.snapshot(parts)
-            fk = self._fk
-            fs = self._fs
-            lv = self.live
-            al = None
-            a = start
-            while a < e:
-                t = fk[a]
-                if t == _C_U16:
-                    v = lv[fs[a]]
-                    if v < 0:
-                        v = 0xFFFF if v == NA else (0xFFFE if v == FAULT else 0)
-                    elif v > 0xFFFD:
-                        v = 0xFFFD
-                    out[o] = v >> 8
-                    out[o + 1] = v & 0xFF
-                elif t == _C_S16:
-                    v = lv[fs[a]]
-                    if v < 0:
-                        if v >= -32768:
-                            v += 0x10000
-                        elif v == NA:
-                            v = 0x7FFF
-                        elif v == FAULT:
-                            v = 0x7FFE
-                        else:
-                            v = 0x8000
-                    elif v > 32765:
-                        v = 32765
-                    out[o] = v >> 8
-                    out[o + 1] = v & 0xFF
-                elif t < _C_HOLE:
-                    v = lv[fs[a]]
-                    if v >= 0:
-                        hi = v >> 16
-                        lo = v & 0xFFFF
-                    elif v == NA or v == FAULT:
-                        hi = 0x7FFF if t & 1 else 0xFFFF
-                        lo = 0xFFFF if v == NA else 0xFFFE
-                    elif t & 1:
-                        hi = (v >> 16) & 0xFFFF
-                        lo = v & 0xFFFF
-                    else:
-                        hi = 0          # a u32 does not go negative
-                        lo = 0
-                    if t <= _C_S32:
-                        out[o] = hi >> 8
-                        out[o + 1] = hi & 0xFF
-                        if a + 1 < e:
-                            out[o + 2] = lo >> 8
-                            out[o + 3] = lo & 0xFF
-                            a += 2
-                            o += 4
-                            continue
-                    else:
-                        out[o] = lo >> 8
-                        out[o + 1] = lo & 0xFF
-                elif t == _C_HOLE:
-                    # A run of holes at once.
-                    n = fs[a]
-                    if n > e - a:
-                        n = e - a
-                    a += n
-                    n = o + 2 * n
-                    for i in range(o, n):
-                        out[i] = 0xFF
-                    o = n
-                    continue
-                else:
-                    # Alarm status (_alarm_word, inline).
-                    if al is None:
-                        al = self.ctl.alarms
-                        latched = al.latched
-                        cls_at = al.cls_at
-                        acked = al.acked
-                        p_ = self.ctl.prot
-                        active = p_.active
-                        cls = p_.cls
-                    i = a - ALARM_BASE
-                    v = (cls_at[i] if latched[i] else 0) | (16 if active[i] else 0) | \
-                        (32 if acked[i] else 0) | (cls[i] << 8)
-                    if v < 0:
-                        v = 0xFFFF if v == NA else (0xFFFE if v == FAULT else 0)
-                    elif v > 0xFFFD:
-                        v = 0xFFFD
-                    out[o] = v >> 8
-                    out[o + 1] = v & 0xFF
-                a += 1
-                o += 2
+            if e > ALARM_BASE and start < ALARM_BASE + _N_PROT:
+                self._alarm_words(start, e)
+            put_regs(self, start, e, out, o)
             return 0
         if fc == TB_HR and (SET_BASE <= start and e <= SET_BASE + 2 * self._n_set or
                             PROT_BASE <= start and e <= PROT_BASE + PROT_STRIDE * _N_PROT):
