@@ -41,7 +41,7 @@ by table (crc16.py).
 
 from array import array
 from fixpt import const, ptr32, viper
-from crc16 import crc16, _TABLE
+from crc16 import _TABLE
 
 # In a @viper function ptr8 / ptr16 are the compiler's byte / half-word
 # views of a bytearray / array('H'), as ptr32 is the word view of an

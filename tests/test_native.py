@@ -13,7 +13,6 @@ in every MicroPython scenario test (the unix runtime runs that build).
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 
