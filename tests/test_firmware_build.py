@@ -96,7 +96,8 @@ def test_build_reports_each_images_heap_after_boot_on_the_32_bit_runtime(tmp_pat
     fits (loaded from .mpy files it does not, today: README, Boards)."""
     assert bf.main(["--out", str(tmp_path), "rp2040_pico"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and lines[0].startswith("rp2040_pico")
+    assert len(lines) == 3 and lines[0].startswith("rp2040_pico")
+    assert "frozen by manifest.py (26 modules" in lines[2]
     heap = bf.board_heap_bytes("rp2040_pico")
     assert heap == 190 * 1024
     h = bf.heap_after_boot(str(tmp_path / "rp2040_pico"), 1024 * 1024, "rp2040_pico")
@@ -109,6 +110,41 @@ def test_build_reports_each_images_heap_after_boot_on_the_32_bit_runtime(tmp_pat
         assert "does NOT fit the board's %d B heap" % heap in lines[1]
     elif int(m.group(1)) < heap - 16384:
         assert "B free of" in lines[1]
+
+
+def test_each_board_image_frozen_by_its_manifest_fits_its_heap_after_boot(tmp_path):
+    """The deployed image (frozen as manifest.py freezes it: all of it on
+    the ESP32, all but the 11 modules with machine code on the RP2040)
+    boots in the board's heap plus exactly the code the frozen modules keep
+    in flash without growing it, leaving at least 32 KB free; loaded from
+    .mpy files the same image does not fit."""
+    from tools import deploy
+    for board in ("rp2040_pico", "esp32_devkitc"):
+        n, size, dest, arch = bf.build_board(board, str(tmp_path), bf.find_mpy_cross())
+        heap = bf.board_heap_bytes(board)
+        h = bf.heap_after_boot(dest, heap, board)
+        f = h["frozen"]
+        unfrozen = deploy.unfrozen_modules(dest, arch)
+        assert f["modules"] == n - 1 - len(unfrozen), board   # less main.py
+        assert f["fits"] and f["free"] >= 32768, (board, f)
+        assert not h["fits"] and f["live"] < h["live"] - f["code_in_flash"] + 4096, (board, h)
+        # What the unfrozen modules keep: at least their machine code.
+        native = sum(os.path.getsize(os.path.join(dest, m)) for m in unfrozen)
+        assert f["live"] > native
+
+
+def test_frozen_code_bytes_counts_a_modules_code_not_what_its_code_builds(tmp_path, monkeypatch):
+    """A module whose function holds a 12 KB string keeps >= 12 KB of code;
+    one whose top level builds a 20 KB bytearray keeps well under 1 KB,
+    since the code-only twin never runs: the estimate moves to flash what
+    freezing moves, and leaves in RAM what the module builds."""
+    big = tmp_path / "bigcode.py"
+    big.write_text("def f():\n    return %r\n" % ("x" * 12288))
+    builds = tmp_path / "builds.py"
+    builds.write_text("BUF = bytearray(20000)\n")
+    monkeypatch.setattr(bf, "board_sources", lambda board: [str(big), str(builds)])
+    code = bf.frozen_code_bytes("rp2040_pico", ["bigcode", "builds"])
+    assert code["bigcode"] >= 12288 and code["builds"] < 1024, code
 
 
 def test_without_node_the_build_stands_and_says_the_heap_check_was_skipped(
