@@ -323,6 +323,41 @@ def test_reset_while_the_estop_is_held_never_cranks_or_loads_the_set():
     assert c.seq.state == sq.ST_LOCKOUT
 
 
+def test_a_controller_that_boots_to_a_closed_generator_breaker_opens_it_on_its_first_tick():
+    """A watchdog or power-cycle reset while the set was paralleled: the
+    controller boots STOPPED and finds its breaker closed, the engine
+    perhaps still turning.  Whatever the mode, run request, grid or
+    engine, its first tick asks the breaker open with fuel and gas off,
+    and keeps asking while it reads closed: a resetting controller never
+    leaves a coasting engine on the bus to be motored, nor closes again."""
+    modes = (sq.CMD_MODE_OFF, sq.CMD_MODE_MANUAL, sq.CMD_MODE_AUTO)
+    for mode in modes:
+        for turning in (False, True):
+            for grid in (False, True):
+                for remote in (False, True):
+                    h = ScriptHal()
+                    c = Controller(h)
+                    running_inputs(h, c.cfg, c.cfg.rated_rpm_x10 if turning else 0,
+                                   1500 if turning else 0)
+                    if not turning:
+                        h.next_in[hal.IN_GEN_PERIOD_100NS] = 0
+                        h.next_in[hal.IN_GEN_V_DV] = 0
+                    if grid:
+                        _paralleled(h, c)
+                    if not remote:
+                        h.next_in[hal.IN_DI] &= ~hal.DI_REMOTE_START
+                    c.command(mode)
+                    c.command(sq.CMD_CLOSE)
+                    case = (mode, turning, grid, remote)
+                    for n in range(50):
+                        c.tick()
+                        do = h.last_out[hal.OUT_DO]
+                        assert do & hal.DO_GCB_OPEN, (case, n)
+                        assert do & (hal.DO_GCB_CLOSE | hal.DO_GAS_VALVE | hal.DO_CRANK) == 0, \
+                            (case, n)
+                        assert h.last_out[hal.OUT_FUEL_PCT_X100] == 0, (case, n)
+
+
 # --- 2. breaker failure on every open path ---------------------------------------
 
 def _stuck_paralleled(p_kw_x10=1000):
