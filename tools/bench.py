@@ -30,8 +30,10 @@ Default run (make bench):
      us per Controller.serve_uart call for reads, writes, a refusal, FC08,
      FC43; heap bytes per request (gc disabled) and a heap_lock pass; the
      same script under CPython for the ratio.
---soak: every built-in scenario x N seeds (default 20) in both runtimes; the
-  firmware output sha256 must match between runtimes for each; then the
+--soak: every built-in scenario x N seeds (default 20) under CPython and the
+  unix MicroPython, the first --seeds-32 (default 3) of them on the 32-bit
+  port as well; the firmware output sha256 must match across runtimes for
+  each; then the
   Modbus fuzz campaign (--fuzz-frames, default 100,000 frames in-process
   under CPython, --fuzz-mp-frames 10,000 inside MicroPython, compared byte
   for byte with the CPython replay).  Exit 1 on any mismatch, failed run or
@@ -69,6 +71,7 @@ SPEED_GOAL = {"cpython": 100.0, "micropython": 20.0}
 MP_HEAPSIZE = "384k"   # the firmware (runtime.BOARD_HEAP worth) plus the bench's own buffers
 MP_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp_tick_bench.py")
 SOAK_SEEDS = 20
+SOAK_SEEDS_32 = 3    # of them also on the 32-bit port (webassembly: ~5x the unix port's time)
 
 # Recording layout: must match tools/mp_tick_bench.py.
 REC_MAGIC = 0x31425847
@@ -299,9 +302,9 @@ def tick_bench(name=SPEED_SCENARIO):
 # -- 3. soak ------------------------------------------------------------------
 
 def _soak_one(job):
-    name, sc, seed = job
+    name, sc, seed, runtimes = job
     res = {"scenario": name, "seed": seed}
-    for rt in ("cpython", "micropython"):
+    for rt in runtimes:
         t0 = time.perf_counter()
         try:
             res[rt] = sim.run(sc, rt, seed=seed, trace=False).sha256
@@ -309,14 +312,17 @@ def _soak_one(job):
             res[rt] = None
             res[rt + "_error"] = "%s: %s" % (type(e).__name__, e)
         res[rt + "_wall_s"] = time.perf_counter() - t0
-    res["match"] = res["cpython"] is not None and res["cpython"] == res["micropython"]
+    res["match"] = res["cpython"] is not None and all(res[rt] == res["cpython"]
+                                                      for rt in runtimes)
     return res
 
 
-def soak(n_seeds=SOAK_SEEDS, jobs=None, names=None, progress=None):
+def soak(n_seeds=SOAK_SEEDS, jobs=None, names=None, progress=None, n_seeds_32=SOAK_SEEDS_32):
     """Run each scenario with seeds base..base+n_seeds-1 (base = the
-    scenario's own seed) in both runtimes.  Scenarios are loaded once, here,
-    so every worker runs the same parsed scenario."""
+    scenario's own seed) under CPython and the unix MicroPython, and the
+    first n_seeds_32 of them on the 32-bit port too (~5x slower than the
+    unix port).  Scenarios are loaded once, here, so every worker runs the
+    same parsed scenario."""
     names = names or sc_mod.builtin_names()
     work = []
     results = []
@@ -329,7 +335,9 @@ def soak(n_seeds=SOAK_SEEDS, jobs=None, names=None, progress=None):
                             "cpython_wall_s": 0.0, "micropython_wall_s": 0.0,
                             "match": False})
             continue
-        work += [(name, sc, sc["seed"] + i) for i in range(n_seeds)]
+        work += [(name, sc, sc["seed"] + i,
+                  ("cpython", "micropython") + (("micropython32",) if i < n_seeds_32 else ()))
+                 for i in range(n_seeds)]
     jobs = max(1, jobs or os.cpu_count() or 1)
     n = len(work) + len(results)
     if jobs == 1:
@@ -353,15 +361,21 @@ def soak_table(results):
     for r in results:
         row = rows.setdefault(r["scenario"], {"scenario": r["scenario"], "runs": 0,
                                               "match": 0, "mismatch": [], "error": [],
-                                              "cpython_wall_s": 0.0, "micropython_wall_s": 0.0})
+                                              "cpython_wall_s": 0.0, "micropython_wall_s": 0.0,
+                                              "runs_32": 0, "micropython32_wall_s": 0.0})
         row["runs"] += 1
         row["cpython_wall_s"] += r["cpython_wall_s"]
         row["micropython_wall_s"] += r["micropython_wall_s"]
+        if "micropython32" in r:
+            row["runs_32"] += 1
+            row["micropython32_wall_s"] += r["micropython32_wall_s"]
         if r["match"]:
             row["match"] += 1
-        elif r["cpython"] is None or r["micropython"] is None:
+        elif r["cpython"] is None or r["micropython"] is None or \
+                ("micropython32" in r and r["micropython32"] is None):
             row["error"].append({"seed": r["seed"],
-                                 "message": r.get("cpython_error") or r.get("micropython_error")})
+                                 "message": r.get("cpython_error") or r.get("micropython_error")
+                                 or r.get("micropython32_error")})
         else:
             row["mismatch"].append(r["seed"])
     return [rows[k] for k in sorted(rows)]
@@ -445,15 +459,16 @@ def print_tick(t):
                                        t["mp32_heap_bytes_per_tick"])))
 
 
-def print_soak(rows, n_seeds):
-    _hr("Soak: every built-in scenario x %d seeds, firmware output sha256 cpython == micropython"
-        % n_seeds)
-    print("%-22s %5s %6s %9s %7s %9s %9s" % ("scenario", "runs", "match", "mismatch", "failed",
-                                             "cpy s", "mpy s"))
+def print_soak(rows, n_seeds, n_seeds_32=SOAK_SEEDS_32):
+    _hr("Soak: every built-in scenario x %d seeds, firmware output sha256 cpython == micropython "
+        "(unix), and == micropython32 (32-bit port) on the first %d" % (n_seeds, n_seeds_32))
+    print("%-22s %5s %5s %6s %9s %7s %9s %9s %9s" % (
+        "scenario", "runs", "32bit", "match", "mismatch", "failed", "cpy s", "mpy s", "mp32 s"))
     for r in rows:
-        print("%-22s %5d %6d %9d %7d %9.1f %9.1f" % (
-            r["scenario"], r["runs"], r["match"], len(r["mismatch"]), len(r["error"]),
-            r["cpython_wall_s"], r["micropython_wall_s"]))
+        print("%-22s %5d %5d %6d %9d %7d %9.1f %9.1f %9.1f" % (
+            r["scenario"], r["runs"], r["runs_32"], r["match"], len(r["mismatch"]),
+            len(r["error"]), r["cpython_wall_s"], r["micropython_wall_s"],
+            r["micropython32_wall_s"]))
     for r in rows:
         if r["mismatch"]:
             print("MISMATCH %s seeds: %s" % (r["scenario"], ", ".join(map(str, r["mismatch"]))))
@@ -700,6 +715,8 @@ def main(argv=None):
                    help="run every built-in scenario with many seeds in both runtimes")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     p.add_argument("--seeds", type=int, default=SOAK_SEEDS, help="seeds per scenario for --soak")
+    p.add_argument("--seeds-32", type=int, default=SOAK_SEEDS_32,
+                   help="of those, how many also run on the 32-bit port (0: none)")
     p.add_argument("--jobs", type=int, default=None, help="parallel soak workers (default: CPUs)")
     p.add_argument("--sync-runs", type=int, default=100,
                    help="randomised grids for the synchronising benchmark (0 skips it)")
@@ -748,13 +765,21 @@ def main(argv=None):
             if sys.stderr.isatty():
                 print("\rsoak %d/%d" % (i, n), end="", file=sys.stderr, flush=True)
 
-        results = soak(args.seeds, args.jobs, progress=progress)
+        n32 = args.seeds_32
+        try:
+            from host_sim import runtime as rt_mod
+            rt_mod.mp32_command()
+        except Exception as e:   # node or the npm port missing: say so, soak the rest
+            print("bench: no 32-bit lane in the soak: %s" % e, file=sys.stderr)
+            n32 = 0
+        results = soak(args.seeds, args.jobs, progress=progress, n_seeds_32=n32)
         if sys.stderr.isatty():
             print(file=sys.stderr)
         rows = soak_table(results)
-        print_soak(rows, args.seeds)
+        print_soak(rows, args.seeds, min(args.seeds, n32))
         print("wall time: %.1f s" % (time.perf_counter() - t0))
-        figures["soak"] = {"seeds": args.seeds, "scenarios": rows, "runs": results}
+        figures["soak"] = {"seeds": args.seeds, "seeds_32": args.seeds_32, "scenarios": rows,
+                           "runs": results}
         if any(not r["match"] for r in results):
             status = 1
         if args.fuzz_frames:
