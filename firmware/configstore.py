@@ -11,7 +11,7 @@ form (program only, never erase-and-write) in whole `page`s on page
 boundaries: rp2's flash_range_program takes nothing else.
 
 Slot layout (offsets in the slot; little endian; P = page, S = slot bytes):
-  0   magic "GXCF"
+  0   magic "GXCF" (the table's: "GXPR" for prottable's protection rows)
   4   format version (VERSION), u8
   5   0 (reserved), u8
   6   seq, u16: +1 per save, wraps; newer = 0 < (a - b) mod 2**16 < 2**15
@@ -73,7 +73,6 @@ from config import SETTINGS
 VERSION = const(1)
 HDR_BYTES = const(16)
 N_SETTINGS = len(SETTINGS)
-_MAGIC = b"GXCF"
 _COMMIT = b"\xa5\xc3\x5a\x3c"
 _SEQ_MASK = const(0xFFFF)
 _SEQ_HALF = const(0x8000)
@@ -107,14 +106,50 @@ def _get16(b, o):
     return b[o] | (b[o + 1] << 8)
 
 
-def table_id(n):
-    """CRC-16 of the first n setting names joined by ",": what a slot of n
-    settings must carry (table_id(N_SETTINGS) == config.settings_crc())."""
-    b = ",".join([SETTINGS[i][0] for i in range(n)]).encode()
+def table_id(n, table=None):
+    """CRC-16 of the first n names of the table joined by ",": what a slot of
+    n values must carry (for config.SETTINGS, the default,
+    table_id(N_SETTINGS) == config.settings_crc())."""
+    t = table or _SETTINGS_TABLE
+    b = ",".join([t.name(i) for i in range(n)]).encode()
     return crc16(b, 0, len(b))
 
 
-_TID = table_id(N_SETTINGS)     # this firmware's table id, = config.settings_crc()
+class SettingsTable:
+    """What the store keeps, as it sees it: config.SETTINGS in a Config.
+    Another table (prottable.ProtectionTable) gives the same members: magic
+    (4 bytes: a slot of another table is never taken for this one), n,
+    defaults, name(i), get(obj, i) (allocation free), apply(obj, values)
+    (all or nothing: None, or one line naming the value refused), fallback(obj)
+    (nothing usable stored) and reset(obj) (factory defaults)."""
+    magic = b"GXCF"
+
+    def __init__(self):
+        self.n = N_SETTINGS
+        self.defaults = array("i", [s[1] for s in SETTINGS])
+
+    def name(self, i):
+        return SETTINGS[i][0]
+
+    def get(self, cfg, i):
+        return getattr(cfg, SETTINGS[i][0])
+
+    def apply(self, cfg, values):
+        # Only the values that differ from cfg's go to set_many (cfg's own
+        # passed it already); the relations are checked on the whole set.
+        pairs = []
+        for i in range(N_SETTINGS):
+            if values[i] != getattr(cfg, SETTINGS[i][0]):
+                pairs.append((SETTINGS[i][0], values[i]))
+        return cfg.set_many(pairs)
+
+    def reset(self, cfg):
+        self.apply(cfg, self.defaults)
+
+    fallback = reset
+
+
+_SETTINGS_TABLE = SettingsTable()
 
 
 def newer(a, b):
@@ -135,7 +170,11 @@ class ConfigStore:
     them in `errors`); load never raises on content or device errors."""
 
     def __init__(self, dev, page=256, first_block=0, blocks=0,
-                 settle_ms=10000, min_interval_ms=600000, check_ms=1000):
+                 settle_ms=10000, min_interval_ms=600000, check_ms=1000, table=None):
+        t = table or _SETTINGS_TABLE
+        self._t = t
+        self._nt = t.n
+        self._tid = table_id(t.n, t)
         bs = dev.ioctl(5, 0)
         nb = dev.ioctl(4, 0)
         if not blocks:
@@ -149,7 +188,7 @@ class ConfigStore:
         self._sb = blocks // 2                       # blocks per slot
         self._b0 = first_block
         self._ss = self._sb * bs                     # slot bytes
-        self._dlen = _roundup(HDR_BYTES + 4 * N_SETTINGS + 2, page)
+        self._dlen = _roundup(HDR_BYTES + 4 * t.n + 2, page)
         if self._dlen + page > self._ss:
             raise ValueError("slot too small")
         self._buf = bytearray(self._dlen)            # record staging (save, check)
@@ -157,7 +196,7 @@ class ConfigStore:
         self._pg = bytearray(page)                   # one page (marks, 0xFF checks)
         self._pmv = memoryview(self._pg)
         self._ff = b"\xff" * page
-        self._img = array("i", [s[1] for s in SETTINGS])  # values of the config in use
+        self._img = array("i", t.defaults)           # values of the config in use
         self._st = bytearray(2)                      # S_* per slot
         self._sq = array("i", [-1, -1])              # seq read from a CRC-checked header
         self._n = array("i", [0, 0])
@@ -284,19 +323,20 @@ class ConfigStore:
             if pg[i] != 0xFF:
                 return self._bad(k, "damaged commit page")
         self._xfer(k, 0, self._mv[:HDR_BYTES], False)
+        mg = self._t.magic
         for i in range(4):
-            if b[i] != _MAGIC[i]:
+            if b[i] != mg[i]:
                 return self._bad(k, "damaged header")
         n = _get16(b, 8)
         if n == 0 or HDR_BYTES + 4 * n + 2 > ss - p:
             return self._bad(k, "damaged header")
-        if n > N_SETTINGS:
+        if n > self._nt:
             # More than _buf holds, so no CRC check: never applied anyway.
             if b[4] != VERSION:
                 self._why[k] = "format version %d (this firmware reads %d)" % (b[4], VERSION)
             else:
                 self._why[k] = "%d settings stored, this firmware knows %d (newer table)" % (
-                    n, N_SETTINGS)
+                    n, self._nt)
             return S_FOREIGN
         end = HDR_BYTES + 4 * n
         self._xfer(k, HDR_BYTES, self._mv[HDR_BYTES:end + 2], False)
@@ -316,7 +356,7 @@ class ConfigStore:
         self._n[k] = n
         self._saves[k] = sv
         tid = _get16(b, 10)
-        if tid != (_TID if n == N_SETTINGS else table_id(n)):
+        if tid != (self._tid if n == self._nt else table_id(n, self._t)):
             self._why[k] = ("setting table %04x is not this firmware's first %d settings"
                             % (tid, n))
             return S_FOREIGN
@@ -345,36 +385,29 @@ class ConfigStore:
     # -- load ------------------------------------------------------------------
 
     def _apply(self, cfg, k):
-        """Apply the record in _buf (slot k) to cfg as one change; None if
-        applied, else the reason (naming the setting).  Only the values that
-        differ from cfg's go to set_many (cfg's own passed it already); the
-        relations are checked on the whole resulting set either way."""
+        """Apply the record in _buf (slot k) to cfg as one change (the
+        table's apply: all or nothing); None if applied, else the reason
+        (naming the value).  Values the slot does not hold take their
+        defaults."""
         b = self._buf
         n = self._n[k]
-        pairs = []
-        for i in range(N_SETTINGS):
-            s = SETTINGS[i]
+        t = self._t
+        vals = []
+        for i in range(self._nt):
             if i < n:
                 v = get_i32_le(b, HDR_BYTES + 4 * i)
                 if v is None:
-                    return "%s: stored value outside the integer range" % (s[0],)
+                    return "%s: stored value outside the integer range" % (t.name(i),)
             else:
-                v = s[1]
-            if v != getattr(cfg, s[0]):
-                pairs.append((s[0], v))
-        return cfg.set_many(pairs)
-
-    def _defaults(self, cfg):
-        pairs = []
-        for s in SETTINGS:
-            if getattr(cfg, s[0]) != s[1]:
-                pairs.append((s[0], s[1]))
-        cfg.set_many(pairs)
+                v = t.defaults[i]
+            vals.append(v)
+        return t.apply(cfg, vals)
 
     def _take(self, cfg):
         im = self._img
-        for i in range(N_SETTINGS):
-            im[i] = getattr(cfg, SETTINGS[i][0])
+        t = self._t
+        for i in range(self._nt):
+            im[i] = t.get(cfg, i)
 
     def load(self, cfg):
         """Apply the stored configuration to cfg (a Config), or factory
@@ -408,7 +441,7 @@ class ConfigStore:
             st[k] = S_APPLIED
             self.slot = k
             self.saves = self._saves[k]
-            self.migrated = N_SETTINGS - self._n[k]
+            self.migrated = self._nt - self._n[k]
             break
         if self.slot >= 0:
             o = 1 - self.slot
@@ -416,7 +449,7 @@ class ConfigStore:
             if self._why[o] is not None:
                 self.detail = "slot %d: %s" % (o, self._why[o])
         else:
-            self._defaults(cfg)
+            self._t.fallback(cfg)
             self.saves = max(self._saves[0], self._saves[1])
             r = R_NO_CONFIG
             for want, code in ((S_REFUSED, R_REFUSED), (S_FOREIGN, R_FOREIGN),
@@ -457,20 +490,24 @@ class ConfigStore:
         sv = self.saves + 1 if self.saves < _INT_MAX else _INT_MAX
         b = self._buf
         self._held = -1
+        tb = self._t
+        mg = tb.magic
+        nt = self._nt
+        tid = self._tid
         for i in range(4):
-            b[i] = _MAGIC[i]
+            b[i] = mg[i]
         b[4] = VERSION
         b[5] = 0
         b[6] = seq & 0xFF
         b[7] = seq >> 8
-        b[8] = N_SETTINGS & 0xFF
-        b[9] = N_SETTINGS >> 8
-        b[10] = _TID & 0xFF
-        b[11] = _TID >> 8
+        b[8] = nt & 0xFF
+        b[9] = nt >> 8
+        b[10] = tid & 0xFF
+        b[11] = tid >> 8
         put_i32_le(b, 12, sv)
         at = HDR_BYTES
-        for i in range(N_SETTINGS):
-            put_i32_le(b, at, getattr(cfg, SETTINGS[i][0]))
+        for i in range(nt):
+            put_i32_le(b, at, tb.get(cfg, i))
             at += 4
         c = crc16(b, 0, at)
         b[at] = c & 0xFF
@@ -486,7 +523,7 @@ class ConfigStore:
         self._mark(t, _COMMIT)                      # 4. commit
         self._st[t] = S_APPLIED
         self._sq[t] = seq
-        self._n[t] = N_SETTINGS
+        self._n[t] = nt
         self._saves[t] = sv
         if self._st[o] == S_APPLIED:
             self._st[o] = S_INTACT
@@ -515,10 +552,11 @@ class ConfigStore:
         self.reason = R_NO_CONFIG
         self.detail = None
         im = self._img
-        for i in range(N_SETTINGS):
-            im[i] = SETTINGS[i][1]
+        d = self._t.defaults
+        for i in range(self._nt):
+            im[i] = d[i]
         if cfg is not None:
-            self._defaults(cfg)
+            self._t.reset(cfg)
 
     # -- the quiet-point saver -------------------------------------------------
 
@@ -526,8 +564,9 @@ class ConfigStore:
         """cfg differs from the configuration last loaded or saved.
         Allocation free."""
         im = self._img
-        for i in range(N_SETTINGS):
-            if getattr(cfg, SETTINGS[i][0]) != im[i]:
+        t = self._t
+        for i in range(self._nt):
+            if t.get(cfg, i) != im[i]:
                 return True
         return False
 

@@ -75,6 +75,8 @@ EV_LOG_LOST = const(2)    # value = entries a failed/short store (or a torn reco
 EV_CONFIG_LOAD = const(3)  # logged at boot on a board: value = configstore.R_* (0 = loaded)
 EV_CONFIG_SAVED = const(4)  # a changed configuration was saved to flash: value = the store's life saves
 EV_BOARD_ERROR = const(5)  # a board's unhandled error, before its reset: value = the line it was raised at
+EV_PROT_LOAD = const(6)    # the protection rows loaded at boot on a board: value = configstore.R_*
+EV_PROT_SAVED = const(7)   # changed protection rows saved to flash: value = that store's life saves
 
 F_SEQ = const(0)          # read() order: seq, boot, t_ms, code, value
 F_BOOT = const(1)

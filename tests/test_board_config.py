@@ -22,8 +22,9 @@ import app
 import configstore
 import eventlog
 from config import SETTINGS
-from controller import Controller
+from controller import Controller, PROT_BASE
 import hal
+import protection as pr
 
 
 class BenchHal(hal.Hal):
@@ -64,16 +65,23 @@ c, cfg, cs, log = boot()
 print("boot1", cs.reason, cfg.droop_pct_x100, cfg.ieee1547_category)
 assert c.set_setting(idx("droop_pct_x100"), 400)
 assert c.set_setting(idx("ieee1547_category"), 2)
+# and a hand-set protection row over the profile
+ou = pr.index_of("current_unbalance")
+assert c.set_setting(PROT_BASE + 8 * ou + pr.F_DELAY_MS, 7500)
+assert c.set_setting(PROT_BASE + 8 * ou + pr.F_PICKUP, 1500)
 pick = c.prot.pickup[:]
+dl = c.prot.delay_ms[:]
 t = 0
 while t <= 20000:
     c.meas.t_ms = t
     c.quiet_point()
     t += 500
-print("saved", cs.saves, (eventlog.EV_CONFIG_SAVED, 1) in codes(log))
+print("saved", cs.saves, (eventlog.EV_CONFIG_SAVED, 1) in codes(log),
+      (eventlog.EV_PROT_SAVED, 1) in codes(log), (eventlog.EV_PROT_LOAD, 2) in codes(log))
 c, cfg, cs, log = boot()
 print("boot2", cs.reason, cfg.droop_pct_x100, cfg.ieee1547_category,
-      c.prot.pickup[:] == pick, (eventlog.EV_CONFIG_LOAD, 0) in codes(log))
+      c.prot.pickup[:] == pick, (eventlog.EV_CONFIG_LOAD, 0) in codes(log),
+      c.prot.delay_ms[:] == dl, (eventlog.EV_PROT_LOAD, 0) in codes(log))
 '''
 
 
@@ -94,7 +102,8 @@ def test_a_changed_setting_and_its_trip_profile_survive_a_reboot(interp, tmp_pat
     # First boot: nothing stored, factory defaults (droop 0, Category I).
     assert lines[0] == "boot1 %d 0 1" % 2          # configstore.R_NO_CONFIG
     # The change held for the settle time and was saved once, and logged.
-    assert lines[1] == "saved 1 True"
+    assert lines[1] == "saved 1 True True True"
     # After the "power cut": the saved settings, the Category II trip
-    # profile with them, and the load logged as R_OK.
-    assert lines[2] == "boot2 0 400 2 True True"
+    # profile with them, the hand-set protection row over it, and both
+    # loads logged as R_OK.
+    assert lines[2] == "boot2 0 400 2 True True True True"

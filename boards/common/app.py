@@ -146,6 +146,10 @@ def run_hil(board):
 # every few seconds for 20 years stays inside a 100k-cycle flash.
 CONFIG_SETTLE_MS = 10000
 CONFIG_MIN_INTERVAL_MS = 60000
+# The protection rows' store (prottable): 189 values need a 1 KB record and
+# a commit page, so two 2 KB blocks.
+PROT_FILE = "prot.bin"
+PROT_BLOCK_BYTES = 2048
 
 
 def load_config(log, path="config.bin"):
@@ -169,20 +173,40 @@ def load_config(log, path="config.bin"):
     return cfg, cstore
 
 
-def attach_config(c, cfg, cstore):
+def attach_config(c, cfg, cstore, prot_path=PROT_FILE):
     """Once the controller is built on a loaded configuration: its IEEE 1547
-    trip profile (Protection starts on Category I), and the quiet-point save
-    of changed settings, logged EV_CONFIG_SAVED."""
+    trip profile (Protection starts on Category I), then the protection rows
+    stored in flash over it (prottable: hand-set pickups, delays, classes;
+    logged EV_PROT_LOAD with configstore.R_*; nothing usable stored leaves
+    the profile), and the quiet-point saves of changed settings and rows,
+    logged EV_CONFIG_SAVED and EV_PROT_SAVED.  cstore None (no filesystem
+    room): nothing is loaded or saved."""
+    import configstore
     import eventlog
     import profiles
+    import prottable
     if cfg.ieee1547_category != 1:
         profiles.apply_ieee1547(c.prot, cfg.ieee1547_category)
     if cstore is None:
         return
+    try:
+        pstore = configstore.ConfigStore(
+            configstore.FileBlockDev(prot_path, block_size=PROT_BLOCK_BYTES),
+            settle_ms=CONFIG_SETTLE_MS, min_interval_ms=CONFIG_MIN_INTERVAL_MS,
+            table=prottable.ProtectionTable())
+    except (OSError, ValueError):
+        pstore = None
+        c.log.log(0, eventlog.EV_PROT_LOAD, configstore.R_IO_ERROR)
+    if pstore is not None:
+        pstore.load(c.prot)
+        c.log.log(0, eventlog.EV_PROT_LOAD, pstore.reason)
 
     def save_if_changed():
-        if cstore.poll(cfg, c.meas.t_ms):
-            c.log.log(c.meas.t_ms, eventlog.EV_CONFIG_SAVED, cstore.saves)
+        t = c.meas.t_ms
+        if cstore.poll(cfg, t):
+            c.log.log(t, eventlog.EV_CONFIG_SAVED, cstore.saves)
+        if pstore is not None and pstore.poll(c.prot, t):
+            c.log.log(t, eventlog.EV_PROT_SAVED, pstore.saves)
     c.on_quiet = save_if_changed
 
 
