@@ -229,3 +229,26 @@ def test_rows_stored_by_a_firmware_with_fewer_protections_migrate_with_defaults(
     assert st.reason == cs.R_OK and st.migrated == T.n - n, (st.reason, st.detail)
     want = _vals(p)[:n] + list(T.defaults)[n:]
     assert _vals(p2) == want
+
+
+def test_polling_the_protection_store_without_a_change_does_not_allocate():
+    from helpers import is_micropython
+    if not is_micropython():
+        return   # heap_lock exists only on MicroPython
+    import gc
+    import micropython
+    dev = _dev()
+    st = ConfigStore(dev, page=dev.page, table=T)
+    p = _hand_set(1)
+    st.load(_prot())
+    st.save(p)
+    t = 0
+    gc.collect()
+    micropython.heap_lock()
+    try:
+        for i in range(20):
+            t += 1000
+            st.poll(p, t)
+            st.differs(p)
+    finally:
+        micropython.heap_unlock()
