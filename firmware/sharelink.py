@@ -15,7 +15,8 @@ so mixed fleets compare):
   4   sequencer state (sequencer.ST_*)
   5   flags (F_*)
   6   priority, 1..255 (1 first to start)
-  7   reserved, 0
+  7   the dead-bus master unit id it is set to, 1..MAX_UNITS (deadbus.py:
+      units that disagree about it never close onto a dead bus)
   8   p_pct_x100, s16: active power, 0.01 % of rating
   10  q_pct_x100, s16: reactive power, 0.01 % of rating
   12  rating_kw, u16
@@ -95,7 +96,7 @@ def _clamp(v, lo, hi):
     return lo if v < lo else (hi if v > hi else v)
 
 
-def encode(buf, unit, seq, state, flags, prio, p_pct_x100, q_pct_x100, rating_kw,
+def encode(buf, unit, seq, state, flags, prio, master, p_pct_x100, q_pct_x100, rating_kw,
            avail_kw, step_kw, run_h, alarm_code):
     """Fill buf[0:FRAME_BYTES] with this unit's frame.  Figures are
     saturated into their fields (never wrapped), so the frame always passes
@@ -107,7 +108,7 @@ def encode(buf, unit, seq, state, flags, prio, p_pct_x100, q_pct_x100, rating_kw
     buf[4] = state & 0xFF
     buf[5] = flags & 0xFF
     buf[6] = _clamp(prio, 1, 255)
-    buf[7] = 0
+    buf[7] = master & 0xFF
     _put16(buf, 8, _clamp(p_pct_x100, -IMPOSSIBLE_PCT_X100, IMPOSSIBLE_PCT_X100))
     _put16(buf, 10, _clamp(q_pct_x100, -IMPOSSIBLE_PCT_X100, IMPOSSIBLE_PCT_X100))
     r = _clamp(rating_kw, 1, MAX_RATING_KW)
@@ -134,6 +135,7 @@ class Peers:
         self.state = bytearray(n)
         self.flags = bytearray(n)
         self.prio = bytearray(n)
+        self.master = bytearray(n)
         self.p_pct_x100 = array("i", [0] * n)
         self.q_pct_x100 = array("i", [0] * n)
         self.rating_kw = array("i", [0] * n)
@@ -171,7 +173,7 @@ class Peers:
         r = _u16(b, 12)
         av = _u16(b, 14)
         st = _u16(b, 16)
-        if b[4] > _ST_LAST or b[6] == 0 or b[7] != 0 or r == 0 or r > MAX_RATING_KW or \
+        if b[4] > _ST_LAST or b[6] == 0 or b[7] == 0 or b[7] > MAX_UNITS or r == 0 or r > MAX_RATING_KW or \
                 av > r or st > r or not -IMPOSSIBLE_PCT_X100 <= p <= IMPOSSIBLE_PCT_X100 or \
                 not -IMPOSSIBLE_PCT_X100 <= q <= IMPOSSIBLE_PCT_X100:
             return self._refuse(R_IMPOSSIBLE)
@@ -182,6 +184,7 @@ class Peers:
         self.state[u] = b[4]
         self.flags[u] = b[5]
         self.prio[u] = b[6]
+        self.master[u] = b[7]
         self.p_pct_x100[u] = p
         self.q_pct_x100[u] = q
         self.rating_kw[u] = r

@@ -11,10 +11,10 @@ from helpers import is_micropython
 STALE_MS = 300
 
 
-def _frame(unit=2, seq=1, state=10, flags=sl.F_GCB_CLOSED | sl.F_SHARING, prio=3,
+def _frame(unit=2, seq=1, state=10, flags=sl.F_GCB_CLOSED | sl.F_SHARING, prio=3, master=1,
            p=5000, q=1000, rating=200, avail=100, step=60, run_h=1234, alarm=0):
     b = bytearray(sl.FRAME_BYTES)
-    sl.encode(b, unit, seq, state, flags, prio, p, q, rating, avail, step, run_h, alarm)
+    sl.encode(b, unit, seq, state, flags, prio, master, p, q, rating, avail, step, run_h, alarm)
     return b
 
 
@@ -28,12 +28,12 @@ def _reseal(b):
 def test_a_frame_round_trips_into_the_peer_table():
     t = sl.Peers(1, STALE_MS)
     b = _frame(unit=5, seq=9, p=-1234, q=4321, rating=250, avail=120, step=80, run_h=60000,
-               alarm=77, prio=7, state=7, flags=sl.F_AVAILABLE | sl.F_AUTO)
+               alarm=77, prio=7, state=7, flags=sl.F_AVAILABLE | sl.F_AUTO, master=4)
     assert t.decode(b, len(b)) == -1
     assert t.fresh(5) and not t.fresh(4) and t.n_fresh() == 1 and t.good == 1
     assert (t.p_pct_x100[5], t.q_pct_x100[5], t.rating_kw[5], t.avail_kw[5], t.step_kw[5],
-            t.run_h[5], t.alarm[5], t.prio[5], t.state[5], t.flags[5]) == \
-        (-1234, 4321, 250, 120, 80, 60000, 77, 7, 7, sl.F_AVAILABLE | sl.F_AUTO)
+            t.run_h[5], t.alarm[5], t.prio[5], t.state[5], t.flags[5], t.master[5]) == \
+        (-1234, 4321, 250, 120, 80, 60000, 77, 7, 7, sl.F_AVAILABLE | sl.F_AUTO, 4)
 
 
 def test_the_encoder_saturates_figures_into_their_fields_never_wraps():
@@ -84,7 +84,7 @@ def test_every_kind_of_bad_frame_is_refused_counted_and_never_acted_on():
         x[off] = v & 0xFF
         x[off + 1] = v >> 8
         _refused(t, _reseal(x), sl.FRAME_BYTES, sl.R_IMPOSSIBLE)
-    for off, v in ((4, 17), (6, 0), (7, 1)):
+    for off, v in ((4, 17), (6, 0), (7, 0), (7, 17)):
         x = _frame(seq=2)
         x[off] = v
         _refused(t, _reseal(x), sl.FRAME_BYTES, sl.R_IMPOSSIBLE)
@@ -145,7 +145,7 @@ def test_encode_decode_and_tick_allocate_nothing():
     micropython.heap_lock()
     try:
         for i in range(50):
-            sl.encode(b, 2 + (i & 7), i, 10, 1, 3, 4000 + i, -i, 200, 100, 60, i, 0)
+            sl.encode(b, 2 + (i & 7), i, 10, 1, 3, 1, 4000 + i, -i, 200, 100, 60, i, 0)
             t.decode(b, sl.FRAME_BYTES)
             t.decode(bad, sl.FRAME_BYTES)
             t.tick(10)
