@@ -1,0 +1,200 @@
+"""Power management for a stack (issue 12): which units run.  No master: every
+unit works out the same answer from the same frames (sharelink.Peers) and
+acts only on its own part of it, so the loss of any one unit, whichever,
+takes nothing with it.
+
+The stack, as this unit sees it: itself and every fresh peer in AUTO
+without a shutdown (the candidates).  Ranking, the order to start in (the
+reverse to stop): by priority setting then unit id (RANK_PRIORITY), or by
+running hours in bands of eq_band_h then unit id (RANK_HOURS: running-hours
+equalisation; the band stops two units with near-equal hours swapping
+places every hour).
+
+- Running: a candidate on the bus (sharelink.F_GCB_CLOSED), or starting
+  (its sequence between PRESTART and CLOSING: capacity on its way, so no
+  second start is called for the same demand).
+- Start: the best-ranked stopped candidate starts when, for start_delay_ms,
+  the load is above start_pct of the running capacity, or the spinning
+  reserve (capacity - load) is below reserve_kw, or the stack's acceptable
+  step (sum of the running units' step figures, each no more than its spare
+  capacity) is below step_kw, or fewer than min_units run.  With the load
+  above the capacity (a unit just tripped) the delay is trip_delay_ms.
+  Nothing starts while a start is in progress.
+- Stop: the worst-ranked running unit on the bus stops when, for
+  stop_delay_ms, the rest (without it) would carry the load below stop_pct
+  of their capacity with reserve_kw and step_kw still met, and more than
+  min_units run.  Only one stops at a time: the figures are taken afresh
+  after it has left the bus.
+- Load shedding: the stage (0..SHED_STAGES) rises by one each shed_delay_ms
+  the load stays above shed_pct of the running capacity (only once nothing
+  more can start: no stopped candidate left, or a start in progress), and
+  falls by one each shed_delay_ms it stays below restore_pct.
+- fleet_step_kw: the load step the stack can accept now, for the data
+  centre to pace its jobs by (Modbus).
+
+Thresholds in whole percent and kW: every product stays below 2**30 on a
+32-bit port (160 MW of stack x 100 %).  Allocation free.
+"""
+
+from fixpt import const
+import sharelink as sl
+
+RANK_PRIORITY = const(0)
+RANK_HOURS = const(1)
+SHED_STAGES = const(3)
+_ST_PRESTART = const(1)   # sequencer.ST_PRESTART
+_ST_CLOSING = const(9)    # sequencer.ST_CLOSING
+_SAT_MS = const(1000000000)
+
+
+class PowerMgmt:
+    def __init__(self, own):
+        self.own = own
+        self.rank_mode = RANK_PRIORITY
+        self.eq_band_h = 50
+        self.start_pct = 80
+        self.stop_pct = 60
+        self.reserve_kw = 0
+        self.step_kw = 0
+        self.min_units = 1
+        self.start_delay_ms = 10000
+        self.trip_delay_ms = 1000
+        self.stop_delay_ms = 60000
+        self.shed_pct = 100
+        self.restore_pct = 85
+        self.shed_delay_ms = 2000
+        # outputs
+        self.run = False           # this unit should run (its AUTO run request)
+        self.shed_stage = 0
+        self.fleet_step_kw = 0
+        self.cap_kw = 0            # running capacity on the bus
+        self.load_kw = 0
+        self.n_running = 0
+        # timers
+        self._start_ms = 0
+        self._stop_ms = 0
+        self._shed_ms = 0
+        self._restore_ms = 0
+
+    def _key(self, prio, run_h, u):
+        """Rank key: lower starts first."""
+        if self.rank_mode == RANK_HOURS:
+            b = self.eq_band_h if self.eq_band_h > 0 else 1
+            return (run_h // b) * 32 + u
+        return prio * 32 + u
+
+    def update(self, peers, own_avail, own_state, own_on_bus, own_prio, own_run_h,
+               own_rating_kw, own_p_kw, own_step_kw, dt_ms):
+        """own_avail: this unit is in AUTO without a shutdown (a candidate).
+        own_state: its sequencer state.  Returns self.run."""
+        own = self.own
+        cap = 0
+        load = 0
+        step = 0
+        n_run = 0
+        starting = False
+        best_stopped = -1           # rank key of the best-ranked stopped candidate
+        best_stopped_u = 0
+        worst_run = -1              # rank key of the worst-ranked unit on the bus
+        worst_run_u = 0
+        worst_run_kw = 0
+        worst_run_step = 0
+        for u in range(1, sl.MAX_UNITS + 1):
+            if u == own:
+                if not own_avail:
+                    continue
+                st = own_state
+                on = own_on_bus
+                r = own_rating_kw
+                p = own_p_kw
+                s = own_step_kw
+                key = self._key(own_prio, own_run_h, u)
+            else:
+                if not peers.fresh(u):
+                    continue
+                f = peers.flags[u]
+                if not f & sl.F_AUTO or f & sl.F_SHUTDOWN:
+                    continue
+                st = peers.state[u]
+                on = f & sl.F_GCB_CLOSED
+                r = peers.rating_kw[u]
+                p = peers.p_pct_x100[u] * r // 10000
+                s = peers.step_kw[u]
+                key = self._key(peers.prio[u], peers.run_h[u], u)
+            if on:
+                cap += r
+                load += p
+                spare = r - p
+                if spare < 0:
+                    spare = 0
+                step += s if s < spare else spare
+                n_run += 1
+                if key > worst_run:
+                    worst_run = key
+                    worst_run_u = u
+                    worst_run_kw = r
+                    worst_run_step = s if s < spare else spare
+            elif _ST_PRESTART <= st <= _ST_CLOSING:
+                starting = True
+                n_run += 1
+            elif best_stopped < 0 or key < best_stopped:
+                best_stopped = key
+                best_stopped_u = u
+        if load < 0:
+            load = 0
+        self.cap_kw = cap
+        self.load_kw = load
+        self.fleet_step_kw = step
+        self.n_running = n_run
+
+        # start the next one?
+        need = n_run < self.min_units or load * 100 > self.start_pct * cap or \
+            cap - load < self.reserve_kw or step < self.step_kw
+        tripped = load > cap
+        if need and not starting and best_stopped_u:
+            t = self._start_ms + dt_ms
+            self._start_ms = t if t < _SAT_MS else _SAT_MS
+        else:
+            self._start_ms = 0
+        lim = self.trip_delay_ms if tripped else self.start_delay_ms
+        start_now = self._start_ms >= lim and best_stopped_u != 0
+
+        # stop one?
+        rest = cap - worst_run_kw
+        can_stop = worst_run_u != 0 and not starting and not need and \
+            n_run > self.min_units and rest > 0 and \
+            load * 100 < self.stop_pct * rest and rest - load >= self.reserve_kw and \
+            step - worst_run_step >= self.step_kw
+        if can_stop:
+            t = self._stop_ms + dt_ms
+            self._stop_ms = t if t < _SAT_MS else _SAT_MS
+        else:
+            self._stop_ms = 0
+        stop_now = self._stop_ms >= self.stop_delay_ms
+
+        # this unit's own part
+        if not own_avail:
+            self.run = False
+        elif own_on_bus or _ST_PRESTART <= own_state <= _ST_CLOSING:
+            self.run = not (stop_now and worst_run_u == own)
+        else:
+            self.run = start_now and best_stopped_u == own
+
+        # load shedding, once nothing more can start
+        if load * 100 > self.shed_pct * cap and (starting or not best_stopped_u):
+            t = self._shed_ms + dt_ms
+            self._shed_ms = t if t < _SAT_MS else _SAT_MS
+            if self._shed_ms >= self.shed_delay_ms and self.shed_stage < SHED_STAGES:
+                self.shed_stage += 1
+                self._shed_ms = 0
+        else:
+            self._shed_ms = 0
+        if self.shed_stage > 0 and load * 100 < self.restore_pct * cap:
+            t = self._restore_ms + dt_ms
+            self._restore_ms = t if t < _SAT_MS else _SAT_MS
+            if self._restore_ms >= self.shed_delay_ms:
+                self.shed_stage -= 1
+                self._restore_ms = 0
+        else:
+            self._restore_ms = 0
+        return self.run

@@ -1,0 +1,220 @@
+"""Power management (powermgmt.py): load-dependent start and stop, by
+priority or running hours, one start or stop at a time, the next unit for a
+tripped one, load shedding in stages, and the step the stack can accept.
+Every unit is run on the same frames: they agree on who starts and who
+stops.  Plain Python: CPython and both MicroPythons."""
+
+import powermgmt as pmm
+import sharelink as sl
+from helpers import is_micropython
+
+LOADED = 10        # sequencer.ST_LOADED
+STOPPED = 0
+CRANK = 2
+RUN_FLAGS = sl.F_AUTO | sl.F_GCB_CLOSED
+
+
+def _stack(units):
+    """units: {id: (state, flags, prio, p_pct_x100, rating_kw, step_kw, run_h)}.
+    Returns {id: Peers} as each unit hears the others."""
+    out = {}
+    b = bytearray(sl.FRAME_BYTES)
+    for own in units:
+        p = sl.Peers(own, 500)
+        for u, (st, fl, pr, pp, r, s, h) in units.items():
+            if u == own:
+                continue
+            sl.encode(b, u, 1, st, fl, pr, 1, pp, 0, r, r, s, h, 0)
+            assert p.decode(b, len(b)) == -1
+        out[own] = p
+    return out
+
+
+def _decide(units, ms, dt=100, make=None, pms=None):
+    """Every unit's PowerMgmt over ms of the same frames; {id: run}."""
+    peers = _stack(units)
+    pms = pms or {}
+    for u in units:
+        if u not in pms:
+            pms[u] = pmm.PowerMgmt(u)
+            if make:
+                make(pms[u])
+    run = {}
+    for _ in range(ms // dt):
+        for u, (st, fl, pr, pp, r, s, h) in units.items():
+            run[u] = pms[u].update(peers[u], bool(fl & sl.F_AUTO) and not fl & sl.F_SHUTDOWN,
+                                   st, bool(fl & sl.F_GCB_CLOSED), pr, h, r, pp * r // 10000,
+                                   s, dt)
+            peers[u].tick(0)
+    return run, pms
+
+
+def _fleet(loads, stopped=(3, 4), rating=200, step=60):
+    u = {}
+    for i, pct in enumerate(loads):
+        u[i + 1] = (LOADED, RUN_FLAGS, i + 1, pct, rating, step, 1000)
+    for k in stopped:
+        u[k] = (STOPPED, sl.F_AUTO, k, 0, rating, step, 1000)
+    return u
+
+
+def test_the_best_ranked_stopped_unit_starts_once_the_load_held_above_start_pct():
+    u = _fleet((9000, 9000))
+    run, _ = _decide(u, 9000)
+    assert run == {1: True, 2: True, 3: False, 4: False}
+    run, pms = _decide(u, 10100)
+    assert run == {1: True, 2: True, 3: True, 4: False}
+    assert pms[3].cap_kw == 400 and pms[3].load_kw == 360
+
+
+def test_below_start_pct_nothing_starts():
+    run, _ = _decide(_fleet((7900, 7900)), 30000)
+    assert run == {1: True, 2: True, 3: False, 4: False}
+
+
+def test_no_second_start_while_one_is_in_progress():
+    u = _fleet((9500, 9500), stopped=(4,))
+    u[3] = (CRANK, sl.F_AUTO, 3, 0, 200, 60, 1000)
+    run, _ = _decide(u, 30000)
+    assert run[3] and not run[4]
+
+
+def test_the_worst_ranked_running_unit_stops_when_the_rest_carry_the_load():
+    # three at 30 %: 180 kW on 600; the other two would carry it at 45 %
+    u = _fleet((3000, 3000, 3000), stopped=())
+    run, _ = _decide(u, 59000)
+    assert run == {1: True, 2: True, 3: True}
+    run, _ = _decide(u, 60100)
+    assert run == {1: True, 2: True, 3: False}
+
+
+def test_no_stop_when_the_rest_would_be_above_stop_pct_or_short_of_reserve():
+    u = _fleet((4500, 4500, 4500), stopped=())     # the rest at 67.5 %: above 60
+    run, _ = _decide(u, 120000)
+    assert all(run.values())
+
+    def reserve(p):
+        p.reserve_kw = 250
+    u = _fleet((3000, 3000, 3000), stopped=())     # rest: 400 - 180 = 220 < 250
+    run, _ = _decide(u, 120000, make=reserve)
+    assert all(run.values())
+
+
+def test_a_tripped_unit_is_replaced_by_the_next_within_the_trip_delay():
+    u = _fleet((9000, 9000), stopped=(3, 4))
+    u[2] = (16, sl.F_AUTO | sl.F_SHUTDOWN, 2, 0, 200, 60, 1000)   # locked out
+    u[1] = (LOADED, RUN_FLAGS, 1, 18000, 200, 60, 1000)           # carrying both: 180 %
+    run, _ = _decide(u, 900)
+    assert not run[3]
+    run, _ = _decide(u, 1100)
+    assert run[3] and not run[4]
+
+
+def test_running_hours_equalisation_starts_the_unit_with_fewest_hours_in_bands():
+    u = _fleet((9000, 9000), stopped=(3, 4))
+    u[3] = (STOPPED, sl.F_AUTO, 3, 0, 200, 60, 5000)
+    u[4] = (STOPPED, sl.F_AUTO, 4, 0, 200, 60, 1200)
+
+    def hours(p):
+        p.rank_mode = pmm.RANK_HOURS
+    run, _ = _decide(u, 10100, make=hours)
+    assert run[4] and not run[3]
+    # within one band (50 h) the unit id decides: no swapping hour by hour
+    u[3] = (STOPPED, sl.F_AUTO, 3, 0, 200, 60, 1210)
+    u[4] = (STOPPED, sl.F_AUTO, 4, 0, 200, 60, 1201)
+    run, _ = _decide(u, 10100, make=hours)
+    assert run[3] and not run[4]
+
+
+def test_the_configured_step_keeps_enough_units_running():
+    u = _fleet((2000, 2000))            # 80 kW on 400; steps 60 + 60 = 120
+
+    def ai(p):
+        p.step_kw = 150
+    run, pms = _decide(u, 10100, make=ai)
+    assert pms[1].fleet_step_kw == 120 and run[3]
+    # and a unit is not stopped if the step would fall short
+    u = _fleet((1000, 1000, 1000), stopped=())
+
+    def ai2(p):
+        p.step_kw = 150
+    run, pms = _decide(u, 120000, make=ai2)
+    assert all(run.values()) and pms[1].fleet_step_kw == 180
+
+
+def test_the_step_a_unit_offers_is_capped_by_its_spare_capacity():
+    u = _fleet((9500, 9500), stopped=())        # 10 kW spare each, step 60
+    run, pms = _decide(u, 100)
+    assert pms[1].fleet_step_kw == 20
+
+
+def test_min_units_keeps_that_many_running():
+    u = _fleet((500,), stopped=(2, 3))
+
+    def two(p):
+        p.min_units = 2
+    run, _ = _decide(u, 10100, make=two)
+    assert run == {1: True, 2: True, 3: False}
+
+
+def test_load_shedding_rises_a_stage_per_delay_once_nothing_can_start_and_falls_back():
+    u = _fleet((10500, 10500), stopped=())
+    run, pms = _decide(u, 1900)
+    assert pms[1].shed_stage == 0
+    run, pms = _decide(u, 6100)
+    assert pms[1].shed_stage == 3 and pms[2].shed_stage == 3
+    # load falls below restore_pct: one stage back per delay
+    u2 = _fleet((8000, 8000), stopped=())
+    run, pms = _decide(u2, 2100, pms=pms)
+    assert pms[1].shed_stage == 2
+    run, pms = _decide(u2, 4100, pms=pms)
+    assert pms[1].shed_stage == 0
+    # with a unit left to start, no shedding: start it instead
+    run, pms = _decide(_fleet((10500, 10500), stopped=(3,)), 6100)
+    assert pms[1].shed_stage == 0 and run[3]
+
+
+def test_a_unit_out_of_auto_or_shut_down_is_never_counted_nor_asked_to_run():
+    u = _fleet((9000, 9000), stopped=(3, 4))
+    u[3] = (STOPPED, 0, 3, 0, 200, 60, 1000)                 # in MANUAL / OFF
+    run, _ = _decide(u, 10100)
+    assert not run[3] and run[4]
+
+
+def test_update_allocates_nothing():
+    if not is_micropython():
+        return
+    import gc
+    import micropython
+    u = _fleet((9000, 9000))
+    peers = _stack(u)
+    pm = pmm.PowerMgmt(3)
+    gc.collect()
+    micropython.heap_lock()
+    try:
+        for i in range(50):
+            pm.update(peers[3], True, STOPPED, False, 3, 1000, 200, 0, 60, 100)
+    finally:
+        micropython.heap_unlock()
+
+
+def test_on_the_same_frames_at_most_one_unit_starts_and_at_most_one_stops():
+    """Random stacks of up to 8 units: whatever the mix, the units agree,
+    so one demand never starts two sets nor stops two."""
+    seed = 7
+    for trial in range(40):
+        u = {}
+        n = 2 + trial % 7
+        for k in range(1, n + 1):
+            seed = (seed * 1103515245 + 12345) & 0x3FFFFFFF
+            on = seed & 1
+            pct = (seed >> 3) % 11000
+            prio = 1 + (seed >> 9) % 4
+            u[k] = (LOADED, RUN_FLAGS, prio, pct, 100 + (seed >> 13) % 300, 50, 0) if on else \
+                (STOPPED, sl.F_AUTO, prio, 0, 100 + (seed >> 13) % 300, 50, 0)
+        for ms in (10100, 60100):
+            run, _ = _decide(u, ms)
+            starts = [k for k in u if run[k] and not u[k][1] & sl.F_GCB_CLOSED]
+            stops = [k for k in u if not run[k] and u[k][1] & sl.F_GCB_CLOSED]
+            assert len(starts) <= 1 and len(stops) <= 1, (trial, u, run)
+            assert not (starts and stops), (trial, u, run)
