@@ -27,7 +27,8 @@ MODULES = ("test_fixpt", "test_measure", "test_governor", "test_config",
            "test_sequencer", "test_sequencer_quiet",
            "test_alarms", "test_sync", "test_safety", "test_antiisland", "test_modbus_map",
            "test_modbus_fastread", "test_modbus", "test_fuel_map", "test_configstore",
-           "test_prottable", "test_sharelink", "test_deadbus", "test_powermgmt")
+           "test_prottable", "test_sharelink", "test_deadbus", "test_powermgmt",
+           "test_loadshare")
 
 
 def main(names):

@@ -1,0 +1,135 @@
+"""Island load sharing for a stack (issue 12): every unit on the bus carries
+the same share of its own rating, in kW and in kvar, at rated frequency.
+
+Isochronous sharing as analogue load-share lines do it: the share error
+(the stack's mean load in % of rating, less this unit's) is added at the
+governor's summing point as a speed-reference bias, and at the AVR's as a
+voltage-reference bias.  Each governor keeps its own integral action, so
+at rest every unit's speed error plus its share error is zero; the share
+errors, weighted by rating, sum to zero across the stack, so with one
+speed reference they are all zero and the frequency is the reference: no
+master, and the units that are left go on sharing when one leaves.
+
+The stack's mean counts this unit and every fresh peer on the bus that
+shares (sharelink.F_GCB_CLOSED and F_SHARING), weighted by rating (kW over
+kW).  Fallback: when a unit last heard on the bus has gone unheard (stale),
+its load is unknown, and so is the mean: every unit then runs on droop
+(fallback_droop_pct_x100 of speed, and of voltage on kvar, at 100 % of
+rating), and says so (not F_SHARING), until the link is whole again or
+the unit has been unheard for forget_ms (its own fail-safe has opened its
+breaker by then).  A
+change of mode carries the difference between the old bias and the new one
+as a transfer term that falls to zero at xfer_pct_x100_s, so neither
+switch moves the set points in a step.
+
+Biases are in 0.01 % of rated speed and of rated voltage, saturated at
++-bias_lim_pct_x100.  Integer only, every product below 2**30 on a 32-bit
+port (16 units x 10 MW x 200 %).  Allocation free.
+"""
+
+from fixpt import const
+import sharelink as sl
+
+_SAT = const(1000000000)
+
+
+def _mean(sum_kw_x100, sum_r_kw):
+    """sum_kw_x100 * 100 // sum_r_kw (the mean in 0.01 % of rating) without
+    the product: quotient and remainder apart (sum_r_kw <= 170 MW)."""
+    q = sum_kw_x100 // sum_r_kw
+    return q * 100 + (sum_kw_x100 - q * sum_r_kw) * 100 // sum_r_kw
+
+
+def _sat(v, lim):
+    return -lim if v < -lim else (lim if v > lim else v)
+
+
+class LoadShare:
+    def __init__(self, own):
+        self.own = own
+        self.kp_gain_x100 = 5          # speed bias per kW share error: 10 % -> 0.5 % speed
+        self.kq_gain_x100 = 10         # voltage bias per kvar share error: 10 % -> 1 %
+        self.fallback_droop_pct_x100 = 300   # 3 % speed (and voltage) at 100 % of rating
+        self.bias_lim_pct_x100 = 300
+        self.xfer_pct_x100_s = 20      # transfer term falls 0.2 %/s
+        # A unit unheard this long is taken as gone: a controller that fails
+        # opens its own breaker (fail safe), so its load has left the bus.
+        self.forget_ms = 10000
+        # outputs
+        self.sharing = True
+        self.spd_bias_pct_x100 = 0
+        self.v_bias_pct_x100 = 0
+        self.avg_p_pct_x100 = 0
+        self.avg_q_pct_x100 = 0
+        self.n_on_bus = 0
+        self.fallbacks = 0             # times it fell back to droop
+        self._on_bus = 0               # bit u: unit u last heard on the bus
+        self._xp = 0                   # transfer terms, 0.01 % x 1000 (ms resolution)
+        self._xq = 0
+        self._raw_p = 0
+        self._raw_q = 0
+
+    def update(self, peers, on_bus, p_pct_x100, q_pct_x100, rating_kw, dt_ms):
+        """This unit's own figures, as it broadcasts them; returns whether it
+        shares isochronously (else droop)."""
+        own = self.own
+        sum_p = 0
+        sum_q = 0
+        sum_r = 0
+        lost = False
+        n = 0
+        seen = 0
+        for u in range(1, sl.MAX_UNITS + 1):
+            if u == own:
+                continue
+            if not peers.fresh(u):
+                if (self._on_bus >> u) & 1 and peers.age_ms[u] < self.forget_ms:
+                    lost = True
+                    seen |= 1 << u     # still owed: fallback until heard again
+                continue
+            f = peers.flags[u]
+            if not f & sl.F_GCB_CLOSED:
+                continue
+            seen |= 1 << u
+            if not f & sl.F_SHARING:
+                continue
+            r = peers.rating_kw[u]
+            sum_p += peers.p_pct_x100[u] * r // 100     # 0.01 kW
+            sum_q += peers.q_pct_x100[u] * r // 100
+            sum_r += r
+            n += 1
+        self._on_bus = seen
+        if not on_bus:
+            lost = False
+        r = rating_kw if rating_kw > 0 else 1
+        sum_p += p_pct_x100 * r // 100
+        sum_q += q_pct_x100 * r // 100
+        sum_r += r
+        n += 1
+        self.n_on_bus = n
+        self.avg_p_pct_x100 = _mean(sum_p, sum_r)
+        self.avg_q_pct_x100 = _mean(sum_q, sum_r)
+        lim = self.bias_lim_pct_x100
+        share = on_bus and not lost
+        if share:
+            bp = _sat((self.avg_p_pct_x100 - p_pct_x100) * self.kp_gain_x100 // 100, lim)
+            bq = _sat((self.avg_q_pct_x100 - q_pct_x100) * self.kq_gain_x100 // 100, lim)
+        else:
+            d = self.fallback_droop_pct_x100
+            bp = _sat(-p_pct_x100 * d // 10000, lim)
+            bq = _sat(-q_pct_x100 * d // 10000, lim)
+        if share != self.sharing:
+            # the old output, less the new raw bias: carried, then let go
+            self._xp = (self.spd_bias_pct_x100 - bp) * 1000
+            self._xq = (self.v_bias_pct_x100 - bq) * 1000
+            self.sharing = share
+            if not share and self.fallbacks < _SAT:
+                self.fallbacks += 1
+        step = self.xfer_pct_x100_s * dt_ms
+        self._xp = self._xp - step if self._xp > step else \
+            (self._xp + step if self._xp < -step else 0)
+        self._xq = self._xq - step if self._xq > step else \
+            (self._xq + step if self._xq < -step else 0)
+        self.spd_bias_pct_x100 = _sat(bp + self._xp // 1000, lim)
+        self.v_bias_pct_x100 = _sat(bq + self._xq // 1000, lim)
+        return share
