@@ -9,7 +9,7 @@ A setter refuses an out-of-range value and keeps the old one (rule 5): that is
 what the Modbus layer will call.
 """
 
-from fixpt import mul_div
+from fixpt import const, mul_div
 import fuels
 
 
@@ -121,6 +121,24 @@ SETTINGS = (
     _row("map_lead_pct", 300, 0, 500),          # lead on the charge deficit (0 off: the timed ff_lead alone)
     _row("map_nl_kpa_x10", 0, 0, 4000),         # MAP at no load, rated speed (either 0: the fuel table's line)
     _row("map_fl_kpa_x10", 0, 0, 4000),         # MAP at the fuel's rated kW
+    # Stacked units (issue 12): the load-share link (sharelink.py), dead-bus
+    # arbitration (deadbus.py), power management (powermgmt.py) and island
+    # load sharing (loadshare.py).  fleet_unit_id 0: a single set, none of it.
+    _row("fleet_unit_id", 0, 0, 16),            # this unit's id on the share link (0: a single set)
+    _row("fleet_mask", 0, 0, 131070),           # bit u set: unit u is in the stack (bits 1..16)
+    _row("fleet_master_id", 1, 1, 16),          # the dead-bus master: the same on every unit
+    _row("fleet_claim_ms", 1000, 100, 10000),   # dead-bus claim before a close (>= deadbus.min_claim_ms)
+    _row("fleet_prio", 1, 1, 255),              # start order, 1 first (pm_rank 0)
+    _row("pm_rank", 0, 0, 1),                   # 0 by priority, 1 by running hours (equalisation)
+    _row("pm_eq_band_h", 50, 1, 1000),          # running hours that count as equal
+    _row("pm_start_pct", 80, 10, 100),          # start the next above this % of running capacity
+    _row("pm_stop_pct", 60, 5, 95),             # stop one if the rest would be below this %
+    _row("pm_reserve_kw", 0, 0, 50000),         # spinning reserve kept
+    _row("pm_step_kw", 0, 0, 50000),            # load step the stack keeps able to accept
+    _row("pm_min_units", 1, 1, 16),             # units kept running
+    _row("pm_start_delay_s", 10, 0, 600),
+    _row("pm_stop_delay_s", 60, 0, 3600),
+    _row("ls_droop_pct_x100", 300, 100, 1000),  # speed and voltage droop when the share link fails
 )
 
 # Settings that may change while the engine runs, without rebuilding the
@@ -143,7 +161,17 @@ _WHY = (None, "f_nom_hz: must be 50 or 60", "poles: must be even",
         "mb_baud: must be one of 1200 2400 4800 9600 19200 38400 57600 115200",
         "gcb_ms: the breaker feedback time must exceed the close times",
         "map_fl_kpa_x10: must exceed map_nl_kpa_x10 by at least 10 kPa (100) "
-        "(either 0: the fuel table's MAP line)")
+        "(either 0: the fuel table's MAP line)",
+        "fleet_mask: must include this unit (bit fleet_unit_id) and the master "
+        "(bit fleet_master_id)",
+        "pm_stop_pct: must be below pm_start_pct",
+        "fleet_claim_ms: must be at least deadbus.min_claim_ms for the share link "
+        "and gcb_close_time_ms (651 ms + gcb_close_time_ms)")
+
+# deadbus.min_claim_ms(sharelink stale 300, period 50, latency 50, close 0,
+# detect 200) = 651: the share link's figures (fleet.py) and the bus-dead
+# detection (measure.py's bus voltage, one filtered cycle, with margin).
+_CLAIM_FLOOR_MS = const(651)
 
 _INDEX = {}
 for _i in range(len(SETTINGS)):
@@ -259,6 +287,18 @@ class Config:
         if self.map_nl_kpa_x10 and self.map_fl_kpa_x10 and \
                 self.map_fl_kpa_x10 < self.map_nl_kpa_x10 + 100:
             return 14
+        u = self.fleet_unit_id
+        fm = self.fleet_mask
+        if u and ((fm >> u) & 1 == 0 or (fm >> self.fleet_master_id) & 1 == 0):
+            return 15
+        if self.pm_stop_pct >= self.pm_start_pct:
+            return 16
+        # Dead-bus claims (deadbus.py): the link's stale time, frame period
+        # and twice its latency, the breaker's close time and the dead-bus
+        # detection, so no two units can close onto a dead bus: a floor no
+        # write can lower.
+        if self.fleet_claim_ms < _CLAIM_FLOOR_MS + self.gcb_close_time_ms:
+            return 17
         return 0
 
     def set_live(self, i, value):

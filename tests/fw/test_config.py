@@ -83,3 +83,36 @@ def test_the_map_line_is_the_fuel_tables_until_both_ends_are_set_and_either_end_
         c = Config()
         assert c.set("map_nl_kpa_x10", 580) and c.set("map_fl_kpa_x10", 2900)
         assert table[1] >= 100                    # every fuel's own line rises
+
+
+def test_fleet_settings_refuse_a_stack_without_this_unit_or_its_master():
+    c = Config()
+    assert c.set_many((("fleet_unit_id", 2),)) is not None      # mask 0: not in the stack
+    assert c.fleet_unit_id == 0
+    assert c.set_many((("fleet_unit_id", 2), ("fleet_mask", 1 << 2))) is not None  # no master
+    assert c.set_many((("fleet_unit_id", 2), ("fleet_mask", (1 << 1) | (1 << 2)))) is None
+    assert c.set_many((("fleet_master_id", 3),)) is not None
+    assert c.fleet_master_id == 1 and c.fleet_unit_id == 2
+
+
+def test_the_dead_bus_claim_cannot_be_set_below_its_floor_by_any_write():
+    """deadbus.min_claim_ms for the share link (stale 300, period 50,
+    latency 50, detection 200) plus the breaker's close time: a floor that
+    follows gcb_close_time_ms, whichever is written first."""
+    import deadbus
+    c = Config()
+    floor = deadbus.min_claim_ms(300, 50, 50, c.gcb_close_time_ms, 200)
+    assert not c.set("fleet_claim_ms", floor - 1) and c.fleet_claim_ms == 1000
+    assert c.set("fleet_claim_ms", floor)
+    # a longer breaker close time raises the floor: refused while the claim is short
+    assert not c.set("gcb_close_time_ms", c.gcb_close_time_ms + 1)
+    assert c.set_many((("gcb_close_time_ms", 100), ("fleet_claim_ms", floor + 50))) is None
+    for v in (0, -1, 99, 100, floor + 49):
+        assert not c.set("fleet_claim_ms", v), v
+    assert c.fleet_claim_ms == floor + 50
+
+
+def test_pm_stop_pct_must_stay_below_pm_start_pct():
+    c = Config()
+    assert not c.set("pm_stop_pct", 80) and not c.set("pm_start_pct", 60)
+    assert c.set_many((("pm_start_pct", 50), ("pm_stop_pct", 40))) is None
