@@ -195,6 +195,22 @@ class Controller:
         self.prot.cfg = cfg
         self.prot._build_inverse()
         self._knock_max = cfg.fuel_max - mul_div(cfg.fuel_max, cfg.knock_derate_pct, 100)
+        # One of a stack (fleet.py): built only when the unit has an id, so a
+        # single set runs none of it (one test per tick).
+        seq = self.seq
+        if cfg.fleet_unit_id:
+            import fleet
+            self.fleet = fleet.Fleet(cfg)
+            self._fleet_on = 1
+            seq.fleet = True
+            seq.fleet_run = False        # until power management has heard the stack
+            seq.fleet_db_ok = False
+        else:
+            self.fleet = None
+            self._fleet_on = 0
+            seq.fleet = False
+            seq.fleet_run = True
+            seq.fleet_db_ok = True
 
     @property
     def running(self):
@@ -296,6 +312,14 @@ class Controller:
             self.gov.map_init()
         elif name in _PORT_SETTINGS:
             self.regs.port_changed = True
+
+    def share_rx(self, buf, n):
+        """A frame from the stack's share link (sharelink.py), between ticks:
+        -1 taken, else the refusal (sharelink.R_*, counted); a single set
+        refuses every frame (R_UNIT)."""
+        if self.fleet is None:
+            return 3       # sharelink.R_UNIT: not a unit of a stack
+        return self.fleet.rx(buf, n)
 
     def serve_uart(self, buf, n, t_us):
         """Serve the Modbus port between ticks: n bytes of buf arrived at
@@ -441,6 +465,10 @@ class Controller:
         mn.update(m, int(seq.mode) == _MODE_AUTO, (di & _DI_GCB_CLOSED) != 0,
                   prot.mains_tripped, tick)
         seq.amf_run = mn.amf_run
+        if int(self._fleet_on) != 0:
+            al = self.alarms
+            self.fleet.tick(self.hal, m, seq, int(al.worst), int(self.run_s),
+                            int(al.last), tick)
         seq.update(m, t_ms)
         st = int(seq.state)
         prev = int(self._st_prev)
@@ -509,7 +537,10 @@ class Controller:
             self._was_power = False
             if seq.just_disconnected:
                 g.preset(cfg.start_fuel_pct_x100, speed)
-            g.sp_rpm_x10 = seq.sp_rpm_x10
+            sp = int(seq.sp_rpm_x10)
+            if int(self._fleet_on) != 0:
+                sp += int(self.fleet.spd_bias_rpm_x10)   # island load sharing
+            g.sp_rpm_x10 = sp
             g.sync_gain = st == _ST_SYNC or \
                 (st == _ST_CLOSING and (di & _DI_MB_CLOSED) != 0)
             rt = 1 if mn.retransfer else 0
@@ -534,7 +565,10 @@ class Controller:
         elif (st == _ST_SYNC or mn.retransfer) and int(m.bus_v_dv) > 0:
             bias = int(self.avr.match(int(m.bus_v_dv), int(m.gen_v_dv)))
         else:
-            bias = int(self.avr.update(int(m.gen_v_dv), fm == _FUEL_GOVERN))
+            v = int(m.gen_v_dv)
+            if int(self._fleet_on) != 0:
+                v -= int(self.fleet.v_bias_dv)    # the reference raised by the bias
+            bias = int(self.avr.update(v, fm == _FUEL_GOVERN))
         if fm != _FUEL_POWER:
             # Not in power control (the grid gone, a stop, an e-stop): the
             # perturbation stops and the detector starts afresh next time.
@@ -652,9 +686,19 @@ class Controller:
         if do & _DO_GCB_CLOSE and not gcb:
             # Across a closed mains breaker: synchronised, now and at contact.
             # Across an open one: a dead-bus close, if allowed.
-            ok = bool(self._close_ok(m, cfg.gcb_close_time_ms, gw.coil_ms)) if mb else \
-                int(cfg.dead_bus_close) != 0
-            if not ok:
+            # In a stack a live bus with the MB open is another unit's:
+            # synchronised too; a dead one only if the arbiter gave it us.
+            fl = int(self._fleet_on)
+            live = 0
+            if fl != 0:
+                live = 1 - int(synccheck.bus_dead(m))
+            if mb or live != 0:
+                ok = int(self._close_ok(m, cfg.gcb_close_time_ms, gw.coil_ms))
+            else:
+                ok = int(cfg.dead_bus_close)
+                if fl != 0 and int(self.seq.fleet_db_ok) == 0:
+                    ok = 0
+            if ok == 0:
                 do &= ~_DO_GCB_CLOSE
         held = 0
         if do & _DO_GCB_CLOSE and not gcb:

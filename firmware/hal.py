@@ -159,6 +159,13 @@ class Hal:
         """Send buf[0:n] as one write (the board drives DE around it)."""
         pass
 
+    # The stack's share link (fleet.py): a HAL of a unit in a stack sends each
+    # frame on CAN / a second RS-485 port / the simulator's modelled bus, and
+    # hands frames received to Controller.share_rx between ticks.
+    def share_send(self, buf, n):
+        """Broadcast buf[0:n] to the other units (one frame)."""
+        pass
+
     def uart_config(self, baud, parity, stop_bits):
         """Re-open the port (a Modbus port setting changed)."""
         pass

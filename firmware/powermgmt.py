@@ -31,6 +31,8 @@ places every hour).
   falls by one each shed_delay_ms it stays below restore_pct.
 - fleet_step_kw: the load step the stack can accept now, for the data
   centre to pace its jobs by (Modbus).
+- Listening: for listen_ms after it is built a unit neither starts nor
+  stops one (a running unit runs on): it has not heard the stack yet.
 
 Thresholds in whole percent and kW: every product stays below 2**30 on a
 32-bit port (160 MW of stack x 100 %).  Allocation free.
@@ -63,6 +65,11 @@ class PowerMgmt:
         self.shed_pct = 100
         self.restore_pct = 85
         self.shed_delay_ms = 2000
+        # Listen first: no start or stop until the link has had this long to
+        # bring every peer's frame in (a unit that decided at once would
+        # think itself alone, and every unit would start).
+        self.listen_ms = 0
+        self._up_ms = 0
         # outputs
         self.run = False           # this unit should run (its AUTO run request)
         self.shed_stage = 0
@@ -142,6 +149,9 @@ class PowerMgmt:
                 best_stopped_u = u
         if load < 0:
             load = 0
+        listening = self._up_ms < self.listen_ms
+        if listening:
+            self._up_ms += dt_ms
         self.cap_kw = cap
         self.load_kw = load
         self.fleet_step_kw = step
@@ -151,13 +161,14 @@ class PowerMgmt:
         need = n_run < self.min_units or load * 100 > self.start_pct * cap or \
             cap - load < self.reserve_kw or step < self.step_kw
         tripped = load > cap
-        if need and not starting and best_stopped_u:
+        counting = need and not starting and best_stopped_u != 0
+        if counting:
             t = self._start_ms + dt_ms
             self._start_ms = t if t < _SAT_MS else _SAT_MS
         else:
             self._start_ms = 0
         lim = self.trip_delay_ms if tripped else self.start_delay_ms
-        start_now = self._start_ms >= lim and best_stopped_u != 0
+        start_now = counting and self._start_ms >= lim and not listening
 
         # stop one?
         rest = cap - worst_run_kw
@@ -170,7 +181,7 @@ class PowerMgmt:
             self._stop_ms = t if t < _SAT_MS else _SAT_MS
         else:
             self._stop_ms = 0
-        stop_now = self._stop_ms >= self.stop_delay_ms
+        stop_now = can_stop and self._stop_ms >= self.stop_delay_ms and not listening
 
         # this unit's own part
         if not own_avail:

@@ -150,6 +150,13 @@ class Sequencer:
         self.unloaded = False     # set by the controller when unload is complete
         self.par_ms = 0           # time paralleled with the grid
         self.amf_run = False      # the mains monitor asks the set to run (AMF)
+        # A stack (fleet.py sets these; a single set keeps them): the unit
+        # is one of several on a common bus (its bus sensing is that bus),
+        # power management wants it running, and the dead-bus arbiter lets it
+        # close onto a dead bus.
+        self.fleet = False
+        self.fleet_run = True
+        self.fleet_db_ok = True
         self.syncer = synccheck.Synchroniser(cfg)    # the generator breaker's
         # After a shutdown the run request must be seen off (the start input
         # cycled, AMF's request gone) or a separate start given before the
@@ -259,14 +266,14 @@ class Sequencer:
 
     def run_request(self, di):
         if self.mode == MODE_AUTO:
-            return (di & _DI_REMOTE_START) != 0 or self.amf_run
+            return ((di & _DI_REMOTE_START) != 0 and self.fleet_run) or self.amf_run
         if self.mode == MODE_MANUAL:
             return self.manual_run
         return False
 
     def close_request(self, di):
         if self.mode == MODE_AUTO:
-            return (di & _DI_REMOTE_START) != 0 or self.amf_run
+            return ((di & _DI_REMOTE_START) != 0 and self.fleet_run) or self.amf_run
         if self.mode == MODE_MANUAL:
             return self.manual_close
         return False
@@ -518,10 +525,13 @@ class Sequencer:
                 elif not want_run:
                     self._go(ST_COOLDOWN)
                 elif self.close_request(di) and wt < _CL_TRIP:
-                    if not (di & _DI_MB_CLOSED):
+                    if not (di & _DI_MB_CLOSED) and not (self.fleet and
+                                                         not synccheck.bus_dead(m)):
                         # The mains breaker is open: nothing else feeds the
-                        # site bus; close onto it if permitted.
-                        if cfg.dead_bus_close:
+                        # site bus (in a stack: it reads dead); close onto
+                        # it if permitted (in a stack: the dead-bus arbiter,
+                        # deadbus.py, has given this unit the bus).
+                        if cfg.dead_bus_close and self.fleet_db_ok:
                             self.close_sync = False
                             self._go(ST_CLOSING)
                     elif not synccheck.bus_dead(m):
@@ -536,10 +546,11 @@ class Sequencer:
                     self._go(ST_AVAILABLE)
                 elif gcb:
                     self._go(ST_LOADED)
-                elif not (di & _DI_MB_CLOSED) or synccheck.bus_dead(m):
+                elif (not (di & _DI_MB_CLOSED) and not self.fleet) or synccheck.bus_dead(m):
                     # The grid went away (or its breaker opened): back to
                     # AVAILABLE, which decides afresh (wait, or a dead-bus
-                    # close once the mains breaker is open).
+                    # close once the mains breaker is open).  In a stack the
+                    # bus is the units' own: synchronise to it while live.
                     self._go(ST_AVAILABLE)
                 elif t >= cfg.sync_ms:
                     self.flags |= _FLAG_SYNC_FAIL
@@ -560,7 +571,7 @@ class Sequencer:
                     # it every tick with the close time still to go, and
                     # drop the coil the moment the window is lost (a grid
                     # phase jump, the grid gone) - not a breaker fault.
-                    if not mb_closed or synccheck.bus_dead(m):
+                    if (not mb_closed and not self.fleet) or synccheck.bus_dead(m):
                         self._go(ST_AVAILABLE)
                     elif not synccheck.close_permitted(cfg, m, left if left > 0 else 0):
                         if self.sync_aborts < 1000000:
@@ -574,9 +585,10 @@ class Sequencer:
                         self._go(ST_AVAILABLE)
                     else:
                         do |= _DO_GCB_CLOSE
-                elif mb_closed or not cfg.dead_bus_close:
+                elif mb_closed or not cfg.dead_bus_close or not self.fleet_db_ok:
                     # A dead-bus close whose bus is no longer ours alone (the
-                    # mains breaker closed meanwhile): abandon it.
+                    # mains breaker closed meanwhile, or in a stack the
+                    # arbiter withdrew: another unit has it): abandon it.
                     self._go(ST_AVAILABLE)
                 elif t >= cfg.gcb_ms:
                     self.flags |= _FLAG_GCB_FAIL_CLOSE

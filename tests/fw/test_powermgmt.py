@@ -218,3 +218,28 @@ def test_on_the_same_frames_at_most_one_unit_starts_and_at_most_one_stops():
             stops = [k for k in u if not run[k] and u[k][1] & sl.F_GCB_CLOSED]
             assert len(starts) <= 1 and len(stops) <= 1, (trial, u, run)
             assert not (starts and stops), (trial, u, run)
+
+
+def test_zero_delays_start_and_stop_only_while_the_need_is_there():
+    def zero(p):
+        p.start_delay_ms = 0
+        p.stop_delay_ms = 0
+    # nothing needed: no start, however short the delay
+    run, _ = _decide(_fleet((1000, 1000, 1000), stopped=(4,)), 1000, make=zero)
+    assert not run[4]
+    # a start in progress: no second one
+    u = _fleet((9500, 9500), stopped=(4,))
+    u[3] = (CRANK, sl.F_AUTO, 3, 0, 200, 60, 1000)
+    run, _ = _decide(u, 1000, make=zero)
+    assert not run[4]
+
+
+def test_nothing_starts_or_stops_while_listening():
+    def listen(p):
+        p.listen_ms = 600
+        p.start_delay_ms = 0
+    u = _fleet((9500, 9500))
+    run, _ = _decide(u, 500, make=listen)
+    assert not run[3]
+    run, _ = _decide(u, 800, make=listen)
+    assert run[3]

@@ -1,0 +1,146 @@
+"""One controller's part in a stack of GX230s (issue 12): the share link's
+frames in and out, and what the stack asks of this unit.
+
+Built by the controller when fleet_unit_id is set (config.py).  Every
+PERIOD_MS it runs power management (powermgmt.py: should this unit run),
+island load sharing (loadshare.py: its speed and voltage biases), the
+dead-bus arbiter (deadbus.py: may it close onto a dead bus), and broadcasts
+its frame (sharelink.py) through the HAL (Hal.share_send); frames from the
+others arrive through Controller.share_rx between ticks.  The sequencer
+reads the answers (Sequencer.fleet_run, fleet_db_ok); the controller adds
+the biases to the governor's and the AVR's references while the unit is on
+an island bus (its GCB closed, the mains breaker open).
+
+In a stack the bus sensing (IN_BUS_*) is the common bus on the far side of
+this unit's breaker: a live bus with the mains breaker open is another
+unit's, and this one synchronises to it.
+
+The link's figures here are the ones the dead-bus claim floor is worked
+out from (config._CLAIM_FLOOR_MS): frames every 50 ms, a peer stale after
+300 ms, a link latency of at most 50 ms (CAN at 250 kbit/s carries 16
+units' frames in under 10 ms).  Allocation free in tick() and rx().
+"""
+
+from fixpt import const
+import deadbus
+import fuels
+import loadshare
+import powermgmt
+import protection as pr
+import sharelink as sl
+import synccheck
+
+PERIOD_MS = const(50)
+STALE_MS = const(300)
+LATENCY_MS = const(50)
+
+_DI_GCB_CLOSED = const(16)     # hal.DI_GCB_CLOSED
+_DI_MB_CLOSED = const(128)     # hal.DI_MB_CLOSED
+_ST_AVAILABLE = const(7)       # sequencer.ST_*
+_ST_CLOSING = const(9)
+_MODE_AUTO = const(2)
+_CL_SOFT = const(4)            # protection.CL_SOFT
+_PCT_MAX = const(20000)
+
+
+class Fleet:
+    def __init__(self, cfg):
+        u = cfg.fleet_unit_id
+        self.unit = u
+        self.peers = sl.Peers(u, STALE_MS)
+        self.ls = loadshare.LoadShare(u)
+        self.ls.fallback_droop_pct_x100 = cfg.ls_droop_pct_x100
+        pm = powermgmt.PowerMgmt(u)
+        pm.rank_mode = cfg.pm_rank
+        pm.eq_band_h = cfg.pm_eq_band_h
+        pm.start_pct = cfg.pm_start_pct
+        pm.stop_pct = cfg.pm_stop_pct
+        pm.reserve_kw = cfg.pm_reserve_kw
+        pm.step_kw = cfg.pm_step_kw
+        pm.min_units = cfg.pm_min_units
+        pm.start_delay_ms = cfg.pm_start_delay_s * 1000
+        pm.stop_delay_ms = cfg.pm_stop_delay_s * 1000
+        pm.listen_ms = 2 * STALE_MS
+        self.pm = pm
+        self.db = deadbus.DeadBus(u, cfg.fleet_master_id, cfg.fleet_mask, cfg.fleet_claim_ms)
+        self.prio = cfg.fleet_prio
+        self.master = cfg.fleet_master_id
+        r = cfg.p_fuel_rated_kw_x10 // 10
+        self.rating_kw = r if r > 0 else 1
+        self.step_kw = self.rating_kw * cfg.fuel_row[fuels.F_MAX_STEP_PCT] // 100
+        self.rated_rpm_x10 = cfg.rated_rpm_x10
+        self.v_rated_dv = cfg.v_rated_dv
+        self.buf = bytearray(sl.FRAME_BYTES)
+        self.seq = 0
+        self.sent = 0
+        self._acc_ms = PERIOD_MS      # the first tick already decides and sends
+        self.spd_bias_rpm_x10 = 0
+        self.v_bias_dv = 0
+
+    def rx(self, buf, n):
+        """A frame from the link: taken, or refused and counted (sharelink)."""
+        return self.peers.decode(buf, n)
+
+    def tick(self, hal, m, seq, worst, run_s, last_alarm, dt_ms):
+        """Every control tick, before the sequencer's update.  last_alarm:
+        the protection index of the alarm raised last (-1 none)."""
+        self.peers.tick(dt_ms)
+        a = self._acc_ms + dt_ms
+        if a < PERIOD_MS:
+            self._acc_ms = a
+            return
+        self._acc_ms = 0
+        di = m.di
+        gcb = (di & _DI_GCB_CLOSED) != 0
+        mb = (di & _DI_MB_CLOSED) != 0
+        st = seq.state
+        r = self.rating_kw
+        p = m.p_kw_x10 * 1000 // r
+        q = m.q_kvar_x10 * 1000 // r
+        p = -_PCT_MAX if p < -_PCT_MAX else (_PCT_MAX if p > _PCT_MAX else p)
+        q = -_PCT_MAX if q < -_PCT_MAX else (_PCT_MAX if q > _PCT_MAX else q)
+        p_kw = m.p_kw_x10 // 10
+        auto = seq.mode == _MODE_AUTO
+        avail = auto and worst < _CL_SOFT
+        run_h = run_s // 3600
+        pm = self.pm
+        run = pm.update(self.peers, avail, st, gcb, self.prio, run_h, r, p_kw, self.step_kw, a)
+        island = gcb and not mb
+        ls = self.ls
+        ls.update(self.peers, island, p, q, r, a)
+        if island:
+            self.spd_bias_rpm_x10 = self.rated_rpm_x10 * ls.spd_bias_pct_x100 // 10000
+            self.v_bias_dv = self.v_rated_dv * ls.v_bias_pct_x100 // 10000
+        else:
+            self.spd_bias_rpm_x10 = 0
+            self.v_bias_dv = 0
+        want = (st == _ST_AVAILABLE or st == _ST_CLOSING) and not gcb and not mb and \
+            seq.close_request(di)
+        ok = self.db.update(self.peers, want, synccheck.bus_dead(m), a)
+        if run != seq.fleet_run or ok != seq.fleet_db_ok:
+            seq.fleet_run = run
+            seq.fleet_db_ok = ok
+            seq.settings_changed()      # the sequencer's quiet path starts afresh
+        f = 0
+        if gcb:
+            f |= sl.F_GCB_CLOSED
+        if mb:
+            f |= sl.F_MB_CLOSED
+        if ls.sharing:
+            f |= sl.F_SHARING
+        if self.db.claiming:
+            f |= sl.F_DEADBUS_CLAIM
+        if st == _ST_AVAILABLE:
+            f |= sl.F_AVAILABLE
+        if worst >= _CL_SOFT:
+            f |= sl.F_SHUTDOWN
+        if auto:
+            f |= sl.F_AUTO
+        code = pr.PROTECTIONS[last_alarm][pr.P_CODE] if last_alarm >= 0 else 0
+        s = (self.seq + 1) & 0xFF
+        self.seq = s
+        sl.encode(self.buf, self.unit, s, st, f, self.prio, self.master, p, q, r,
+                  r - p_kw if gcb else 0, self.step_kw if gcb else 0, run_h, code)
+        hal.share_send(self.buf, sl.FRAME_BYTES)
+        if self.sent < 1000000:
+            self.sent += 1
