@@ -110,7 +110,7 @@ class LoadShare:
         self.avg_p_pct_x100 = _mean(sum_p, sum_r)
         self.avg_q_pct_x100 = _mean(sum_q, sum_r)
         lim = self.bias_lim_pct_x100
-        share = on_bus and not lost
+        share = not lost       # (off the bus its biases are not used: fleet.py)
         if share:
             bp = _sat((self.avg_p_pct_x100 - p_pct_x100) * self.kp_gain_x100 // 100, lim)
             bq = _sat((self.avg_q_pct_x100 - q_pct_x100) * self.kq_gain_x100 // 100, lim)

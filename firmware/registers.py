@@ -236,7 +236,16 @@ L_EV_VALUE = const(78)
 L_EV_VALID = const(79)
 L_CODE_FAILS = const(80)
 L_MAP = const(81)
-N_LIVE = const(82)
+L_FL_STEP = const(82)       # the stack (fleet.py; NA on a single set)
+L_FL_CAP = const(83)
+L_FL_LOAD = const(84)
+L_FL_RUN = const(85)
+L_FL_SHED = const(86)
+L_FL_SHARE = const(87)
+L_FL_DBWHY = const(88)
+L_FL_GOOD = const(89)
+L_FL_BAD = const(90)
+N_LIVE = const(91)
 
 # -2**30 written as a sum: the literal 1073741824 is not a small int on a
 # 32-bit port, so a board compiling this from source would make NA a bigint
@@ -306,6 +315,20 @@ POINTS = (
     (TB_IR, 72, "starts", T_U32, 1, "", A_R, S_LIVE, L_STARTS, L_NONE),
     (TB_IR, 74, "kwh", T_U32, 10, "kWh", A_R, S_LIVE, L_KWH, L_NONE),
     (TB_IR, 76, "uptime_s", T_U32, 1, "s", A_R, S_LIVE, L_UPTIME, L_NONE),
+    # The stack (issue 12; not available on a single set): the load step the
+    # stack can accept now (the data centre paces its jobs by it), its
+    # running capacity and load, the units running or starting, the load
+    # shedding stage, 1 sharing isochronously / 0 droop, why a dead-bus
+    # close waits (deadbus.W_*), and share-link frames taken and refused.
+    (TB_IR, 80, "fleet_step_kw", T_U32, 1, "kW", A_R, S_LIVE, L_FL_STEP, L_NONE),
+    (TB_IR, 82, "fleet_capacity_kw", T_U32, 1, "kW", A_R, S_LIVE, L_FL_CAP, L_NONE),
+    (TB_IR, 84, "fleet_load_kw", T_S32, 1, "kW", A_R, S_LIVE, L_FL_LOAD, L_NONE),
+    (TB_IR, 86, "fleet_units_running", T_U16, 1, "", A_R, S_LIVE, L_FL_RUN, L_NONE),
+    (TB_IR, 87, "fleet_shed_stage", T_U16, 1, "", A_R, S_LIVE, L_FL_SHED, L_NONE),
+    (TB_IR, 88, "fleet_sharing", T_U16, 1, "", A_R, S_LIVE, L_FL_SHARE, L_NONE),
+    (TB_IR, 89, "fleet_deadbus_wait", T_U16, 1, "", A_R, S_LIVE, L_FL_DBWHY, L_NONE),
+    (TB_IR, 90, "share_frames_good", T_U32, 1, "", A_R, S_LIVE, L_FL_GOOD, L_NONE),
+    (TB_IR, 92, "share_frames_refused", T_U32, 1, "", A_R, S_LIVE, L_FL_BAD, L_NONE),
     (TB_IR, 100, "mb_bus_msgs", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_BUS, L_NONE),
     (TB_IR, 102, "mb_crc_errors", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_CRC, L_NONE),
     (TB_IR, 104, "mb_exceptions", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_EXC, L_NONE),
@@ -707,6 +730,25 @@ class Registers:
             lv[L_SET_CRC] = c.settings_crc
             lv[L_LINK_VER] = c.link_version
             lv[L_NPROT] = _N_PROT
+            fl = c.fleet
+            if fl is None:
+                for k in range(L_FL_STEP, L_FL_BAD + 1):
+                    lv[k] = NA
+            else:
+                pm = fl.pm
+                lv[L_FL_STEP] = pm.fleet_step_kw
+                lv[L_FL_CAP] = pm.cap_kw
+                lv[L_FL_LOAD] = pm.load_kw
+                lv[L_FL_RUN] = pm.n_running
+                lv[L_FL_SHED] = pm.shed_stage
+                lv[L_FL_SHARE] = 1 if fl.ls.sharing else 0
+                lv[L_FL_DBWHY] = fl.db.why
+                pe = fl.peers
+                lv[L_FL_GOOD] = pe.good
+                bad = 0
+                for k in range(7):      # sharelink.N_REFUSALS
+                    bad += pe.refused[k]
+                lv[L_FL_BAD] = bad
             if unlocked:
                 left = cfg.mb_unlock_s - ((m.t_ms - self.unlocked_at) & 0x3FFFFFFF) // 1000
                 lv[L_UNLOCKED_S] = left if self.unlocked else cfg.mb_unlock_s

@@ -441,3 +441,28 @@ def test_the_trip_profile_and_its_setting_change_together_in_a_multi_register_wr
     assert _exc(r) == 0
     assert c.cfg.ieee1547_category == 2 and c.prot.pickup[i] == cats[1][0]
     assert c.cfg.sync_df_max_mhz == 300
+
+
+def test_the_stack_figures_read_not_available_on_a_single_set_and_live_on_a_unit():
+    h, c = _stopped()
+    r = _read(c, 4, 80, 14)
+    assert r[0:2] == [0xFFFF, 0xFFFF] and r[6] == 0xFFFF and r[8] == 0xFFFF, r
+    # a unit of a stack of two, its peer loaded on the bus
+    import sharelink as sl
+    h = PortHal()
+    c = Controller(h)
+    assert c.cfg.set_many((("fleet_unit_id", 1), ("fleet_mask", 6))) is None
+    c._build()
+    running_inputs(h, c.cfg, 0, 0)
+    h.next_in[hal.IN_DI] = hal.DI_METER_OK | hal.DI_GAS_PROVEN
+    b = bytearray(sl.FRAME_BYTES)
+    sl.encode(b, 2, 1, 10, sl.F_GCB_CLOSED | sl.F_AUTO | sl.F_SHARING, 1, 1, 5000, 0, 200,
+              100, 60, 0, 0)
+    assert c.share_rx(b, len(b)) == -1
+    c.share_rx(b, 3)                       # a short frame: refused, counted
+    c.tick()
+    r = _read(c, 4, 80, 14)
+    assert (r[0] << 16 | r[1]) == 60                     # step: unit 2's envelope
+    assert (r[2] << 16 | r[3]) == 200 and (r[4] << 16 | r[5]) == 100
+    assert r[6] == 1 and r[7] == 0 and r[8] == 1
+    assert (r[10] << 16 | r[11]) == 1 and (r[12] << 16 | r[13]) == 1
