@@ -466,3 +466,16 @@ def test_the_stack_figures_read_not_available_on_a_single_set_and_live_on_a_unit
     assert (r[2] << 16 | r[3]) == 200 and (r[4] << 16 | r[5]) == 100
     assert r[6] == 1 and r[7] == 0 and r[8] == 1
     assert (r[10] << 16 | r[11]) == 1 and (r[12] << 16 | r[13]) == 1
+    # and reading them allocates nothing (heap_lock, MicroPython)
+    from helpers import is_micropython
+    if is_micropython():
+        import gc
+        import micropython
+        fr = _frame(1, 4, 0, 80, 0, 14)
+        gc.collect()
+        micropython.heap_lock()
+        try:
+            for _ in range(5):
+                c.serve_uart(fr, len(fr), 1000)
+        finally:
+            micropython.heap_unlock()
