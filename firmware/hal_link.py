@@ -5,7 +5,9 @@ stdin/stdout pipes) and by a real board in hardware-in-the-loop mode (USB CDC
 serial).  Each tick the plant sends an 'I' frame with the input vector; the
 firmware answers with one 'O' frame carrying the output vector followed by the
 telemetry vector.  Setting ('S') and begin ('B') frames may arrive between
-ticks and are answered at once.
+ticks and are answered at once.  Share-link frames ('F', the stack's) travel
+both ways unanswered: one in goes to on_share (Controller.share_rx) between
+ticks, one the controller sends during a tick goes out before its 'O'.
 
 Bad frames are counted and answered with an 'E' frame so the plant never
 waits on a reply that will not come; the stream is resynchronised by hunting
@@ -32,6 +34,7 @@ _E_TYPE = const(-6)  # link.E_TYPE
 _HEADER = const(4)  # link.HEADER
 _MAX_VALUES = const(32)  # link.MAX_VALUES
 _N_IDENT = const(5)  # link.N_IDENT
+_SHARE_MAX = const(30)  # link.SHARE_MAX
 _SOF = const(165)  # link.SOF
 _T_ANSWER = const(65)  # link.T_ANSWER
 _T_BEGIN = const(66)  # link.T_BEGIN
@@ -42,6 +45,7 @@ _T_INPUTS = const(73)  # link.T_INPUTS
 _T_OUTPUTS = const(79)  # link.T_OUTPUTS
 _T_QUIT = const(81)  # link.T_QUIT
 _T_SET = const(83)  # link.T_SET
+_T_SHARE = const(70)  # link.T_SHARE
 _T_UART = const(85)  # link.T_UART
 _UART_CHUNK = const(87)  # link.UART_CHUNK
 # -- end of generated constants --
@@ -89,6 +93,9 @@ class LinkHal(hal.Hal):
         self.on_begin = None     # callable(fuel_pct_x100, speed_rpm_x10)
         self.on_command = None   # callable(command, argument) -> bool
         self.on_uart = None      # callable(buf, n, t_us): the Modbus port (controller.serve_uart)
+        self.on_share = None     # callable(buf, n): a share-link frame (controller.share_rx)
+        # The bytes of a 'U' frame in, and of an 'F' frame in (never both at
+        # once: each is handed on and done with before the next frame).
         self._ubuf = bytearray(_UART_CHUNK)
         self._fast_in = None     # the input vector frames decode into (see read)
         self._direct = False     # the last frame went there
@@ -182,6 +189,10 @@ class LinkHal(hal.Hal):
                 # Three header values, then the bytes packed three a value.
                 k = self._vals[0]
                 want = 3 + (k + 2) // 3 if 0 <= k <= _UART_CHUNK else 99
+            elif t == _T_SHARE:
+                # One header value (the byte count), then the bytes.
+                k = self._vals[0]
+                want = 1 + (k + 2) // 3 if 0 <= k <= _SHARE_MAX else 99
             if want < 0:
                 self._refuse(_E_TYPE)
                 continue
@@ -190,6 +201,14 @@ class LinkHal(hal.Hal):
                 continue
             if t == _T_UART:
                 self._serve_uart()
+                continue
+            if t == _T_SHARE:
+                # Not answered (as on CAN): the controller counts a refusal.
+                k = link.share_unpack(self._vals, self._ubuf)
+                if k < 0:
+                    self._refuse(_E_RANGE)
+                elif self.on_share is not None:
+                    self.on_share(self._ubuf, k)
                 continue
             if t == _T_INPUTS:
                 self.ticks = self.ticks + 1 if self.ticks < _CNT_MAX else 1
@@ -240,6 +259,13 @@ class LinkHal(hal.Hal):
             link.encode(self._buf, _T_UART, self._out_vals, m)
             self._write(self._frames[m])
             o += k
+
+    def share_send(self, buf, n):
+        """A share-link frame out, in one 'F' frame (during the tick: it
+        reaches the plant before the tick's 'O')."""
+        m = link.share_values(self._out_vals, buf, n)
+        link.encode(self._buf, _T_SHARE, self._out_vals, m)
+        self._write(self._frames[m])
 
     def read(self, inp):
         if self._direct:

@@ -9,13 +9,15 @@ Frame layout (little endian), version 2:
          'A' setting answer, 'B' begin (preset governor), 'Q' quit,
          'E' error report, 'H' hello (identity: versions and vector sizes),
          'C' operator command (start, stop, reset, mode, breaker: sequencer.CMD_*),
-         'U' UART bytes (the Modbus port; version 2)
+         'U' UART bytes (the Modbus port; version 2),
+         'F' a share-link frame (the stack's, fleet.py; see below)
   3      n, number of int32 values that follow (0..MAX_VALUES)
   4..    n x int32
   4+4n   CRC-16/MODBUS over bytes 0..4+4n-1, low byte first
 Each type carries a fixed number of values (I: the input vector, S, C, B:
-2, H, Q: 0); a frame with another count is refused with E_LENGTH.  'B' is
-taken only before the session's first 'I' (E_ORDER after).
+2, H, Q: 0; U, F: their header values, then the bytes as below); a frame
+with another count is refused with E_LENGTH.  'B' is taken only before the
+session's first 'I' (E_ORDER after).
 UART channel ('U', both ways): values [n_bytes, t_us, flag, packed...], the
 bytes packed three to a value (b0 | b1 << 8 | b2 << 16), at most UART_CHUNK
 (87) bytes a frame.  Plant to firmware: bytes that arrived on the line at
@@ -24,6 +26,23 @@ was silent up to t_us"; flag 0.  The firmware serves them at once, between
 ticks, and answers with its reply bytes in 'U' frames flagged 1 (t_us of the
 request), ending with one 'U' frame of n_bytes = 0, flag 0: every 'U' in gets
 exactly one such answer, so both ends stay in step.
+Share channel ('F', both ways): values [n_bytes, packed...], the bytes
+packed three to a value as in 'U' (no t_us, no flag), 0..SHARE_MAX (30)
+bytes a frame (sharelink.FRAME_BYTES, 24, in practice).  Plant to firmware:
+a frame another unit of the stack broadcast; the firmware hands it to
+on_share(buf, n) (Controller.share_rx) between ticks and does not answer
+(fire and forget, as on CAN: a refusal is counted inside the firmware).  A
+malformed one (a count that does not match n_bytes, n_bytes outside
+0..SHARE_MAX: E_LENGTH; a value not three bytes: E_RANGE) is answered 'E'
+like any bad frame, which the host reads before the next tick's 'O'.
+Firmware to plant: each frame the controller sends (Hal.share_send) during
+a tick, so they arrive before that tick's 'O' frame.
+'F' leaves LINK_VERSION at 2: it adds a type and changes none, and each
+end says when the other lacks it.  A board without 'F' answers one with 'E'
+E_TYPE (the host reports it at the next frame it reads); a host without it
+fails on an 'F' where it expects an 'O'.  A session that shares nothing is
+the same frames as before, so bumping the version would only cut off the
+version-2 boards and hosts that never use the stack.
 Values are signed 32-bit on the wire but must lie within the 31-bit small-int
 range (+-2**30) so that a 32-bit MicroPython port decodes them without a
 bigint; a frame breaking that is rejected like a CRC error.
@@ -52,6 +71,8 @@ T_HELLO = const(0x48)     # 'H'  asked with no values; answered 'H' with IDENT_*
 T_COMMAND = const(0x43)   # 'C'  [command, argument]; answered 'A' [command, 1/0]
 T_UART = const(0x55)      # 'U'  [n_bytes, t_us, flag, bytes packed 3 per value]
 UART_CHUNK = const(87)    # bytes per 'U' frame: (MAX_VALUES - 3) * 3
+T_SHARE = const(0x46)     # 'F'  [n_bytes, bytes packed 3 per value]: a share-link frame
+SHARE_MAX = const(30)     # bytes per 'F' frame (11 values; sharelink.FRAME_BYTES is 24)
 
 # Decode results (negative = frame rejected)
 E_OK = const(0)
@@ -193,7 +214,21 @@ def uart_values(vals, data, start, n, t_us, flag):
     vals[0] = n
     vals[1] = t_us
     vals[2] = flag
-    k = 3
+    return _put_bytes(vals, 3, data, start, n)
+
+
+def share_values(vals, data, n):
+    """Fill vals for an 'F' frame carrying data[0:n] (n <= SHARE_MAX);
+    returns the value count."""
+    if n < 0 or n > SHARE_MAX:
+        raise ValueError("share frame length")
+    vals[0] = n
+    return _put_bytes(vals, 1, data, 0, n)
+
+
+def _put_bytes(vals, k, data, start, n):
+    """data[start:start+n] packed three a value into vals from index k;
+    returns the index after the last."""
     i = 0
     while i < n:
         v = data[start + i]
@@ -212,8 +247,22 @@ def uart_unpack(vals, out):
     n = vals[0]
     if n < 0 or n > UART_CHUNK:
         return -1
+    return _get_bytes(vals, 3, out, n)
+
+
+def share_unpack(vals, out):
+    """Bytes of a decoded 'F' frame into out; returns n (-1: inconsistent)."""
+    n = vals[0]
+    if n < 0 or n > SHARE_MAX:
+        return -1
+    return _get_bytes(vals, 1, out, n)
+
+
+def _get_bytes(vals, k, out, n):
+    """n bytes packed three a value from vals[k] on into out; returns n
+    (-1: a value that is not three bytes)."""
     for i in range(n):
-        v = vals[3 + i // 3]
+        v = vals[k + i // 3]
         if v < 0 or v > 0xFFFFFF:
             return -1
         out[i] = (v >> (8 * (i % 3))) & 0xFF

@@ -38,6 +38,7 @@ def main(rx, tx, lock_after=-1):
     h.on_begin = c.begin
     h.on_command = c.command
     h.on_uart = c.serve_uart
+    h.on_share = c.share_rx     # the stack's share link ('F' frames)
     c.run(lock_after)
     return c
 

@@ -87,6 +87,7 @@ class LinkClient:
         self.n_out = hal.N_OUT + N_TELE
         self.skipped = 0          # bytes hunted over before a start byte
         self.junk = b""           # the last of them, for error messages
+        self.shared = []          # share frames ('F') the firmware sent in the last tick
 
     # -- frames ------------------------------------------------------------
 
@@ -142,7 +143,11 @@ class LinkClient:
 
     def expect(self, ftype):
         """Read one frame of type ftype; an 'E' frame or any other type fails."""
-        t = self.recv("'%s' frame" % chr(ftype))
+        return self._check(self.recv("'%s' frame" % chr(ftype)), ftype)
+
+    def _check(self, t, ftype):
+        """The frame just read (type t) is an ftype, or fail; returns its
+        value count."""
         if t == link.T_ERROR:
             code = self.vals[0]
             raise self._fail("firmware sent error %d: %s (errors so far: %d)" % (
@@ -173,8 +178,21 @@ class LinkClient:
         self.expect(link.T_ANSWER)
 
     def tick(self, inputs):
+        """One tick: the outputs and telemetry; the share frames the firmware
+        sent during it (they come before the 'O') in self.shared."""
         self.send(link.T_INPUTS, inputs[:hal.N_IN])
-        n = self.expect(link.T_OUTPUTS)
+        shared = []
+        self.shared = shared
+        while True:
+            t = self.recv("'O' frame")
+            if t != link.T_SHARE:
+                break
+            buf = bytearray(link.SHARE_MAX)
+            k = link.share_unpack(self.vals, buf)
+            if k < 0 or self._buf[3] != 1 + (k + 2) // 3:
+                raise self._fail("corrupt 'F' frame from the firmware")
+            shared.append(bytes(buf[:k]))
+        n = self._check(t, link.T_OUTPUTS)
         if n != self.n_out:
             # Host and board built from different firmware versions.
             raise self._fail("firmware sent %d output values, this host expects %d "
@@ -205,6 +223,18 @@ class LinkClient:
                     raise self._fail("corrupt 'U' frame from the firmware")
                 reply += bytes(buf[:k])
         return reply
+
+    def share(self, frame):
+        """Hand the firmware a frame from the stack's share link ('F'); not
+        answered (a refusal is counted in the firmware; a malformed 'F' is
+        answered 'E', which the next frame read reports).  A frame longer
+        than an 'F' carries (link.SHARE_MAX) travels cut to SHARE_MAX bytes:
+        still not a share frame's length, so refused for its length as the
+        in-process firmware refuses the whole of it."""
+        frame = bytes(frame[:link.SHARE_MAX])
+        v = self._out
+        n = link.share_values(v, frame, len(frame))
+        self.send(link.T_SHARE, list(v[:n]))
 
     def quit(self):
         self.send(link.T_QUIT, ())
@@ -274,3 +304,12 @@ class LinkRuntime:
 
     def uart(self, data, t_us):
         return self.link.uart(data, t_us)
+
+    def share_rx(self, frame):
+        """A frame from the stack's share link, delivered between ticks (no
+        answer: a refusal is counted by the firmware, as on CAN)."""
+        self.link.share(frame)
+
+    def share_sent(self):
+        """The share frames the firmware sent during the last tick (bytes)."""
+        return self.link.shared
