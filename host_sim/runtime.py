@@ -39,9 +39,13 @@ class _HostHal(hal.Hal):
         self.tele = None
         self.safe_called = False
         self.sent = bytearray()
+        self.shared = []          # share frames sent during the last tick
 
     def uart_send(self, buf, n):
         self.sent += buf[:n]
+
+    def share_send(self, buf, n):
+        self.shared.append(bytes(buf[:n]))
 
     def read(self, inp):
         p = self.pending
@@ -73,8 +77,23 @@ class CPythonRuntime:
     def begin(self, fuel_pct_x100, speed_rpm_x10):
         self.ctl.begin(fuel_pct_x100, speed_rpm_x10)
 
+    def share_rx(self, frame):
+        """A frame from the stack's share link, delivered between ticks (no
+        answer: a refusal is counted by the firmware, as on CAN)."""
+        buf = bytearray(frame)
+        try:
+            self.ctl.share_rx(buf, len(buf))
+        except Exception as e:
+            self.ctl.fail_safe()
+            raise RuntimeError_("firmware fail-safe: %s: %s" % (type(e).__name__, e))
+
+    def share_sent(self):
+        """The share frames the firmware sent during the last tick (bytes)."""
+        return self.hal.shared
+
     def tick(self, inputs):
         self.hal.pending = inputs
+        self.hal.shared = []
         try:
             self.ctl.tick()
         except Exception as e:
