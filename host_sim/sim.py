@@ -177,6 +177,70 @@ def _ramp(start, t, t0, dur, to):
     return start + (to - start) * x
 
 
+def fault_ramps(fstate, sens, aux, t):
+    """The slow fault ramps (drifting senders, a falling gas supply) at t."""
+    if fstate["oil_drift"]:
+        sens.oil_offset_kpa = fstate["oil_drift"][1] * (t - fstate["oil_drift"][0])
+    if fstate["coolant_drift"]:
+        sens.coolant_offset_degc = fstate["coolant_drift"][1] * (t - fstate["coolant_drift"][0])
+    if fstate["gas_ramp"]:
+        t0, dur, frm, to = fstate["gas_ramp"]
+        aux.gas_supply_mbar = _ramp(frm, t, t0, dur, to)
+
+
+def new_fault_state():
+    """The injected-fault state _apply_fault and di_bits work on."""
+    return {"di_fault": 0, "oil_drift": None, "coolant_drift": None, "gas_ramp": None,
+            "unbalance": 0.0, "not_proven": False, "fuel_cutoff": False,
+            "excitation_loss": False}
+
+
+def phase_currents(p, q, v, v_rated, unbalance):
+    """Phase currents (A) from the metered power: kVA / (sqrt 3 V), split by
+    an injected unbalance."""
+    s_now = (p * p + q * q) ** 0.5
+    i_avg = s_now * 1000.0 / (1.7320508 * max(v, 0.05) * v_rated) if s_now > 0 else 0.0
+    u = unbalance
+    return (i_avg * (1.0 + u), i_avg, i_avg * (1.0 - u))
+
+
+def di_bits(fstate, aux, estop, config_en, remote_start, gcb_closed, mb_closed):
+    """The controller's digital inputs (hal.DI_*) from the plant's switches."""
+    di = fstate["di_fault"]
+    if estop:
+        di |= hal.DI_ESTOP
+    if config_en:
+        di |= hal.DI_CONFIG_EN
+    if remote_start:
+        di |= hal.DI_REMOTE_START
+    if gcb_closed:
+        di |= hal.DI_GCB_CLOSED
+    if mb_closed:
+        di |= hal.DI_MB_CLOSED
+    if aux.gas_mbar >= 10.0 and not (di & hal.DI_GAS_LEAK) and not fstate["not_proven"]:
+        di |= hal.DI_GAS_PROVEN
+    return di
+
+
+def grid_event(grid, ev, t):
+    """A scenario's grid event on the utility source."""
+    a = ev["action"]
+    if a == "drift":
+        grid.drift(t, ev["duration_s"], ev["df_hz"])
+    elif a == "f_step":
+        grid.f_step(ev["df_hz"])
+    elif a == "v_step":
+        grid.v_step(ev["dv_pct"] / 100.0)
+    elif a == "v_ramp":
+        grid.v_ramp(t, ev["duration_s"], ev["to_pct"] / 100.0)
+    elif a == "phase_jump":
+        grid.phase_jump(ev["deg"])
+    elif a == "outage":
+        grid.outage()
+    elif a == "restore":
+        grid.restore()
+
+
 def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
     # Configure the firmware through its own setting path (the same one
     # Modbus will use): fuel and frequency first, then scenario overrides.
@@ -226,9 +290,7 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
     map_kpa_pu = 101.325 / eng.p_amb
     # Discrete inputs and injected-fault state
     remote_start = running_start if sc.get("remote_start") is None else sc["remote_start"]
-    fstate = {"di_fault": 0, "oil_drift": None, "coolant_drift": None, "gas_ramp": None,
-              "unbalance": 0.0, "not_proven": False, "fuel_cutoff": False,
-              "excitation_loss": False}
+    fstate = new_fault_state()
     estop = False
     config_en = False         # the configuration key switch (Modbus writes)
 
@@ -399,55 +461,18 @@ def _run(sc, rt, cfg, seed, trace, on_tick, port=None):
                 else:
                     estop = ev["value"]
             elif ev["kind"] == "grid":
-                a = ev["action"]
-                if a == "drift":
-                    grid.drift(t, ev["duration_s"], ev["df_hz"])
-                elif a == "f_step":
-                    grid.f_step(ev["df_hz"])
-                elif a == "v_step":
-                    grid.v_step(ev["dv_pct"] / 100.0)
-                elif a == "v_ramp":
-                    grid.v_ramp(t, ev["duration_s"], ev["to_pct"] / 100.0)
-                elif a == "phase_jump":
-                    grid.phase_jump(ev["deg"])
-                elif a == "outage":
-                    if mb.closed:
-                        lom.append({"t_s": round(t, 4), "detect_ms": None, "open_ms": None,
-                                    "load_interrupted": False, "_mb_was_closed": True})
-                    grid.outage()
-                elif a == "restore":
-                    grid.restore()
+                if ev["action"] == "outage" and mb.closed:
+                    lom.append({"t_s": round(t, 4), "detect_ms": None, "open_ms": None,
+                                "load_interrupted": False, "_mb_was_closed": True})
+                grid_event(grid, ev, t)
             elif ev["kind"] == "command":
                 ok = rt.command(ev["command"])
                 commands.append({"t_s": round(t, 4), "command": ev["command"], "accepted": ok})
             else:
                 _apply_fault(ev, eng, aux, brk, sens, fstate)
-        # Slow fault ramps
-        if fstate["oil_drift"]:
-            sens.oil_offset_kpa = fstate["oil_drift"][1] * (t - fstate["oil_drift"][0])
-        if fstate["coolant_drift"]:
-            sens.coolant_offset_degc = fstate["coolant_drift"][1] * (t - fstate["coolant_drift"][0])
-        if fstate["gas_ramp"]:
-            t0, dur, frm, to = fstate["gas_ramp"]
-            aux.gas_supply_mbar = _ramp(frm, t, t0, dur, to)
-        # Phase currents from the metered power (kVA / (sqrt 3 V))
-        s_now = (p * p + q * q) ** 0.5
-        i_avg = s_now * 1000.0 / (1.7320508 * max(v, 0.05) * v_rated) if s_now > 0 else 0.0
-        u = fstate["unbalance"]
-        currents = (i_avg * (1.0 + u), i_avg, i_avg * (1.0 - u))
-        di = fstate["di_fault"]
-        if estop:
-            di |= hal.DI_ESTOP
-        if config_en:
-            di |= hal.DI_CONFIG_EN
-        if remote_start:
-            di |= hal.DI_REMOTE_START
-        if brk.closed:
-            di |= hal.DI_GCB_CLOSED
-        if mb.closed:
-            di |= hal.DI_MB_CLOSED
-        if aux.gas_mbar >= 10.0 and not (di & hal.DI_GAS_LEAK) and not fstate["not_proven"]:
-            di |= hal.DI_GAS_PROVEN
+        fault_ramps(fstate, sens, aux, t)
+        currents = phase_currents(p, q, v, v_rated, fstate["unbalance"])
+        di = di_bits(fstate, aux, estop, config_en, remote_start, brk.closed, mb.closed)
         sens.inputs(t, inputs, aux, currents, di)
         sens.map_input(inputs)
         if gsc["present"]:

@@ -119,8 +119,14 @@ class Alternator:
         self.v = v
         return v
 
-    def step(self, p_pu, q_pu, f_pu, bias_pu):
-        v = self.terminal(p_pu, q_pu, f_pu)
+    def step(self, p_pu, q_pu, f_pu, bias_pu, v_bus=None):
+        """v_bus: the terminal voltage the network solved (a machine on a
+        bus with others: fleetnet.py), else the machine's own terminal
+        equation gives it."""
+        if v_bus is None:
+            v = self.terminal(p_pu, q_pu, f_pu)
+        else:
+            v = self.v = v_bus
         vref = 1.0 + self.bias_gain * bias_pu
         if self.paralleled:
             vref -= self.qdroop * q_pu
