@@ -537,10 +537,7 @@ class Controller:
             self._was_power = False
             if seq.just_disconnected:
                 g.preset(cfg.start_fuel_pct_x100, speed)
-            sp = int(seq.sp_rpm_x10)
-            if int(self._fleet_on) != 0:
-                sp += int(self.fleet.spd_bias_rpm_x10)   # island load sharing
-            g.sp_rpm_x10 = sp
+            g.sp_rpm_x10 = int(seq.sp_rpm_x10)
             g.sync_gain = st == _ST_SYNC or \
                 (st == _ST_CLOSING and (di & _DI_MB_CLOSED) != 0)
             rt = 1 if mn.retransfer else 0
@@ -556,6 +553,23 @@ class Controller:
             # The MAP lead only on load, and not while the island is being
             # synchronised back to the grid (the mains syncer's own tuning).
             g.map_enable = (di & _DI_GCB_CLOSED) != 0 and rt == 0
+            if int(self._fleet_on) != 0:
+                fl = self.fleet
+                g.bias_rpm_x10 = int(fl.spd_bias_rpm_x10)   # island load sharing
+                if int(fl.shared_bus) != 0:
+                    # On a bus with other sets, its own kW is not the load
+                    # to feed forward, nor its manifold's deficit against
+                    # it: a unit that takes more fuel takes load from the
+                    # others at once (its angle moves ahead), and fuel for
+                    # that load pushes it further - the swing between sets
+                    # grows (measured: four units diverge within 3 s,
+                    # fleet4-island-ai).  It feeds forward its share of the
+                    # stack's load (the mean % of rating, its own reading
+                    # in it; its own alone when the link has failed and
+                    # droop holds it), with the timed lead.
+                    if p_ff != 0 and int(fl.ls.sharing) != 0:
+                        p_ff = int(fl.ls.share_kw_x10(p_ff, int(fl.rating_kw)))
+                    g.map_enable = False
             fuel = int(g.update(speed, p_ff, int(m.map_kpa_x10)))
             cut = int(ign.update(speed, int(m.p_jump_kw_x10)))
         elif fm == _FUEL_START:

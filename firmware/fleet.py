@@ -76,6 +76,7 @@ class Fleet:
         self._acc_ms = PERIOD_MS      # the first tick already decides and sends
         self.spd_bias_rpm_x10 = 0
         self.v_bias_dv = 0
+        self.shared_bus = False
 
     def rx(self, buf, n):
         """A frame from the link: taken, or refused and counted (sharelink)."""
@@ -108,6 +109,9 @@ class Fleet:
         island = gcb and not mb
         ls = self.ls
         ls.update(self.peers, island, p, q, r, a)
+        # On an island bus with other sets (or unsure of it: the link has
+        # failed): the governor's own-load leads stand aside (controller).
+        self.shared_bus = island and (ls.n_on_bus > 1 or not ls.sharing)
         if island:
             self.spd_bias_rpm_x10 = self.rated_rpm_x10 * ls.spd_bias_pct_x100 // 10000
             self.v_bias_dv = self.v_rated_dv * ls.v_bias_pct_x100 // 10000

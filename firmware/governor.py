@@ -104,6 +104,10 @@ class Governor:
         self._bumpless = False
         self._power_mode = False
         self.sync_gain = False    # synchronising: the no-load gain set (dual dynamics)
+        # A stack's island load-sharing bias (fleet.py), added to the
+        # reference after the set point: it moves every 50 ms, and is not a
+        # set-point ramp (no acceleration feed-forward, the MAP lead stays).
+        self.bias_rpm_x10 = 0
         self.learn_ok = True      # the controller clears it (ignition cut, knock, metering)
         self.map_q8 = array("i", [0] * N_MAP)
         self.map_lo = array("i", [0] * N_MAP)
@@ -366,7 +370,7 @@ class Governor:
         pr_ = int(cfg.p_fuel_rated_kw_x10)
         x = p_kw_x10
         p_pu_x10000 = (-pr_ if x < -pr_ else (x if x < 2 * pr_ else 2 * pr_)) * 10000 // pr_
-        ref = sp - int(cfg.droop_rpm_x10) * p_pu_x10000 // 10000
+        ref = sp + int(self.bias_rpm_x10) - int(cfg.droop_rpm_x10) * p_pu_x10000 // 10000
         self.ref_rpm_x10 = ref
         # Clamp the error so that a stopped engine (speed 0) cannot push the
         # products out of small-int range; +-20 % speed is full authority anyway.

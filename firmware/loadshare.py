@@ -68,6 +68,8 @@ class LoadShare:
         self._xq = 0
         self._raw_p = 0
         self._raw_q = 0
+        self._peer_p = 0               # the sharing peers on the bus: kW (0.01 kW) and rating
+        self._peer_r = 0
 
     def update(self, peers, on_bus, p_pct_x100, q_pct_x100, rating_kw, dt_ms):
         """This unit's own figures, as it broadcasts them; returns whether it
@@ -99,6 +101,8 @@ class LoadShare:
             sum_r += r
             n += 1
         self._on_bus = seen
+        self._peer_p = sum_p
+        self._peer_r = sum_r
         if not on_bus:
             lost = False
         r = rating_kw if rating_kw > 0 else 1
@@ -133,3 +137,14 @@ class LoadShare:
         self.spd_bias_pct_x100 = _sat(bp + self._xp // 1000, lim)
         self.v_bias_pct_x100 = _sat(bq + self._xq // 1000, lim)
         return share
+
+    def share_kw_x10(self, p_kw_x10, rating_kw):
+        """This unit's share of the stack's load, 0.1 kW: the mean % of
+        rating of the sharing units on the bus (the peers as last heard,
+        this unit as it reads now), times its own rating."""
+        r = rating_kw if rating_kw > 0 else 1
+        x = p_kw_x10
+        lim = 2 * r * 10
+        x = -lim if x < -lim else (lim if x > lim else x)
+        m = _mean(self._peer_p + x * 10, self._peer_r + r)
+        return m * r // 1000
