@@ -19,7 +19,7 @@ from . import scenario as sc_mod
 
 
 def _cmd_list(args):
-    for n in sc_mod.builtin_names():
+    for n in sc_mod.builtin_names() + sc_mod.fleet_builtin_names():
         try:
             d = sc_mod.load(n)["description"]
         except sc_mod.ScenarioError as e:
@@ -94,6 +94,8 @@ def run_and_report(prog, scenario, make_runtime, seed=None, out=None, out_suffix
         return 2, None, None
     if duration is not None:
         sc["duration_s"] = float(duration)
+    if sc.get("fleet"):
+        return _run_stack(prog, sc, make_runtime, seed, out, out_suffix, no_plot, make_port)
     if out is None:
         out = os.path.join("out", sc["name"] + out_suffix)
     why = out_dir_problem(out)
@@ -136,6 +138,45 @@ def run_and_report(prog, scenario, make_runtime, seed=None, out=None, out_suffix
               % (prog, sc_mod._path(out), e.strerror or e), file=sys.stderr)
         return 2, sc, r
     print(report.summary_text(rep))
+    print("wrote %s/report.json, trace.csv%s" % (out, "" if no_plot else ", plot.png"))
+    return 0, sc, r
+
+
+def _run_stack(prog, sc, make_runtime, seed, out, out_suffix, no_plot, make_port):
+    """A stack scenario ([[units]]: fleetsim.py): every unit in the named
+    runtime, the outputs written as for a single set."""
+    from . import fleetsim, fleetreport
+    from .errors import RuntimeError_
+    if make_port is not None:
+        print("%s: %s is a stack: --realtime and --modbus-pty serve a single set"
+              % (prog, sc["name"]), file=sys.stderr)
+        return 2, sc, None
+    runtime = make_runtime()
+    if not isinstance(runtime, str):
+        print("%s: %s is a stack: it runs in the simulator's runtimes (each unit its own), "
+              "not on one board" % (prog, sc["name"]), file=sys.stderr)
+        return 2, sc, None
+    if out is None:
+        out = os.path.join("out", sc["name"] + out_suffix)
+    why = out_dir_problem(out)
+    if why:
+        print("%s: bad --out: %s" % (prog, why), file=sys.stderr)
+        return 2, sc, None
+    t0 = time.perf_counter()
+    try:
+        r = fleetsim.run(sc, runtime, seed=seed)
+    except RuntimeError_ as e:
+        print("%s: %s" % (prog, e), file=sys.stderr)
+        return 3, sc, None
+    wall = time.perf_counter() - t0
+    rep = fleetreport.build(r, wall)
+    try:
+        fleetreport.write_all(r, rep, out, plot=not no_plot)
+    except OSError as e:
+        print("%s: cannot write the outputs to %s: %s"
+              % (prog, sc_mod._path(out), e.strerror or e), file=sys.stderr)
+        return 2, sc, r
+    print(fleetreport.summary_text(rep))
     print("wrote %s/report.json, trace.csv%s" % (out, "" if no_plot else ", plot.png"))
     return 0, sc, r
 

@@ -132,7 +132,16 @@ def _path(p):
 
 
 def builtin_names():
+    """The single-set built-ins (host_sim/scenarios/*.toml)."""
     return sorted(f[:-5] for f in os.listdir(SCENARIO_DIR) if f.endswith(".toml"))
+
+
+FLEET_DIR = os.path.join(SCENARIO_DIR, "fleet")
+
+
+def fleet_builtin_names():
+    """The stack built-ins (host_sim/scenarios/fleet/*.toml, fleetsim.py)."""
+    return sorted(f[:-5] for f in os.listdir(FLEET_DIR) if f.endswith(".toml"))
 
 
 def resolve(name_or_path):
@@ -141,6 +150,8 @@ def resolve(name_or_path):
         return name_or_path
     if name_or_path in builtin_names():
         return os.path.join(SCENARIO_DIR, name_or_path + ".toml")
+    if name_or_path in fleet_builtin_names():
+        return os.path.join(FLEET_DIR, name_or_path + ".toml")
     raise ScenarioError("scenario %s: no such file and no built-in of that name "
                         "(gxsim list shows the built-ins)" % _show(name_or_path))
 
@@ -398,6 +409,78 @@ def _modbus_event(ev, w):
     return e
 
 
+def parse_event(ev, i, duration_s, grid_present):
+    """events[i] of a scenario file -> the checked event (a dict), or
+    ScenarioError naming the field."""
+    w = "events[%d]." % i
+    if not isinstance(ev, dict):
+        raise ScenarioError("events[%d]: must be a table, got %s" % (i, _show(ev)))
+    kind = _choice(ev, "kind", EVENT_KINDS, w)
+    e = {"kind": kind, "t_s": float(_num(ev, "t_s", 0.0, duration_s, w))}
+    if "after_state" in ev:
+        # A worst-moment event: t_s counts from the first time the
+        # controller enters this state (sim.py schedules it then), so
+        # "10 ms after the close decision" stays true when the sequence's
+        # timing changes.  Relays, faults and grid events only: the load
+        # schedule is fixed in time.
+        if kind not in RELATIVE_KINDS:
+            raise ScenarioError("%safter_state: only %s events may follow a state, "
+                                "not %s" % (w, ", ".join(RELATIVE_KINDS), _show(kind)))
+        e["after_state"] = _choice(ev, "after_state", fw_seq.STATE_NAMES, w)
+        ev = {k: v for k, v in ev.items() if k != "after_state"}
+    if kind == "step":
+        _unknown(ev, ("kind", "t_s", "p_pct"), w)
+        e["p_pct"] = float(_num(ev, "p_pct", 0.0, 120.0, w))
+    elif kind == "fuel_quality":
+        # Heating value of the gas drifts (biogas CH4 content): ramps the
+        # gas's heating value to lhv_pct of the commissioned gas's; the
+        # plant's mixer leans, then its lambda trim restores it (engine.py).
+        _unknown(ev, ("kind", "t_s", "lhv_pct", "duration_s"), w)
+        e["lhv_pct"] = float(_num(ev, "lhv_pct", 50.0, 150.0, w))
+        e["duration_s"] = float(_num(ev, "duration_s", 0.0, 3600.0, w, default=0.0))
+    elif kind == "ramp":
+        _unknown(ev, ("kind", "t_s", "p_pct", "duration_s"), w)
+        e["p_pct"] = float(_num(ev, "p_pct", 0.0, 120.0, w))
+        e["duration_s"] = float(_num(ev, "duration_s", 0.0, 3600.0, w))
+    elif kind == "input":
+        _unknown(ev, ("kind", "t_s", "input", "value"), w)
+        e["input"] = _choice(ev, "input", INPUTS, w)
+        e["value"] = _bool(ev, "value", w)
+    elif kind == "command":
+        _unknown(ev, ("kind", "t_s", "command"), w)
+        e["command"] = _choice(ev, "command", COMMANDS, w)
+    elif kind == "grid":
+        if not grid_present:
+            raise ScenarioError("%skind: a grid event needs a grid at the site "
+                                "(grid.present = true)" % w)
+        a = _choice(ev, "action", tuple(GRID_ACTIONS), w)
+        _unknown(ev, ("kind", "t_s", "action") + tuple(GRID_ACTIONS[a]), w)
+        e["action"] = a
+        for k, (lo, hi) in GRID_ACTIONS[a].items():
+            e[k] = float(_num(ev, k, lo, hi, w))
+    elif kind == "modbus":
+        e.update(_modbus_event(ev, w))
+    elif kind == "fault":
+        f = _choice(ev, "fault", tuple(sorted(FAULTS)), w)
+        _unknown(ev, ("kind", "t_s", "fault", "clear") + tuple(FAULTS[f]), w)
+        e["fault"] = f
+        e["clear"] = _bool(ev, "clear", w, default=False)
+        for k, (lo, hi) in FAULTS[f].items():
+            if k in ev:
+                e[k] = float(_num(ev, k, lo, hi, w))
+    else:
+        _unknown(ev, ("kind", "t_s", "low_pct", "high_pct", "period_s", "duty",
+                      "until_s", "end_pct"), w)
+        e["low_pct"] = float(_num(ev, "low_pct", 0.0, 120.0, w))
+        e["high_pct"] = float(_num(ev, "high_pct", 0.0, 120.0, w))
+        e["period_s"] = float(_num(ev, "period_s", 0.1, 600.0, w))
+        e["duty"] = float(_num(ev, "duty", 0.05, 0.95, w, default=0.5))
+        e["until_s"] = float(_num(ev, "until_s", e["t_s"], duration_s, w,
+                                  default=duration_s))
+        e["end_pct"] = float(_num(ev, "end_pct", 0.0, 120.0, w, default=e["low_pct"]))
+    return e
+
+
 def load(name_or_path):
     path = resolve(name_or_path)
     where = _path(path)
@@ -429,6 +512,10 @@ def load(name_or_path):
 def parse(raw, default_name="scenario"):
     if not isinstance(raw, dict):
         raise ScenarioError("scenario: must be a TOML table")
+    if "units" in raw:
+        # A stack of sets on one bus (fleetscenario.py, fleetsim.py).
+        from . import fleetscenario
+        return fleetscenario.parse(raw, default_name)
     _unknown(raw, TOP_KEYS, "")
     sc = {}
     sc["name"] = check_name(raw.get("name", default_name), from_file="name" not in raw)
@@ -494,73 +581,7 @@ def parse(raw, default_name="scenario"):
                             % _show(evs))
     out = []
     for i, ev in enumerate(evs):
-        w = "events[%d]." % i
-        if not isinstance(ev, dict):
-            raise ScenarioError("events[%d]: must be a table, got %s" % (i, _show(ev)))
-        kind = _choice(ev, "kind", EVENT_KINDS, w)
-        e = {"kind": kind, "t_s": float(_num(ev, "t_s", 0.0, sc["duration_s"], w))}
-        if "after_state" in ev:
-            # A worst-moment event: t_s counts from the first time the
-            # controller enters this state (sim.py schedules it then), so
-            # "10 ms after the close decision" stays true when the sequence's
-            # timing changes.  Relays, faults and grid events only: the load
-            # schedule is fixed in time.
-            if kind not in RELATIVE_KINDS:
-                raise ScenarioError("%safter_state: only %s events may follow a state, "
-                                    "not %s" % (w, ", ".join(RELATIVE_KINDS), _show(kind)))
-            e["after_state"] = _choice(ev, "after_state", fw_seq.STATE_NAMES, w)
-            ev = {k: v for k, v in ev.items() if k != "after_state"}
-        if kind == "step":
-            _unknown(ev, ("kind", "t_s", "p_pct"), w)
-            e["p_pct"] = float(_num(ev, "p_pct", 0.0, 120.0, w))
-        elif kind == "fuel_quality":
-            # Heating value of the gas drifts (biogas CH4 content): ramps the
-            # gas's heating value to lhv_pct of the commissioned gas's; the
-            # plant's mixer leans, then its lambda trim restores it (engine.py).
-            _unknown(ev, ("kind", "t_s", "lhv_pct", "duration_s"), w)
-            e["lhv_pct"] = float(_num(ev, "lhv_pct", 50.0, 150.0, w))
-            e["duration_s"] = float(_num(ev, "duration_s", 0.0, 3600.0, w, default=0.0))
-        elif kind == "ramp":
-            _unknown(ev, ("kind", "t_s", "p_pct", "duration_s"), w)
-            e["p_pct"] = float(_num(ev, "p_pct", 0.0, 120.0, w))
-            e["duration_s"] = float(_num(ev, "duration_s", 0.0, 3600.0, w))
-        elif kind == "input":
-            _unknown(ev, ("kind", "t_s", "input", "value"), w)
-            e["input"] = _choice(ev, "input", INPUTS, w)
-            e["value"] = _bool(ev, "value", w)
-        elif kind == "command":
-            _unknown(ev, ("kind", "t_s", "command"), w)
-            e["command"] = _choice(ev, "command", COMMANDS, w)
-        elif kind == "grid":
-            if not present:
-                raise ScenarioError("%skind: a grid event needs a grid at the site "
-                                    "(grid.present = true)" % w)
-            a = _choice(ev, "action", tuple(GRID_ACTIONS), w)
-            _unknown(ev, ("kind", "t_s", "action") + tuple(GRID_ACTIONS[a]), w)
-            e["action"] = a
-            for k, (lo, hi) in GRID_ACTIONS[a].items():
-                e[k] = float(_num(ev, k, lo, hi, w))
-        elif kind == "modbus":
-            e.update(_modbus_event(ev, w))
-        elif kind == "fault":
-            f = _choice(ev, "fault", tuple(sorted(FAULTS)), w)
-            _unknown(ev, ("kind", "t_s", "fault", "clear") + tuple(FAULTS[f]), w)
-            e["fault"] = f
-            e["clear"] = _bool(ev, "clear", w, default=False)
-            for k, (lo, hi) in FAULTS[f].items():
-                if k in ev:
-                    e[k] = float(_num(ev, k, lo, hi, w))
-        else:
-            _unknown(ev, ("kind", "t_s", "low_pct", "high_pct", "period_s", "duty",
-                          "until_s", "end_pct"), w)
-            e["low_pct"] = float(_num(ev, "low_pct", 0.0, 120.0, w))
-            e["high_pct"] = float(_num(ev, "high_pct", 0.0, 120.0, w))
-            e["period_s"] = float(_num(ev, "period_s", 0.1, 600.0, w))
-            e["duty"] = float(_num(ev, "duty", 0.05, 0.95, w, default=0.5))
-            e["until_s"] = float(_num(ev, "until_s", e["t_s"], sc["duration_s"], w,
-                                      default=sc["duration_s"]))
-            e["end_pct"] = float(_num(ev, "end_pct", 0.0, 120.0, w, default=e["low_pct"]))
-        out.append(e)
+        out.append(parse_event(ev, i, sc["duration_s"], present))
     timed = [(i, e) for i, e in enumerate(out) if "after_state" not in e]
     for (_, a), (i, b) in zip(timed, timed[1:]):
         if b["t_s"] < a["t_s"]:
