@@ -503,6 +503,15 @@ class Controller:
         if flags & _FLAG_MPU_LOSS and gen_f > 0:
             # Pickup lost: govern on generator frequency until the set stops.
             speed = f_rpm_x10
+        elif int(self._fleet_on) != 0 and int(self.fleet.shared_bus) != 0 and gen_f > 0:
+            # On an island bus with other sets: govern the bus's frequency
+            # (its terminals are the bus), not this rotor's own swing
+            # against the others.  Fed the swing, each governor pushes on
+            # it late (actuator, manifold, torque lags) and undamps it:
+            # measured, two and three units hunt at ~8 Hz with their kW
+            # apart by up to 70 % of rating; the bus frequency is the
+            # stack's common one.
+            speed = f_rpm_x10
         g = self.gov
         fm = int(seq.fuel_mode)
         cut = 0

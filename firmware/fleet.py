@@ -39,7 +39,7 @@ _DI_MB_CLOSED = const(128)     # hal.DI_MB_CLOSED
 _ST_AVAILABLE = const(7)       # sequencer.ST_*
 _ST_CLOSING = const(9)
 _MODE_AUTO = const(2)
-_CL_SOFT = const(4)            # protection.CL_SOFT
+_CL_TRIP = const(3)            # protection.CL_TRIP
 _PCT_MAX = const(20000)
 
 
@@ -102,7 +102,10 @@ class Fleet:
         q = -_PCT_MAX if q < -_PCT_MAX else (_PCT_MAX if q > _PCT_MAX else q)
         p_kw = m.p_kw_x10 // 10
         auto = seq.mode == _MODE_AUTO
-        avail = auto and worst < _CL_SOFT
+        # A candidate: in AUTO with no breaker trip or shutdown latched (a
+        # latched trip keeps its breaker open until reset: the next one
+        # replaces it).
+        avail = auto and worst < _CL_TRIP
         run_h = run_s // 3600
         pm = self.pm
         run = pm.update(self.peers, avail, st, gcb, self.prio, run_h, r, p_kw, self.step_kw, a)
@@ -136,7 +139,7 @@ class Fleet:
             f |= sl.F_DEADBUS_CLAIM
         if st == _ST_AVAILABLE:
             f |= sl.F_AVAILABLE
-        if worst >= _CL_SOFT:
+        if worst >= _CL_TRIP:
             f |= sl.F_SHUTDOWN
         if auto:
             f |= sl.F_AUTO

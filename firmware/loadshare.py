@@ -47,7 +47,7 @@ def _sat(v, lim):
 class LoadShare:
     def __init__(self, own):
         self.own = own
-        self.kp_gain_x100 = 5          # speed bias per kW share error: 10 % -> 0.5 % speed
+        self.kp_gain_x100 = 10         # speed bias per kW share error (low-passed): 10 % -> 1 % speed
         self.kq_gain_x100 = 10         # voltage bias per kvar share error: 10 % -> 1 %
         self.fallback_droop_pct_x100 = 300   # 3 % speed (and voltage) at 100 % of rating
         self.bias_lim_pct_x100 = 300
@@ -68,6 +68,8 @@ class LoadShare:
         self._xq = 0
         self._raw_p = 0
         self._raw_q = 0
+        self.lp_shift = 3
+        self._e_lp = 0                 # share error, low-passed, 0.01 % x 256
         self._peer_p = 0               # the sharing peers on the bus: kW (0.01 kW) and rating
         self._peer_r = 0
 
@@ -116,7 +118,17 @@ class LoadShare:
         lim = self.bias_lim_pct_x100
         share = not lost       # (off the bus its biases are not used: fleet.py)
         if share:
-            bp = _sat((self.avg_p_pct_x100 - p_pct_x100) * self.kp_gain_x100 // 100, lim)
+            # The kW share error through a low-pass (lp_shift: 2**-3 a
+            # period, ~0.4 s): its frequencies near the swing between sets
+            # (~3 Hz for two units) are left alone, where the governor's
+            # gain and the sets' swing would make the loop hunt.
+            e = self.avg_p_pct_x100 - p_pct_x100
+            # (From droop, it starts from the error as it is: the transfer
+            # term below carries the change.)
+            lp = self._e_lp if self.sharing else e << 8
+            lp += ((e << 8) - lp) >> self.lp_shift
+            self._e_lp = lp
+            bp = _sat((lp >> 8) * self.kp_gain_x100 // 100, lim)
             bq = _sat((self.avg_q_pct_x100 - q_pct_x100) * self.kq_gain_x100 // 100, lim)
         else:
             d = self.fallback_droop_pct_x100
@@ -148,3 +160,4 @@ class LoadShare:
         x = -lim if x < -lim else (lim if x > lim else x)
         m = _mean(self._peer_p + x * 10, self._peer_r + r)
         return m * r // 1000
+

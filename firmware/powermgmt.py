@@ -13,13 +13,18 @@ places every hour).
 - Running: a candidate on the bus (sharelink.F_GCB_CLOSED), or starting
   (its sequence between PRESTART and CLOSING: capacity on its way, so no
   second start is called for the same demand).
-- Start: the best-ranked stopped candidate starts when, for start_delay_ms,
-  the load is above start_pct of the running capacity, or the spinning
-  reserve (capacity - load) is below reserve_kw, or the stack's acceptable
-  step (sum of the running units' step figures, each no more than its spare
-  capacity) is below step_kw, or fewer than min_units run.  With the load
-  above the capacity (a unit just tripped) the delay is trip_delay_ms.
-  Nothing starts while a start is in progress.
+- Start: with fewer than min_units running (after a blackout, or a unit
+  tripped), as many of the best-ranked stopped candidates as are missing
+  start together after start_delay_ms (a blackstart starts the whole
+  minimum at once: one then closes onto the dead bus, deadbus.py, and the
+  rest synchronise to it).  Otherwise the best-ranked stopped candidate
+  starts when, for start_delay_ms, the load is above start_pct of the
+  running capacity, or the spinning reserve (capacity - load) is below
+  reserve_kw, or the stack's acceptable step (sum of the running units'
+  step figures, each no more than its spare capacity) is below step_kw;
+  with the load above the capacity (a unit just tripped) the delay is
+  trip_delay_ms; and nothing starts for a load figure while a start is in
+  progress.
 - Stop: the worst-ranked running unit on the bus stops when, for
   stop_delay_ms, the rest (without it) would carry the load below stop_pct
   of their capacity with reserve_kw and step_kw still met, and more than
@@ -37,6 +42,8 @@ places every hour).
 Thresholds in whole percent and kW: every product stays below 2**30 on a
 32-bit port (160 MW of stack x 100 %).  Allocation free.
 """
+
+from array import array
 
 from fixpt import const
 import sharelink as sl
@@ -82,6 +89,7 @@ class PowerMgmt:
         self._stop_ms = 0
         self._shed_ms = 0
         self._restore_ms = 0
+        self._keys = array("i", [0] * (sl.MAX_UNITS + 1))
 
     def _key(self, prio, run_h, u):
         """Rank key: lower starts first."""
@@ -100,8 +108,12 @@ class PowerMgmt:
         step = 0
         n_run = 0
         starting = False
+        stopped = 0                 # bit u: unit u is a stopped candidate
+        keys = self._keys
         best_stopped = -1           # rank key of the best-ranked stopped candidate
         best_stopped_u = 0
+        own_key = -1                # this unit's key, if it is a stopped candidate
+        better = 0                  # stopped candidates ranked before it
         worst_run = -1              # rank key of the worst-ranked unit on the bus
         worst_run_u = 0
         worst_run_kw = 0
@@ -144,9 +156,18 @@ class PowerMgmt:
             elif _ST_PRESTART <= st <= _ST_CLOSING:
                 starting = True
                 n_run += 1
-            elif best_stopped < 0 or key < best_stopped:
-                best_stopped = key
-                best_stopped_u = u
+            else:
+                if u == own:
+                    own_key = key
+                if best_stopped < 0 or key < best_stopped:
+                    best_stopped = key
+                    best_stopped_u = u
+                stopped |= 1 << u
+                keys[u] = key
+        if own_key >= 0:
+            for u in range(1, sl.MAX_UNITS + 1):
+                if (stopped >> u) & 1 and u != own and keys[u] < own_key:
+                    better += 1
         if load < 0:
             load = 0
         listening = self._up_ms < self.listen_ms
@@ -157,11 +178,16 @@ class PowerMgmt:
         self.fleet_step_kw = step
         self.n_running = n_run
 
-        # start the next one?
-        need = n_run < self.min_units or load * 100 > self.start_pct * cap or \
-            cap - load < self.reserve_kw or step < self.step_kw
+        # start the next one?  Fewer than min_units running or on their way
+        # (a blackout, a unit tripped): as many start at once as are
+        # missing, the best-ranked first.  A load figure asks for one at a
+        # time, and not while a start is in progress.
+        short = self.min_units - n_run
+        need_load = load * 100 > self.start_pct * cap or cap - load < self.reserve_kw or \
+            step < self.step_kw
+        need = short > 0 or need_load
         tripped = load > cap
-        counting = need and not starting and best_stopped_u != 0
+        counting = (short > 0 or (need_load and not starting)) and best_stopped_u != 0
         if counting:
             t = self._start_ms + dt_ms
             self._start_ms = t if t < _SAT_MS else _SAT_MS
@@ -188,6 +214,8 @@ class PowerMgmt:
             self.run = False
         elif own_on_bus or _ST_PRESTART <= own_state <= _ST_CLOSING:
             self.run = not (stop_now and worst_run_u == own)
+        elif short > 0:
+            self.run = start_now and own_key >= 0 and better < short
         else:
             self.run = start_now and best_stopped_u == own
 

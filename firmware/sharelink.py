@@ -62,7 +62,7 @@ F_MB_CLOSED = const(2)      # it sees the mains breaker closed (paralleled)
 F_SHARING = const(4)        # isochronous sharing on (not in droop fallback)
 F_DEADBUS_CLAIM = const(8)  # it claims the dead bus (arbitration)
 F_AVAILABLE = const(16)     # running and ready to take load
-F_SHUTDOWN = const(32)      # a shutdown-class alarm: out of the fleet
+F_SHUTDOWN = const(32)      # a breaker trip or shutdown latched: out of the stack until reset
 F_AUTO = const(64)          # in AUTO: the fleet may start and stop it
 
 # refusals (counts in Peers.refused[R_*])

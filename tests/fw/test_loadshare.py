@@ -29,10 +29,14 @@ def test_the_mean_is_weighted_by_rating_and_the_bias_pulls_toward_it():
     ls = lsm.LoadShare(1)
     assert ls.update(p, True, 5000, 1000, 200, 10)
     assert ls.avg_p_pct_x100 == 6500 and ls.avg_q_pct_x100 == 1750
-    # under the mean: a positive speed bias (take more load), 15 % x 5/100
-    assert ls.spd_bias_pct_x100 == 75
+    # the kW error through its low-pass: an eighth of it the first period
+    assert 0 < ls.spd_bias_pct_x100 <= 1500 * 10 // 100 // 8 + 1
     assert ls.v_bias_pct_x100 == 75          # 7.5 % x 10/100
     assert ls.n_on_bus == 2
+    for _ in range(100):
+        ls.update(p, True, 5000, 1000, 200, 10)
+    # under the mean: a positive speed bias (take more load), 15 % x 10/100
+    assert abs(ls.spd_bias_pct_x100 - 150) <= 1     # (the low-pass's rounding)
 
 
 def test_units_off_the_bus_or_on_droop_are_not_in_the_mean():
@@ -87,19 +91,19 @@ def test_a_unit_unheard_past_forget_ms_is_taken_as_gone():
 def test_neither_change_of_mode_steps_the_biases():
     p = _peers(1, {2: (ON, 9000, 4000, 200)})
     ls = lsm.LoadShare(1)
-    for _ in range(10):
+    for _ in range(100):
         ls.update(p, True, 5000, 0, 200, 10)
     b0 = (ls.spd_bias_pct_x100, ls.v_bias_pct_x100)
-    assert b0 == (100, 200)
+    assert abs(b0[0] - 200) <= 1 and b0[1] == 200, b0
     p.tick(300)
     ls.update(p, True, 5000, 0, 200, 10)       # to droop
     b1 = (ls.spd_bias_pct_x100, ls.v_bias_pct_x100)
     assert abs(b1[0] - b0[0]) <= 1 and abs(b1[1] - b0[1]) <= 1, (b0, b1)
-    # the transfer term lets go at 0.2 %/s: 2.5 % in 12.5 s, then the droop bias
-    for _ in range(1100):
+    # the transfer term lets go at 0.2 %/s: 3.5 % in 17.5 s, then the droop bias
+    for _ in range(1600):
         ls.update(p, True, 5000, 0, 200, 10)
     assert ls.spd_bias_pct_x100 > -150
-    for _ in range(200):
+    for _ in range(300):
         ls.update(p, True, 5000, 0, 200, 10)
     assert ls.spd_bias_pct_x100 == -150 and ls.v_bias_pct_x100 == 0
     _hear(p, {2: (ON, 5000, 0, 200)}, 2)
