@@ -27,32 +27,35 @@ from .fleetsim import (TRANSIENT_S, GOAL_STEADY_KW_PCT, GOAL_STEADY_KVAR_PCT,
 OUT_OF_SYNC_DEG = 15.0
 
 
-def _transient_mask(r):
-    """Per tick: True within TRANSIENT_S of the run's start (a running
-    start settles from its initial state), of a change of the site's
-    demand (over 1 % of the stack's rating) or of any unit's breaker."""
+def _tick_classes(r):
+    """Per tick: "joining" within TRANSIENT_S of the run's start (a running
+    start settles) or of any unit's breaker operation (a unit joining is
+    soft-loaded, one leaving hands its load on), else "transient" within
+    TRANSIENT_S of a change of the site's demand over 1 % of the stack's
+    rating, else "steady"."""
     n = r.n_ticks
     d = r.trace["demand_kw"]
     thr = r.rating_kw * 0.01
-    starts = [0]
-    if d:
-        starts += [k for k in range(1, len(d)) if abs(d[k] - d[k - 1]) >= thr]
-    for u in r.units:
-        starts += [int(round(c["t_s"] / r.tick_s)) for c in u.closes]
-        starts += [int(round(t / r.tick_s)) for t in u.opens]
-    mask = [False] * n
     w = int(round(TRANSIENT_S / r.tick_s))
-    for s in starts:
-        for k in range(max(0, s), min(n, s + w)):
-            mask[k] = True
-    return mask
+    cls = ["steady"] * n
+    loads = [k for k in range(1, len(d)) if abs(d[k] - d[k - 1]) >= thr] if d else []
+    ops = [0]
+    for u in r.units:
+        ops += [int(round(c["t_s"] / r.tick_s)) for c in u.closes]
+        ops += [int(round(t / r.tick_s)) for t in u.opens]
+    for name, starts in (("transient", loads), ("joining", ops)):
+        for s in starts:
+            for k in range(max(0, s), min(n, s + w)):
+                cls[k] = name
+    return cls
 
 
 def sharing(r):
     """The share errors: each unit on an island bus with another, its % of
     rating less the stack's rating-weighted mean (plant truth), per tick."""
-    mask = _transient_mask(r)
-    acc = {("kw", False): [], ("kw", True): [], ("kvar", False): [], ("kvar", True): []}
+    cls = _tick_classes(r)
+    parts = ("steady", "transient", "joining")
+    acc = {(w, c): [] for w in ("kw", "kvar") for c in parts}
     worst_t = {}
     for k, row in enumerate(r.share_rows):
         if row is None:
@@ -60,7 +63,7 @@ def sharing(r):
         rs = sum(x[3] for x in row)
         mp = sum(x[1] * x[3] for x in row) / rs
         mq = sum(x[2] * x[3] for x in row) / rs
-        tr = mask[k]
+        tr = cls[k]
         for _, p, q, _ in row:
             acc[("kw", tr)].append(p - mp)
             acc[("kvar", tr)].append(q - mq)
@@ -80,11 +83,12 @@ def sharing(r):
                 "samples": len(v)}
     out = {"method": "each unit on an island bus with at least one other: its kW (kvar) as "
                      "%% of its rating less the stack's rating-weighted mean, plant truth, "
-                     "every tick; transient within %g s of the start, of a load change over "
-                     "1 %% of the stack's rating or of any breaker operation, steady otherwise"
+                     "every tick; joining within %g s of the start or of any breaker operation "
+                     "(no goal: a unit joining is soft-loaded), else transient within as long of a "
+                     "load change over 1 %% of the stack's rating, else steady"
                      % TRANSIENT_S}
     for what in ("kw", "kvar"):
-        out[what] = {"steady": fig(what, False), "transient": fig(what, True)}
+        out[what] = {c: fig(what, c) for c in parts}
     s_kw = out["kw"]["steady"]
     s_kvar = out["kvar"]["steady"]
     t_kw = out["kw"]["transient"]
@@ -276,7 +280,7 @@ def summary_text(rep):
         rep["scenario"], rep["n_units"], rep["runtime"], rep["duration_s"],
         ", ".join("%s %s" % kv for kv in rep["final_states"].items()))]
     for what in ("kw", "kvar"):
-        for part in ("steady", "transient"):
+        for part in ("steady", "transient", "joining"):
             x = s[what][part]
             if x:
                 lines.append("  sharing %-4s %-9s rms %.2f %%, worst %.2f %% (at %.1f s)"
