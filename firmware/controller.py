@@ -205,10 +205,12 @@ class Controller:
             seq.fleet = True
             seq.fleet_run = False        # until power management has heard the stack
             seq.fleet_db_ok = False
+            self.mains.stack = True
         else:
             self.fleet = None
             self._fleet_on = 0
             seq.fleet = False
+            self.mains.stack = False
             seq.fleet_run = True
             seq.fleet_db_ok = True
 
@@ -510,8 +512,15 @@ class Controller:
             # it late (actuator, manifold, torque lags) and undamps it:
             # measured, two and three units hunt at ~8 Hz with their kW
             # apart by up to 70 % of rating; the bus frequency is the
-            # stack's common one.
-            speed = f_rpm_x10
+            # stack's common one.  Low-passed (a quarter a tick): read one
+            # cycle at a time it carries the zero-crossing jitter, which
+            # the governor passed on to the bus (+-40 mHz), and a unit
+            # synchronising to it could not close.
+            fl = self.fleet
+            x = int(fl.f_lp_q4)
+            x = f_rpm_x10 << 4 if x == 0 else x + (((f_rpm_x10 << 4) - x) >> 2)
+            fl.f_lp_q4 = x
+            speed = x >> 4
         g = self.gov
         fm = int(seq.fuel_mode)
         cut = 0
@@ -574,11 +583,27 @@ class Controller:
                     # grows (measured: four units diverge within 3 s,
                     # fleet4-island-ai).  It feeds forward its share of the
                     # stack's load (the mean % of rating, its own reading
-                    # in it; its own alone when the link has failed and
-                    # droop holds it), with the timed lead.
+                    # in it), with the timed lead.
                     if p_ff != 0 and int(fl.ls.sharing) != 0:
                         p_ff = int(fl.ls.share_kw_x10(p_ff, int(fl.rating_kw)))
+                        fl.ff_hold_q8 = p_ff << 8
+                    elif int(fl.ff_hold_q8) >= 0:
+                        # On droop (the link failed): the share it last
+                        # knew, drawn to its own kW over ~5 s (512 ticks).
+                        # Its own kW at once would feed the swing again
+                        # (measured: four units on droop hunted within
+                        # 10 s); held still, the link's return stepped
+                        # every unit's feed-forward to the new share at
+                        # once (a 2.5 % bump after a 15 % step on droop).
+                        h = int(fl.ff_hold_q8)
+                        if p_ff != 0:
+                            h += ((p_ff << 8) - h) >> 9
+                            fl.ff_hold_q8 = h
+                        p_ff = h >> 8
                     g.map_enable = False
+                else:
+                    fl.ff_hold_q8 = -1
+                    fl.f_lp_q4 = 0
             fuel = int(g.update(speed, p_ff, int(m.map_kpa_x10)))
             cut = int(ign.update(speed, int(m.p_jump_kw_x10)))
         elif fm == _FUEL_START:

@@ -77,6 +77,8 @@ class Fleet:
         self.spd_bias_rpm_x10 = 0
         self.v_bias_dv = 0
         self.shared_bus = False
+        self.ff_hold_q8 = -1            # the kW fed forward on droop (controller), 0.1 kW x 256; -1 none
+        self.f_lp_q4 = 0                # the bus frequency governed on, rpm_x10 x 16 (0: start)
 
     def rx(self, buf, n):
         """A frame from the link: taken, or refused and counted (sharelink)."""
@@ -114,7 +116,7 @@ class Fleet:
         ls.update(self.peers, island, p, q, r, a)
         # On an island bus with other sets (or unsure of it: the link has
         # failed): the governor's own-load leads stand aside (controller).
-        self.shared_bus = island and (ls.n_on_bus > 1 or not ls.sharing)
+        self.shared_bus = island and (ls.n_bus_units > 1 or not ls.sharing)
         if island:
             self.spd_bias_rpm_x10 = self.rated_rpm_x10 * ls.spd_bias_pct_x100 // 10000
             self.v_bias_dv = self.v_rated_dv * ls.v_bias_pct_x100 // 10000

@@ -16,8 +16,8 @@ kW).  Fallback: when a unit last heard on the bus has gone unheard (stale),
 its load is unknown, and so is the mean: every unit then runs on droop
 (fallback_droop_pct_x100 of speed, and of voltage on kvar, at 100 % of
 rating), and says so (not F_SHARING), until the link is whole again or
-the unit has been unheard for forget_ms (its own fail-safe has opened its
-breaker by then).  A
+the unit has been unheard for forget_ms (by default never: droop holds
+until the link is whole again, or this unit's breaker opens).  A
 change of mode carries the difference between the old bias and the new one
 as a transfer term that falls to zero at xfer_pct_x100_s, so neither
 switch moves the set points in a step.
@@ -52,16 +52,20 @@ class LoadShare:
         self.fallback_droop_pct_x100 = 300   # 3 % speed (and voltage) at 100 % of rating
         self.bias_lim_pct_x100 = 300
         self.xfer_pct_x100_s = 20      # transfer term falls 0.2 %/s
-        # A unit unheard this long is taken as gone: a controller that fails
-        # opens its own breaker (fail safe), so its load has left the bus.
-        self.forget_ms = 10000
+        # A unit unheard this long is taken as gone.  Not by default: with
+        # the whole link cut every unit forgot every other after 10 s, each
+        # then took itself for alone on the bus (isochronous on its own kW)
+        # and the four hunted (fleet4-link-cut, measured).  Droop is safe
+        # whoever is on the bus; it holds until the link is whole again.
+        self.forget_ms = _SAT
         # outputs
         self.sharing = True
         self.spd_bias_pct_x100 = 0
         self.v_bias_pct_x100 = 0
         self.avg_p_pct_x100 = 0
         self.avg_q_pct_x100 = 0
-        self.n_on_bus = 0
+        self.n_on_bus = 0              # units in the mean (sharing), this one included
+        self.n_bus_units = 0           # units on the bus, sharing or not, this one included
         self.fallbacks = 0             # times it fell back to droop
         self._on_bus = 0               # bit u: unit u last heard on the bus
         self._xp = 0                   # transfer terms, 0.01 % x 1000 (ms resolution)
@@ -69,7 +73,7 @@ class LoadShare:
         self._raw_p = 0
         self._raw_q = 0
         self.lp_shift = 3
-        self._e_lp = 0                 # share error, low-passed, 0.01 % x 256
+        self._e_lp = 0                 # share error (droop: the droop bias), low-passed, 0.01 % x 256
         self._peer_p = 0               # the sharing peers on the bus: kW (0.01 kW) and rating
         self._peer_r = 0
 
@@ -82,6 +86,7 @@ class LoadShare:
         sum_r = 0
         lost = False
         n = 0
+        k = 0                          # peers on the bus (heard, or owed)
         seen = 0
         for u in range(1, sl.MAX_UNITS + 1):
             if u == own:
@@ -90,11 +95,13 @@ class LoadShare:
                 if (self._on_bus >> u) & 1 and peers.age_ms[u] < self.forget_ms:
                     lost = True
                     seen |= 1 << u     # still owed: fallback until heard again
+                    k += 1
                 continue
             f = peers.flags[u]
             if not f & sl.F_GCB_CLOSED:
                 continue
             seen |= 1 << u
+            k += 1
             if not f & sl.F_SHARING:
                 continue
             r = peers.rating_kw[u]
@@ -113,6 +120,12 @@ class LoadShare:
         sum_r += r
         n += 1
         self.n_on_bus = n
+        # (A unit back on the link before its peers are sharing again has
+        # only itself in the mean, but is not alone on the bus: measured,
+        # one that took itself for alone governed its own rotor and fed
+        # forward its own kW for a tick or two, a 2 % bump at the link's
+        # return.)
+        self.n_bus_units = k + 1 if on_bus else 0
         self.avg_p_pct_x100 = _mean(sum_p, sum_r)
         self.avg_q_pct_x100 = _mean(sum_q, sum_r)
         lim = self.bias_lim_pct_x100
@@ -132,7 +145,13 @@ class LoadShare:
             bq = _sat((self.avg_q_pct_x100 - q_pct_x100) * self.kq_gain_x100 // 100, lim)
         else:
             d = self.fallback_droop_pct_x100
-            bp = _sat(-p_pct_x100 * d // 10000, lim)
+            # Droop on its own kW, through the same low-pass (unfiltered,
+            # four units on droop hunted within 10 s).
+            e = -p_pct_x100 * d // 10000
+            lp = self._e_lp if not self.sharing else e << 8
+            lp += ((e << 8) - lp) >> self.lp_shift
+            self._e_lp = lp
+            bp = _sat(lp >> 8, lim)
             bq = _sat(-q_pct_x100 * d // 10000, lim)
         if share != self.sharing:
             # the old output, less the new raw bias: carried, then let go

@@ -52,6 +52,12 @@ class Mains:
         self.do = 0
         self._closing_ms = -1      # holding the MB close coil (-1: not closing)
         self.syncer = synccheck.Synchroniser(cfg)    # the island back onto the grid
+        # In a stack (the controller sets it) the bus this unit reads, with
+        # the mains breaker open, is the units' own bus, not the grid: it is
+        # no evidence that the grid is healthy (measured: a standby unit
+        # starting onto the others' live bus asked the mains breaker to
+        # close with its own, and the output stage refused both).
+        self.stack = False
 
     def rebuild(self):
         """After a settings change: a fresh synchroniser (its limits come
@@ -78,7 +84,9 @@ class Mains:
         bus_f = int(m.bus_f_mhz)
         df = bus_f - f_nom
         v = int(m.bus_v_pct_x100)
-        if _V_LO <= v <= _V_HI and bus_f > 0 and -band < df < band and not self.decoupled:
+        if self.stack and not mb_closed:
+            good = 0
+        elif _V_LO <= v <= _V_HI and bus_f > 0 and -band < df < band and not self.decoupled:
             good = good + tick_ms if good < ok_ms else good
             bad = 0
         else:

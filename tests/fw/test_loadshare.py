@@ -45,6 +45,8 @@ def test_units_off_the_bus_or_on_droop_are_not_in_the_mean():
     ls = lsm.LoadShare(1)
     ls.update(p, True, 5000, 0, 200, 10)
     assert ls.avg_p_pct_x100 == 4000 and ls.n_on_bus == 2
+    # ... but they are on the bus: this unit is not alone (2 and 4 closed)
+    assert ls.n_bus_units == 3
 
 
 def test_the_mean_stays_exact_and_small_for_sixteen_ten_megawatt_units_at_200_pct():
