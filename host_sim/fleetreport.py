@@ -28,8 +28,11 @@ OUT_OF_SYNC_DEG = 15.0
 
 
 def _tick_classes(r):
-    """Per tick: "joining" within TRANSIENT_S of the run's start (a running
-    start settles) or of any unit's breaker operation (a unit joining is
+    """Per tick: "fault" from a fault injected into a unit until its breaker
+    operates (or TRANSIENT_S after the fault's own duration: a unit losing
+    its fuel sheds its load before it trips, that is not a sharing error),
+    else "joining" within TRANSIENT_S of the run's start (a running start
+    settles) or of any unit's breaker operation (a unit joining is
     soft-loaded, one leaving hands its load on), else "transient" within
     TRANSIENT_S of a change of the site's demand over 1 % of the stack's
     rating, else "steady"."""
@@ -40,13 +43,24 @@ def _tick_classes(r):
     cls = ["steady"] * n
     loads = [k for k in range(1, len(d)) if abs(d[k] - d[k - 1]) >= thr] if d else []
     ops = [0]
+    by_id = {}
     for u in r.units:
-        ops += [int(round(c["t_s"] / r.tick_s)) for c in u.closes]
-        ops += [int(round(t / r.tick_s)) for t in u.opens]
+        mine = [int(round(c["t_s"] / r.tick_s)) for c in u.closes]
+        mine += [int(round(t / r.tick_s)) for t in u.opens]
+        by_id[u.id] = sorted(mine)
+        ops += mine
     for name, starts in (("transient", loads), ("joining", ops)):
         for s in starts:
             for k in range(max(0, s), min(n, s + w)):
                 cls[k] = name
+    for e in r.scenario["events"]:
+        if e.get("kind") != "fault" or e.get("unit") is None:
+            continue
+        s = int(round(e["t_s"] / r.tick_s))
+        after = [k for k in by_id.get(e["unit"], ()) if k >= s]
+        end = after[0] if after else s + int(round(float(e.get("duration_s", 0.0)) / r.tick_s)) + w
+        for k in range(max(0, s), min(n, end)):
+            cls[k] = "fault"
     return cls
 
 
@@ -54,7 +68,7 @@ def sharing(r):
     """The share errors: each unit on an island bus with another, its % of
     rating less the stack's rating-weighted mean (plant truth), per tick."""
     cls = _tick_classes(r)
-    parts = ("steady", "transient", "joining")
+    parts = ("steady", "transient", "joining", "fault")
     acc = {(w, c): [] for w in ("kw", "kvar") for c in parts}
     worst_t = {}
     for k, row in enumerate(r.share_rows):
@@ -83,9 +97,11 @@ def sharing(r):
                 "samples": len(v)}
     out = {"method": "each unit on an island bus with at least one other: its kW (kvar) as "
                      "%% of its rating less the stack's rating-weighted mean, plant truth, "
-                     "every tick; joining within %g s of the start or of any breaker operation "
-                     "(no goal: a unit joining is soft-loaded), else transient within as long of a "
-                     "load change over 1 %% of the stack's rating, else steady"
+                     "every tick; fault from a fault injected into a unit until its breaker operates "
+                     "(no goal: its load is leaving it), else joining within %g s of the start or "
+                     "of any breaker operation (no goal: a unit joining is soft-loaded), else "
+                     "transient within as long of a load change over 1 %% of the stack's rating, "
+                     "else steady"
                      % TRANSIENT_S}
     for what in ("kw", "kvar"):
         out[what] = {c: fig(what, c) for c in parts}
@@ -280,7 +296,7 @@ def summary_text(rep):
         rep["scenario"], rep["n_units"], rep["runtime"], rep["duration_s"],
         ", ".join("%s %s" % kv for kv in rep["final_states"].items()))]
     for what in ("kw", "kvar"):
-        for part in ("steady", "transient", "joining"):
+        for part in ("steady", "transient", "joining", "fault"):
             x = s[what][part]
             if x:
                 lines.append("  sharing %-4s %-9s rms %.2f %%, worst %.2f %% (at %.1f s)"

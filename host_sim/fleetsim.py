@@ -305,10 +305,13 @@ def run(sc, runtime="cpython", seed=None, runtime_kw=None, trace=True, on_tick=N
     its own process).  Returns a FleetResult."""
     if seed is not None:
         sc = dict(sc, seed=seed)
+    kw = dict(runtime_kw or {})
+    if runtime == "micropython32":
+        kw.setdefault("heapsize", rt_mod.FLEET_HEAP_32)
     rts = []
     try:
         for _ in sc["units"]:
-            rts.append(rt_mod.make(runtime, **(runtime_kw or {})))
+            rts.append(rt_mod.make(runtime, **kw))
         r = _run(sc, rts, trace, on_tick)
     finally:
         for rt in rts:

@@ -278,6 +278,11 @@ BOARD_HEAP_32 = "190k"
 # MicroPython image (README, Boards).  The tests hold the .mpy build to this
 # bound, so growth shows.
 MPY_HEAP_32 = "264k"
+# A unit of a stack builds the fleet blocks too (fleet.py: the peer table,
+# the load share, power management, the dead-bus arbiter and their frames):
+# it grew at 264k and did not at 268k (a two-unit stack, measured
+# 2026-12-03).  The stack simulator gives each MicroPython unit this.
+FLEET_HEAP_32 = "272k"
 
 
 def node_binary():

@@ -1,0 +1,257 @@
+"""Stacked units on the simulator (issue 12): the built-in stacks meet the
+issue's goals, measured on plant truth by the report (host_sim/fleetreport.py)
+- the share errors, the dead-bus arbitration, the link's loss and return, a
+unit tripping under load; a stack runs bit-identically under every runtime;
+a bad stack file is refused in one line naming the field; gxsim runs a
+stack like a single set.  Each built-in runs once per session (cached)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from host_sim import fleetreport, fleetsim, scenario
+
+_RUNS = {}
+
+TWO = """name = "two-short"
+duration_s = 6
+seed = 3
+[load]
+initial_pct = 40
+[[units]]
+id = 1
+[[units]]
+id = 2
+[[events]]
+kind = "step"
+t_s = 3
+p_pct = 20
+"""
+
+
+def _run(name, on_tick=None):
+    """(FleetResult, report) of built-in name under CPython, cached."""
+    if name not in _RUNS or on_tick is not None:
+        r = fleetsim.run(scenario.load(name), "cpython", on_tick=on_tick)
+        rep = fleetreport.build(r)
+        if on_tick is not None:
+            return r, rep
+        _RUNS[name] = (r, rep)
+    return _RUNS[name]
+
+
+def _no_alarms(rep, but=()):
+    for u in rep["units"]:
+        if u["id"] in but:
+            continue
+        assert u["alarms"] == [], (u["id"], u["alarms"])
+
+
+def test_four_units_share_the_pulsing_ai_load_within_the_goals():
+    _, rep = _run("fleet4-island-ai")
+    s = rep["sharing"]
+    assert s["goals"]["steady_kw_met"] and s["goals"]["steady_kvar_met"], s
+    assert s["goals"]["transient_kw_met"], s
+    assert s["kw"]["steady"]["worst_pct"] <= 2.0
+    assert s["kvar"]["steady"]["worst_pct"] <= 5.0
+    assert s["kw"]["transient"]["worst_pct"] <= 10.0
+    assert rep["blackouts"] == []
+    assert set(rep["final_states"].values()) == {"loaded"}
+    _no_alarms(rep)
+
+
+def test_after_a_blackout_exactly_one_unit_closes_the_dead_bus_and_the_others_synchronise():
+    _, rep = _run("fleet3-blackstart")
+    db = rep["dead_bus"]
+    assert len(db["events"]) == 1, db
+    ev = db["events"][0]
+    assert ev["simultaneous"] == [] and db["simultaneous_dead_closes"] == 0
+    assert db["out_of_sync_closes"] == []
+    others = {s["unit"] for s in ev["synced"]}
+    assert others == {1, 2, 3} - {ev["unit"]}
+    for s in ev["synced"]:
+        assert abs(s["phase_error_deg"]) < 10.0 and s["after_s"] > 0
+    for u in rep["units"]:
+        assert [c["onto"] for c in u["gcb_closes"]] == (
+            ["dead"] if u["id"] == ev["unit"] else ["live"])
+    # the bus is dark only until the first close
+    assert len(rep["blackouts"]) == 1 and rep["blackouts"][0]["to_s"] == ev["t_s"]
+    assert rep["sharing"]["goals"]["steady_kw_met"]
+    _no_alarms(rep)
+
+
+def test_a_cut_link_falls_back_to_droop_without_a_blackout_or_a_trip_and_returns_without_a_bump():
+    seen = {}
+
+    def hook(k, units):
+        t = k / 100.0
+        for u in units:
+            ls = u.rt.ctl.fleet.ls
+            seen.setdefault(u.id, []).append((t, bool(ls.sharing)))
+    _, rep = _run("fleet4-link-cut", on_tick=hook)
+    assert rep["blackouts"] == []
+    assert set(rep["final_states"].values()) == {"loaded"}
+    _no_alarms(rep)
+    for uid, xs in seen.items():
+        on_droop = [t for t, sh in xs if not sh]
+        # cut at 20 s, back at 50 s: droop within half a second of each
+        assert on_droop and 20.0 <= on_droop[0] < 20.5, uid
+        assert 50.0 <= on_droop[-1] < 50.5, uid
+    for u in rep["units"]:
+        assert u["gcb_opens"] == [] and u["gcb_closes"] == []
+    # the step on droop and the link's return: steady sharing within the goal
+    assert rep["sharing"]["goals"]["steady_kw_met"], rep["sharing"]["kw"]
+    assert rep["sharing"]["kw"]["transient"]["worst_pct"] <= 10.0
+    assert rep["link"]["blocked_by_cut"] > 0
+
+
+def test_a_unit_that_trips_under_load_is_replaced_and_the_others_carry_its_load():
+    _, rep = _run("fleet4-unit-trip")
+    units = {u["id"]: u for u in rep["units"]}
+    assert rep["blackouts"] == []
+    assert units[2]["final_state"] == "lockout"
+    assert [a["name"] for a in units[2]["alarms"]] == ["low_gas_pressure"]
+    # 1 and 3 never left the bus; 4 started and synchronised onto it
+    for uid in (1, 3):
+        assert units[uid]["gcb_opens"] == [] and units[uid]["final_state"] == "loaded"
+    assert units[4]["starts"] == 1
+    closes = units[4]["gcb_closes"]
+    assert len(closes) == 1 and closes[0]["onto"] == "live"
+    assert abs(closes[0]["phase_error_deg"]) < 10.0
+    assert rep["sharing"]["goals"]["steady_kw_met"], rep["sharing"]["kw"]
+    _no_alarms(rep, but=(2,))
+
+
+def test_a_standby_unit_never_asks_the_stack_bus_mains_breaker_to_close():
+    # A stack unit's bus reading with the MB open is the units' own bus: no
+    # evidence of a healthy grid (the MB close it asked blocked its own GCB).
+    mb = []
+
+    def hook(k, units):
+        for u in units:
+            if u.do & fleetsim.hal.DO_MB_CLOSE:
+                mb.append((k, u.id))
+    _run("fleet4-unit-trip", on_tick=hook)
+    assert mb == []
+
+
+@pytest.mark.parametrize("runtime", ["micropython", "micropython32"])
+def test_every_unit_is_bit_identical_under_micropython(tmp_path, runtime):
+    f = tmp_path / "two.toml"
+    f.write_text(TWO)
+    sc = scenario.load(str(f))
+    ref = fleetsim.run(sc, "cpython", trace=False)
+    r = fleetsim.run(sc, runtime, trace=False)
+    assert r.unit_sha256 == ref.unit_sha256
+    assert r.sha256 == ref.sha256
+    assert r.final_states == {1: "loaded", 2: "loaded"}
+    if runtime == "micropython32":
+        # each unit in the heap the stack simulator gives it, never grown
+        for h in r.heap:
+            assert h is not None and h["end"] == h["start"], h
+
+
+def _bad(tmp_path, text, field):
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(scenario.ScenarioError) as e:
+        scenario.load(str(f))
+    msg = str(e.value)
+    assert "\n" not in msg and "Traceback" not in msg, msg
+    assert field in msg, (field, msg)
+
+
+U2 = "[[units]]\nid = 1\n[[units]]\nid = 2\n"
+
+BAD_STACKS = [
+    ("one unit", "duration_s = 5\n[[units]]\nid = 1\n", "units:"),
+    ("seventeen units", "duration_s = 5\n" + "".join(
+        "[[units]]\nid = %d\n" % (i % 16 + 1) for i in range(17)), "units:"),
+    ("units not an array", "duration_s = 5\nunits = 3\n", "units:"),
+    ("duplicate id", "duration_s = 5\n[[units]]\nid = 1\n[[units]]\nid = 1\n", "units[1].id"),
+    ("id out of range", "duration_s = 5\n[[units]]\nid = 1\n[[units]]\nid = 17\n",
+     "units[1].id"),
+    ("id not an integer", "duration_s = 5\n[[units]]\nid = 1\n[[units]]\nid = \"2\"\n",
+     "units[1].id"),
+    ("unknown unit key", "duration_s = 5\n[[units]]\nid = 1\ncolour = 3\n[[units]]\nid = 2\n",
+     "units[0].colour"),
+    ("bad unit fuel", "duration_s = 5\n[[units]]\nid = 1\nfuel = \"coal\"\n[[units]]\nid = 2\n",
+     "units[0].fuel"),
+    ("reserved unit id setting", "duration_s = 5\n[firmware]\nfleet_unit_id = 3\n" + U2,
+     "firmware.fleet_unit_id"),
+    ("reserved mask setting", "duration_s = 5\n[[units]]\nid = 1\n[units.firmware]\n"
+     "fleet_mask = 6\n[[units]]\nid = 2\n", "units[0].firmware.fleet_mask"),
+    ("reserved priority setting", "duration_s = 5\n[firmware]\nfleet_prio = 1\n" + U2,
+     "firmware.fleet_prio"),
+    ("unknown setting", "duration_s = 5\n[firmware]\nnot_a_setting = 1\n" + U2,
+     "firmware.not_a_setting"),
+    ("a fault with no unit", "duration_s = 5\n" + U2 +
+     "[[events]]\nkind = \"fault\"\nt_s = 1\nfault = \"gas_pressure_loss\"\n", "events[0].unit"),
+    ("an event for a unit not in the stack", "duration_s = 5\n" + U2 +
+     "[[events]]\nkind = \"fault\"\nt_s = 1\nunit = 5\nfault = \"gas_pressure_loss\"\n",
+     "events[0].unit"),
+    ("a site event addressed to a unit", "duration_s = 5\n" + U2 +
+     "[[events]]\nkind = \"step\"\nt_s = 1\nunit = 1\np_pct = 10\n", "events[0].unit"),
+    ("a link cut naming a unit not in the stack", "duration_s = 5\n" + U2 +
+     "[[events]]\nkind = \"link\"\nt_s = 1\naction = \"cut\"\nunits = [1, 9]\n",
+     "events[0].units"),
+    ("a link loss over 100 %", "duration_s = 5\n" + U2 +
+     "[[events]]\nkind = \"link\"\nt_s = 1\naction = \"loss\"\nloss_pct = 150\n",
+     "events[0].loss_pct"),
+    ("an unknown link action", "duration_s = 5\n" + U2 +
+     "[[events]]\nkind = \"link\"\nt_s = 1\naction = \"jam\"\n", "events[0].action"),
+    ("a link latency out of range", "duration_s = 5\n[link]\nlatency_ms = 5000\n" + U2,
+     "link.latency_ms"),
+    ("a modbus event in a stack", "duration_s = 5\n" + U2 +
+     "[[events]]\nkind = \"modbus\"\nt_s = 1\n", "events[0].kind"),
+    ("after_state with no unit", "duration_s = 5\n" + U2 +
+     "[[events]]\nkind = \"step\"\nt_s = 0\nafter_state = \"loaded\"\np_pct = 10\n",
+     "events[0].after_state"),
+]
+
+
+@pytest.mark.parametrize("text,field", [b[1:] for b in BAD_STACKS], ids=[b[0] for b in BAD_STACKS])
+def test_a_bad_stack_file_is_refused_in_one_line_naming_the_field(tmp_path, text, field):
+    _bad(tmp_path, text, field)
+
+
+def test_gxsim_runs_a_stack_and_writes_its_report_and_trace(tmp_path):
+    f = tmp_path / "two.toml"
+    f.write_text(TWO)
+    out = tmp_path / "out"
+    p = subprocess.run([sys.executable, "-m", "host_sim.cli", "run", str(f), "--out", str(out),
+                        "--no-plot"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["stack"] is True and rep["n_units"] == 2
+    assert set(rep["final_states"].values()) == {"loaded"}
+    head = (out / "trace.csv").read_text().splitlines()[0].split(",")
+    assert "u1_p_kw" in head and "u2_p_kw" in head
+    assert "two-short" in p.stdout
+
+
+def test_gxsim_refuses_a_bad_stack_file_with_one_line_and_writes_nothing(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text("duration_s = 5\n[[units]]\nid = 1\n[[units]]\nid = 1\n")
+    out = tmp_path / "out"
+    p = subprocess.run([sys.executable, "-m", "host_sim.cli", "run", str(f), "--out", str(out)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 2
+    lines = [x for x in p.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and "units[1].id" in lines[0], p.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_every_fleet_builtin_parses_and_is_listed():
+    names = scenario.fleet_builtin_names()
+    for n in ("fleet4-island-ai", "fleet3-blackstart", "fleet4-link-cut", "fleet4-unit-trip"):
+        assert n in names
+        sc = scenario.load(n)
+        assert sc["fleet"] and 2 <= len(sc["units"]) <= 16
+    p = subprocess.run([sys.executable, "-m", "host_sim.cli", "list"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and all(n in p.stdout for n in names)
+
