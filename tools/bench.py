@@ -9,6 +9,15 @@ Default run (make bench):
      seconds per wall second, best of 3, for each runtime (sim.run as
      `gxsim run` calls it, trace on; the MicroPython figure includes starting
      the interpreter and the tick link).
+  1b. The 16-unit stack (fleet16-steps, fleetsim.run untraced): simulated
+     seconds per wall second for each runtime, every unit its own runtime
+     (under MicroPython its own process: the unix port, or node for the
+     32-bit port), each lane beside a CPython run of the same length in the
+     same bench run; the MicroPython lanes run the first --fleet-mp-s
+     (default 5) simulated seconds only.  Then the stack's sharing figures
+     (fleetreport.build: kW and kvar, steady and transient, against the
+     issue's goals) from a traced CPython run of the whole scenario (the
+     report tells a transient tick by the demand trace).
   2. Control-tick cost inside the MicroPython unix port (-X heapsize=96k),
      without the link: the input vectors of a CPython run of iso-steps-ng are
      recorded and replayed by tools/mp_tick_bench.py, which times each tick()
@@ -59,7 +68,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from host_sim import scenario as sc_mod, sim
+from host_sim import scenario as sc_mod, sim, fleetsim, fleetreport
 from host_sim import runtime as rt_mod
 from tools.sweep import _f     # a figure, or "-" where there is none
 
@@ -71,6 +80,10 @@ SPEED_GOAL = {"cpython": 100.0, "micropython": 20.0}
 MP_HEAPSIZE = "384k"   # the firmware (runtime.BOARD_HEAP worth) plus the bench's own buffers
 MP_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp_tick_bench.py")
 SOAK_SEEDS = 20
+FLEET_SCENARIO = "fleet16-steps"
+FLEET_RUNTIMES = ("cpython", "micropython", "micropython32")
+FLEET_SPEED_GOAL = {"cpython": 5.0}
+FLEET_MP_SIM_S = 5.0   # a MicroPython lane's simulated seconds (16 processes each)
 SOAK_SEEDS_32 = 3    # of them also on the 32-bit port (webassembly: ~5x the unix port's time)
 
 # Recording layout: must match tools/mp_tick_bench.py.
@@ -106,6 +119,75 @@ def sim_speed(runtime, name=SPEED_SCENARIO, repeats=SPEED_REPEATS):
             "wall_s_best": best, "wall_s_all": walls,
             "speed_x": sc["duration_s"] / best, "goal_x": SPEED_GOAL[runtime],
             "sha256": sha}
+
+
+# -- 1b. the 16-unit stack ------------------------------------------------------
+
+def _fleet_run(sc, runtime, trace=False):
+    t0 = time.perf_counter()
+    r = fleetsim.run(sc, runtime, trace=trace)
+    return r, time.perf_counter() - t0
+
+
+def _fleet_row(sc, runtime, trace=False):
+    r, wall = _fleet_run(sc, runtime, trace)
+    rep = fleetreport.build(r, wall)
+    loaded = sum(1 for v in rep["final_states"].values() if v == "loaded")
+    alarms = sum(len(u["alarms"]) for u in rep["units"])
+    return r, rep, {"runtime": runtime, "sim_s": sc["duration_s"], "wall_s": wall,
+                    "speed_x": sc["duration_s"] / wall if wall > 0 else None,
+                    "goal_x": FLEET_SPEED_GOAL.get(runtime), "sha256": r.sha256,
+                    "n_units": r.n_units, "loaded": loaded, "alarms": alarms,
+                    "blackouts": len(rep["blackouts"])}
+
+
+def fleet_bench(sim_s=None, mp_sim_s=FLEET_MP_SIM_S, runtimes=FLEET_RUNTIMES, mp_err=None,
+                name=FLEET_SCENARIO, sharing=True):
+    """The stack's simulation speed per runtime and its sharing figures.
+    sim_s: CPython's run (default the scenario's duration); mp_sim_s: each
+    MicroPython lane's (at most sim_s; 0 skips them), with a CPython run of
+    the same length for its ratio; sharing: a traced CPython run of sim_s
+    for the report's sharing figures.  Figures only, never judged: status 1
+    when a run could not be made."""
+    sc = sc_mod.load(name)
+    full = float(sc["duration_s"] if sim_s is None else sim_s)
+    short = min(float(mp_sim_s), full)
+    mps = [rt for rt in runtimes if rt != "cpython"] if short > 0 else []
+    lanes = [("cpython", full)] if "cpython" in runtimes else []
+    if mps and short < full and "cpython" in runtimes:
+        lanes.append(("cpython", short))
+    lanes += [(rt, short) for rt in mps]
+    rows = []
+    status = 0
+    for rt, d in lanes:
+        if rt == "micropython" and mp_err:
+            rows.append({"runtime": rt, "sim_s": d, "skipped": mp_err})
+            continue
+        try:
+            _, _, row = _fleet_row(dict(sc, duration_s=d), rt)
+        except (rt_mod.RuntimeError_, RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+            lines = [x.strip() for x in str(e).splitlines() if x.strip()] or [type(e).__name__]
+            why = lines[0] if len(lines) == 1 else "%s ... %s" % (lines[0], lines[-1])
+            rows.append({"runtime": rt, "sim_s": d, "skipped": "FAILED: %s" % why})
+            status = 1
+            continue
+        if d != full:
+            row["goal_x"] = None       # the goal is the whole scenario's
+        rows.append(row)
+    for row in rows:
+        ref = [c for c in rows if c["runtime"] == "cpython" and c["sim_s"] == row["sim_s"]
+               and not c.get("skipped")]
+        row["vs_cpython"] = (row["speed_x"] / ref[0]["speed_x"]
+                             if ref and not row.get("skipped") and row["speed_x"] else None)
+    out = {"scenario": name, "rows": rows, "mp_sim_s": short, "status": status}
+    if sharing and "cpython" in runtimes:
+        _, rep, row = _fleet_row(dict(sc, duration_s=full), "cpython", trace=True)
+        untraced = [c for c in rows if c["runtime"] == "cpython" and c["sim_s"] == full
+                    and not c.get("skipped")]
+        row["same_as_untraced"] = untraced[0]["sha256"] == row["sha256"] if untraced else None
+        out["traced"] = row
+        out["sharing"] = rep["sharing"]
+    return out
 
 
 # -- 2. recording and MicroPython tick replay ---------------------------------
@@ -402,6 +484,56 @@ def print_speed(rows):
     shas = {r["sha256"] for r in rows if not r.get("skipped")}
     if len(rows) > 1 and all(not r.get("skipped") for r in rows):
         print("outputs identical across runtimes: %s" % ("yes" if len(shas) == 1 else "NO"))
+
+
+def print_fleet(f):
+    rows = f["rows"]
+    n = max([r["n_units"] for r in rows if r.get("n_units")] or [0])
+    _hr("Stack simulation speed (%s, %d units, untraced, sim-s per wall-s; MicroPython: %g s of "
+        "the scenario, each unit its own process, starting them included)"
+        % (f["scenario"], n, f["mp_sim_s"]))
+    print("%-14s %7s %9s %9s %11s  %-7s %-4s %s" % (
+        "runtime", "sim s", "wall s", "speed", "vs cpython", "goal", "met", "end"))
+    for r in rows:
+        if r.get("skipped"):
+            print("%-14s %7.1f %s" % (r["runtime"], r["sim_s"], "skipped: " + r["skipped"]))
+            continue
+        goal = r.get("goal_x")
+        print("%-14s %7.1f %9.3f %8.1fx %10sx  %-7s %-4s %d/%d loaded, %d alarms, %d blackouts" % (
+            r["runtime"], r["sim_s"], r["wall_s"], r["speed_x"], _f(r["vs_cpython"], "%.2f"),
+            ">=%.0fx" % goal if goal else "-",
+            ("yes" if r["speed_x"] >= goal else "NO") if goal else "-",
+            r["loaded"], r["n_units"], r["alarms"], r["blackouts"]))
+    short = [r for r in rows if not r.get("skipped") and r["sim_s"] == f["mp_sim_s"]]
+    if len(short) > 1:
+        print("outputs identical across runtimes (%g s): %s" % (
+            f["mp_sim_s"], "yes" if len({r["sha256"] for r in short}) == 1 else "NO"))
+    if "sharing" not in f:
+        return
+    t = f["traced"]
+    s = f["sharing"]
+    g = s["goals"]
+    _hr("Stack sharing (%s, CPython, traced: %.0f s in %.1f s wall, %.1fx; outputs identical to "
+        "the untraced run: %s)" % (f["scenario"], t["sim_s"], t["wall_s"], t["speed_x"],
+                                   {True: "yes", False: "NO", None: "-"}[t["same_as_untraced"]]))
+    print("%-16s %8s %8s %8s  %-7s %s" % ("% of rating", "rms", "worst", "at s", "goal", "met"))
+    goals = {("kw", "steady"): ("steady_kw_pct", "steady_kw_met"),
+             ("kvar", "steady"): ("steady_kvar_pct", "steady_kvar_met"),
+             ("kw", "transient"): ("transient_kw_pct", "transient_kw_met")}
+    for what in ("kw", "kvar"):
+        for part in ("steady", "transient", "joining"):
+            x = s[what][part]
+            gk = goals.get((what, part))
+            goal = "<=%g %%" % g[gk[0]] if gk else "-"
+            met = {True: "yes", False: "NO", None: "-"}[g[gk[1]]] if gk else "-"
+            label = "%s %s" % ("kW" if what == "kw" else "kvar", part)
+            if not x:
+                print("%-16s %8s %8s %8s  %-7s %s" % (label, "-", "-", "-", goal, met))
+                continue
+            print("%-16s %8.2f %8.2f %8.1f  %-7s %s" % (
+                label, x["rms_pct"], x["worst_pct"], x["worst_at_s"], goal, met))
+    print("end of the run: %d/%d loaded, %d alarms, %d blackouts" % (
+        t["loaded"], t["n_units"], t["alarms"], t["blackouts"]))
 
 
 def _fmt_bpt(v):
@@ -718,6 +850,10 @@ def main(argv=None):
     p.add_argument("--seeds-32", type=int, default=SOAK_SEEDS_32,
                    help="of those, how many also run on the 32-bit port (0: none)")
     p.add_argument("--jobs", type=int, default=None, help="parallel soak workers (default: CPUs)")
+    p.add_argument("--fleet", type=int, default=1,
+                   help="1: the 16-unit stack's speed and sharing (fleet16-steps), 0 skips it")
+    p.add_argument("--fleet-mp-s", type=float, default=FLEET_MP_SIM_S, metavar="S",
+                   help="simulated seconds of the stack per MicroPython runtime (0: none)")
     p.add_argument("--sync-runs", type=int, default=100,
                    help="randomised grids for the synchronising benchmark (0 skips it)")
     p.add_argument("--sweep", type=int, default=1,
@@ -767,7 +903,6 @@ def main(argv=None):
 
         n32 = args.seeds_32
         try:
-            from host_sim import runtime as rt_mod
             rt_mod.mp32_command()
         except Exception as e:   # node or the npm port missing: say so, soak the rest
             print("bench: no 32-bit lane in the soak: %s" % e, file=sys.stderr)
@@ -800,6 +935,11 @@ def main(argv=None):
                 status = 1
         print_speed(speed)
         figures["speed"] = speed
+        if args.fleet:
+            fl = fleet_bench(mp_sim_s=args.fleet_mp_s, mp_err=mp_err)
+            print_fleet(fl)
+            figures["fleet"] = fl
+            status = status or fl["status"]
         if mp_err:
             print("\ncontrol tick under MicroPython: skipped (%s)" % mp_err)
             figures["tick"] = None
