@@ -139,6 +139,9 @@ SETTINGS = (
     _row("pm_start_delay_s", 10, 0, 600),
     _row("pm_stop_delay_s", 60, 0, 3600),
     _row("ls_droop_pct_x100", 300, 100, 1000),  # speed and voltage droop when the share link fails
+    _row("pm_shed_pct", 100, 50, 150),          # shed a stage above this % of running capacity
+    _row("pm_restore_pct", 85, 10, 140),        # restore a stage below this % (< pm_shed_pct)
+    _row("pm_shed_delay_s", 2, 0, 600),         # each stage shed (restored) after this long
 )
 
 # Settings that may change while the engine runs, without rebuilding the
@@ -166,7 +169,8 @@ _WHY = (None, "f_nom_hz: must be 50 or 60", "poles: must be even",
         "(bit fleet_master_id)",
         "pm_stop_pct: must be below pm_start_pct",
         "fleet_claim_ms: must be at least deadbus.min_claim_ms for the share link "
-        "and gcb_close_time_ms (651 ms + gcb_close_time_ms)")
+        "and gcb_close_time_ms (651 ms + gcb_close_time_ms)",
+        "pm_restore_pct: must be below pm_shed_pct")
 
 # deadbus.min_claim_ms(sharelink stale 300, period 50, latency 50, close 0,
 # detect 200) = 651: the share link's figures (fleet.py) and the bus-dead
@@ -299,6 +303,8 @@ class Config:
         # write can lower.
         if self.fleet_claim_ms < _CLAIM_FLOOR_MS + self.gcb_close_time_ms:
             return 17
+        if self.pm_restore_pct >= self.pm_shed_pct:
+            return 18
         return 0
 
     def set_live(self, i, value):

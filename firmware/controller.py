@@ -55,6 +55,7 @@ _DO_IGNITION = const(4)  # hal.DO_IGNITION
 _DO_MB_CLOSE = const(1024)  # hal.DO_MB_CLOSE
 _DO_MB_OPEN = const(2048)  # hal.DO_MB_OPEN
 _DO_PRELUBE = const(8)  # hal.DO_PRELUBE
+_DO_SHED_1 = const(4096)  # hal.DO_SHED_1
 _N_IN = const(21)  # hal.N_IN
 _N_OUT = const(4)  # hal.N_OUT
 _OUT_AVR_BIAS_PCT_X100 = const(1)  # hal.OUT_AVR_BIAS_PCT_X100
@@ -534,6 +535,11 @@ class Controller:
                 self.pc.start(p_filt)
             self._was_power = True
             pc = self.pc
+            if int(self._fleet_on) != 0:
+                fl = self.fleet
+                pc.share_x1000 = int(fl.par_share_x1000)
+                pc.share_err_pct_x100 = int(fl.par_err_pct_x100)
+                pc.peers_whole = int(fl.par_whole)
             p_ref = int(pc.update(m, st == _ST_UNLOAD))
             seq.unloaded = pc.is_unloaded        # pc.unloaded(m), as update left it
             # Active anti-islanding: a small perturbation whose echo in the
@@ -621,7 +627,15 @@ class Controller:
             # Not in power control (the grid gone, a stop, an e-stop): the
             # perturbation stops and the detector starts afresh next time.
             self.aai.update(0, False)
-        self._outputs(m, int(seq.do) | int(mn.do), fuel, bias, cut)
+        do = int(seq.do) | int(mn.do)
+        if int(self._fleet_on) != 0:
+            # Load shedding: stage k energises DO_SHED_1..k (the bits are
+            # consecutive).  Every unit works the stage out alike; wired
+            # in parallel, any one of them sheds.
+            k = int(self.fleet.pm.shed_stage)
+            if k > 0:
+                do |= ((1 << k) - 1) * _DO_SHED_1
+        self._outputs(m, do, fuel, bias, cut)
         if self._tele_on:
             self._telemetry(m, g, fm)
         self.hal.write(out, self.tele)

@@ -21,6 +21,8 @@ out from (config._CLAIM_FLOOR_MS): frames every 50 ms, a peer stale after
 units' frames in under 10 ms).  Allocation free in tick() and rx().
 """
 
+from array import array
+
 from fixpt import const
 import deadbus
 import fuels
@@ -41,6 +43,9 @@ _ST_CLOSING = const(9)
 _MODE_AUTO = const(2)
 _CL_TRIP = const(3)            # protection.CL_TRIP
 _PCT_MAX = const(20000)
+_RING_N = const(16)            # ticks of its own kW kept (peers heard up to this old)
+_UF_PCT = const(95)            # overload: the island bus under 95 % of nominal ...
+_UF_MS = const(300)            # ... this long (load shedding, powermgmt.py)
 
 
 class Fleet:
@@ -60,6 +65,9 @@ class Fleet:
         pm.min_units = cfg.pm_min_units
         pm.start_delay_ms = cfg.pm_start_delay_s * 1000
         pm.stop_delay_ms = cfg.pm_stop_delay_s * 1000
+        pm.shed_pct = cfg.pm_shed_pct
+        pm.restore_pct = cfg.pm_restore_pct
+        pm.shed_delay_ms = cfg.pm_shed_delay_s * 1000
         pm.listen_ms = 2 * STALE_MS
         self.pm = pm
         self.db = deadbus.DeadBus(u, cfg.fleet_master_id, cfg.fleet_mask, cfg.fleet_claim_ms)
@@ -69,6 +77,18 @@ class Fleet:
         self.rating_kw = r if r > 0 else 1
         self.step_kw = self.rating_kw * cfg.fuel_row[fuels.F_MAX_STEP_PCT] // 100
         self.rated_rpm_x10 = cfg.rated_rpm_x10
+        self.f_nom_mhz = cfg.f_nom_mhz
+        self._uf_ms = 0                 # on an island bus under _UF_PCT of nominal this long
+        # Grid-parallel as a plant (powerctl.py): this unit's share of the
+        # plant, the heard units' mean % of rating less its own, whether every
+        # peer last there is heard, and bit u: unit u last heard there.
+        self.par_share_x1000 = 1000
+        self.par_err_pct_x100 = 0
+        self.par_whole = 1
+        self._par_bus = 0
+        self._p_ring = array("i", [0] * _RING_N)   # its own kW_x10, the last _RING_N ticks
+        self._p_k = 0
+        self.tick_ms = cfg.tick_ms if cfg.tick_ms > 0 else 10
         self.v_rated_dv = cfg.v_rated_dv
         self.buf = bytearray(sl.FRAME_BYTES)
         self.seq = 0
@@ -80,6 +100,62 @@ class Fleet:
         self.ff_hold_q8 = -1            # the kW fed forward on droop (controller), 0.1 kW x 256; -1 none
         self.f_lp_q4 = 0                # the bus frequency governed on, rpm_x10 x 16 (0: start)
 
+    def _parallel(self, on, p_pct_x100, rating_kw):
+        """On the grid with other units (both breakers closed): the rating
+        in power control on the bus (this unit, the peers heard there, and
+        those last heard there and unheard since: with the link down each
+        unit keeps the share it knew, so the shares still sum to the whole
+        correction), this unit's share of it, and the heard units' mean %
+        of rating less its own (powerctl.py draws it to the mean).  A peer
+        whose frame says its breaker opened leaves."""
+        if not on:
+            self.par_share_x1000 = 1000
+            self.par_err_pct_x100 = 0
+            self.par_whole = 1
+            self._par_bus = 0
+            return
+        peers = self.peers
+        own = self.unit
+        r_all = rating_kw
+        r_heard = rating_kw
+        diff = 0                                       # (peer % - own % then) x rating, 0.01 kW
+        ring = self._p_ring
+        k0 = self._p_k
+        tk = self.tick_ms
+        r_own = rating_kw if rating_kw > 0 else 1
+        bus = 0
+        for u in range(1, sl.MAX_UNITS + 1):
+            if u == own:
+                continue
+            r = peers.rating_kw[u]
+            if not peers.fresh(u):
+                if (self._par_bus >> u) & 1:
+                    bus |= 1 << u
+                    r_all += r
+                continue
+            f = peers.flags[u]
+            if not f & sl.F_GCB_CLOSED or not f & sl.F_MB_CLOSED:
+                continue
+            bus |= 1 << u
+            r_all += r
+            r_heard += r
+            n = peers.age_ms[u] // tk
+            n = _RING_N - 1 if n >= _RING_N else n
+            i = k0 - n
+            i = i + _RING_N if i < 0 else i
+            # the peer's % less its own % at the same moment
+            x = ring[i] * 1000 // r_own
+            x = -_PCT_MAX if x < -_PCT_MAX else (_PCT_MAX if x > _PCT_MAX else x)
+            diff += (peers.p_pct_x100[u] - x) * r // 100
+        self._par_bus = bus
+        self.par_share_x1000 = rating_kw * 1000 // r_all if r_all > 0 else 1000
+        self.par_whole = 1 if r_heard == r_all else 0
+        # The heard units' mean % of rating less its own, each peer against
+        # its own kW at that peer's frame (its own now against figures up to
+        # a period old read every change of the plant's output as a sharing
+        # error, the same on every unit at once: the plant hunted at ~4 Hz).
+        self.par_err_pct_x100 = loadshare._mean(diff, r_heard) if r_heard > rating_kw else 0
+
     def rx(self, buf, n):
         """A frame from the link: taken, or refused and counted (sharelink)."""
         return self.peers.decode(buf, n)
@@ -88,6 +164,11 @@ class Fleet:
         """Every control tick, before the sequencer's update.  last_alarm:
         the protection index of the alarm raised last (-1 none)."""
         self.peers.tick(dt_ms)
+        k = self._p_k + 1
+        k = 0 if k >= _RING_N else k
+        x = m.p_kw_x10
+        self._p_ring[k] = -65536 if x < -65536 else (65536 if x > 65536 else x)
+        self._p_k = k
         a = self._acc_ms + dt_ms
         if a < PERIOD_MS:
             self._acc_ms = a
@@ -110,10 +191,22 @@ class Fleet:
         avail = auto and worst < _CL_TRIP
         run_h = run_s // 3600
         pm = self.pm
-        run = pm.update(self.peers, avail, st, gcb, self.prio, run_h, r, p_kw, self.step_kw, a)
         island = gcb and not mb
+        # Overloaded: an island bus held under _UF_PCT of nominal for
+        # _UF_MS.  A set at its fuel limit reads no more than its rating as
+        # its speed falls, so the kW alone never show the overload
+        # (measured: one left with 140 % read 97 % at 51 Hz, and stalled).
+        # An ISO load step dips for less (fleet4-island-ai: 57.8 Hz at worst).
+        if island and m.bus_f_mhz * 100 < self.f_nom_mhz * _UF_PCT:
+            u = self._uf_ms + a
+            self._uf_ms = u if u < _UF_MS else _UF_MS
+        else:
+            self._uf_ms = 0
+        run = pm.update(self.peers, avail, st, gcb, self.prio, run_h, r, p_kw, self.step_kw, a,
+                        self._uf_ms >= _UF_MS)
         ls = self.ls
         ls.update(self.peers, island, p, q, r, a)
+        self._parallel(gcb and mb, p, r)
         # On an island bus with other sets (or unsure of it: the link has
         # failed): the governor's own-load leads stand aside (controller).
         self.shared_bus = island and (ls.n_bus_units > 1 or not ls.sharing)

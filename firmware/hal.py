@@ -106,12 +106,20 @@ DO_COMMON_SHUTDOWN = const(256)  # a shutdown-class alarm latched
 DO_READY = const(512)        # set available for load (AUTO, no shutdown)
 DO_MB_CLOSE = const(1024)    # mains breaker close coil (AMF retransfer)
 DO_MB_OPEN = const(2048)     # mains breaker trip coil (AMF, loss of mains)
+# Load shedding (a stack's power management, powermgmt.py): stage k's
+# non-critical loads off while energised.  Stages are cumulative (stage 2
+# sheds 1 and 2); de-energised (a controller failed safe, powered down)
+# the loads are on: shedding is a convenience, never the safe state.
+DO_SHED_1 = const(4096)
+DO_SHED_2 = const(8192)
+DO_SHED_3 = const(16384)
 
 # Names of the DI_* and DO_* bits, bit 0 first (register map, docs).
 DI_NAMES = ("estop", "remote_start", "gas_leak", "knock", "gcb_closed", "gas_proven",
             "meter_ok", "mb_closed", "config_enable", "sender_fault")
 DO_NAMES = ("crank", "gas_valve", "ignition", "prelube", "gcb_close", "gcb_open", "horn",
-            "common_alarm", "common_shutdown", "ready", "mb_close", "mb_open")
+            "common_alarm", "common_shutdown", "ready", "mb_close", "mb_open",
+            "shed_1", "shed_2", "shed_3")
 
 # Names in vector order: the host (trace, link, docs) reads these instead of
 # re-declaring the layout.

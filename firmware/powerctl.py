@@ -10,6 +10,19 @@ Modes (config pc_mode):
 The export limit bounds every mode; zero export (the default) keeps at least
 import_min_kw_x10 flowing in, so the min-import relay can see a lost grid.
 
+In a stack the set points are the plant's (set alike on every unit), met by
+the units on the grid together with no master: each reads the site meter and
+moves its own kW by its share of the meter's error (share_x1000: its rating
+over the rating in power control on the bus, fleet.py), so the plant's total
+moves by the whole error and the loss of any one unit leaves the rest making
+the same sum; with the link whole a term draws each unit to the units' mean
+% of rating (share_err_pct_x100, half of it a tick: the shares' own
+correction leaves a difference between units where it was, measured
+drifting to 90 % apart in 20 s without it).  With a peer unheard the share
+stays as last known (the shares still sum to the whole correction) and the
+term stops.  Base load is shared by rating.  One unit: share_x1000 = 1000
+and the formulas are the single set's exactly.
+
 The power reference ramps: at ramp_pct_s after closing (soft load) and when
 unloading (soft unload), ten times faster while tracking a moving target
 (an AI load that steps every 2 s must not push the import over its cap).
@@ -17,7 +30,9 @@ Reactive power: a power factor (pf_x1000, + lagging, - leading) or a fixed
 kvar through the AVR bias.  Units: kW_x10, kvar_x10, pct_x100.
 """
 
-from fixpt import isqrt, mul_div, viper
+from fixpt import const, isqrt, mul_div, viper
+
+_SHARE_K_DIV = const(200)      # the sharing term: half the error (% x rating / 200) a tick
 
 
 class PowerCtl:
@@ -27,6 +42,12 @@ class PowerCtl:
         self.q_ref_kvar_x10 = 0
         self.loading = True        # soft load still under way
         self.is_unloaded = False   # unloaded(), as the last update left it
+        # A stack (fleet.py sets them each tick): this unit's share of the
+        # plant, whether every peer last on the grid with it is heard (1) or
+        # not (0), and the heard units' mean % of rating less its own.
+        self.share_x1000 = 1000
+        self.peers_whole = 1
+        self.share_err_pct_x100 = 0
         self.retune()
 
     def retune(self):
@@ -62,21 +83,48 @@ class PowerCtl:
         """One tick; returns the power reference (kW_x10).  m: Measure."""
         cfg = self.cfg
         p_filt = int(m.p_filt_kw_x10)
-        site = p_filt + int(m.grid_p_kw_x10)          # what the site draws
-        if unloading:
-            goal = 0
-        elif int(cfg.pc_mode) == 1:
-            goal = site - int(cfg.import_cap_kw_x10)
-        else:
-            goal = int(cfg.base_kw_x10)
-        # Never export more than allowed: production <= site + export limit.
-        # Zero export means a minimum import: the min-import relay (32 at the
-        # PCC) then tells a dead grid from a quiet one.
+        share = int(self.share_x1000)
+        pr_ = int(self.p_rated)
         ex = int(cfg.export_limit_kw_x10)
-        lim = site + ex if ex > 0 else site - int(cfg.import_min_kw_x10)
+        if share == 1000:
+            site = p_filt + int(m.grid_p_kw_x10)          # what the site draws
+            if unloading:
+                goal = 0
+            elif int(cfg.pc_mode) == 1:
+                goal = site - int(cfg.import_cap_kw_x10)
+            else:
+                goal = int(cfg.base_kw_x10)
+            # Never export more than allowed: production <= site + export
+            # limit.  Zero export means a minimum import: the min-import
+            # relay (32 at the PCC) then tells a dead grid from a quiet one.
+            lim = site + ex if ex > 0 else site - int(cfg.import_min_kw_x10)
+        else:
+            # One of a stack: its own kW and its share of the meter's
+            # error, held to +-2**20 (a 104 MW plant) so that times the
+            # share it stays a small int; with the link whole, toward the
+            # units' mean % of rating.
+            grid = int(m.grid_p_kw_x10)
+            if unloading:
+                goal = 0
+            else:
+                whole = int(self.peers_whole)
+                if int(cfg.pc_mode) == 1:
+                    e = grid - int(cfg.import_cap_kw_x10)
+                    e = -1048576 if e < -1048576 else (1048576 if e > 1048576 else e)
+                    goal = p_filt + e * share // 1000
+                    if whole != 0:
+                        d = int(self.share_err_pct_x100)
+                        d = -10000 if d < -10000 else (10000 if d > 10000 else d)
+                        goal += d * (pr_ // 100) // _SHARE_K_DIV
+                else:
+                    b = int(cfg.base_kw_x10)
+                    b = 1048576 if b > 1048576 else b
+                    goal = b * share // 1000
+            e = grid + ex if ex > 0 else grid - int(cfg.import_min_kw_x10)
+            e = -1048576 if e < -1048576 else (1048576 if e > 1048576 else e)
+            lim = p_filt + e * share // 1000
         if goal > lim:
             goal = lim
-        pr_ = int(self.p_rated)
         goal = 0 if goal < 0 else (goal if goal < pr_ else pr_)
         step = int(self.ramp_tick) if (self.loading or unloading) else int(self.track_tick)
         ref = int(self.p_ref_kw_x10)

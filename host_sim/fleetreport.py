@@ -184,6 +184,49 @@ def _starts_stops(u):
     return starts, stops
 
 
+def grid_parallel(r):
+    """Paralleled with the grid (traced runs): the import at the site meter
+    against the plant's cap (pc_mode 1), steady (no load change or breaker
+    operation within TRANSIENT_S) and in all, and the spread of the units'
+    kW as % of rating (the largest less the smallest on the bus)."""
+    if not r.scenario["grid"]["present"] or not r.trace["t_s"]:
+        return None
+    fw = r.scenario["units"][0]["firmware"]
+    mode = fw.get("pc_mode", 0)
+    cap = fw.get("import_cap_kw_x10", 0) / 10.0 if mode == 1 else None
+    cls = _tick_classes(r)
+    g = r.trace["grid_p_kw"]
+    mbc = r.trace["mb_closed"]
+    out = {"pc_mode": mode, "import_cap_kw": cap}
+    for part in ("steady", "all"):
+        ks = [k for k in range(len(g)) if mbc[k] and (part == "all" or cls[k] == "steady")]
+        if not ks:
+            out[part] = None
+            continue
+        imp = sorted(g[k] for k in ks)
+        e = {"samples": len(ks), "import_mean_kw": round(sum(imp) / len(imp), 2),
+             "import_min_kw": round(imp[0], 2), "import_max_kw": round(imp[-1], 2),
+             "import_p95_kw": round(imp[int(0.95 * (len(imp) - 1))], 2)}
+        if cap is not None:
+            err = [g[k] - cap for k in ks]
+            e["cap_error_rms_kw"] = round((sum(x * x for x in err) / len(err)) ** 0.5, 2)
+            band = 0.02 * r.rating_kw
+            e["over_cap_pct_of_time"] = round(
+                100.0 * sum(1 for x in err if x > band) / len(err), 2)
+            e["over_cap_band_kw"] = round(band, 1)
+        sp = []
+        for k in ks:
+            on = [r.unit_trace[u.id]["p_kw"][k] / u.p_fuel_kw * 100.0 for u in r.units
+                  if r.unit_trace[u.id]["gcb_closed"][k]]
+            if len(on) >= 2:
+                sp.append(max(on) - min(on))
+        if sp:
+            e["spread_rms_pct"] = round((sum(x * x for x in sp) / len(sp)) ** 0.5, 3)
+            e["spread_worst_pct"] = round(max(sp), 3)
+        out[part] = e
+    return out
+
+
 def build(r, wall_s=None):
     sc = r.scenario
     traced = bool(r.trace["t_s"])
@@ -224,8 +267,11 @@ def build(r, wall_s=None):
         "units": units,
         "sharing": sharing(r),
         "dead_bus": dead_bus(r),
+        "grid_parallel": grid_parallel(r),
         "link": r.link,
         "blackouts": r.blackouts,
+        "load_shedding": {"events": r.shed_events,
+                          "max_stage": max([e["stage"] for e in r.shed_events] or [0])},
         "commands": r.commands,
     }
     if traced:
@@ -313,6 +359,27 @@ def summary_text(rep):
         if u["alarms"]:
             lines.append("  unit %d alarms: %s" % (u["id"], ", ".join(
                 "%s (%s) %.2f s" % (a["name"], a["class"], a["t_s"]) for a in u["alarms"][:4])))
+    gp = rep.get("grid_parallel")
+    if gp:
+        for part in ("steady", "all"):
+            x = gp[part]
+            if not x:
+                continue
+            line = "  grid %-6s import mean %.1f kW, p95 %.1f, max %.1f" % (
+                part, x["import_mean_kw"], x["import_p95_kw"], x["import_max_kw"])
+            if gp["import_cap_kw"] is not None:
+                line += " (cap %.0f: error rms %.1f kW, over cap+%.0f kW %.1f %% of the time)" % (
+                    gp["import_cap_kw"], x["cap_error_rms_kw"], x["over_cap_band_kw"],
+                    x["over_cap_pct_of_time"])
+            if "spread_rms_pct" in x:
+                line += "; units' spread rms %.2f %%, worst %.2f %%" % (
+                    x["spread_rms_pct"], x["spread_worst_pct"])
+            lines.append(line)
+    ls = rep["load_shedding"]
+    if ls["events"]:
+        lines.append("  load shedding: " + ", ".join(
+            "stage %d (%.0f %% shed) %.2f s" % (e["stage"], e["shed_pct"], e["t_s"])
+            for e in ls["events"][:6]))
     lk = rep["link"]
     lines.append("  link: %d frames, %d delivered, %d lost, %d blocked by a cut; blackouts %d"
                  % (lk["frames_sent"], lk["deliveries"], lk["lost"], lk["blocked_by_cut"],

@@ -10,7 +10,10 @@ and a bad one is one line naming it, before anything runs):
                         checks each unit's whole set)
   [plant]               the GX230's parameters for every unit
   [load]                the site load: initial_pct of the stack's rating
-                        (the sum of every unit's fuel rating), pf, exponents
+                        (the sum of every unit's fuel rating), pf, exponents;
+                        shed_1_pct..shed_3_pct: the share of the demand on
+                        each load-shedding stage's contactor (DO_SHED_k of
+                        any unit opens it; default 0: nothing sheddable)
   [grid]                present, mains_closed (the site's mains breaker)
   [link]                the share link: latency_ms (0-1000, default 5),
                         loss_pct (0-100, default 0), seed
@@ -53,6 +56,9 @@ _FW_BY_SIM = ("fleet_unit_id", "fleet_mask", "fleet_prio", "fuel", "f_nom_hz")
 LINK_KEYS = {"latency_ms": (0.0, 1000.0, 5.0), "loss_pct": (0.0, 100.0, 0.0)}
 LINK_ACTIONS = {"cut": (), "restore": (), "loss": ("loss_pct",), "latency": ("latency_ms",)}
 UNIT_KINDS = ("input", "command", "fault")
+# The site's sheddable loads, % of its demand on each stage's contactor.
+SHED_KEYS = {"shed_1_pct": (0.0, 100.0, 0.0), "shed_2_pct": (0.0, 100.0, 0.0),
+             "shed_3_pct": (0.0, 100.0, 0.0)}
 
 
 def _settings(t, where):
@@ -119,9 +125,14 @@ def parse(raw, default_name="scenario"):
     sc["link"]["seed"] = _num(lk, "seed", 0, SEED_MAX, "link.", default=sc["seed"],
                               integer=True)
     ld = _table(raw.get("load", {}), "load")
-    _unknown(ld, LOAD_KEYS, "load.")
+    keys = dict(LOAD_KEYS, **SHED_KEYS)
+    _unknown(ld, tuple(keys), "load.")
     sc["load"] = {k: float(_num(ld, k, lo, hi, "load.", default=d))
-                  for k, (lo, hi, d) in LOAD_KEYS.items()}
+                  for k, (lo, hi, d) in keys.items()}
+    if sum(sc["load"][k] for k in SHED_KEYS) > 100.0:
+        raise ScenarioError("load.shed_3_pct: the three stages together may shed at most "
+                            "100 %% of the demand, got %g %%"
+                            % sum(sc["load"][k] for k in SHED_KEYS))
     units_raw = raw.get("units")
     if not isinstance(units_raw, list) or not MIN_UNITS <= len(units_raw) <= MAX_UNITS:
         raise ScenarioError("units: must be an array of %d to %d tables ([[units]]), got %s"

@@ -40,6 +40,7 @@ from .plant.sensors import Sensors
 from .plant.fleetnet import FleetNetwork
 from .plant.network import LIVE_PU
 from . import runtime as rt_mod
+from . import steady
 from .scenario import write_as_a_set
 from .sim import (PLANT_DT_S, plant_ratings, _apply_fault, fault_ramps, new_fault_state,
                   phase_currents, di_bits, grid_event)
@@ -54,6 +55,7 @@ import protection as fw_prot  # noqa: E402
 import sequencer as fw_seq  # noqa: E402
 
 TWO_PI = 2.0 * math.pi
+SHED_BITS = (hal.DO_SHED_1, hal.DO_SHED_2, hal.DO_SHED_3)
 # Sharing figures: a tick is "transient" within this long after a load
 # change or a breaker of the bus operating (a unit joining is soft-loaded,
 # one leaving hands its load to the rest), "steady" otherwise.
@@ -212,19 +214,19 @@ class Unit:
         if self.usc["mode"] != "auto":
             self.rt.command("mode_" + self.usc["mode"])
 
-    def settle_running(self, p_kw, q_kvar, bus_angle_rad, steps, dt, tick_s):
+    def settle_running(self, p_kw, q_kvar, bus_angle_rad, steps, dt, tick_s, v_pu=1.0):
         """On the bus at t = 0 carrying p, q at rated voltage: E' behind X'd
         (its angle ahead of the bus by the load angle), the throttle that
         holds p, the sensors' pre-roll (sim.py's, for a running start)."""
         alt, eng, sens = self.alt, self.eng, self.sens
         s = self.s_kva
         alt.settle(p_kw / s, q_kvar / s)
-        e = complex(1.0, 0.0) + 1j * alt.xdp * complex(p_kw / s, -q_kvar / s)
+        e = complex(v_pu, 0.0) + 1j * alt.xdp * complex(p_kw / s, -q_kvar / s) / v_pu
         self.gen_angle = math.remainder(bus_angle_rad + cmath.phase(e), TWO_PI)
         act0 = eng.act_for_load(p_kw / self.p_set_kw)
         eng.settle(act0)
         self.aux.coolant_degc = 82.0
-        sens.v_filt, sens.p_filt, sens.q_filt = 1.0, p_kw, q_kvar
+        sens.v_filt, sens.p_filt, sens.q_filt = v_pu, p_kw, q_kvar
         self.rt.begin(int(round(act0 * 10000)), self.cfg.rated_rpm_x10)
         self.cmd = act0
         c0 = bus_angle_rad / TWO_PI
@@ -235,11 +237,11 @@ class Unit:
                 sens._edges = 0
             ts = (j + 1 - n_pre) * dt
             eng.angle_rev += dt * eng.rated_rpm / 60.0
-            sens.sample_step(ts, 1.0, eng.rated_rpm, 1.0, p_kw, q_kvar, self.f_nom)
+            sens.sample_step(ts, 1.0, eng.rated_rpm, v_pu, p_kw, q_kvar, self.f_nom)
             sens.map_step(eng.p_man * self.map_kpa_pu)
         self.term_cycles = sens._cycle
         self.prev_term = math.remainder(TWO_PI * self.term_cycles, TWO_PI)
-        self.p, self.q, self.v = p_kw, q_kvar, 1.0
+        self.p, self.q, self.v = p_kw, q_kvar, v_pu
 
     def settle_stopped(self):
         eng, alt = self.eng, self.alt
@@ -363,10 +365,31 @@ def _run(sc, rts, trace, on_tick):
     theta0 = 0.25 * TWO_PI
     pl0, ql0 = load.power_kw(0.0, 1.0, 1.0) if on0 else (0.0, 0.0)
     r_on = sum(u.p_fuel_kw for u in on0)
+    op = None
+    if on0 and gsc["present"] and mb.closed:
+        # Paralleled with the grid: the stack's load flow (steady.py, as
+        # sim.py's for one set): the kW its units' power control holds
+        # together for the initial site load, shared by rating, at the bus
+        # voltage and angle (grid frame) that carry it; every unit on the
+        # bus alike in per unit of its own rating.
+        s_on = sum(u.s_kva for u in on0)
+        a0 = on0[0].alt
+        op = steady.parallel_operating_point(
+            on0[0].cfg, grid, load, s_on, a0.xdp, a0.qdroop,
+            target=lambda site: steady.stack_power_control_target_kw(
+                [u.cfg for u in on0], site))
+        theta0 = cmath.phase(op["bus"])
     for u in units:
         if u.running_start:
             share = u.p_fuel_kw / r_on
-            u.settle_running(pl0 * share, ql0 * share, theta0, steps, dt, tick_s)
+            if op is not None:
+                k = u.s_kva / s_on
+                u.settle_running(op["p_kw"] * k, op["q_kvar"] * k, theta0, steps, dt, tick_s,
+                                 v_pu=abs(op["bus"]))
+                steady.settle_alternator(u.alt, dict(op, p_kw=op["p_kw"] * k,
+                                                     q_kvar=op["q_kvar"] * k), u.s_kva)
+            else:
+                u.settle_running(pl0 * share, ql0 * share, theta0, steps, dt, tick_s)
         else:
             u.settle_stopped()
     supplied = bool(on0) or (gsc["present"] and mb.closed)
@@ -391,9 +414,12 @@ def _run(sc, rts, trace, on_tick):
     ai = 0
     dphi_pu = TWO_PI * f_nom * dt
     cols = {"t_s": [], "demand_kw": [], "site_kw": [], "bus_v_v": [], "bus_f_hz": [],
-            "grid_p_kw": [], "mb_closed": [], "site_supplied": []}
+            "grid_p_kw": [], "mb_closed": [], "site_supplied": [], "shed_stage": []}
     ucols = {u.id: {"p_kw": [], "q_kvar": [], "freq_hz": [], "volt_v": [], "gcb_closed": [],
                     "state": []} for u in units}
+    shed_frac = [ld["shed_%d_pct" % (i + 1)] / 100.0 for i in range(len(SHED_BITS))]
+    shed_stage = 0
+    shed_events = []
     share_rows = []        # per tick: [(unit, p_pct, q_pct)] of units on an island bus
     commands = []
     n = len(units)
@@ -413,12 +439,14 @@ def _run(sc, rts, trace, on_tick):
         bus.v_pu = bus_v if live else 0.0
         bus.f_hz = bus_f if live else 0.0
         mb_close = mb_open = False
+        shed_do = 0
         for u in units:
             frames = u.tick(t, bus, bus_v, bus_angle, p_grid, q_grid, mb.closed, gsc["present"])
             for fr in frames:
                 link.send(t, u.id, fr)
             mb_close = mb_close or bool(u.do & hal.DO_MB_CLOSE)
             mb_open = mb_open or bool(u.do & hal.DO_MB_OPEN)
+            shed_do |= u.do
             if pending and u.states and u.states[-1]["t_s"] == round(t, 4):
                 name = u.state_name
                 due = [e for e in pending if e["after_state"] == name and e.get("unit") == u.id]
@@ -431,6 +459,19 @@ def _run(sc, rts, trace, on_tick):
             # The site's mains breaker: any unit's trip coil opens it (the
             # stack's loss-of-mains protection), a close needs its sync check.
             mb.command(t, mb_close, mb_open)
+        # Load shedding: stage k's contactor opens while any unit's DO_SHED_k
+        # is energised (the relays wired in parallel), at the tick.
+        stage = 0
+        keep = 1.0
+        for i, bit in enumerate(SHED_BITS):
+            if shed_do & bit:
+                stage = i + 1
+                keep -= shed_frac[i]
+        if stage != shed_stage:
+            shed_events.append({"t_s": round(t, 4), "stage": stage,
+                                "shed_pct": round((1.0 - keep) * 100.0, 2)})
+            shed_stage = stage
+        load.keep = keep if keep > 0.0 else 0.0
         if on_tick is not None:
             on_tick(k, units)
         # Sharing: units on the bus while it is an island (plant truth).
@@ -451,6 +492,7 @@ def _run(sc, rts, trace, on_tick):
             cols["grid_p_kw"].append(p_grid)
             cols["mb_closed"].append(1 if mb.closed else 0)
             cols["site_supplied"].append(1 if supplied else 0)
+            cols["shed_stage"].append(shed_stage)
             for u in units:
                 c = ucols[u.id]
                 c["p_kw"].append(u.p)
@@ -545,6 +587,7 @@ def _run(sc, rts, trace, on_tick):
     r.commands = commands
     r.link = link.report()
     r.blackouts = blackouts
+    r.shed_events = shed_events
     r.unit_sha256 = {u.id: u.sha.hexdigest() for u in units}
     h = hashlib.sha256()
     for u in units:

@@ -60,6 +60,34 @@ def power_control_target_kw(cfg, site_kw):
     return pc.p_ref_kw_x10 / 10.0
 
 
+def stack_power_control_target_kw(cfgs, site_kw):
+    """What a stack's power control holds together for a steady site load:
+    every unit's firmware PowerCtl, each told its share
+    as fleet.py would, run until no reference moves."""
+    n = len(cfgs)
+    ratings = [c.p_fuel_rated_kw_x10 // 10 for c in cfgs]
+    r_all = sum(ratings)
+    pcs = [fw_powerctl.PowerCtl(c) for c in cfgs]
+    ms = [fw_measure.Measure(c) for c in cfgs]
+    p = [0] * n
+    for pc, r in zip(pcs, ratings):
+        pc.p_ref_kw_x10 = 0
+        pc.share_x1000 = r * 1000 // r_all
+        pc.peers_whole = 1
+    site = int(round(site_kw * 10.0))
+    for _ in range(4 * max(c.p_fuel_rated_kw_x10 // pc.ramp_tick for c, pc in zip(cfgs, pcs)) + 4):
+        tot = sum(p)
+        new = []
+        for i in range(n):
+            ms[i].p_filt_kw_x10 = p[i]
+            ms[i].grid_p_kw_x10 = site - tot
+            new.append(pcs[i].update(ms[i], False))
+        if new == p:
+            break
+        p = new
+    return sum(p) / 10.0
+
+
 def _newton2(fun, x, tol=1e-12, n=40):
     """Solve fun(x) = (0, 0) for x = [a, b] (finite-difference Jacobian)."""
     for _ in range(n):
@@ -85,12 +113,16 @@ def _newton2(fun, x, tol=1e-12, n=40):
     return x
 
 
-def parallel_operating_point(cfg, grid, load, s_kva, xdp_pu, qdroop_pu, v_ref_pu=1.0):
+def parallel_operating_point(cfg, grid, load, s_kva, xdp_pu, qdroop_pu, v_ref_pu=1.0,
+                             target=None):
     """Operating point of a set paralleled with `grid` at t = 0 (module
     docstring).  load: the plant Load (its power_kw at rated frequency);
-    v_ref_pu: the AVR's reference with the firmware's initial bias.  Returns
-    a dict: p_kw, q_kvar (generator), bus (complex V_b, grid frame), emf
-    (complex E'), load_p_kw, load_q_kvar, grid_p_kw, grid_q_kvar (import)."""
+    v_ref_pu: the AVR's reference with the firmware's initial bias; target:
+    site_kw -> the kW power control holds (default: this set's firmware,
+    power_control_target_kw; a stack passes its units' together, s_kva
+    their sum).  Returns a dict: p_kw, q_kvar (generator), bus (complex V_b,
+    grid frame), emf (complex E'), load_p_kw, load_q_kvar, grid_p_kw,
+    grid_q_kvar (import)."""
     vs = grid.v_pu
     ys = 1.0 / grid.impedance_pu(s_kva)
 
@@ -105,7 +137,7 @@ def parallel_operating_point(cfg, grid, load, s_kva, xdp_pu, qdroop_pu, v_ref_pu
     p_t = None
     for _ in range(10):
         site_kw = flows(x)[1].real * s_kva
-        p_new = power_control_target_kw(cfg, site_kw)
+        p_new = power_control_target_kw(cfg, site_kw) if target is None else target(site_kw)
         if p_new == p_t:
             break
         p_t = p_new

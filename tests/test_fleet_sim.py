@@ -31,6 +31,10 @@ t_s = 3
 p_pct = 20
 """
 
+# The same on the grid, peak shaving (powerctl.py's stack path).
+TWO_GRID = TWO.replace('name = "two-short"', 'name = "two-grid"').replace(
+    "[load]", "[grid]\npresent = true\n[firmware]\npc_mode = 1\nimport_cap_kw_x10 = 1000\n[load]")
+
 
 def _run(name, on_tick=None):
     """(FleetResult, report) of built-in name under CPython, cached."""
@@ -125,6 +129,38 @@ def test_a_unit_that_trips_under_load_is_replaced_and_the_others_carry_its_load(
     _no_alarms(rep, but=(2,))
 
 
+def test_eight_units_hold_the_sites_import_cap_together_through_a_trip_and_a_link_cut():
+    r, rep = _run("fleet8-peak-shave")
+    gp = rep["grid_parallel"]
+    assert gp["import_cap_kw"] == 300.0
+    assert rep["blackouts"] == []
+    units = {u["id"]: u for u in rep["units"]}
+    assert units[3]["final_state"] == "lockout"
+    for uid, u in units.items():
+        if uid != 3:
+            assert u["final_state"] == "loaded" and u["alarms"] == [] and u["gcb_opens"] == []
+    t = r.trace["t_s"]
+    g = r.trace["grid_p_kw"]
+
+    def mean(a, b):
+        xs = [x for tt, x in zip(t, g) if a <= tt < b]
+        return sum(xs) / len(xs)
+    # the cap, on average, before and after unit 3's trip (whoever computed
+    # what: every unit its own share of the same meter's error), and with
+    # the link cut
+    for a, b in ((10, 20), (20, 50), (60, 80), (80, 100), (100, 120)):
+        assert abs(mean(a, b) - 300.0) < 15.0, (a, b, mean(a, b))
+    # the same % of rating on every unit while the link is whole
+    assert gp["steady"]["spread_worst_pct"] < 2.0
+    sp = []
+    for k, tt in enumerate(t):
+        if 60 <= tt < 80:
+            on = [r.unit_trace[u.id]["p_kw"][k] / u.p_fuel_kw * 100 for u in r.units
+                  if r.unit_trace[u.id]["gcb_closed"][k]]
+            sp.append(max(on) - min(on))
+    assert max(sp) < 3.0
+
+
 def test_a_standby_unit_never_asks_the_stack_bus_mains_breaker_to_close():
     # A stack unit's bus reading with the MB open is the units' own bus: no
     # evidence of a healthy grid (the MB close it asked blocked its own GCB).
@@ -138,10 +174,11 @@ def test_a_standby_unit_never_asks_the_stack_bus_mains_breaker_to_close():
     assert mb == []
 
 
+@pytest.mark.parametrize("text", [TWO, TWO_GRID], ids=["island", "grid"])
 @pytest.mark.parametrize("runtime", ["micropython", "micropython32"])
-def test_every_unit_is_bit_identical_under_micropython(tmp_path, runtime):
+def test_every_unit_is_bit_identical_under_micropython(tmp_path, runtime, text):
     f = tmp_path / "two.toml"
-    f.write_text(TWO)
+    f.write_text(text)
     sc = scenario.load(str(f))
     ref = fleetsim.run(sc, "cpython", trace=False)
     r = fleetsim.run(sc, runtime, trace=False)
@@ -152,6 +189,64 @@ def test_every_unit_is_bit_identical_under_micropython(tmp_path, runtime):
         # each unit in the heap the stack simulator gives it, never grown
         for h in r.heap:
             assert h is not None and h["end"] == h["start"], h
+
+
+SHED = """name = "shed-two"
+duration_s = 30
+seed = 2
+[load]
+initial_pct = 70
+shed_1_pct = 15
+shed_2_pct = 15
+shed_3_pct = 10
+[[units]]
+id = 1
+[[units]]
+id = 2
+[[events]]
+kind = "fault"
+t_s = 10
+unit = 2
+fault = "gas_pressure_loss"
+duration_s = 1.0
+"""
+
+
+def test_a_unit_left_overloaded_by_a_trip_sheds_load_in_stages_at_once_and_survives(tmp_path):
+    # Two units at 70 % of the pair; one loses its gas: the other alone has
+    # 140 % and nothing to start.  Shedding waits for no delay: the bus
+    # frequency says the set is overloaded (its kW read under its rating).
+    f = tmp_path / "shed.toml"
+    f.write_text(SHED)
+    bits = (fleetsim.hal.DO_SHED_1, fleetsim.hal.DO_SHED_2, fleetsim.hal.DO_SHED_3)
+    wrong = []
+
+    def hook(k, units):
+        for u in units:
+            on = [bool(u.do & b) for b in bits]
+            # cumulative: stage k sheds 1..k
+            if on != sorted(on, reverse=True):
+                wrong.append((k, u.id, on))
+    r = fleetsim.run(scenario.load(str(f)), "cpython", on_tick=hook)
+    rep = fleetreport.build(r)
+    assert wrong == []
+    units = {u["id"]: u for u in rep["units"]}
+    assert units[1]["alarms"] == [] and units[1]["final_state"] == "loaded"
+    assert units[1]["gcb_opens"] == []
+    assert rep["blackouts"] == []
+    ev = rep["load_shedding"]["events"]
+    assert rep["load_shedding"]["max_stage"] == 3
+    up = [e for e in ev if e["t_s"] < 13.0]
+    assert [e["stage"] for e in up] == [1, 2, 3] and up[-1]["t_s"] - up[0]["t_s"] <= 0.35
+    assert up[-1]["shed_pct"] == 40.0
+    # the demand kept is what the contactors left connected
+    assert max(r.trace["shed_stage"]) == 3
+
+
+def test_no_load_is_shed_in_the_built_in_stacks():
+    for n in ("fleet4-island-ai", "fleet3-blackstart", "fleet4-link-cut"):
+        _, rep = _run(n)
+        assert rep["load_shedding"]["events"] == [], n
 
 
 def _bad(tmp_path, text, field):
@@ -207,6 +302,11 @@ BAD_STACKS = [
      "link.latency_ms"),
     ("a modbus event in a stack", "duration_s = 5\n" + U2 +
      "[[events]]\nkind = \"modbus\"\nt_s = 1\n", "events[0].kind"),
+    ("shed stages over 100 %", "duration_s = 5\n[load]\nshed_1_pct = 60\nshed_2_pct = 30\n"
+     "shed_3_pct = 20\n" + U2, "load.shed_3_pct"),
+    ("an unknown load key", "duration_s = 5\n[load]\nshed_4_pct = 10\n" + U2, "load.shed_4_pct"),
+    ("restore not below shed", "duration_s = 5\n[firmware]\npm_restore_pct = 120\n" + U2,
+     "pm_restore_pct: must be below pm_shed_pct"),
     ("after_state with no unit", "duration_s = 5\n" + U2 +
      "[[events]]\nkind = \"step\"\nt_s = 0\nafter_state = \"loaded\"\np_pct = 10\n",
      "events[0].after_state"),

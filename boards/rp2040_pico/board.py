@@ -102,7 +102,7 @@ DI_SR_BITS = (
     (hal.DI_CONFIG_EN, 7, 0),       # key switch: lost = locked
 )
 DI_DEBOUNCE_TICKS = const(3)        # 30 ms at 10 ms ticks
-# Relays: (DO bit, 595 output Q0..Q15, active_low); Q12-Q15 spare.  All
+# Relays: (DO bit, 595 output Q0..Q15, active_low); Q15 spare.  All
 # energise-to-act through the ULN2803A: the de-energised state is the safe one.
 DO_SR_BITS = (
     (hal.DO_CRANK, 0, 0),
@@ -117,6 +117,9 @@ DO_SR_BITS = (
     (hal.DO_READY, 9, 0),
     (hal.DO_MB_CLOSE, 10, 0),
     (hal.DO_MB_OPEN, 11, 0),
+    (hal.DO_SHED_1, 12, 0),
+    (hal.DO_SHED_2, 13, 0),
+    (hal.DO_SHED_3, 14, 0),
 )
 
 # -- Analog senders (boards/common/senders.py) ------------------------------

@@ -52,10 +52,14 @@ class Load:
         self.q_v_exp = q_v_exp
         self.p_f_exp = p_f_exp
         self.demand_kw = 0.0
+        # The share of the demand connected: a stack's load shedding opens
+        # contactors (fleetsim.py); 1.0 for a single set.
+        self.keep = 1.0
 
     def power_kw(self, t, v_pu, f_pu):
         d = self.schedule.demand_pct(t) * self.p_rated_kw / 100.0
         self.demand_kw = d
+        d *= self.keep
         vp = v_pu if v_pu > 0.0 else 0.0
         p = d * vp ** self.p_v_exp * f_pu ** self.p_f_exp if f_pu > 0 else 0.0
         q = d * self.tan_phi * vp ** self.q_v_exp

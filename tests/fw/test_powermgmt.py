@@ -30,7 +30,7 @@ def _stack(units):
     return out
 
 
-def _decide(units, ms, dt=100, make=None, pms=None):
+def _decide(units, ms, dt=100, make=None, pms=None, overload=False):
     """Every unit's PowerMgmt over ms of the same frames; {id: run}."""
     peers = _stack(units)
     pms = pms or {}
@@ -44,7 +44,7 @@ def _decide(units, ms, dt=100, make=None, pms=None):
         for u, (st, fl, pr, pp, r, s, h) in units.items():
             run[u] = pms[u].update(peers[u], bool(fl & sl.F_AUTO) and not fl & sl.F_SHUTDOWN,
                                    st, bool(fl & sl.F_GCB_CLOSED), pr, h, r, pp * r // 10000,
-                                   s, dt)
+                                   s, dt, overload)
             peers[u].tick(0)
     return run, pms
 
@@ -157,11 +157,15 @@ def test_min_units_keeps_that_many_running():
     assert run == {1: True, 2: True, 3: False}
 
 
+def _slow(p):
+    p.shed_pct = 95          # a figure under the running capacity: the slow path
+
+
 def test_load_shedding_rises_a_stage_per_delay_once_nothing_can_start_and_falls_back():
-    u = _fleet((10500, 10500), stopped=())
-    run, pms = _decide(u, 1900)
+    u = _fleet((9800, 9800), stopped=())
+    run, pms = _decide(u, 1900, make=_slow)
     assert pms[1].shed_stage == 0
-    run, pms = _decide(u, 6100)
+    run, pms = _decide(u, 6100, make=_slow)
     assert pms[1].shed_stage == 3 and pms[2].shed_stage == 3
     # load falls below restore_pct: one stage back per delay
     u2 = _fleet((8000, 8000), stopped=())
@@ -169,9 +173,31 @@ def test_load_shedding_rises_a_stage_per_delay_once_nothing_can_start_and_falls_
     assert pms[1].shed_stage == 2
     run, pms = _decide(u2, 4100, pms=pms)
     assert pms[1].shed_stage == 0
-    # with a unit left to start, no shedding: start it instead
-    run, pms = _decide(_fleet((10500, 10500), stopped=(3,)), 6100)
+    # with a unit left to start and the load under the capacity, no
+    # shedding: start it instead
+    run, pms = _decide(_fleet((9800, 9800), stopped=(3,)), 10100, make=_slow)
     assert pms[1].shed_stage == 0 and run[3]
+
+
+def test_an_overloaded_stack_sheds_a_stage_every_100_ms_and_starts_the_next_too():
+    # over the running capacity (a unit tripped): no waiting out the delay,
+    # and a start in progress does not hold it (a start takes ~20 s)
+    run, pms = _decide(_fleet((10500, 10500), stopped=(3,)), 300)
+    assert pms[1].shed_stage == 3 and pms[2].shed_stage == 3
+    run, pms = _decide(_fleet((10500, 10500), stopped=(3,)), 1100)
+    assert run[3] and not run.get(4)
+
+
+def test_a_bus_frequency_overload_sheds_fast_though_the_kw_read_under_capacity():
+    # a set at its fuel limit reads no more than its rating as it slows
+    u = _fleet((9700, 9700), stopped=())
+    run, pms = _decide(u, 200, overload=True)
+    assert pms[1].shed_stage == 2
+    run, pms = _decide(u, 100, overload=True, pms=pms)
+    assert pms[1].shed_stage == 3
+    # without the overload the same figures shed nothing
+    run, pms = _decide(u, 6100)
+    assert pms[1].shed_stage == 0
 
 
 def test_a_unit_out_of_auto_or_shut_down_is_never_counted_nor_asked_to_run():
