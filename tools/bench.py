@@ -77,7 +77,10 @@ START_TICK_SCENARIO = "start-stop-ng"
 GRID_TICK_SCENARIO = "grid-loss-island-balanced"   # paralleled, then islanded
 SPEED_REPEATS = 3
 SPEED_GOAL = {"cpython": 100.0, "micropython": 20.0}
-MP_HEAPSIZE = "384k"   # the firmware (runtime.BOARD_HEAP worth) plus the bench's own buffers
+# The firmware (runtime.BOARD_HEAP worth) plus the bench's own buffers: at
+# 384k the 60 s replay's 12 kB tick-time array no longer fitted once issue
+# 12's stack code had grown the firmware (MemoryError, 2026-12-03).
+MP_HEAPSIZE = "512k"
 MP_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp_tick_bench.py")
 SOAK_SEEDS = 20
 FLEET_SCENARIO = "fleet16-steps"
@@ -256,10 +259,11 @@ def record(name_or_sc=SPEED_SCENARIO, max_ticks=None, seed=None):
 
 
 def write_recording(rec, path):
-    """Compact little-endian int32 file read by tools/mp_tick_bench.py."""
+    """Compact little-endian int32 file read by tools/mp_tick_bench.py.  A
+    scenario that starts stopped never calls begin(): -1, -1 says so."""
     n_in = len(rec.inputs[0]) if rec.inputs else 0
     hdr = [REC_MAGIC, REC_VERSION, n_in, rec.n_out, rec.n_tele, len(rec.inputs),
-           len(rec.settings), rec.begin_args[0], rec.begin_args[1]]
+           len(rec.settings)] + (list(rec.begin_args) if rec.begin_args else [-1, -1])
     with open(path, "wb") as f:
         f.write(struct.pack("<%di" % len(hdr), *hdr))
         flat = [x for kv in rec.settings for x in kv]

@@ -205,7 +205,8 @@ def main():
         a = mem_alloc()
         if a > peak:
             peak = a
-    ctl.begin(hdr[7], hdr[8])
+    if hdr[7] >= 0:
+        ctl.begin(hdr[7], hdr[8])     # (-1: a stopped start, never begun)
     a = mem_alloc()
     if a > peak:
         peak = a
