@@ -37,11 +37,10 @@ def _tick_classes(r):
     TRANSIENT_S of a change of the site's demand over 1 % of the stack's
     rating, else "steady"."""
     n = r.n_ticks
-    d = r.trace["demand_kw"]
     thr = r.rating_kw * 0.01
     w = int(round(TRANSIENT_S / r.tick_s))
     cls = ["steady"] * n
-    loads = [k for k in range(1, len(d)) if abs(d[k] - d[k - 1]) >= thr] if d else []
+    loads = _load_changes(r, thr)
     ops = [0]
     by_id = {}
     for u in r.units:
@@ -62,6 +61,19 @@ def _tick_classes(r):
         for k in range(max(0, s), min(n, end)):
             cls[k] = "fault"
     return cls
+
+
+def _load_changes(r, thr):
+    """The ticks where the site's demand moved by thr kW or more from the
+    tick before: from the run's record of the ticks its demand changed at
+    (fleetsim keeps it traced or not), else from a traced demand_kw."""
+    ch = getattr(r, "demand_changes", None)
+    if ch is None:
+        d = r.trace["demand_kw"]
+        return [k for k in range(1, len(d)) if abs(d[k] - d[k - 1]) >= thr] if d else []
+    # Between two changes the demand holds: a tick's step is its value less
+    # the last one recorded before it.
+    return [k for (k, x), (_, x0) in zip(ch[1:], ch) if abs(x - x0) >= thr]
 
 
 def sharing(r):

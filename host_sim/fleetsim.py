@@ -55,6 +55,15 @@ import protection as fw_prot  # noqa: E402
 import sequencer as fw_seq  # noqa: E402
 
 TWO_PI = 2.0 * math.pi
+pack_outputs = rt_mod.pack_outputs
+# The HAL and telemetry indices a unit's tick reads, as globals.
+_IN_GRID_P, _IN_GRID_Q = hal.IN_GRID_P_KW_X10, hal.IN_GRID_Q_KVAR_X10
+_TELE_ALARMS0, _TELE_ALARMS1, _TELE_STATE = (fw_ctl.TELE_ALARMS0, fw_ctl.TELE_ALARMS1,
+                                             fw_ctl.TELE_STATE)
+_OUT_DO, _OUT_FUEL, _OUT_BIAS, _OUT_CUT = (hal.OUT_DO, hal.OUT_FUEL_PCT_X100,
+                                           hal.OUT_AVR_BIAS_PCT_X100, hal.OUT_IGN_CUT_PCT_X100)
+_DO_GCB_CLOSE, _DO_GCB_OPEN, _DO_CRANK, _DO_GAS_VALVE, _DO_IGNITION = (
+    hal.DO_GCB_CLOSE, hal.DO_GCB_OPEN, hal.DO_CRANK, hal.DO_GAS_VALVE, hal.DO_IGNITION)
 SHED_BITS = (hal.DO_SHED_1, hal.DO_SHED_2, hal.DO_SHED_3)
 # Sharing figures: a tick is "transient" within this long after a load
 # change or a breaker of the bus operating (a unit joining is soft-loaded,
@@ -132,11 +141,15 @@ class ShareBus:
         if not due:
             return
         self.queue = [f for f in q if f[0] > t_s + 1e-9]
+        silent = self.silent
+        group = self.group
         for _, _, src, frame in due:
+            g_src = group.get(src, 0)
             for u in units:
-                if u.id == src:
+                uid = u.id
+                if uid == src:
                     continue
-                if not self.joined(src, u.id):
+                if silent or group.get(uid, 0) != g_src:      # not self.joined(src, uid)
                     self.blocked += 1
                 elif self.loss > 0.0 and self.rng.random() < self.loss:
                     self.lost += 1
@@ -256,21 +269,23 @@ class Unit:
     def tick(self, t, bus, bus_v, bus_angle, p_grid, q_grid, mb_closed, grid_present):
         """Sensors -> firmware tick -> the outputs latched for the plant."""
         fs = self.fstate
-        fault_ramps(fs, self.sens, self.aux, t)
+        sens = self.sens
+        aux = self.aux
+        fault_ramps(fs, sens, aux, t)
         currents = phase_currents(self.p, self.q, self.v, self.v_rated, fs["unbalance"])
-        di = di_bits(fs, self.aux, self.estop, self.config_en, self.remote_start,
+        di = di_bits(fs, aux, self.estop, self.config_en, self.remote_start,
                      self.brk.closed, mb_closed)
         inp = self.inputs
-        self.sens.inputs(t, inp, self.aux, currents, di)
-        self.sens.map_input(inp)
-        self.sens.mains_inputs(inp, bus, self.v_rated, self.term_cycles, p_grid, q_grid,
-                               bus_v, bus_angle)
+        sens.inputs(t, inp, aux, currents, di)
+        sens.map_input(inp)
+        sens.mains_inputs(inp, bus, self.v_rated, self.term_cycles, p_grid, q_grid,
+                          bus_v, bus_angle)
         if not grid_present:
-            inp[hal.IN_GRID_P_KW_X10] = inp[hal.IN_GRID_Q_KVAR_X10] = 0
+            inp[_IN_GRID_P] = inp[_IN_GRID_Q] = 0
         out, tele = self.rt.tick(inp)
-        self.sha.update(rt_mod.pack_outputs(out, tele))
+        self.sha.update(pack_outputs(out, tele))
         self.tele = tele
-        bits = tele[fw_ctl.TELE_ALARMS0] | (tele[fw_ctl.TELE_ALARMS1] << 30)
+        bits = tele[_TELE_ALARMS0] | (tele[_TELE_ALARMS1] << 30)
         new = bits & ~self.prev_bits
         if new:
             for i in range(fw_prot.N_PROT):
@@ -279,20 +294,20 @@ class Unit:
                     self.alarms.append({"t_s": round(t, 4), "name": pdef[fw_prot.P_NAME],
                                         "class": fw_prot.CLASS_NAMES[self.prot.cls[i]]})
         self.prev_bits = bits
-        st = tele[fw_ctl.TELE_STATE]
+        st = tele[_TELE_STATE]
         if st != self.prev_state:
             self.state_name = fw_seq.STATE_NAMES[st]
             self.states.append({"t_s": round(t, 4), "state": self.state_name})
             self.prev_state = st
-        do = out[hal.OUT_DO]
+        do = out[_OUT_DO]
         self.do = do
-        self.cmd = out[hal.OUT_FUEL_PCT_X100] / 10000.0
-        self.bias = out[hal.OUT_AVR_BIAS_PCT_X100] / 10000.0
-        self.cut = out[hal.OUT_IGN_CUT_PCT_X100] / 10000.0
-        self.brk.command(t, do & hal.DO_GCB_CLOSE, do & hal.DO_GCB_OPEN)
-        self.crank = bool(do & hal.DO_CRANK)
-        self.gas_on = bool(do & hal.DO_GAS_VALVE) and not fs["fuel_cutoff"]
-        self.ign_on = bool(do & hal.DO_IGNITION)
+        self.cmd = out[_OUT_FUEL] / 10000.0
+        self.bias = out[_OUT_BIAS] / 10000.0
+        self.cut = out[_OUT_CUT] / 10000.0
+        self.brk.command(t, do & _DO_GCB_CLOSE, do & _DO_GCB_OPEN)
+        self.crank = bool(do & _DO_CRANK)
+        self.gas_on = bool(do & _DO_GAS_VALVE) and not fs["fuel_cutoff"]
+        self.ign_on = bool(do & _DO_IGNITION)
         self.alt.excited = not fs["excitation_loss"]
         return self.rt.share_sent()
 
@@ -421,12 +436,22 @@ def _run(sc, rts, trace, on_tick):
     shed_stage = 0
     shed_events = []
     share_rows = []        # per tick: [(unit, p_pct, q_pct)] of units on an island bus
+    demand_changes = []    # [(tick, site demand kW)]: tick 0 and every tick it changed at
+    last_demand = None
     commands = []
     n = len(units)
     was_supplied = supplied
     blackouts = []
     dead_since = None if supplied else 0.0
     prev_mb = mb.closed
+    present = gsc["present"]
+    brks = [u.brk for u in units]
+    prev_closed = [u.prev_closed for u in units]
+    on = [i for i in range(n) if prev_closed[i]]
+    uea = [(u, u.eng, u.alt) for u in units]
+    remainder = math.remainder
+    net_solve = net.solve_fast
+    load_power = load.power_kw
     for k in range(n_ticks):
         t = k * tick_s
         while ai < len(timed) and timed[ai]["t_s"] <= t + 1e-9:
@@ -482,10 +507,16 @@ def _run(sc, rts, trace, on_tick):
             share_rows.append(row if len(row) >= 2 else None)
         else:
             share_rows.append(None)
+        # The site's demand at the tick (what the trace's demand_kw column
+        # holds), kept traced or not where it changed: the report's
+        # transient ticks are found from it.
+        demand = load.demand_kw if k else sched.demand_pct(0.0) * rating_kw / 100.0
+        if demand != last_demand:
+            demand_changes.append((k, demand))
+            last_demand = demand
         if trace:
             cols["t_s"].append(round(t, 6))
-            cols["demand_kw"].append(load.demand_kw if k else sched.demand_pct(0.0)
-                                     * rating_kw / 100.0)
+            cols["demand_kw"].append(demand)
             cols["site_kw"].append(pl)
             cols["bus_v_v"].append(bus_v * units[0].v_rated)
             cols["bus_f_hz"].append(bus_f)
@@ -501,69 +532,94 @@ def _run(sc, rts, trace, on_tick):
                 c["volt_v"].append(u.v * u.v_rated)
                 c["gcb_closed"].append(1 if u.brk.closed else 0)
                 c["state"].append(u.prev_state)
+        # The plant steps.  Per unit, what its outputs hold for the tick and
+        # what never changes (the steps read them a thousand times a second).
+        parts = [(u, u.eng, u.alt, u.cmd, u.cut, u.crank, u.gas_on, u.ign_on, u.bias,
+                  u.p_set_kw, u.s_kva, u.rated_rpm, u.map_kpa_pu, u.eng.step, u.alt.step,
+                  u.aux.step, u.aux.fuel_available, u.sens.sample_step) for u in units]
+        # No generator breaker operating: the contacts stay as they are the
+        # whole tick (Breaker.step would return each one's closed).
+        brk_busy = any(b.busy() for b in brks)
+        if not brk_busy:
+            closed = [b.closed for b in brks]
         for j in range(steps):
             ts = t + (j + 1) * dt
-            if gsc["present"]:
+            if present:
                 grid.step(ts)
             mbc = mb.step(ts)
-            closed = [u.brk.step(ts) for u in units]
+            if brk_busy:
+                closed = [b.step(ts) for b in brks]
             if supplied:
-                pl, ql = load.power_kw(ts, bus_v, bus_f / f_nom if bus_f else 0.0)
+                pl, ql = load_power(ts, bus_v, bus_f / f_nom if bus_f else 0.0)
             else:
-                load.power_kw(ts, bus_v, 1.0)
+                load_power(ts, bus_v, 1.0)
                 pl = ql = 0.0
-            # Before this step's switching: the bus as the contacts see it
-            # (the last solution), each generator's open-circuit EMF angle.
-            bus_live_before = bus_v >= LIVE_PU
-            angle_before = bus_angle
-            bus_f_before = bus_f
-            for i, u in enumerate(units):
-                if closed[i] and not u.prev_closed:
-                    # Contact touch: onto a dead bus, or across the phase error.
-                    if bus_live_before:
-                        ph = math.degrees(math.remainder(u.gen_angle - angle_before, TWO_PI))
-                        u.closes.append({"t_s": round(ts, 4), "onto": "live",
-                                         "phase_error_deg": round(ph, 2),
-                                         "slip_hz": round(u.eng.w * f_nom - bus_f_before, 4),
-                                         "dv_pct": round((u.v - bus_v) * 100.0, 2)})
-                    else:
-                        u.closes.append({"t_s": round(ts, 4), "onto": "dead"})
-                elif u.prev_closed and not closed[i]:
-                    u.opens.append(round(ts, 4))
-                u.prev_closed = closed[i]
-                u.gen_angle = math.remainder(u.gen_angle + dphi_pu * u.eng.w, TWO_PI)
-            for i, u in enumerate(units):
-                u.alt.paralleled = closed[i] and (sum(closed) > 1 or (mbc and grid.alive))
-            res = net.solve([u.gen_angle for u in units], [u.eng.w for u in units],
-                            [u.alt.e_p * u.eng.w for u in units], closed, pl, ql, mbc, grid)
-            supplied = res["load_supplied"]
-            bus_v = res["bus_v_pu"]
-            bus_f = res["bus_f_hz"]
-            bus_angle = res["bus_angle_rad"]
-            p_grid = res["p_grid_kw"]
-            q_grid = res["q_grid_kvar"]
+            if closed != prev_closed:
+                # A breaker operated.  Before this step's switching: the bus
+                # as the contacts see it (the last solution), each
+                # generator's open-circuit EMF angle.
+                bus_live_before = bus_v >= LIVE_PU
+                angle_before = bus_angle
+                bus_f_before = bus_f
+                for i, u in enumerate(units):
+                    if closed[i] and not u.prev_closed:
+                        # Contact touch: onto a dead bus, or across the phase error.
+                        if bus_live_before:
+                            ph = math.degrees(math.remainder(u.gen_angle - angle_before, TWO_PI))
+                            u.closes.append({"t_s": round(ts, 4), "onto": "live",
+                                             "phase_error_deg": round(ph, 2),
+                                             "slip_hz": round(u.eng.w * f_nom - bus_f_before, 4),
+                                             "dv_pct": round((u.v - bus_v) * 100.0, 2)})
+                        else:
+                            u.closes.append({"t_s": round(ts, 4), "onto": "dead"})
+                    elif u.prev_closed and not closed[i]:
+                        u.opens.append(round(ts, 4))
+                    u.prev_closed = closed[i]
+                prev_closed = closed
+                on = [i for i in range(n) if closed[i]]
+            angles = []
+            ws = []
+            emfs = []
+            for u, eng, alt in uea:
+                w = eng.w
+                a = remainder(u.gen_angle + dphi_pu * w, TWO_PI)
+                u.gen_angle = a
+                angles.append(a)
+                ws.append(w)
+                emfs.append(alt.e_p * w)
+            par = sum(closed) > 1 or (mbc and grid.alive)
+            (P, Q, _, bus_v, bus_f, bus_angle, p_grid, q_grid, supplied,
+             _) = net_solve(angles, ws, emfs, closed, pl, ql, mbc, grid, False, on)
             if not supplied:
                 pl = ql = 0.0
             on_live = bus_v >= LIVE_PU
-            for i, u in enumerate(units):
-                eng = u.eng
-                if closed[i]:
-                    p = res["p_kw"][i]
-                    q = res["q_kvar"][i]
+            # (An open unit's P and Q are the solution's 0.0.)
+            for (u, eng, alt, cmd, cut, crank, gas_on, ign_on, bias, p_set, s_kva, rated_rpm,
+                 map_pu, eng_step, alt_step, aux_step, fuel_avail,
+                 sample_step), c, p, q in zip(parts, closed, P, Q):
+                if c:
+                    alt.paralleled = par
+                    if on_live:
+                        v_bus = bus_v
+                        ta = bus_angle
+                    else:
+                        v_bus = 0.0
+                        ta = u.gen_angle
                 else:
-                    p = q = 0.0
-                eng.step(u.cmd, p / u.p_set_kw, u.cut, u.crank, u.gas_on, u.ign_on,
-                         u.aux.fuel_available())
-                v = u.alt.step(p / u.s_kva, q / u.s_kva, eng.w, u.bias,
-                               bus_v if closed[i] and on_live else (0.0 if closed[i] else None))
-                u.p, u.q, u.v = p, q, v
-                u.aux.step(eng.w, eng.w > 0.2, p / u.p_set_kw, eng.e_b if u.gas_on else 0.0,
-                           u.crank)
-                ta = bus_angle if closed[i] and on_live else u.gen_angle
-                u.term_cycles += math.remainder(ta - u.prev_term, TWO_PI) / TWO_PI
+                    alt.paralleled = False
+                    v_bus = None
+                    ta = u.gen_angle
+                p_pu = p / p_set
+                w = eng_step(cmd, p_pu, cut, crank, gas_on, ign_on, fuel_avail())
+                v = alt_step(p / s_kva, q / s_kva, w, bias, v_bus)
+                u.p = p
+                u.q = q
+                u.v = v
+                aux_step(w, w > 0.2, p_pu, eng.e_b if gas_on else 0.0, crank)
+                tc = u.term_cycles + remainder(ta - u.prev_term, TWO_PI) / TWO_PI
+                u.term_cycles = tc
                 u.prev_term = ta
-                u.sens.sample_step(ts, eng.w, u.rated_rpm, v, p, q, eng.w * f_nom, u.term_cycles)
-                u.sens.map_step(eng.p_man * u.map_kpa_pu)
+                sample_step(ts, w, rated_rpm, v, p, q, w * f_nom, tc, eng.p_man * map_pu)
             if supplied and not was_supplied and dead_since is not None:
                 blackouts.append({"from_s": round(dead_since, 4), "to_s": round(ts, 4)})
                 dead_since = None
@@ -584,6 +640,7 @@ def _run(sc, rts, trace, on_tick):
     r.trace = cols
     r.unit_trace = ucols
     r.share_rows = share_rows
+    r.demand_changes = demand_changes
     r.commands = commands
     r.link = link.report()
     r.blackouts = blackouts

@@ -130,24 +130,30 @@ class Alternator:
         vref = 1.0 + self.bias_gain * bias_pu
         if self.paralleled:
             vref -= self.qdroop * q_pu
-        if f_pu < self.knee:
-            vref *= f_pu / self.knee
+        knee = self.knee
+        if f_pu < knee:
+            vref *= f_pu / knee
         err = vref - v
         if self.excited:
-            self.avr_int += self.ki * err * self.dt
-            if self.avr_int > self.efd_max:
-                self.avr_int = self.efd_max
-            elif self.avr_int < 0.0:
-                self.avr_int = 0.0
-            u = self.kp * err + self.avr_int
-            if u > self.efd_max:
-                u = self.efd_max
+            efd_max = self.efd_max
+            ai = self.avr_int + self.ki * err * self.dt
+            if ai > efd_max:
+                ai = efd_max
+            elif ai < 0.0:
+                ai = 0.0
+            self.avr_int = ai
+            u = self.kp * err + ai
+            if u > efd_max:
+                u = efd_max
             elif u < 0.0:
                 u = 0.0
         else:
             u = 0.0
-        self.efd += (u - self.efd) * self.a_exc
+        efd = self.efd
+        efd += (u - efd) * self.a_exc
+        self.efd = efd
         iq = q_pu / v if v > 0.05 else q_pu / 0.05
         # EMF scales with speed; the field equation is written at rated speed.
-        self.e_p += (self.efd - self.e_p - (self.xd - self.xdp) * iq) * self.dt / self.tdo
+        e_p = self.e_p
+        self.e_p = e_p + (efd - e_p - (self.xd - self.xdp) * iq) * self.dt / self.tdo
         return v

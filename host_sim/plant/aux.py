@@ -55,19 +55,24 @@ class Aux:
         self.batt_v = params["batt_rest_v"]
 
     def step(self, w, running, load_pu, fuel_flow_pu, cranking):
+        # (min / max written out as the builtins decide: min(a, b) is b only
+        # if b < a, max(a, b) b only if b > a.)
         p = self.p
         dt = self.dt
         oil = p["oil_rated_kpa"] * (w ** 0.8 if w > 0 else 0.0) * self.oil_factor
-        self.oil_kpa = min(oil, p["oil_relief_kpa"])
+        relief = p["oil_relief_kpa"]
+        self.oil_kpa = relief if relief < oil else oil
         if self.cooling_failed and running:
             target, tau = 130.0, 90.0
         elif running:
-            target, tau = 82.0 + 6.0 * max(0.0, load_pu), p["coolant_tau_s"]
+            target, tau = 82.0 + 6.0 * (load_pu if load_pu > 0.0 else 0.0), p["coolant_tau_s"]
         else:
             target, tau = 45.0, 600.0
-        self.coolant_degc += (target - self.coolant_degc) * dt / tau
-        f = max(0.0, fuel_flow_pu)
-        self.gas_mbar = max(0.0, self.gas_supply_mbar - p["gas_droop_mbar"] * f * f)
+        c = self.coolant_degc
+        self.coolant_degc = c + (target - c) * dt / tau
+        f = fuel_flow_pu if fuel_flow_pu > 0.0 else 0.0
+        g = self.gas_supply_mbar - p["gas_droop_mbar"] * f * f
+        self.gas_mbar = g if g > 0.0 else 0.0
         if cranking:
             v = p["batt_crank_v"]
         elif running:

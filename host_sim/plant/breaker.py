@@ -63,6 +63,11 @@ class Breaker:
         elif not committed:
             self._t_close = None
 
+    def busy(self):
+        """An operation under way: step() may change the contacts (while not
+        busy it returns closed as it is)."""
+        return self._t_open is not None or self._t_close is not None
+
     def step(self, t_s):
         if self._t_open is not None and t_s >= self._t_open - 1e-9:
             self._t_open = None

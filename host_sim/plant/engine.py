@@ -109,6 +109,9 @@ import math
 
 from .params import Param, defaults
 
+_cos = math.cos
+_sqrt = math.sqrt
+
 # Typical values for a 200 kW spark-ignited rich-burn gas set; every one may
 # be overridden from a scenario's [plant] table (names below), inside the
 # limits beside it (the last field says why the range is what it is).
@@ -334,6 +337,22 @@ class Engine:
         self.t_st = params["starter_torque_pu"]
         self.w_st = params["starter_speed_pu"]
         self.t_low = params["low_speed_loss_pu"]
+        # step()'s _e_f, kept while lhv_factor and trim are what it was
+        # computed at (NaN: never computed)
+        self._ef_lhv = self._ef_trim = float("nan")
+        self._ef_val = 0.0
+        self.pack_constants()
+
+    def pack_constants(self):
+        """step() reads the engine's constants from one tuple, packed here
+        at construction: whoever changes one of them later (a_act, p_amb,
+        boost_pu, g_thr, ev_droop, a_man, a_afr, afr_auth, q_cap, wg,
+        a_turbo, k_torque, friction, t_low, w_st, t_st, damping, dt, h_s,
+        rated_rpm) calls this again."""
+        self._k = (self.a_act, self.p_amb, self.boost_pu, self.g_thr, self.ev_droop, self.a_man,
+                   self.a_afr, 1.0 - self.afr_auth, 1.0 + self.afr_auth, self.q_cap, self.wg,
+                   self.a_turbo, self.k_torque, self.friction, self.t_low, self.w_st, self.t_st,
+                   self.damping, self.dt, 2.0 * self.h_s, self.rated_rpm)
 
     # -- steady states ------------------------------------------------------
     def eta_v(self, w):
@@ -425,6 +444,11 @@ class Engine:
         cut_cmd (0..1) and electrical load p_elec_pu (on the NG rating); crank,
         gas_on and ign_on are the starter, shut-off valve and ignition relays;
         fuel_avail the share of gas the supply can deliver.  Returns speed pu."""
+        # (The helpers _area, _psi, eta_v and _e_f are written out here,
+        # the same arithmetic in the same order, and the constants come
+        # from one tuple: this runs 1000 times a simulated second per set.)
+        (a_act, p_amb, boost_pu, g_thr, ev_droop, a_man, a_afr, trim_lo, trim_hi, q_cap, wg,
+         a_turbo, k_torque, friction, t_low, w_st, t_st, damping, dt, h2, rated_rpm) = self._k
         if self.fail_to_stop:
             gas_on = ign_on = True
             if cmd_pu < 0.30:
@@ -435,40 +459,81 @@ class Engine:
             cut_cmd = 1.0
         cd = self._cut_delay
         ci = self._ci
-        self.cut = cd[ci]
+        cut = cd[ci]
+        self.cut = cut
         cd[ci] = cut_cmd
         ci += 1
         self._ci = 0 if ci == len(cd) else ci
+        act = self.act
         if not self.stuck:
-            self.act += (cmd_pu - self.act) * self.a_act
+            act += (cmd_pu - act) * a_act
+            self.act = act
         w = self.w
         ws = w if w > 0.0 else 0.0
         # Throttle and manifold (flows pu of the rated cylinder flow).
-        p_up = self.p_amb + self.boost_pu * self.boost
+        boost = self.boost
+        p_up = p_amb + boost_pu * boost
         p_m = self.p_man
-        a = _area(self.act)
-        if p_m <= p_up:
-            m_thr = self.g_thr * a * p_up * _psi(p_m / p_up)
+        # _area(act)
+        if act <= 0.0:
+            a = 0.0
+        elif act >= 1.0:
+            a = 1.0
         else:
-            m_thr = -self.g_thr * a * p_m * _psi(p_up / p_m)
-        ev = self.eta_v(ws)
+            a = 1.0 - _cos(act * 1.5707963267948966)
+        # _psi of the pressure ratio
+        if p_m <= p_up:
+            r = p_m / p_up
+            if r <= 0.5:
+                psi = 0.7071067811865476
+            elif r >= 1.0:
+                psi = 0.0
+            else:
+                psi = _sqrt(2.0 * r * (1.0 - r))
+            m_thr = g_thr * a * p_up * psi
+        else:
+            r = p_up / p_m
+            if r <= 0.5:
+                psi = 0.7071067811865476
+            elif r >= 1.0:
+                psi = 0.0
+            else:
+                psi = _sqrt(2.0 * r * (1.0 - r))
+            m_thr = -g_thr * a * p_m * psi
+        # eta_v(ws)
+        dv = 1.0 - ws
+        ev = 1.0 - ev_droop * dv * dv
         m_cyl = ev * p_m * ws
-        self.p_man = p_m + (m_thr - m_cyl) * self.a_man
-        if self.p_man < 0.0:
-            self.p_man = 0.0
+        p_new = p_m + (m_thr - m_cyl) * a_man
+        if p_new < 0.0:
+            p_new = 0.0
+        self.p_man = p_new
         # Mixture: what the mixer adds, carried through the manifold.
         x_in = fuel_avail if gas_on else 0.0
-        self.x_mix += (x_in - self.x_mix) * self.a_man * (ws if ws > 0.05 else 0.05)
-        # Lambda trim: integrates the exhaust oxygen error while the set burns gas.
-        lhv = self.lhv_factor
-        if gas_on and ws > 0.05:
-            tr = self.trim + (1.0 - lhv * self.trim) * self.a_afr
-            lo, hi = 1.0 - self.afr_auth, 1.0 + self.afr_auth
-            self.trim = lo if tr < lo else hi if tr > hi else tr
-        # Charge per cycle, through the runners and the combustion dead time.
-        q = ev * p_m * self.x_mix * self._e_f(self.trim) if ws > 0.05 else 0.0
-        if q > self.q_cap:
-            q = self.q_cap
+        x_mix = self.x_mix
+        x_mix += (x_in - x_mix) * a_man * (ws if ws > 0.05 else 0.05)
+        self.x_mix = x_mix
+        if ws > 0.05:
+            # Lambda trim: integrates the exhaust oxygen error while the set burns gas.
+            lhv = self.lhv_factor
+            trim = self.trim
+            if gas_on:
+                trim = trim + (1.0 - lhv * trim) * a_afr
+                trim = trim_lo if trim < trim_lo else trim_hi if trim > trim_hi else trim
+                self.trim = trim
+            # Charge per cycle, through the runners and the combustion dead time.
+            if lhv == self._ef_lhv and trim == self._ef_trim:
+                e_f = self._ef_val
+            else:
+                e_f = self._e_f(trim)
+                self._ef_lhv = lhv
+                self._ef_trim = trim
+                self._ef_val = e_f
+            q = ev * p_m * x_mix * e_f
+            if q > q_cap:
+                q = q_cap
+        else:
+            q = 0.0
         d = self._delay
         i = self._di
         q_b = d[i]
@@ -476,22 +541,23 @@ class Engine:
         i += 1
         self._di = 0 if i == len(d) else i
         self.q = q_b
-        self.e_b = q_b * ws
-        drive = self.e_b / self.wg
-        self.boost += ((drive if drive < 1.0 else 1.0) - self.boost) * self.a_turbo
-        t_m = self.k_torque * q_b * (1.0 - self.cut) - self.friction * ws
+        e_b = q_b * ws
+        self.e_b = e_b
+        drive = e_b / wg
+        self.boost = boost + ((drive if drive < 1.0 else 1.0) - boost) * a_turbo
+        t_m = k_torque * q_b * (1.0 - cut) - friction * ws
         if w < 0.25:
-            t_m -= self.t_low * (1.0 - w / 0.25)
-        if crank and w < self.w_st:
-            t_m += self.t_st * (1.0 - w / self.w_st)
+            t_m -= t_low * (1.0 - w / 0.25)
+        if crank and w < w_st:
+            t_m += t_st * (1.0 - w / w_st)
         self.t_mech = t_m
         t_e = p_elec_pu / w if w > 0.05 else p_elec_pu / 0.05
-        dw = (t_m - t_e - self.damping * (w - 1.0)) * self.dt / (2.0 * self.h_s)
+        dw = (t_m - t_e - damping * (w - 1.0)) * dt / h2
         if w <= 0.0 and dw < 0.0:
             dw = 0.0            # losses hold a stopped engine, they do not reverse it
         w += dw
         if w < 0.0:
             w = 0.0
         self.w = w
-        self.angle_rev += w * self.rated_rpm / 60.0 * self.dt
+        self.angle_rev += w * rated_rpm / 60.0 * dt
         return w

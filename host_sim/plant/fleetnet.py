@@ -35,6 +35,8 @@ import math
 
 from .network import LIVE_PU
 
+TWO_PI = 2.0 * math.pi
+
 
 class FleetNetwork:
     def __init__(self, s_kva, xdp_pu, damper_d_pu, damper_tdo2_s, v_rated_v, f_nom_hz):
@@ -51,10 +53,26 @@ class FleetNetwork:
         self.s_crit = [1.0 / (2.0 * math.pi * self.f_nom * t) for t in damper_tdo2_s]
         self.i_base_a = self.s_base * 1000.0 / (math.sqrt(3.0) * self.v_rated)
         self._vb = complex(1.0, 0.0)
+        # invariant per run: |y_i| (the bus frequency's weights), the grid's
+        # admittance while its fault level stands (_grid_y)
+        self.y_abs = [abs(y) for y in self.y]
+        self._ykey = None
+        self._ycache = None
 
     def _damper(self, i, slip):
         x = slip / self.s_crit[i]
         return self.d[i] * slip / (1.0 + x * x)
+
+    def _grid_y(self, grid):
+        """The grid's impedance on the system base, its admittance and that
+        admittance's magnitude, kept while the grid's fault level stands."""
+        key = (grid.sc_mva, grid.x_r)
+        if self._ykey != key:
+            zs = grid.impedance_pu(self.s_base)
+            ys = 1.0 / zs
+            self._ycache = (zs, ys, abs(ys))
+            self._ykey = key
+        return self._ycache
 
     def solve(self, angles_rad, w_pu, emf_pu, gcb_closed, load_p_kw, load_q_kvar,
               mb_closed, grid):
@@ -62,28 +80,52 @@ class FleetNetwork:
         p_kw, q_kvar, i_a (lists), bus_v_pu, bus_f_hz, bus_angle_rad,
         p_grid_kw, q_grid_kvar, load_supplied, mode ("parallel", "grid",
         "island", "dead")."""
+        (p, q, ia, vm, f_bus, ang, pg, qg, supplied, mode) = self.solve_fast(
+            angles_rad, w_pu, emf_pu, gcb_closed, load_p_kw, load_q_kvar, mb_closed, grid,
+            True)
+        return {"p_kw": p, "q_kvar": q, "i_a": ia, "bus_v_pu": vm, "bus_f_hz": f_bus,
+                "bus_angle_rad": ang, "p_grid_kw": pg, "q_grid_kvar": qg,
+                "load_supplied": supplied, "mode": mode}
+
+    def solve_fast(self, angles_rad, w_pu, emf_pu, gcb_closed, load_p_kw, load_q_kvar,
+                   mb_closed, grid, currents=False, on=None):
+        """solve() as a tuple (p_kw, q_kvar, i_a, bus_v_pu, bus_f_hz,
+        bus_angle_rad, p_grid_kw, q_grid_kvar, load_supplied, mode), for
+        the simulator's every step; i_a is None unless currents.  on: the
+        indices of the machines whose breaker is closed, in order, if the
+        caller keeps them (else from gcb_closed)."""
         n = self.n
         sb = self.s_base
-        on = [i for i in range(n) if gcb_closed[i]]
+        if on is None:
+            on = [i for i in range(n) if gcb_closed[i]]
         grid_live = mb_closed and grid.alive
-        zero = [0.0] * n
         if not on and not grid_live:
             self._vb = complex(1.0, 0.0)
-            return {"p_kw": zero, "q_kvar": list(zero), "i_a": list(zero),
-                    "bus_v_pu": 0.0, "bus_f_hz": 0.0, "bus_angle_rad": grid.angle_rad,
-                    "p_grid_kw": 0.0, "q_grid_kvar": 0.0, "load_supplied": False,
-                    "mode": "dead"}
+            return ([0.0] * n, [0.0] * n, [0.0] * n if currents else None, 0.0, 0.0,
+                    grid.angle_rad, 0.0, 0.0, False, "dead")
+        y = self.y
+        rect = cmath.rect
         # The frame: the grid's angle when it is on, else the first machine's.
         theta = grid.angle_rad if grid_live else angles_rad[on[0]]
         src = 0j
         ysum = 0j
+        # bus frequency: admittance-weighted mean of the sources' frequencies
+        wsum = 0.0
+        fsum = 0.0
+        f_nom = self.f_nom
+        y_abs = self.y_abs
+        es = []
         for i in on:
-            e = cmath.rect(emf_pu[i], angles_rad[i] - theta)
-            src += self.y[i] * e
-            ysum += self.y[i]
+            e = rect(emf_pu[i], angles_rad[i] - theta)
+            es.append(e)
+            yi = y[i]
+            src += yi * e
+            ysum += yi
+            a = y_abs[i]
+            wsum += a
+            fsum += a * w_pu[i] * f_nom
         if grid_live:
-            zs = grid.impedance_pu(sb)
-            ys = 1.0 / zs
+            _, ys, ys_abs = self._grid_y(grid)
             src += ys * grid.v_pu
             ysum += ys
         sl = complex(load_p_kw / sb, load_q_kvar / sb)
@@ -98,37 +140,34 @@ class FleetNetwork:
                 break
         self._vb = vb
         vm = abs(vb)
-        # bus frequency: admittance-weighted mean of the sources' frequencies
-        wsum = 0.0
-        fsum = 0.0
-        for i in on:
-            a = abs(self.y[i])
-            wsum += a
-            fsum += a * w_pu[i] * self.f_nom
         if grid_live:
-            a = abs(ys)
-            wsum += a
-            fsum += a * grid.f_hz
+            wsum += ys_abs
+            fsum += ys_abs * grid.f_hz
         f_bus = fsum / wsum
         f_ref = grid.f_hz if grid_live else f_bus
-        p = list(zero)
-        q = list(zero)
-        ia = list(zero)
+        w_ref = f_ref / f_nom
+        p = [0.0] * n
+        q = [0.0] * n
+        ia = [0.0] * n if currents else None
         pg = 0.0
-        for i in on:
-            e = cmath.rect(emf_pu[i], angles_rad[i] - theta)
-            ig = self.y[i] * (e - vb)
+        d = self.d
+        s_crit = self.s_crit
+        for i, e in zip(on, es):
+            ig = y[i] * (e - vb)
             sg = vb * ig.conjugate()
-            pd = self._damper(i, w_pu[i] - f_ref / self.f_nom)
-            p[i] = (sg.real + pd) * sb
+            slip = w_pu[i] - w_ref
+            x = slip / s_crit[i]
+            pd = d[i] * slip / (1.0 + x * x)
+            pi = (sg.real + pd) * sb
+            p[i] = pi
             q[i] = sg.imag * sb
-            ia[i] = abs(ig) * self.i_base_a
-            pg += p[i]
+            if currents:
+                ia[i] = abs(ig) * self.i_base_a
+            pg += pi
         qg = sum(q)
-        return {"p_kw": p, "q_kvar": q, "i_a": ia, "bus_v_pu": vm,
-                "bus_f_hz": f_bus if vm >= LIVE_PU else 0.0,
-                "bus_angle_rad": math.remainder(theta + cmath.phase(vb), 2.0 * math.pi),
-                "p_grid_kw": load_p_kw - pg if grid_live else 0.0,
-                "q_grid_kvar": load_q_kvar - qg if grid_live else 0.0,
-                "load_supplied": vm >= LIVE_PU,
-                "mode": ("parallel" if on else "grid") if grid_live else "island"}
+        return (p, q, ia, vm, f_bus if vm >= LIVE_PU else 0.0,
+                math.remainder(theta + cmath.phase(vb), TWO_PI),
+                load_p_kw - pg if grid_live else 0.0,
+                load_q_kvar - qg if grid_live else 0.0,
+                vm >= LIVE_PU,
+                ("parallel" if on else "grid") if grid_live else "island")

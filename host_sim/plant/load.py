@@ -8,6 +8,7 @@ power (exponents 0); IEEE Std 399 / CIGRE load-model practice.
 The demand schedule comes from the scenario's events (steps, ramps, pulses).
 """
 
+import bisect
 import math
 
 
@@ -18,8 +19,18 @@ class LoadSchedule:
         self.initial_pct = initial_pct
         self.events = [e for e in sorted(events, key=lambda e: e["t_s"])
                        if e["kind"] in ("step", "ramp", "pulse")]
+        # Steps only (no ramp or pulse): the demand is the last step's at or
+        # before t, found by bisection (the loop below, without the loop).
+        self._step_times = None
+        if all(e["kind"] == "step" for e in self.events):
+            self._step_times = [e["t_s"] for e in self.events]
+            self._step_pcts = [e["p_pct"] for e in self.events]
 
     def demand_pct(self, t):
+        st = self._step_times
+        if st is not None and t == t:
+            i = bisect.bisect_right(st, t)
+            return self._step_pcts[i - 1] if i else self.initial_pct
         p = self.initial_pct
         for ev in self.events:
             if ev["t_s"] > t:

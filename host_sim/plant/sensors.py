@@ -90,44 +90,59 @@ class Sensors:
         self.map_noise_kpa = 0.3
         self.map_ok = True        # fault "map_sensor_fail": the signal wire open
 
-    def sample_step(self, t_s, w_pu, rated_rpm, v_pu, p_kw, q_kvar, f_hz, cycles=None):
+    def sample_step(self, t_s, w_pu, rated_rpm, v_pu, p_kw, q_kvar, f_hz, cycles=None,
+                    map_kpa=None):
         """Called every plant step after the plant moved to time t_s.
         cycles: the generator terminal voltage's phase in cycles (unwrapped),
         when the network gives it (a grid phase jump then shows as a vector
-        shift); otherwise the phase integrates f_hz."""
+        shift); otherwise the phase integrates f_hz.  map_kpa: the manifold
+        pressure, map_step's in the same call (None: map_step is called
+        apart)."""
         dt = self.dt
+        floor = math.floor
         # Speed pickup: count the teeth that passed during this step and
         # interpolate each edge's time inside the step.
         rate = w_pu * rated_rpm / 60.0 * self.teeth  # teeth per second
         t0 = t_s - dt
-        new_tooth = self._tooth + rate * dt
-        k0 = math.floor(self._tooth)
-        k1 = math.floor(new_tooth)
+        tooth = self._tooth
+        new_tooth = tooth + rate * dt
+        k0 = floor(tooth)
+        k1 = floor(new_tooth)
         if k1 > k0 and rate > 0 and self.mpu_ok:
             first_k = k0 + 1
-            t_first = t0 + (first_k - self._tooth) / rate
-            t_last = t0 + (k1 - self._tooth) / rate
+            t_first = t0 + (first_k - tooth) / rate
+            t_last = t0 + (k1 - tooth) / rate
             if self._edges == 0:
                 self._first_us = t_first * 1e6
             self._last_us = t_last * 1e6
             self._edges += k1 - k0
         self._tooth = new_tooth
         # Generator voltage zero crossings (positive-going), only if excited.
-        new_cycle = self._cycle + f_hz * dt if cycles is None else cycles
-        step = new_cycle - self._cycle
-        if v_pu > 0.05 and math.floor(new_cycle) > math.floor(self._cycle) and step > 0:
-            t_zc = t0 + (math.floor(new_cycle) - self._cycle) / step * dt
-            t_zc += self.rng.gauss(0.0, self.zc_jitter_us) * 1e-6
-            if self._last_zc_s is not None:
-                self.period_100ns = int(round((t_zc - self._last_zc_s) * 1e7))
-            self._last_zc_s = t_zc
+        cyc = self._cycle
+        new_cycle = cyc + f_hz * dt if cycles is None else cycles
+        step = new_cycle - cyc
+        if v_pu > 0.05:
+            fn = floor(new_cycle)
+            if fn > floor(cyc) and step > 0:
+                t_zc = t0 + (fn - cyc) / step * dt
+                t_zc += self.rng.gauss(0.0, self.zc_jitter_us) * 1e-6
+                if self._last_zc_s is not None:
+                    self.period_100ns = int(round((t_zc - self._last_zc_s) * 1e7))
+                self._last_zc_s = t_zc
         elif v_pu <= 0.05:
             self.period_100ns = 0
             self._last_zc_s = None
         self._cycle = new_cycle
-        self.v_filt += (v_pu - self.v_filt) * self.a_v
-        self.p_filt += (p_kw - self.p_filt) * self.a_p
-        self.q_filt += (q_kvar - self.q_filt) * self.a_p
+        a_v = self.a_v
+        a_p = self.a_p
+        x = self.v_filt
+        self.v_filt = x + (v_pu - x) * a_v
+        x = self.p_filt
+        self.p_filt = x + (p_kw - x) * a_p
+        x = self.q_filt
+        self.q_filt = x + (q_kvar - x) * a_p
+        if map_kpa is not None:
+            self.map_filt_kpa += (map_kpa - self.map_filt_kpa) * self.a_map
 
     def map_step(self, map_kpa):
         """Every plant step: the manifold's absolute pressure, kPa."""
@@ -139,41 +154,48 @@ class Sensors:
             vec[20] = 0
             return
         v = self.map_filt_kpa + self.rng_map.gauss(0.0, self.map_noise_kpa)
-        vec[20] = max(0, int(round(v * 10.0)))
+        x = round(v * 10.0)
+        vec[20] = x if x > 0 else 0
 
     def inputs(self, t_s, vec, eng_aux, currents, di):
         """Fill the HAL input vector (a list of N_IN ints) at a tick.
         eng_aux: the Aux model; currents: (ia, ib, ic) A; di: DI bits."""
-        rng = self.rng
-        vec[0] = int(round(t_s * 1000.0))
-        if self._edges >= 2:
+        # (round() of a float is an int already; max(0, x) is x only if
+        # x > 0: the builtins' results, without the calls.)
+        gauss = self.rng.gauss
+        vec[0] = round(t_s * 1000.0)
+        edges = self._edges
+        if edges >= 2:
             j = self.mpu_jitter_us
-            span = int(round(self._last_us + rng.gauss(0.0, j))) - int(round(self._first_us + rng.gauss(0.0, j)))
-            vec[1] = self._edges
-            vec[2] = max(span, 1)
+            span = round(self._last_us + gauss(0.0, j)) - round(self._first_us + gauss(0.0, j))
+            vec[1] = edges
+            vec[2] = 1 if 1 > span else span
         else:
-            vec[1] = self._edges
+            vec[1] = edges
             vec[2] = 0
         self._edges = 0
         vec[3] = self.period_100ns
-        v = self.v_filt * (1.0 + rng.gauss(0.0, self.v_noise))
-        vec[4] = int(round(v * self.v_rated * 10.0))
+        v = self.v_filt * (1.0 + gauss(0.0, self.v_noise))
+        vec[4] = round(v * self.v_rated * 10.0)
         pn = self.p_noise * self.p_rated_kw
-        vec[5] = int(round((self.p_filt + rng.gauss(0.0, pn)) * 10.0))
-        vec[6] = int(round((self.q_filt + rng.gauss(0.0, pn)) * 10.0))
+        vec[5] = round((self.p_filt + gauss(0.0, pn)) * 10.0)
+        vec[6] = round((self.q_filt + gauss(0.0, pn)) * 10.0)
         ni = self.p_noise * 300.0
         for k in range(3):
-            vec[7 + k] = max(0, int(round((currents[k] + rng.gauss(0.0, ni)) * 10.0)))
+            x = round((currents[k] + gauss(0.0, ni)) * 10.0)
+            vec[7 + k] = x if x > 0 else 0
         if not self.meter_ok:
             for k in (4, 5, 6, 7, 8, 9):
                 vec[k] = 0
         else:
             di |= 64    # hal.DI_METER_OK
-        vec[10] = max(0, int(round(eng_aux.oil_kpa + self.oil_offset_kpa + rng.gauss(0.0, 1.0))))
-        vec[11] = int(round((eng_aux.coolant_degc + self.coolant_offset_degc) * 10.0
-                            + rng.gauss(0.0, 1.0)))
-        vec[12] = max(0, int(round(eng_aux.gas_mbar + rng.gauss(0.0, 0.2))))
-        vec[13] = int(round(eng_aux.batt_v * 100.0 + rng.gauss(0.0, 2.0))) * 10
+        x = round(eng_aux.oil_kpa + self.oil_offset_kpa + gauss(0.0, 1.0))
+        vec[10] = x if x > 0 else 0
+        vec[11] = round((eng_aux.coolant_degc + self.coolant_offset_degc) * 10.0
+                        + gauss(0.0, 1.0))
+        x = round(eng_aux.gas_mbar + gauss(0.0, 0.2))
+        vec[12] = x if x > 0 else 0
+        vec[13] = round(eng_aux.batt_v * 100.0 + gauss(0.0, 2.0)) * 10
         vec[14] = di
 
     def mains_inputs(self, vec, grid, v_rated, gen_cycles, p_grid_kw, q_grid_kvar,
@@ -185,11 +207,12 @@ class Sensors:
         terminals - the source itself while it is open, the PCC bus (behind
         the grid impedance, which the site current drops across) while it
         is closed."""
-        rng = self.rng
-        if grid.alive and grid.v_pu > 0.05 and grid.f_hz > 0:
-            per = 1.0 / grid.f_hz
-            vec[15] = int(round((per + rng.gauss(0.0, self.zc_jitter_us) * 1e-6) * 1e7))
-            vec[16] = int(round(mains_v_pu * (1.0 + rng.gauss(0.0, self.v_noise)) * v_rated * 10.0))
+        gauss = self.rng.gauss
+        f_hz = grid.f_hz
+        if grid.alive and grid.v_pu > 0.05 and f_hz > 0:
+            per = 1.0 / f_hz
+            vec[15] = round((per + gauss(0.0, self.zc_jitter_us) * 1e-6) * 1e7)
+            vec[16] = round(mains_v_pu * (1.0 + gauss(0.0, self.v_noise)) * v_rated * 10.0)
             if self.v_filt > 0.05:
                 # The offset is timed at the last generator zero crossing,
                 # so it is up to a cycle old: the mains phase then, not now.
@@ -197,13 +220,13 @@ class Sensors:
                 gper = self.period_100ns * 1e-7 if self.period_100ns > 0 else per
                 age_s = frac * gper
                 d = math.remainder(gen_cycles - frac - mains_angle_rad / (2.0 * math.pi)
-                                   + grid.f_hz * age_s, 1.0)
-                dt_s = d * per + rng.gauss(0.0, self.zc_jitter_us) * 1e-6
-                vec[17] = int(round(dt_s * 1e7))
+                                   + f_hz * age_s, 1.0)
+                dt_s = d * per + gauss(0.0, self.zc_jitter_us) * 1e-6
+                vec[17] = round(dt_s * 1e7)
             else:
                 vec[17] = 0
         else:
             vec[15] = vec[16] = vec[17] = 0
         pn = self.p_noise * self.p_rated_kw
-        vec[18] = int(round((p_grid_kw + rng.gauss(0.0, pn)) * 10.0))
-        vec[19] = int(round((q_grid_kvar + rng.gauss(0.0, pn)) * 10.0))
+        vec[18] = round((p_grid_kw + gauss(0.0, pn)) * 10.0)
+        vec[19] = round((q_grid_kvar + gauss(0.0, pn)) * 10.0)
