@@ -1,7 +1,8 @@
 """A stack run untraced (issue 12, the speed work): the report's sharing
 figures are the traced run's - the load changes come from the run's own
 record of the demand, not from the trace - and the fast paths the stack
-simulator takes (FleetNetwork.solve_fast, the step-only load schedule)
+simulator takes (FleetNetwork.solve_fast, the step-only load schedule, the sensors'
+noise drawn a tick at a time)
 give what the general ones give, to the bit."""
 
 import random
@@ -10,6 +11,7 @@ from host_sim import fleetreport, fleetsim, scenario
 from host_sim.plant.fleetnet import FleetNetwork
 from host_sim.plant.grid import GRID_DEFAULTS, Grid
 from host_sim.plant.load import LoadSchedule
+from host_sim.plant.sensors import gauss_draws
 
 TWO = """name = "two-steps"
 duration_s = 16
@@ -98,3 +100,17 @@ def test_a_step_only_schedule_is_the_general_one():
         slow._step_times = None          # the general loop
         for t in [rng.uniform(-1.0, 12.0) for _ in range(200)] + [0.0, 1.0, 2.5, 7.0, 9.99]:
             assert fast.demand_pct(t) == slow.demand_pct(t)
+
+
+def test_gauss_draws_are_random_gauss_draw_for_draw():
+    a = random.Random(11)
+    b = random.Random(11)
+    pick = random.Random(5)
+    for _ in range(300):
+        sig = [pick.choice([0.0, 0.2, 1.0, 2.0, 5.0, 0.001]) for _ in range(pick.randint(0, 13))]
+        assert gauss_draws(a, sig) == [b.gauss(0.0, s) for s in sig]
+        # single draws in between (the zero crossings' jitter): the pair's
+        # second half carries over either way
+        if pick.random() < 0.5:
+            assert a.gauss(0.0, 5.0) == b.gauss(0.0, 5.0)
+        assert a.getstate() == b.getstate() and a.gauss_next == b.gauss_next

@@ -91,6 +91,14 @@ class Alternator:
         self.excited = True
         self.qdroop = params["avr_qdroop_pu"]
         self.paralleled = False   # droop kit in circuit (set by the simulator)
+        self.pack_constants()
+
+    def pack_constants(self):
+        """step() reads the constants from one tuple, packed here at
+        construction: whoever changes one later (bias_gain, qdroop, knee,
+        ki, dt, efd_max, kp, a_exc, xd, xdp, tdo) calls this again."""
+        self._k = (self.bias_gain, self.qdroop, self.knee, self.ki, self.dt, self.efd_max,
+                   self.kp, self.a_exc, self.xd - self.xdp, self.tdo)
 
     def settle(self, p_pu, q_pu):
         """Steady state at rated voltage for load p, q (pu of kVA)."""
@@ -127,22 +135,21 @@ class Alternator:
             v = self.terminal(p_pu, q_pu, f_pu)
         else:
             v = self.v = v_bus
-        vref = 1.0 + self.bias_gain * bias_pu
+        bias_gain, qdroop, knee, ki, dt, efd_max, kp, a_exc, xd_xdp, tdo = self._k
+        vref = 1.0 + bias_gain * bias_pu
         if self.paralleled:
-            vref -= self.qdroop * q_pu
-        knee = self.knee
+            vref -= qdroop * q_pu
         if f_pu < knee:
             vref *= f_pu / knee
         err = vref - v
         if self.excited:
-            efd_max = self.efd_max
-            ai = self.avr_int + self.ki * err * self.dt
+            ai = self.avr_int + ki * err * dt
             if ai > efd_max:
                 ai = efd_max
             elif ai < 0.0:
                 ai = 0.0
             self.avr_int = ai
-            u = self.kp * err + ai
+            u = kp * err + ai
             if u > efd_max:
                 u = efd_max
             elif u < 0.0:
@@ -150,10 +157,10 @@ class Alternator:
         else:
             u = 0.0
         efd = self.efd
-        efd += (u - efd) * self.a_exc
+        efd += (u - efd) * a_exc
         self.efd = efd
         iq = q_pu / v if v > 0.05 else q_pu / 0.05
         # EMF scales with speed; the field equation is written at rated speed.
         e_p = self.e_p
-        self.e_p = e_p + (efd - e_p - (self.xd - self.xdp) * iq) * self.dt / self.tdo
+        self.e_p = e_p + (efd - e_p - xd_xdp * iq) * dt / tdo
         return v

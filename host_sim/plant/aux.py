@@ -53,32 +53,35 @@ class Aux:
         self.batt_offset_v = 0.0
         self.oil_kpa = 0.0
         self.batt_v = params["batt_rest_v"]
+        # step()'s constants, from the table as it stands at construction
+        self._k = tuple(self.p[k] for k in ("oil_rated_kpa", "oil_relief_kpa", "coolant_tau_s",
+                                            "gas_droop_mbar", "batt_crank_v", "batt_charge_v",
+                                            "batt_rest_v"))
 
     def step(self, w, running, load_pu, fuel_flow_pu, cranking):
         # (min / max written out as the builtins decide: min(a, b) is b only
         # if b < a, max(a, b) b only if b > a.)
-        p = self.p
+        oil_rated, relief, coolant_tau, droop, crank_v, charge_v, rest_v = self._k
         dt = self.dt
-        oil = p["oil_rated_kpa"] * (w ** 0.8 if w > 0 else 0.0) * self.oil_factor
-        relief = p["oil_relief_kpa"]
+        oil = oil_rated * (w ** 0.8 if w > 0 else 0.0) * self.oil_factor
         self.oil_kpa = relief if relief < oil else oil
         if self.cooling_failed and running:
             target, tau = 130.0, 90.0
         elif running:
-            target, tau = 82.0 + 6.0 * (load_pu if load_pu > 0.0 else 0.0), p["coolant_tau_s"]
+            target, tau = 82.0 + 6.0 * (load_pu if load_pu > 0.0 else 0.0), coolant_tau
         else:
             target, tau = 45.0, 600.0
         c = self.coolant_degc
         self.coolant_degc = c + (target - c) * dt / tau
         f = fuel_flow_pu if fuel_flow_pu > 0.0 else 0.0
-        g = self.gas_supply_mbar - p["gas_droop_mbar"] * f * f
+        g = self.gas_supply_mbar - droop * f * f
         self.gas_mbar = g if g > 0.0 else 0.0
         if cranking:
-            v = p["batt_crank_v"]
+            v = crank_v
         elif running:
-            v = p["batt_charge_v"]
+            v = charge_v
         else:
-            v = p["batt_rest_v"]
+            v = rest_v
         self.batt_v = v + self.batt_offset_v
 
     def fuel_available(self):

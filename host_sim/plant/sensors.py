@@ -45,6 +45,33 @@ SENSOR_PARAMS = {
 SENSOR_DEFAULTS = defaults(SENSOR_PARAMS)
 RULES = ()
 
+_TWOPI = 2.0 * math.pi      # random.py's TWOPI
+_sqrt, _log, _cos, _sin = math.sqrt, math.log, math.cos, math.sin
+
+
+def gauss_draws(rng, sigmas):
+    """[rng.gauss(0.0, s) for s in sigmas] in one call: the same numbers,
+    drawn as random.Random.gauss draws them (Box-Muller pairs, the second
+    of a pair kept in rng.gauss_next for the next draw, whoever makes it),
+    and rng left as those calls leave it.  A set's sensors draw a dozen at
+    every tick.  tests/test_fleet_untraced.py holds this to Random.gauss,
+    draw for draw."""
+    rnd = rng.random
+    nxt = rng.gauss_next
+    out = []
+    for s in sigmas:
+        if nxt is None:
+            x2pi = rnd() * _TWOPI
+            g2rad = _sqrt(-2.0 * _log(1.0 - rnd()))
+            z = _cos(x2pi) * g2rad
+            nxt = _sin(x2pi) * g2rad
+        else:
+            z = nxt
+            nxt = None
+        out.append(0.0 + z * s)
+    rng.gauss_next = nxt
+    return out
+
 
 class Sensors:
     def __init__(self, seed, mpu_teeth, f_nom_hz, poles, v_rated, p_rated_kw,
@@ -161,41 +188,50 @@ class Sensors:
         """Fill the HAL input vector (a list of N_IN ints) at a tick.
         eng_aux: the Aux model; currents: (ia, ib, ic) A; di: DI bits."""
         # (round() of a float is an int already; max(0, x) is x only if
-        # x > 0: the builtins' results, without the calls.)
-        gauss = self.rng.gauss
+        # x > 0: the builtins' results, without the calls.  The noise: one
+        # gauss_draws for the tick's draws, in the order they were drawn
+        # one by one.)
         vec[0] = round(t_s * 1000.0)
         edges = self._edges
+        pn = self.p_noise * self.p_rated_kw
+        ni = self.p_noise * 300.0
         if edges >= 2:
             j = self.mpu_jitter_us
-            span = round(self._last_us + gauss(0.0, j)) - round(self._first_us + gauss(0.0, j))
+            (g_last, g_first, g_v, g_p, g_q, g_i0, g_i1, g_i2, g_oil, g_cool, g_gas,
+             g_batt) = gauss_draws(self.rng, (j, j, self.v_noise, pn, pn, ni, ni, ni,
+                                              1.0, 1.0, 0.2, 2.0))
+            span = round(self._last_us + g_last) - round(self._first_us + g_first)
             vec[1] = edges
             vec[2] = 1 if 1 > span else span
         else:
+            (g_v, g_p, g_q, g_i0, g_i1, g_i2, g_oil, g_cool, g_gas,
+             g_batt) = gauss_draws(self.rng, (self.v_noise, pn, pn, ni, ni, ni,
+                                              1.0, 1.0, 0.2, 2.0))
             vec[1] = edges
             vec[2] = 0
         self._edges = 0
         vec[3] = self.period_100ns
-        v = self.v_filt * (1.0 + gauss(0.0, self.v_noise))
+        v = self.v_filt * (1.0 + g_v)
         vec[4] = round(v * self.v_rated * 10.0)
-        pn = self.p_noise * self.p_rated_kw
-        vec[5] = round((self.p_filt + gauss(0.0, pn)) * 10.0)
-        vec[6] = round((self.q_filt + gauss(0.0, pn)) * 10.0)
-        ni = self.p_noise * 300.0
-        for k in range(3):
-            x = round((currents[k] + gauss(0.0, ni)) * 10.0)
-            vec[7 + k] = x if x > 0 else 0
+        vec[5] = round((self.p_filt + g_p) * 10.0)
+        vec[6] = round((self.q_filt + g_q) * 10.0)
+        x = round((currents[0] + g_i0) * 10.0)
+        vec[7] = x if x > 0 else 0
+        x = round((currents[1] + g_i1) * 10.0)
+        vec[8] = x if x > 0 else 0
+        x = round((currents[2] + g_i2) * 10.0)
+        vec[9] = x if x > 0 else 0
         if not self.meter_ok:
             for k in (4, 5, 6, 7, 8, 9):
                 vec[k] = 0
         else:
             di |= 64    # hal.DI_METER_OK
-        x = round(eng_aux.oil_kpa + self.oil_offset_kpa + gauss(0.0, 1.0))
+        x = round(eng_aux.oil_kpa + self.oil_offset_kpa + g_oil)
         vec[10] = x if x > 0 else 0
-        vec[11] = round((eng_aux.coolant_degc + self.coolant_offset_degc) * 10.0
-                        + gauss(0.0, 1.0))
-        x = round(eng_aux.gas_mbar + gauss(0.0, 0.2))
+        vec[11] = round((eng_aux.coolant_degc + self.coolant_offset_degc) * 10.0 + g_cool)
+        x = round(eng_aux.gas_mbar + g_gas)
         vec[12] = x if x > 0 else 0
-        vec[13] = round(eng_aux.batt_v * 100.0 + gauss(0.0, 2.0)) * 10
+        vec[13] = round(eng_aux.batt_v * 100.0 + g_batt) * 10
         vec[14] = di
 
     def mains_inputs(self, vec, grid, v_rated, gen_cycles, p_grid_kw, q_grid_kvar,
@@ -207,13 +243,19 @@ class Sensors:
         terminals - the source itself while it is open, the PCC bus (behind
         the grid impedance, which the site current drops across) while it
         is closed."""
-        gauss = self.rng.gauss
         f_hz = grid.f_hz
+        pn = self.p_noise * self.p_rated_kw
         if grid.alive and grid.v_pu > 0.05 and f_hz > 0:
+            zj = self.zc_jitter_us
+            offset = self.v_filt > 0.05
+            if offset:
+                g_per, g_v, g_off, g_p, g_q = gauss_draws(self.rng, (zj, self.v_noise, zj, pn, pn))
+            else:
+                g_per, g_v, g_p, g_q = gauss_draws(self.rng, (zj, self.v_noise, pn, pn))
             per = 1.0 / f_hz
-            vec[15] = round((per + gauss(0.0, self.zc_jitter_us) * 1e-6) * 1e7)
-            vec[16] = round(mains_v_pu * (1.0 + gauss(0.0, self.v_noise)) * v_rated * 10.0)
-            if self.v_filt > 0.05:
+            vec[15] = round((per + g_per * 1e-6) * 1e7)
+            vec[16] = round(mains_v_pu * (1.0 + g_v) * v_rated * 10.0)
+            if offset:
                 # The offset is timed at the last generator zero crossing,
                 # so it is up to a cycle old: the mains phase then, not now.
                 frac = gen_cycles - math.floor(gen_cycles)
@@ -221,12 +263,12 @@ class Sensors:
                 age_s = frac * gper
                 d = math.remainder(gen_cycles - frac - mains_angle_rad / (2.0 * math.pi)
                                    + f_hz * age_s, 1.0)
-                dt_s = d * per + gauss(0.0, self.zc_jitter_us) * 1e-6
+                dt_s = d * per + g_off * 1e-6
                 vec[17] = round(dt_s * 1e7)
             else:
                 vec[17] = 0
         else:
             vec[15] = vec[16] = vec[17] = 0
-        pn = self.p_noise * self.p_rated_kw
-        vec[18] = round((p_grid_kw + gauss(0.0, pn)) * 10.0)
-        vec[19] = round((q_grid_kvar + gauss(0.0, pn)) * 10.0)
+            g_p, g_q = gauss_draws(self.rng, (pn, pn))
+        vec[18] = round((p_grid_kw + g_p) * 10.0)
+        vec[19] = round((q_grid_kvar + g_q) * 10.0)
