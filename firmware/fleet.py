@@ -43,6 +43,7 @@ _ST_CLOSING = const(9)
 _MODE_AUTO = const(2)
 _CL_TRIP = const(3)            # protection.CL_TRIP
 _PCT_MAX = const(20000)
+_TRANSIT_S = const(5)          # a step is in transit this long (ISO 8528-5 G2 recovery: 5 s)
 _RING_N = const(16)            # ticks of its own kW kept (peers heard up to this old)
 _UF_PCT = const(95)            # overload: the island bus under 95 % of nominal ...
 _UF_MS = const(300)            # ... this long (load shedding, powermgmt.py)
@@ -76,6 +77,14 @@ class Fleet:
         r = cfg.p_fuel_rated_kw_x10 // 10
         self.rating_kw = r if r > 0 else 1
         self.step_kw = self.rating_kw * cfg.fuel_row[fuels.F_MAX_STEP_PCT] // 100
+        # The step it offers: its fuel's, less what is in transit - the load
+        # it picked up within the last _TRANSIT_S (the minimum of its kW
+        # per second, kept _TRANSIT_S seconds): a set still recovering from
+        # one step has not got its whole envelope back for the next.
+        self.offer_kw = self.step_kw
+        self._p_min = array("i", [1 << 29] * _TRANSIT_S)
+        self._p_min_k = 0
+        self._p_min_ms = 0
         self.rated_rpm_x10 = cfg.rated_rpm_x10
         self.f_nom_mhz = cfg.f_nom_mhz
         self._uf_ms = 0                 # on an island bus under _UF_PCT of nominal this long
@@ -98,7 +107,7 @@ class Fleet:
         self.v_bias_dv = 0
         self.shared_bus = False
         self.ff_hold_q8 = -1            # the kW fed forward on droop (controller), 0.1 kW x 256; -1 none
-        self.f_lp_q4 = 0                # the bus frequency governed on, rpm_x10 x 16 (0: start)
+        self.f_prev_rpm_x10 = 0         # the bus frequency governed on, last tick (0: none)
 
     def _parallel(self, on, p_pct_x100, rating_kw):
         """On the grid with other units (both breakers closed): the rating
@@ -156,6 +165,35 @@ class Fleet:
         # error, the same on every unit at once: the plant hunted at ~4 Hz).
         self.par_err_pct_x100 = loadshare._mean(diff, r_heard) if r_heard > rating_kw else 0
 
+    def _transit(self, p_kw, on, dt_ms):
+        """offer_kw: the fuel's step less the load picked up in the last
+        _TRANSIT_S seconds (off the bus: the whole step; a breaker just
+        closed starts from its kW then)."""
+        mins = self._p_min
+        if not on:
+            for i in range(_TRANSIT_S):
+                mins[i] = 1 << 29
+            self.offer_kw = self.step_kw
+            return
+        k = self._p_min_k
+        if p_kw < mins[k]:
+            mins[k] = p_kw
+        t = self._p_min_ms + dt_ms
+        if t >= 1000:
+            t = 0
+            k = k + 1 if k + 1 < _TRANSIT_S else 0
+            mins[k] = p_kw
+            self._p_min_k = k
+        self._p_min_ms = t
+        lo = mins[0]
+        for i in range(1, _TRANSIT_S):
+            if mins[i] < lo:
+                lo = mins[i]
+        if lo > p_kw:
+            lo = p_kw
+        x = self.step_kw - (p_kw - lo)
+        self.offer_kw = x if x > 0 else 0
+
     def rx(self, buf, n):
         """A frame from the link: taken, or refused and counted (sharelink)."""
         return self.peers.decode(buf, n)
@@ -202,7 +240,8 @@ class Fleet:
             self._uf_ms = u if u < _UF_MS else _UF_MS
         else:
             self._uf_ms = 0
-        run = pm.update(self.peers, avail, st, gcb, self.prio, run_h, r, p_kw, self.step_kw, a,
+        self._transit(p_kw, gcb, a)
+        run = pm.update(self.peers, avail, st, gcb, self.prio, run_h, r, p_kw, self.offer_kw, a,
                         self._uf_ms >= _UF_MS)
         ls = self.ls
         ls.update(self.peers, island, p, q, r, a)
@@ -242,7 +281,7 @@ class Fleet:
         s = (self.seq + 1) & 0xFF
         self.seq = s
         sl.encode(self.buf, self.unit, s, st, f, self.prio, self.master, p, q, r,
-                  r - p_kw if gcb else 0, self.step_kw if gcb else 0, run_h, code)
+                  r - p_kw if gcb else 0, self.offer_kw if gcb else 0, run_h, code)
         hal.share_send(self.buf, sl.FRAME_BYTES)
         if self.sent < 1000000:
             self.sent += 1

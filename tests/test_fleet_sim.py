@@ -355,3 +355,53 @@ def test_every_fleet_builtin_parses_and_is_listed():
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and all(n in p.stdout for n in names)
 
+
+
+MIXED = """name = "mixed3"
+duration_s = 60
+seed = 5
+[firmware]
+pm_min_units = 3
+[load]
+initial_pct = 50
+pf = 0.95
+[[units]]
+id = 1
+[[units]]
+id = 2
+[[units]]
+id = 3
+fuel = "biogas"
+[[events]]
+kind = "step"
+t_s = 20
+p_pct = 70
+[[events]]
+kind = "step"
+t_s = 40
+p_pct = 45
+"""
+
+
+def test_a_mixed_fleet_two_on_natural_gas_one_on_biogas_shares_by_rating_within_the_goals(
+        tmp_path):
+    f = tmp_path / "mixed.toml"
+    f.write_text(MIXED)
+    seen = {}
+
+    def hook(k, units):
+        if k in (1900, 2050, 2700):
+            seen[k] = int(units[0].rt.ctl.fleet.pm.fleet_step_kw)
+    r = fleetsim.run(scenario.load(str(f)), "cpython", on_tick=hook)
+    rep = fleetreport.build(r)
+    units = {u["id"]: u for u in rep["units"]}
+    assert units[3]["fuel"] == "biogas" and units[3]["rating_kw"] < units[1]["rating_kw"]
+    s = rep["sharing"]
+    assert s["goals"]["steady_kw_met"] and s["goals"]["steady_kvar_met"], s
+    assert s["goals"]["transient_kw_met"], s["kw"]
+    assert rep["blackouts"] == [] and set(rep["final_states"].values()) == {"loaded"}
+    _no_alarms(rep)
+    # the step the stack offers (Modbus fleet_step_kw): the load just taken
+    # is in transit for five seconds, then offered again
+    assert seen[2050] < seen[1900]
+    assert seen[2700] > seen[2050]
