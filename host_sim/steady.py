@@ -62,8 +62,8 @@ def power_control_target_kw(cfg, site_kw):
 
 def stack_power_control_target_kw(cfgs, site_kw):
     """What a stack's power control holds together for a steady site load:
-    every unit's firmware PowerCtl, each told its share
-    as fleet.py would, run until no reference moves."""
+    every unit's firmware PowerCtl, each told its share of the plant as
+    fleet.py would, run until no reference moves."""
     n = len(cfgs)
     ratings = [c.p_fuel_rated_kw_x10 // 10 for c in cfgs]
     r_all = sum(ratings)

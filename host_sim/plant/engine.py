@@ -482,24 +482,15 @@ class Engine:
         else:
             a = 1.0 - _cos(act * 1.5707963267948966)
         # _psi of the pressure ratio
-        if p_m <= p_up:
-            r = p_m / p_up
-            if r <= 0.5:
-                psi = 0.7071067811865476
-            elif r >= 1.0:
-                psi = 0.0
-            else:
-                psi = _sqrt(2.0 * r * (1.0 - r))
-            m_thr = g_thr * a * p_up * psi
+        fwd = p_m <= p_up
+        r = p_m / p_up if fwd else p_up / p_m
+        if r <= 0.5:
+            psi = 0.7071067811865476
+        elif r >= 1.0:
+            psi = 0.0
         else:
-            r = p_up / p_m
-            if r <= 0.5:
-                psi = 0.7071067811865476
-            elif r >= 1.0:
-                psi = 0.0
-            else:
-                psi = _sqrt(2.0 * r * (1.0 - r))
-            m_thr = -g_thr * a * p_m * psi
+            psi = _sqrt(2.0 * r * (1.0 - r))
+        m_thr = g_thr * a * p_up * psi if fwd else -g_thr * a * p_m * psi
         # eta_v(ws)
         dv = 1.0 - ws
         ev = 1.0 - ev_droop * dv * dv
