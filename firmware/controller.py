@@ -591,7 +591,9 @@ class Controller:
                     # stack's load (the mean % of rating, its own reading
                     # in it), with the timed lead.
                     if p_ff != 0 and int(fl.ls.sharing) != 0:
-                        p_ff = int(fl.ls.share_kw_x10(p_ff, int(fl.rating_kw)))
+                        j = int(m.p_jump_kw_x10)
+                        lim = int(cfg.ff_fast_kw_x10)
+                        p_ff = int(fl.share_ff_kw_x10(p_ff, j > lim or -j > lim))
                         fl.ff_hold_q8 = p_ff << 8
                     elif int(fl.ff_hold_q8) >= 0:
                         # On droop (the link failed): the share it last

@@ -18,7 +18,8 @@ unit's, and this one synchronises to it.
 The link's figures here are the ones the dead-bus claim floor is worked
 out from (config._CLAIM_FLOOR_MS): frames every 50 ms, a peer stale after
 300 ms, a link latency of at most 50 ms (CAN at 250 kbit/s carries 16
-units' frames in under 10 ms).  Allocation free in tick() and rx().
+units' frames, three CAN frames each, in about 25 ms; 12 ms at 500 kbit/s:
+boards/common/mcp2515.py).  Allocation free in tick() and rx().
 """
 
 from array import array
@@ -97,6 +98,8 @@ class Fleet:
         self._par_bus = 0
         self._p_ring = array("i", [0] * _RING_N)   # its own kW_x10, the last _RING_N ticks
         self._p_k = 0
+        self._jump_kw_x10 = 0          # a load step its own kW showed, not yet in the peers' frames
+        self._jump_ticks = 0
         self.tick_ms = cfg.tick_ms if cfg.tick_ms > 0 else 10
         self.v_rated_dv = cfg.v_rated_dv
         self.buf = bytearray(sl.FRAME_BYTES)
@@ -165,6 +168,33 @@ class Fleet:
         # error, the same on every unit at once: the plant hunted at ~4 Hz).
         self.par_err_pct_x100 = loadshare._mean(diff, r_heard) if r_heard > rating_kw else 0
 
+    def share_ff_kw_x10(self, p_kw_x10, jumped):
+        """The kW (0.1 kW) it feeds forward on a shared bus: its share of
+        the stack's load as the peers' latest frames and its own kW at the
+        moment of them give it, plus a load step its own reading has shown
+        since (jumped: the meter's filter followed a step this tick), held
+        until the peers' figures postdate it.  (Every unit took its share of
+        a step at once; the peers' frames show theirs within a period.)"""
+        then = self.own_p_then_kw_x10()
+        ls = self.ls
+        if jumped:
+            self._jump_kw_x10 = p_kw_x10 - then
+            self._jump_ticks = 0
+        elif self._jump_kw_x10 != 0:
+            t = self._jump_ticks + 1
+            self._jump_ticks = t
+            if ls.peer_age_ms() // self.tick_ms < t:
+                self._jump_kw_x10 = 0
+        return ls.share_kw_x10(then, self.rating_kw) + self._jump_kw_x10
+
+    def own_p_then_kw_x10(self):
+        """Its own kW (0.1 kW) when the sharing peers' figures in the mean
+        were read: the ring at their frames' mean age (rating-weighted)."""
+        n = self.ls.peer_age_ms() // self.tick_ms
+        n = _RING_N - 1 if n >= _RING_N else n
+        i = self._p_k - n
+        return self._p_ring[i + _RING_N if i < 0 else i]
+
     def _transit(self, p_kw, on, dt_ms):
         """offer_kw: the fuel's step less the load picked up in the last
         _TRANSIT_S seconds (off the bus: the whole step; a breaker just
@@ -196,17 +226,33 @@ class Fleet:
 
     def rx(self, buf, n):
         """A frame from the link: taken, or refused and counted (sharelink)."""
-        return self.peers.decode(buf, n)
+        peers = self.peers
+        u = buf[2] if n == sl.FRAME_BYTES else 0
+        if u < 1 or u > sl.MAX_UNITS:
+            return peers.decode(buf, n)
+        p0 = peers.p_pct_x100[u]
+        r0 = peers.rating_kw[u]
+        a0 = peers.age_ms[u]
+        res = peers.decode(buf, n)
+        if res < 0:
+            self.ls.peer_frame(u, p0, r0, a0, peers.p_pct_x100[u], peers.rating_kw[u])
+        return res
+
+    def clock(self, p_kw_x10, dt_ms):
+        """Every tick, first: the peers' figures grow dt_ms older, and its
+        own kW goes into the ring (to set beside a peer's at its frame)."""
+        self.peers.tick(dt_ms)
+        self.ls.tick_age(dt_ms)
+        k = self._p_k + 1
+        k = 0 if k >= _RING_N else k
+        x = p_kw_x10
+        self._p_ring[k] = -65536 if x < -65536 else (65536 if x > 65536 else x)
+        self._p_k = k
 
     def tick(self, hal, m, seq, worst, run_s, last_alarm, dt_ms):
         """Every control tick, before the sequencer's update.  last_alarm:
         the protection index of the alarm raised last (-1 none)."""
-        self.peers.tick(dt_ms)
-        k = self._p_k + 1
-        k = 0 if k >= _RING_N else k
-        x = m.p_kw_x10
-        self._p_ring[k] = -65536 if x < -65536 else (65536 if x > 65536 else x)
-        self._p_k = k
+        self.clock(m.p_kw_x10, dt_ms)
         a = self._acc_ms + dt_ms
         if a < PERIOD_MS:
             self._acc_ms = a
@@ -281,7 +327,7 @@ class Fleet:
         s = (self.seq + 1) & 0xFF
         self.seq = s
         sl.encode(self.buf, self.unit, s, st, f, self.prio, self.master, p, q, r,
-                  r - p_kw if gcb else 0, self.offer_kw if gcb else 0, run_h, code)
+                  sl.avail_kw(gcb, p, r), self.offer_kw if gcb else 0, run_h, code)
         hal.share_send(self.buf, sl.FRAME_BYTES)
         if self.sent < 1000000:
             self.sent += 1

@@ -76,6 +76,12 @@ class LoadShare:
         self._e_lp = 0                 # share error (droop: the droop bias), low-passed, 0.01 % x 256
         self._peer_p = 0               # the sharing peers on the bus: kW (0.01 kW) and rating
         self._peer_r = 0
+        # The sharing peers in that sum (bit u), and the sum of their
+        # frames' ages x rating (ms x kW, <= 16 x 400 x 10 MW): kept up to
+        # date between updates, a frame at a time (peer_frame, tick_age), so
+        # a unit's share is its peers' latest figures and the moment of them.
+        self._mask = 0
+        self._age_sum = 0
 
     def update(self, peers, on_bus, p_pct_x100, q_pct_x100, rating_kw, dt_ms):
         """This unit's own figures, as it broadcasts them; returns whether it
@@ -88,6 +94,8 @@ class LoadShare:
         n = 0
         k = 0                          # peers on the bus (heard, or owed)
         seen = 0
+        age = 0
+        mask = 0
         for u in range(1, sl.MAX_UNITS + 1):
             if u == own:
                 continue
@@ -108,8 +116,12 @@ class LoadShare:
             sum_p += peers.p_pct_x100[u] * r // 100     # 0.01 kW
             sum_q += peers.q_pct_x100[u] * r // 100
             sum_r += r
+            age += peers.age_ms[u] * r
+            mask |= 1 << u
             n += 1
         self._on_bus = seen
+        self._mask = mask
+        self._age_sum = age
         self._peer_p = sum_p
         self._peer_r = sum_r
         if not on_bus:
@@ -168,6 +180,24 @@ class LoadShare:
         self.spd_bias_pct_x100 = _sat(bp + self._xp // 1000, lim)
         self.v_bias_pct_x100 = _sat(bq + self._xq // 1000, lim)
         return share
+
+    def peer_frame(self, u, p0_pct_x100, r0_kw, age0_ms, p_pct_x100, r_kw):
+        """A new frame from peer u (its figures before and now): if it is in
+        the sharing sum, the sum takes its new kW and its age restarts."""
+        if (self._mask >> u) & 1:
+            self._peer_p += (p_pct_x100 * r_kw - p0_pct_x100 * r0_kw) // 100
+            self._peer_r += r_kw - r0_kw
+            self._age_sum -= age0_ms * r0_kw
+
+    def tick_age(self, dt_ms):
+        """Every tick: the sharing peers' figures are dt_ms older."""
+        if self._age_sum < _SAT:
+            self._age_sum += dt_ms * self._peer_r
+
+    def peer_age_ms(self):
+        """The sharing peers' figures' mean age (rating-weighted), ms."""
+        r = self._peer_r
+        return self._age_sum // r if r > 0 else 0
 
     def share_kw_x10(self, p_kw_x10, rating_kw):
         """This unit's share of the stack's load, 0.1 kW: the mean % of

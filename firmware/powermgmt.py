@@ -202,12 +202,23 @@ class PowerMgmt:
         lim = self.trip_delay_ms if tripped else self.start_delay_ms
         start_now = counting and self._start_ms >= lim and not listening
 
+        # What this unit reads itself, beside what the frames say: the
+        # stack shares by % of rating, so a unit on the bus carries about
+        # the stack's mean.  Shedding, restoring and a stop of its own act
+        # only when its own reading agrees: a frame that lies (a node on the
+        # link claiming load it does not carry, or a phantom unit) cannot
+        # shed loads or stop a set (every unit's relay sheds its stage).
+        r_own = own_rating_kw if own_rating_kw > 0 else 1
+        own_pct = own_p_kw * 100 // r_own if own_on_bus else 0
+        own_pct = 0 if own_pct < 0 else (1000 if own_pct > 1000 else own_pct)
+        heavy = own_on_bus and own_pct >= self.restore_pct
         # stop one?
         rest = cap - worst_run_kw
         can_stop = worst_run_u != 0 and not starting and not need and \
             n_run > self.min_units and rest > 0 and \
             load * 100 < self.stop_pct * rest and rest - load >= self.reserve_kw and \
-            step - worst_run_step >= self.step_kw
+            step - worst_run_step >= self.step_kw and \
+            (worst_run_u != own or own_pct * cap < self.stop_pct * rest)
         if can_stop:
             t = self._stop_ms + dt_ms
             self._stop_ms = t if t < _SAT_MS else _SAT_MS
@@ -231,7 +242,9 @@ class PowerMgmt:
         # stalled 0.6 s after the other's breaker opened, before a 2 s delay
         # ran out (the next unit takes ~20 s to start, so a start in
         # progress does not help).
-        if (load * 100 > self.shed_pct * cap or overload) and \
+        # (The bus frequency's overload is this unit's own reading.)
+        tripped = (tripped and heavy) or overload
+        if ((load * 100 > self.shed_pct * cap and heavy) or overload) and \
                 (starting or not best_stopped_u or tripped):
             t = self._shed_ms + dt_ms
             self._shed_ms = t if t < _SAT_MS else _SAT_MS
@@ -242,7 +255,8 @@ class PowerMgmt:
                 self._shed_ms = 0
         else:
             self._shed_ms = 0
-        if self.shed_stage > 0 and load * 100 < self.restore_pct * cap:
+        if self.shed_stage > 0 and load * 100 < self.restore_pct * cap and not heavy and \
+                not overload:
             t = self._restore_ms + dt_ms
             self._restore_ms = t if t < _SAT_MS else _SAT_MS
             if self._restore_ms >= self.shed_delay_ms:

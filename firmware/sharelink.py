@@ -31,7 +31,9 @@ fails, the unit id is 0, above MAX_UNITS or this unit's own (a second
 controller set to our id: DUPLICATE, raised as a flag the fleet logic
 alarms on), or a figure is impossible: a power outside +-IMPOSSIBLE_PCT_X100,
 a rating outside 1..MAX_RATING_KW, capacity or step above the rating, a
-state past the sequencer's last, a priority of 0, or reserved not 0.
+state past the sequencer's last, a priority of 0, or figures that
+disagree: on the bus, a capacity other than avail_kw() of its power; off
+it, any capacity or step.
 A frame with the seq of the one before from the same unit is a repeat
 (the bus delivered it twice): dropped, counted, not refreshing the age.
 
@@ -94,6 +96,16 @@ def _put16(b, o, v):
 
 def _clamp(v, lo, hi):
     return lo if v < lo else (hi if v > hi else v)
+
+
+def avail_kw(on_bus, p_pct_x100, rating_kw):
+    """The capacity a unit has left, kW, as its frame says it: the rating
+    less its power (both from the frame's own figures, so a receiver can
+    check it), 0..rating; 0 off the bus."""
+    if not on_bus:
+        return 0
+    x = rating_kw - p_pct_x100 * rating_kw // 10000
+    return 0 if x < 0 else (rating_kw if x > rating_kw else x)
 
 
 def encode(buf, unit, seq, state, flags, prio, master, p_pct_x100, q_pct_x100, rating_kw,
@@ -176,6 +188,16 @@ class Peers:
         if b[4] > _ST_LAST or b[6] == 0 or b[7] == 0 or b[7] > MAX_UNITS or r == 0 or r > MAX_RATING_KW or \
                 av > r or st > r or not -IMPOSSIBLE_PCT_X100 <= p <= IMPOSSIBLE_PCT_X100 or \
                 not -IMPOSSIBLE_PCT_X100 <= q <= IMPOSSIBLE_PCT_X100:
+            return self._refuse(R_IMPOSSIBLE)
+        # The figures must agree with each other as a GX230 writes them: on
+        # the bus the capacity left is avail_kw() of its kW; off it there is
+        # neither capacity nor a step to offer.  (A frame that says 190 %
+        # and plenty to spare, or offers a step from a set off the bus, is
+        # no GX230's.)
+        if b[5] & F_GCB_CLOSED:
+            if av != avail_kw(True, p, r):
+                return self._refuse(R_IMPOSSIBLE)
+        elif av != 0 or st != 0:
             return self._refuse(R_IMPOSSIBLE)
         if b[3] == self.seq[u] and self.age_ms[u] < self.stale_ms:
             return self._refuse(R_REPEAT)

@@ -88,8 +88,9 @@ class Stack:
                 flags = (sl.F_DEADBUS_CLAIM if a.claiming else 0) | \
                     (sl.F_GCB_CLOSED if self.closed[u] else 0)
                 self.seq[u] = (self.seq[u] + 1) & 0xFF
+                on = flags & sl.F_GCB_CLOSED
                 sl.encode(self.buf, u, self.seq[u], 7, flags, 1, self.master, 0, 0, 200,
-                          200, 60, 0, 0)
+                          sl.avail_kw(on, 0, 200), 60 if on else 0, 0, 0)
                 fr = bytes(self.buf)
                 for d in range(1, n + 1):
                     if d != u and not self.cut(t, u, d):
@@ -215,10 +216,10 @@ def test_a_unit_that_hears_its_own_id_never_closes_and_a_master_mismatch_blocks(
     p = sl.Peers(1, STALE_MS)
     a = db.DeadBus(1, 1, 0b110, 0)
     b = bytearray(sl.FRAME_BYTES)
-    sl.encode(b, 1, 1, 7, 0, 1, 1, 0, 0, 200, 200, 60, 0, 0)
+    sl.encode(b, 1, 1, 7, 0, 1, 1, 0, 0, 200, 0, 0, 0, 0)
     p.decode(b, len(b))
     assert not a.update(p, True, True, 10) and a.why == db.W_DUPLICATE
     p = sl.Peers(1, STALE_MS)
-    sl.encode(b, 2, 1, 7, 0, 1, 2, 0, 0, 200, 200, 60, 0, 0)    # unit 2 thinks 2 is master
+    sl.encode(b, 2, 1, 7, 0, 1, 2, 0, 0, 200, 0, 0, 0, 0)    # unit 2 thinks 2 is master
     p.decode(b, len(b))
     assert not a.update(p, True, True, 10) and a.why == db.W_MASTER

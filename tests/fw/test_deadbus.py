@@ -12,8 +12,8 @@ MASK3 = (1 << 1) | (1 << 2) | (1 << 3)
 
 def _hear(p, unit, seq, claim=False, master=1):
     b = bytearray(sl.FRAME_BYTES)
-    sl.encode(b, unit, seq, 7, sl.F_DEADBUS_CLAIM if claim else 0, 1, master, 0, 0, 200, 200,
-              60, 0, 0)
+    sl.encode(b, unit, seq, 7, sl.F_DEADBUS_CLAIM if claim else 0, 1, master, 0, 0, 200, 0,
+              0, 0, 0)
     assert p.decode(b, len(b)) == -1
 
 
@@ -74,7 +74,7 @@ def test_a_master_mismatch_or_a_duplicate_id_blocks_every_dead_bus_close():
     assert not m.update(p, True, True, 10) and m.why == db.W_MASTER
     p = sl.Peers(1, STALE)
     b = bytearray(sl.FRAME_BYTES)
-    sl.encode(b, 1, 1, 7, 0, 1, 1, 0, 0, 200, 200, 60, 0, 0)
+    sl.encode(b, 1, 1, 7, 0, 1, 1, 0, 0, 200, 0, 0, 0, 0)
     assert p.decode(b, len(b)) == sl.R_DUPLICATE
     assert not m.update(p, True, True, 10) and m.why == db.W_DUPLICATE and not m.claiming
 

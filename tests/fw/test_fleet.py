@@ -93,7 +93,7 @@ def test_a_single_set_refuses_share_frames_and_sends_none():
     h = UnitHal()
     c = Controller(h)
     b = bytearray(sl.FRAME_BYTES)
-    sl.encode(b, 2, 1, 7, 0, 1, 1, 0, 0, 200, 200, 60, 0, 0)
+    sl.encode(b, 2, 1, 7, 0, 1, 1, 0, 0, 200, 0, 0, 0, 0)
     assert c.share_rx(b, len(b)) == sl.R_UNIT
     running_inputs(h, c.cfg, 0, 0)
     for _ in range(20):

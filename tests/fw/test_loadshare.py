@@ -19,7 +19,8 @@ def _peers(own, units, seq=1):
 def _hear(p, units, seq):
     b = bytearray(sl.FRAME_BYTES)
     for u, (flags, pp, qq, r) in units.items():
-        sl.encode(b, u, seq, 10, flags, 1, 1, pp, qq, r, r, 0, 0, 0)
+        sl.encode(b, u, seq, 10, flags, 1, 1, pp, qq, r, sl.avail_kw(flags & sl.F_GCB_CLOSED, pp, r),
+                  0, 0, 0)
         assert p.decode(b, len(b)) == -1
 
 

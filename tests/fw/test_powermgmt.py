@@ -24,7 +24,9 @@ def _stack(units):
         for u, (st, fl, pr, pp, r, s, h) in units.items():
             if u == own:
                 continue
-            sl.encode(b, u, 1, st, fl, pr, 1, pp, 0, r, r, s, h, 0)
+            on = fl & sl.F_GCB_CLOSED
+            sl.encode(b, u, 1, st, fl, pr, 1, pp, 0, r, sl.avail_kw(on, pp, r), s if on else 0,
+                      h, 0)
             assert p.decode(b, len(b)) == -1
         out[own] = p
     return out
@@ -198,6 +200,48 @@ def test_a_bus_frequency_overload_sheds_fast_though_the_kw_read_under_capacity()
     # without the overload the same figures shed nothing
     run, pms = _decide(u, 6100)
     assert pms[1].shed_stage == 0
+
+
+def test_frames_that_lie_about_load_shed_nothing_the_units_own_readings_deny():
+    # Two phantom units (a node on the link, figures consistent, CRC good)
+    # claim 190 % each: the frames sum over the running capacity, but the
+    # two real units read 50 % each: no stage is shed, fast or slow.
+    u = _fleet((5000, 5000), stopped=())
+    u[3] = (LOADED, RUN_FLAGS, 3, 19000, 200, 0, 1000)
+    u[4] = (LOADED, RUN_FLAGS, 4, 19000, 200, 0, 1000)
+    run, pms = _decide(u, 6100, make=_slow)
+    assert pms[1].cap_kw == 800 and pms[1].load_kw > 800
+    assert pms[1].shed_stage == 0 and pms[2].shed_stage == 0
+    # the same frames with the real units loaded (>= restore_pct): shed
+    u.update(_fleet((9000, 9000), stopped=()))
+    run, pms = _decide(u, 300)
+    assert pms[1].shed_stage == 3 and pms[2].shed_stage == 3
+
+
+def test_a_frame_claiming_a_light_load_neither_restores_a_stage_nor_stops_a_set():
+    # shed to stage 3 on a real overload (two at 98 %, the slow path)
+    u = _fleet((9800, 9800), stopped=())
+    run, pms = _decide(u, 6100, make=_slow)
+    assert pms[1].shed_stage == 3
+    # unit 2's frames now say 20 %: the frames' load is under restore_pct,
+    # but unit 1 still reads 98 %: it keeps its stages
+    u[2] = (LOADED, RUN_FLAGS, 2, 2000, 200, 60, 1000)
+    run, pms = _decide(u, 10100, pms=pms)
+    assert pms[1].shed_stage == 3
+    # Three at 50 %: the other two would carry it at 75 %, no stop.  A
+    # phantom, best-ranked, on the bus at 0 % makes the frames say the
+    # rest would carry it at 50 %: unit 3 (worst-ranked) reads 50 % of its
+    # own, more than a stop leaves (60 % x 600 / 800 = 45 %): it runs on.
+    u = _fleet((5000, 5000, 5000), stopped=())
+    run, _ = _decide(u, 120000)
+    assert all(run.values())
+    u[5] = (LOADED, RUN_FLAGS, 1, 0, 200, 60, 1000)
+    run, pms = _decide(u, 120000)
+    assert pms[3].cap_kw == 800 and run[3]
+    # (with every unit truly at 35 % it stops, as before)
+    u = _fleet((3500, 3500, 3500), stopped=())
+    run, _ = _decide(u, 60100)
+    assert not run[3]
 
 
 def test_a_unit_out_of_auto_or_shut_down_is_never_counted_nor_asked_to_run():

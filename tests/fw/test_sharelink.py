@@ -12,8 +12,12 @@ STALE_MS = 300
 
 
 def _frame(unit=2, seq=1, state=10, flags=sl.F_GCB_CLOSED | sl.F_SHARING, prio=3, master=1,
-           p=5000, q=1000, rating=200, avail=100, step=60, run_h=1234, alarm=0):
+           p=5000, q=1000, rating=200, avail=None, step=60, run_h=1234, alarm=0):
+    """A frame as a GX230 sends it (its capacity left from its kW, by
+    default), or with the figures given."""
     b = bytearray(sl.FRAME_BYTES)
+    if avail is None:
+        avail = sl.avail_kw(flags & sl.F_GCB_CLOSED, p, rating)
     sl.encode(b, unit, seq, state, flags, prio, master, p, q, rating, avail, step, run_h, alarm)
     return b
 
@@ -27,13 +31,17 @@ def _reseal(b):
 
 def test_a_frame_round_trips_into_the_peer_table():
     t = sl.Peers(1, STALE_MS)
-    b = _frame(unit=5, seq=9, p=-1234, q=4321, rating=250, avail=120, step=80, run_h=60000,
-               alarm=77, prio=7, state=7, flags=sl.F_AVAILABLE | sl.F_AUTO, master=4)
+    b = _frame(unit=5, seq=9, p=3234, q=4321, rating=250, step=80, run_h=60000,
+               alarm=77, prio=7, state=10, flags=sl.F_GCB_CLOSED | sl.F_AUTO, master=4)
     assert t.decode(b, len(b)) == -1
     assert t.fresh(5) and not t.fresh(4) and t.n_fresh() == 1 and t.good == 1
     assert (t.p_pct_x100[5], t.q_pct_x100[5], t.rating_kw[5], t.avail_kw[5], t.step_kw[5],
             t.run_h[5], t.alarm[5], t.prio[5], t.state[5], t.flags[5], t.master[5]) == \
-        (-1234, 4321, 250, 120, 80, 60000, 77, 7, 7, sl.F_AVAILABLE | sl.F_AUTO, 4)
+        (3234, 4321, 250, 170, 80, 60000, 77, 7, 10, sl.F_GCB_CLOSED | sl.F_AUTO, 4)
+    # off the bus: no capacity, no step
+    b = _frame(unit=6, p=-12, rating=250, avail=0, step=0, state=7,
+               flags=sl.F_AVAILABLE | sl.F_AUTO)
+    assert t.decode(b, len(b)) == -1 and t.p_pct_x100[6] == -12 and t.avail_kw[6] == 0
 
 
 def test_the_encoder_saturates_figures_into_their_fields_never_wraps():
@@ -94,7 +102,19 @@ def test_every_kind_of_bad_frame_is_refused_counted_and_never_acted_on():
     x = _frame(seq=2, rating=200)
     x[16] = 250                           # step above the rating
     _refused(t, _reseal(x), sl.FRAME_BYTES, sl.R_IMPOSSIBLE)
+    # Figures that disagree with each other: on the bus at 190 % with 100 kW
+    # to spare (the figures a node would send to look overloaded), or 1 kW
+    # off the capacity its kW leaves; off the bus with capacity, or a step.
+    for p, av in ((19000, 100), (5000, 99), (5000, 101), (-500, 199), (12000, 1)):
+        _refused(t, _frame(seq=2, p=p, avail=av), sl.FRAME_BYTES, sl.R_IMPOSSIBLE)
+    for av, st in ((1, 0), (0, 1), (200, 60)):
+        _refused(t, _frame(seq=2, flags=sl.F_AUTO, avail=av, step=st), sl.FRAME_BYTES,
+                 sl.R_IMPOSSIBLE)
+    # (and the frames a GX230 sends at those figures are taken: below)
     assert (t.p_pct_x100[2], t.seq[2], t.rating_kw[2]) == snap
+    for i, p in enumerate((19000, 5000, -500, 12000, -20000, 20000)):
+        assert t.decode(_frame(seq=10 + i, p=p), sl.FRAME_BYTES) == -1
+    assert t.decode(_frame(seq=20, flags=sl.F_AUTO, step=0), sl.FRAME_BYTES) == -1
 
 
 def test_a_second_controller_on_our_unit_id_is_refused_and_raised():
@@ -145,7 +165,8 @@ def test_encode_decode_and_tick_allocate_nothing():
     micropython.heap_lock()
     try:
         for i in range(50):
-            sl.encode(b, 2 + (i & 7), i, 10, 1, 3, 1, 4000 + i, -i, 200, 100, 60, i, 0)
+            sl.encode(b, 2 + (i & 7), i, 10, 1, 3, 1, 4000 + i, -i, 200, sl.avail_kw(True, 4000 + i, 200),
+                      60, i, 0)
             t.decode(b, sl.FRAME_BYTES)
             t.decode(bad, sl.FRAME_BYTES)
             t.tick(10)
