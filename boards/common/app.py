@@ -328,6 +328,7 @@ def run_native(board):
         c = Controller(h, cfg, log=log)
         attach_config(c, cfg, cstore)
         h.on_uart = c.serve_uart      # the Modbus port, served between ticks
+        h.on_share = c.share_rx       # the stack's share link, between ticks (a single set: none)
         # Nothing calls c.begin() yet: the start sequence (later work) will, at
         # crank disconnect.  Until then the governor holds fuel at 0.
         wdt = machine.WDT(timeout=getattr(board, "WDT_TIMEOUT_MS", WDT_TIMEOUT_MS))

@@ -45,7 +45,19 @@ while at least _GUARD_US remain before the tick, so serving never delays a
 tick if the guard exceeds the slowest request; one that ends inside the
 guard is served right after the next tick (worst case: guard + the tick's
 own compute time + the request's processing).
-No machine.Timer: the tick stays in the main loop, where
+Share link (a unit of a stack, cfg.fleet_unit_id set, and board.SHARE_LINK
+"can" or "rs485"; anything else, or a single set, builds nothing and
+share_send sends nothing): share_send(buf, n) hands the firmware's frame to
+the transport (mcp2515.py: three CAN frames at once; sharebus485.py: kept
+for this unit's time slot), and wait_tick polls the transport once between
+ticks, handing each complete frame to on_share (Controller.share_rx).  The
+transport's own timing runs mid-tick, as a scheduled callback: the
+MCP2515's INT pin (board.SHARE_CAN_INT_PIN) or a periodic timer
+(board.SHARE_TIMER_ID) drains the chip's two receive buffers into the
+driver's ring; the RS-485 slots are kept by that timer at 2 kHz.  An
+MCP2515 on the metering IC's SPI bus: the meter's read holds the bus
+(Mcp2515.hold) and a drain that came meanwhile runs right after it.
+No machine.Timer for the tick: the tick stays in the main loop, where
 Controller.run already puts gc.collect() between ticks, and a timer
 callback that only set a flag would add nothing but latency.
 
@@ -176,6 +188,7 @@ class NativeHal(hal.Hal):
     takes effect at once."""
 
     WANTS_TELE = False      # write() drives pins only
+    on_share = None         # callable(buf, n): a share-link frame (Controller.share_rx)
 
     def __init__(self, board, cfg):
         self._cfg = cfg
@@ -224,6 +237,7 @@ class NativeHal(hal.Hal):
         # keeps retrying its start sequence and measure.py sees metering loss
         # (DI_METER_OK clear) until it answers.
         self._meter = None
+        self._spi = None
         if getattr(board, "METER_SPI_ID", None) is not None:
             from machine import SPI
             import atm90e32
@@ -233,6 +247,58 @@ class NativeHal(hal.Hal):
             cs = Pin(board.METER_CS_PIN, Pin.OUT, value=1)
             self._meter = atm90e32.Atm90e32(spi, cs, getattr(board, "METER_CAL", None))
             self._meter.begin(cfg.f_nom_hz)
+            self._spi = spi
+        self._share = None          # the share-link transport
+        self._share_svc = None      # RS-485: its service(t) (bound once)
+        self._share_guard = None    # the MCP2515 when it shares the meter's SPI bus
+        self._share_timer = None
+        self._share_cb = None
+        kind = getattr(board, "SHARE_LINK", None)
+        if cfg.fleet_unit_id and kind == "can":
+            self._share_can(board, cfg.fleet_unit_id)
+        elif cfg.fleet_unit_id and kind == "rs485":
+            self._share_rs485(board, cfg.fleet_unit_id)
+
+    def _share_can(self, board, unit):
+        from machine import SPI
+        import mcp2515
+        sid = board.SHARE_CAN_SPI_ID
+        if self._meter is not None and sid == board.METER_SPI_ID:
+            spi = self._spi             # one bus, two chips (the MCP2515 takes mode 1,1 too)
+        else:
+            spi = SPI(sid, baudrate=1000000, polarity=1, phase=1, bits=8, firstbit=SPI.MSB,
+                      sck=Pin(board.SHARE_CAN_SCK_PIN), mosi=Pin(board.SHARE_CAN_MOSI_PIN),
+                      miso=Pin(board.SHARE_CAN_MISO_PIN))
+        cs = Pin(board.SHARE_CAN_CS_PIN, Pin.OUT, value=1)
+        d = mcp2515.Mcp2515(spi, cs, unit, board.SHARE_CAN_OSC_HZ, board.SHARE_CAN_BITRATE)
+        d.begin()       # a chip that does not answer is retried from send (mcp2515.py)
+        if spi is self._spi:
+            self._share_guard = d
+        self._share = d
+        pin = getattr(board, "SHARE_CAN_INT_PIN", None)
+        if pin is not None:
+            # Scheduled (soft) IRQ: SPI inside a hard IRQ could cut into the
+            # main loop's own transfer; the hold flag turns it away instead.
+            self._share_int = Pin(pin, Pin.IN, Pin.PULL_UP)
+            self._share_int.irq(handler=d.irq_cb, trigger=Pin.IRQ_FALLING)
+        elif getattr(board, "SHARE_TIMER_ID", None) is not None:
+            from machine import Timer
+            self._share_timer = Timer(board.SHARE_TIMER_ID)
+            self._share_timer.init(period=1, mode=Timer.PERIODIC, callback=d.irq_cb)
+
+    def _share_rs485(self, board, unit):
+        from machine import Timer, UART
+        import sharebus485
+        baud = board.SHARE_BAUD
+        uart = UART(board.SHARE_UART_ID, baudrate=baud, bits=8, parity=None, stop=1,
+                    tx=Pin(board.SHARE_TX_PIN), rx=Pin(board.SHARE_RX_PIN),
+                    timeout=0, timeout_char=0, rxbuf=256)
+        de = Pin(board.SHARE_DE_PIN, Pin.OUT, value=0)
+        b = sharebus485.ShareBus485(uart, de, unit, baud, sleep_us=sleep_us, now=ticks_us)
+        self._share = b
+        self._share_svc = b.service
+        self._share_timer = Timer(board.SHARE_TIMER_ID)
+        self._share_timer.init(freq=2000, mode=Timer.PERIODIC, callback=b.service_cb)
 
     # -- interrupt handlers: no allocation, no floats -----------------------
 
@@ -291,8 +357,19 @@ class NativeHal(hal.Hal):
             self._led.value(self._led_on)
         return True
 
+    def _share_poll(self):
+        """Frames the share link has gathered, to on_share (between ticks)."""
+        s = self._share
+        cb = self.on_share
+        if s is None or cb is None:
+            return
+        if self._share_svc is not None:
+            self._share_svc(ticks_us())
+        s.poll(cb)
+
     def _serve_until(self, due):
         """Wait for the tick at `due`, serving the Modbus port meanwhile."""
+        self._share_poll()
         p = self._port
         cb = self.on_uart
         while True:
@@ -325,6 +402,10 @@ class NativeHal(hal.Hal):
     def uart_config(self, baud, parity, stop_bits):
         if self._port is not None:
             self._port.config(baud, parity, stop_bits)
+
+    def share_send(self, buf, n):
+        if self._share is not None:
+            self._share.send(buf, n)
 
     def read(self, inp):
         m = self._mpu
@@ -372,7 +453,15 @@ class NativeHal(hal.Hal):
         # clear: the metering-loss protection and measure.py take it from
         # there, and the driver re-runs its start sequence meanwhile.
         m = self._meter
-        if m is not None and m.read(inp):
+        g = self._share_guard
+        if g is not None:
+            g.hold = 1          # the MCP2515's drain waits for the meter's frames
+        try:
+            ok = m is not None and m.read(inp)
+        finally:
+            if g is not None:
+                g.release()
+        if ok:
             inp[_IN_DI] |= _DI_METER_OK
         else:
             if m is None:
@@ -396,3 +485,7 @@ class NativeHal(hal.Hal):
             self._relays.safe(_DO_GCB_OPEN)
         if self._port is not None:
             self._port.safe()
+        if self._share_timer is not None:
+            self._share_timer.deinit()
+        if self._share is not None:
+            self._share.safe()

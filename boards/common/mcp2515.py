@@ -418,6 +418,11 @@ class Mcp2515:
         self.tx_sets = _inc(self.tx_sets)
         return True
 
+    def safe(self):
+        """Nothing to drive: a controller going safe leaves the chip as it is
+        (its peers see its frames stop and go stale)."""
+        pass
+
     def check(self):
         """Read the chip's error state now (send does it every frame)."""
         self.hold = 1

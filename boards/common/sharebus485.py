@@ -97,9 +97,11 @@ def slot_budget_us(baud, late_us, sense_us):
 
 class ShareBus485:
     """uart: write / flush / any / readinto (timeout 0); de: the driver
-    enable pin (value); unit: this unit's fleet id (0: listen only)."""
+    enable pin (value); unit: this unit's fleet id (0: listen only); now:
+    the clock service_cb reads (time.ticks_us on a board)."""
 
-    def __init__(self, uart, de, unit, baud=500000, late_us=600, sense_us=600, sleep_us=None):
+    def __init__(self, uart, de, unit, baud=500000, late_us=600, sense_us=600, sleep_us=None,
+                 now=None):
         air, spare = slot_budget_us(baud, late_us, sense_us)
         if spare < 0:
             raise ValueError("sharebus485: %d baud does not fit a %d us slot" % (baud, SLOT_US))
@@ -133,7 +135,7 @@ class ShareBus485:
         self._sent_cycle = 0       # the origin of the cycle last sent in ...
         self._sent = False         # ... once there is one
         self.service_cb = self._service_cb    # made once: a bound method allocates
-        self._now = None
+        self._now = now            # ticks_us, for the timer callback
         # Counters (saturating).
         self.tx_frames = 0
         self.tx_missed = 0         # a frame replaced before its slot came

@@ -2,7 +2,12 @@
 GPIO levels, PWM duties, ADC counts (direct pins, and a 74HC4051 whose
 channel follows its select pins), the interface board's 74HC595 x2 /
 74HC165 bus (dio.ShiftIo) as logic, a WDT that counts feeds, Timer and
-reset() that record their calls.  Runs under both MicroPythons; a test
+reset() that record their calls, SPI buses whose chips (register models
+with a .cs pin and write_readinto, e.g. mcp2515_model) answer while their
+chip-select GPIO is low (attach_spi; two selected at once is counted in
+spi_clashes), Pin IRQ handlers kept per pin (fire(n) calls one, as the port
+would schedule it), and UARTs that are a line model's ends (attach_uart;
+an unattached one is a silent port that keeps what it is sent).  Runs under both MicroPythons; a test
 writes `from machine_world import *` into a machine.py ahead on sys.path
 and drives the world through this module's globals.
 
@@ -19,6 +24,10 @@ pulls = {}          # pull per GPIO as configured
 pwm_duty = {}       # duty_u16 per PWM pin
 adc_counts = {}     # read_u16 per direct ADC pin
 quiet = {}          # output pins whose writes are not traced (bus clock / data)
+spi_chips = {}      # chip-select GPIO -> chip model
+spi_clashes = [0]   # transfers with two chips selected
+irq_handlers = {}   # GPIO -> handler, as Pin.irq set it
+uarts = {}          # UART id -> a line model's UART
 _mux = [None]
 _bus = [None]
 
@@ -38,6 +47,7 @@ class Pin:
     PULL_UP = 1
     PULL_DOWN = 2
     IRQ_RISING = 1
+    IRQ_FALLING = 2
 
     def __init__(self, n, mode=-1, pull=-1, value=None):
         self.n = n
@@ -64,12 +74,84 @@ class Pin:
         if tracing[0] and outs[n] != v and n not in quiet:
             _ev(("pin", n, v))
         outs[n] = v
+        c = spi_chips.get(n)
+        if c is not None:
+            c.cs.value(v)
         b = _bus[0]
         if b is not None:
             b.on_pin(n, v)
         return None
 
-    def irq(self, **kw):
+    def irq(self, handler=None, trigger=0, hard=False):
+        if handler is not None:
+            irq_handlers[self.n] = handler
+
+
+def fire(n):
+    """Pin n's IRQ handler runs (the port schedules it between bytecodes)."""
+    h = irq_handlers.get(n)
+    if h is not None:
+        h(n)
+
+
+def attach_spi(cs_pin, chip):
+    spi_chips[cs_pin] = chip
+    outs.setdefault(cs_pin, 1)
+    return chip
+
+
+class SPI:
+    MSB = 0
+    made = []
+
+    def __init__(self, sid, **kw):
+        self.sid = sid
+        self.kw = kw
+        SPI.made.append(self)
+
+    def write_readinto(self, w, r):
+        sel = None
+        for cs in spi_chips:
+            if outs.get(cs, 1) == 0:
+                if sel is not None:
+                    spi_clashes[0] += 1
+                sel = spi_chips[cs]
+        if sel is None:
+            for i in range(len(w)):
+                r[i] = 0xFF          # nobody drives MISO: the pull-up
+            return
+        sel.write_readinto(w, r)
+
+
+def attach_uart(uid, port):
+    uarts[uid] = port
+    return port
+
+
+class UART:
+    """UART(id, ...): the attached line model's port, or a silent one."""
+
+    def __init__(self, uid, **kw):
+        self.uid = uid
+        self.kw = kw
+        self.sent = 0
+        self._p = uarts.get(uid)
+
+    def any(self):
+        return self._p.any() if self._p is not None else 0
+
+    def readinto(self, buf, n=None):
+        if self._p is None:
+            return 0
+        return self._p.readinto(buf, n)
+
+    def write(self, b):
+        self.sent += len(b)
+        if self._p is not None:
+            self._p.write(b)
+        return len(b)
+
+    def flush(self):
         pass
 
 
@@ -209,11 +291,16 @@ class Timer:
         self.tid = tid
         Timer.made.append(self)
 
-    def init(self, period=0, mode=0, callback=None):
+    def init(self, period=0, mode=0, callback=None, freq=0):
         self.period = period
+        self.freq = freq
         self.mode = mode
         self.callback = callback
+        self.running = True
         _ev(("timer", self.tid, period))
+
+    def deinit(self):
+        self.running = False
 
 
 resets = [0]
