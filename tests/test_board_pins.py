@@ -22,7 +22,7 @@ BOARDS = ("rp2040_pico", "esp32_devkitc")
 # an output, the stricter case: a new input on an input-only pin must be
 # added here).
 INPUT_NAMES = {"MPU_PIN", "ZC_PIN", "RS485_RX_PIN", "METER_MISO_PIN", "XIO_QH_PIN",
-               "SAFE_MODE_PIN"}
+               "SAFE_MODE_PIN", "SHARE_CAN_INT_PIN", "SHARE_CAN_MISO_PIN", "SHARE_RX_PIN"}
 # Lines whose state decides whether a relay is energised.
 RELAY_NAMES = {"XIO_CLK_PIN", "XIO_SER_PIN", "XIO_LATCH_PIN", "XIO_OE_PIN"}
 
@@ -160,6 +160,51 @@ def test_the_io_bus_and_sender_maps_are_complete(board):
     assert 1 <= v["WDT_TIMEOUT_MS"] <= (8388 if name == "rp2040_pico" else 60000)
 
 
+def _share_problems(name, v):
+    """What is wrong with a board's share-link settings (empty: nothing)."""
+    sys.path.insert(0, os.path.join(ROOT, "boards", "common"))
+    import mcp2515
+    import sharebus485
+    bad = []
+    kind = v.get("SHARE_LINK")
+    if kind is None:
+        return bad
+    if kind == "can":
+        try:
+            mcp2515.bit_timing(v.get("SHARE_CAN_OSC_HZ"), v.get("SHARE_CAN_BITRATE"))
+        except ValueError:
+            bad.append("crystal / bit rate not supported")
+        if "SHARE_CAN_CS_PIN" not in v:
+            bad.append("no CS")
+        if v.get("SHARE_CAN_SPI_ID") != v.get("METER_SPI_ID"):
+            for p in ("SHARE_CAN_SCK_PIN", "SHARE_CAN_MOSI_PIN", "SHARE_CAN_MISO_PIN"):
+                if p not in v:
+                    bad.append("an SPI bus of its own needs " + p)
+        if v.get("SHARE_CAN_INT_PIN") is None and v.get("SHARE_TIMER_ID") is None:
+            bad.append("neither an INT pin nor a timer drains the chip mid-tick")
+    elif kind == "rs485":
+        for p in ("SHARE_UART_ID", "SHARE_TX_PIN", "SHARE_RX_PIN", "SHARE_DE_PIN", "SHARE_BAUD",
+                  "SHARE_TIMER_ID"):
+            if p not in v:
+                bad.append("needs " + p)
+        if v.get("SHARE_UART_ID") == v.get("RS485_UART_ID"):
+            bad.append("the Modbus UART")
+        if "SHARE_BAUD" in v and sharebus485.slot_budget_us(v["SHARE_BAUD"], 600, 600)[1] < 0:
+            bad.append("the baud rate does not fit a slot")
+    else:
+        bad.append("SHARE_LINK %r" % (kind,))
+    t = v.get("SHARE_TIMER_ID")
+    if name == "esp32_devkitc" and t is not None and t == v.get("REPL_WDT_TIMER_ID"):
+        bad.append("the timer that feeds the WDT at the REPL")
+    return bad
+
+
+def test_the_share_link_settings_are_complete(board):
+    name, m = board
+    assert m.values.get("SHARE_LINK") in ("can", "rs485", None), name
+    assert _share_problems(name, m.values) == [], name
+
+
 def test_the_checker_catches_a_bad_map():
     # Negative controls: a duplicated pin, an output on an input-only pin,
     # the MAP on ADC2, a relay line on a strapping pin, a flash pin.
@@ -175,3 +220,13 @@ def test_the_checker_catches_a_bad_map():
             except AssertionError:
                 failed = True
         assert failed, (name, bad)
+    # ... and bad share-link settings: a 1 Mbit/s CAN, no way to drain, a
+    # slow RS-485, the Modbus UART, the REPL's timer.
+    for name, kw in (("esp32_devkitc", {"SHARE_CAN_BITRATE": 1000000}),
+                     ("esp32_devkitc", {"SHARE_TIMER_ID": None}),
+                     ("esp32_devkitc", {"SHARE_TIMER_ID": 0}),
+                     ("rp2040_pico", {"SHARE_LINK": "rs485", "SHARE_UART_ID": 0, "SHARE_TX_PIN": 20,
+                                      "SHARE_RX_PIN": 21, "SHARE_DE_PIN": 28, "SHARE_BAUD": 115200})):
+        v = dict(BoardMap(name).values)
+        v.update(kw)
+        assert len(_share_problems(name, v)) >= 1, (name, kw)

@@ -80,6 +80,29 @@ METER_MISO_PIN = const(19)
 # idles high, GPIO5's own state at reset.  (It was GPIO32, now an ADC1 input.)
 METER_CS_PIN = const(5)
 
+# -- Share link between the units of a stack (issue 12) ---------------------
+# Used only when the unit has a fleet id (fleet_unit_id 1..16).  The ESP32
+# has a CAN controller (TWAI), but the MicroPython esp32 port has no class
+# for it: the shared machine.CAN API was merged for stm32 (micropython PR
+# #18572) and the esp32 one (PR #19461, opt-in per board) was still open
+# when this was written, so v1.28's ESP32_GENERIC has none.  So the ESP32
+# uses the same MCP2515 as the Pico (boards/common/mcp2515.py), on the
+# metering IC's VSPI bus (SPI mode 1,1 for both; SCK 18, MOSI 23, MISO 19)
+# with its own CS.  One pin is left for it: GPIO0.  Its strap wants it high
+# at reset (run from flash), which is a CS line's idle level with the
+# DevKitC's pull-up; the BOOT button (or esptool's DTR/RTS reset sequence)
+# pulling it low during a reset only selects an MCP2515 that nothing clocks.
+# No pin is left for INT, so a hardware timer drains the chip at 1 kHz (its
+# two receive buffers hold ~1 ms of a busy bus at 250 kbit/s).  The RS-485
+# option (sharebus485.py) needs three free pins (UART1 TX, RX, DE): this
+# board has none; free them (e.g. by moving the LED) to use it.
+SHARE_LINK = "can"
+SHARE_CAN_SPI_ID = const(2)        # = METER_SPI_ID: the shared bus
+SHARE_CAN_CS_PIN = const(0)        # MCP2515 /CS, idle high (= GPIO0's boot strap level)
+SHARE_CAN_OSC_HZ = 8000000         # the module's crystal: 8 or 16 MHz (mcp2515.bit_timing)
+SHARE_CAN_BITRATE = 250000         # 250 or 500 kbit/s, the same on every unit
+SHARE_TIMER_ID = const(1)          # hardware timer 1 (0 feeds the WDT after Ctrl-C)
+
 # -- Status ----------------------------------------------------------------
 LED_PIN = const(2)          # the DevKitC has no user LED: fit one (to GND) on GPIO2
 
@@ -95,8 +118,9 @@ LED_PIN = const(2)          # the DevKitC has no user LED: fit one (to GND) on G
 # internal pull-down), 39 (input-only) the safe-mode jumper, read once at
 # boot (36 and 39 see a short low glitch whenever ADC1 powers up, so
 # neither carries a digital input read while the senders run).  GPIO0
-# stays free: the BOOT button shorts it to ground, and low at reset it
-# selects the ROM bootloader.
+# carries no input and no relay line: the BOOT button shorts it to ground,
+# and low at reset it selects the ROM bootloader; the share link's MCP2515
+# CS, an output that idles high, is the one line that suits it.
 # Strapping pins carry no relay line: 12 (must be low at reset or the
 # flash runs at 1.8 V: a mux select input loads nothing, never fit a
 # pull-up there) and 15 are the mux selects.

@@ -70,6 +70,28 @@ METER_MOSI_PIN = const(19)
 METER_MISO_PIN = const(16)
 METER_CS_PIN = const(17)
 
+# -- Share link between the units of a stack (issue 12) ---------------------
+# Used only when the unit has a fleet id (fleet_unit_id 1..16); a single set
+# builds none of it.  "can": an MCP2515 module (boards/common/mcp2515.py)
+# with a 3.3 V-compatible transceiver (e.g. an SN65HVD230; a TJA1050 module
+# needs 5 V and a level shift on MISO), on the metering IC's SPI bus: the
+# MCP2515 takes SPI mode 1,1 like the ATM90E32AS, so the two share SCK, MOSI
+# and MISO (GPIO 18, 19, 16) and differ by CS.  The RP2040 has no pins for a
+# second bus: 20, 21 and 28 were the spare ones.
+SHARE_LINK = "can"
+SHARE_CAN_SPI_ID = const(0)        # = METER_SPI_ID: the shared bus
+SHARE_CAN_CS_PIN = const(20)       # MCP2515 /CS, idle high
+SHARE_CAN_INT_PIN = const(21)      # MCP2515 /INT (open drain low; internal pull-up): drains mid-tick
+SHARE_CAN_OSC_HZ = 8000000         # the module's crystal: 8 or 16 MHz (mcp2515.bit_timing)
+SHARE_CAN_BITRATE = 250000         # 250 or 500 kbit/s, the same on every unit
+# "rs485" instead (boards/common/sharebus485.py): a second transceiver on
+# UART1, the same three pins: SHARE_LINK = "rs485", SHARE_UART_ID = 1,
+# SHARE_TX_PIN = 20 (UART1 TX), SHARE_RX_PIN = 21 (UART1 RX), SHARE_DE_PIN =
+# 28, SHARE_BAUD = 500000, SHARE_TIMER_ID = -1 (a software timer keeps the
+# slots), in place of the SHARE_CAN_* lines (one set at a time: the pin
+# check counts both).
+SHARE_TIMER_ID = const(-1)         # rs485 only (CAN drains on its INT pin)
+
 # -- Status ----------------------------------------------------------------
 LED_PIN = const(25)         # on-board LED (the Pico W has it on the radio chip instead)
 
@@ -80,8 +102,9 @@ LED_PIN = const(25)         # on-board LED (the Pico W has it on the radio chip 
 # five senders and a safe-mode jumper need 26 on direct pins, so the
 # interface board puts the relays AND the inputs on one shift-register bus
 # (dio.ShiftIo: 74HC595 x2 into ULN2803A drivers, 74HC165; 5 pins) and the
-# four slow senders on a 74HC4051 mux (ADC0 + 3 selects).  Left spare: 20,
-# 21 and 28 (ADC2).
+# four slow senders on a 74HC4051 mux (ADC0 + 3 selects).  The share link
+# takes 20 and 21 (CAN CS and INT; or the RS-485 option's UART1 and 28);
+# left spare: 28 (ADC2).
 
 # -- I/O bus: relays and digital inputs (boards/common/dio.py) --------------
 XIO_CLK_PIN = const(11)     # 595 SRCLK + 165 CLK
