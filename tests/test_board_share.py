@@ -146,3 +146,60 @@ def test_three_boards_exchange_share_frames_over_can_and_each_firmware_sees_the_
         assert tx == 12 and rx == 24 and good == 24 and refused == 0, line
         assert lost == 0 and foreign == 0, line
     assert r["CLASH"] == ["0"]
+
+
+RS485_SCRIPT = '''
+import machine_world as W
+import board as B0
+import rs485_line_model as L
+import hal_native
+from config import Config
+
+
+class Board:
+    pass
+
+
+for k in dir(B0):
+    if not k.startswith("__"):
+        setattr(Board, k, getattr(B0, k))
+Board.RS485_UART_ID = None
+Board.METER_SPI_ID = None
+# The Pico's documented RS-485 option in place of the CAN lines.
+Board.SHARE_LINK = "rs485"
+Board.SHARE_UART_ID = 1
+Board.SHARE_TX_PIN = 20
+Board.SHARE_RX_PIN = 21
+Board.SHARE_DE_PIN = 28
+Board.SHARE_BAUD = 500000
+line = L.Line(500000)
+port = W.attach_uart(1, line.uart(1))
+cfg = Config()
+cfg.fleet_unit_id = 3
+cfg.fleet_mask = 0b1010
+h = hal_native.NativeHal(Board, cfg)
+b = h._share
+t = h._share_timer
+print("BUILT", type(b).__name__, b.unit, b.air_us, t.tid, t.freq, t.running, W.outs[28])
+h.share_send(bytearray(24), 24)
+print("PENDING", b._pending)
+h.safe()
+print("SAFE", W.outs[28], t.running)
+'''
+
+
+def test_the_rs485_option_is_built_on_its_pins_and_goes_safe(tmp_path, mp_bin):
+    bdir = os.path.join(ROOT, "boards", "rp2040_pico")
+    (tmp_path / "machine.py").write_text("from machine_world import *\n")
+    path = tmp_path / "t.py"
+    path.write_text("import sys\nsys.path[:0] = %r\n" % ([str(tmp_path), MODELS, COMMON, FW, bdir],)
+                    + RS485_SCRIPT)
+    p = subprocess.run([mp_bin, "-X", "heapsize=1m", str(path)], capture_output=True, text=True,
+                       timeout=120, cwd=str(tmp_path))
+    assert p.returncode == 0, p.stdout + p.stderr
+    out = dict(line.split(" ", 1) for line in p.stdout.strip().splitlines())
+    # UART1 at 500 kbaud, a 480 us frame, the slots kept by a 2 kHz timer,
+    # DE low; a frame waits for the slot; safe(): DE low, the timer stopped.
+    assert out["BUILT"] == "ShareBus485 3 480 -1 2000 True 0"
+    assert out["PENDING"] == "True"
+    assert out["SAFE"] == "0 False"
