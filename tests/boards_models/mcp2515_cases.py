@@ -61,7 +61,7 @@ class Unit:
     def frame(self, p_pct_x100=0):
         self.seq = (self.seq + 1) & 0xFF
         sl.encode(self.buf, self.u, self.seq, 7, sl.F_AUTO, self.u, 1, p_pct_x100, 0,
-                  100 + self.u, 50, 20, 1000 + self.u, 0)
+                  100 + self.u, 0, 0, 1000 + self.u, 0)
         return self.buf
 
     def send(self, p_pct_x100=0):
@@ -110,7 +110,7 @@ def raw_set(bus, rx, u, frame, order=(0, 1, 2)):
 
 def encoded(u, seq=1, p=0):
     b = bytearray(sl.FRAME_BYTES)
-    sl.encode(b, u, seq, 7, sl.F_AUTO, u, 1, p, 0, 100 + u, 50, 20, 1000 + u, 0)
+    sl.encode(b, u, seq, 7, sl.F_AUTO, u, 1, p, 0, 100 + u, 0, 0, 1000 + u, 0)
     return b
 
 

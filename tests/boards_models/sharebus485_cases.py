@@ -95,7 +95,7 @@ def simulate(n_units=16, t_end_us=1500000, seed=1, boot_spread_us=400000, baud=5
             x.next_svc = t + period_us - jitter_us // 2 + x.rnd.below(jitter_us // 2 + 1)
         elif kind == 1:
             x.seq = (x.seq + 1) & 0xFF
-            sl.encode(x.buf, x.u, x.seq, 7, sl.F_AUTO, x.u, 1, 10 * x.u, 0, 100, 50, 20, 5, 0)
+            sl.encode(x.buf, x.u, x.seq, 7, sl.F_AUTO, x.u, 1, 10 * x.u, 0, 100, 0, 0, 5, 0)
             x.bus.send(x.buf, sl.FRAME_BYTES)
             x.next_frame = t + 50000
         else:
@@ -177,7 +177,7 @@ def case_a_garbled_frame_or_noise_is_dropped_and_counted():
     other = line.uart(2)
     other.de.value(1)
     fr = bytearray(sl.FRAME_BYTES)
-    sl.encode(fr, 2, 1, 7, 0, 1, 1, 0, 0, 100, 50, 20, 5, 0)
+    sl.encode(fr, 2, 1, 7, 0, 1, 1, 0, 0, 100, 0, 0, 5, 0)
     good = bytes(fr)
     fr[9] ^= 0x10
     line.now = 1000
@@ -236,13 +236,13 @@ def case_the_per_call_paths_allocate_nothing():
             pass
 
     fr = bytearray(sl.FRAME_BYTES)
-    sl.encode(fr, 1, 1, 7, 0, 1, 1, 0, 0, 100, 50, 20, 5, 0)
+    sl.encode(fr, 1, 1, 7, 0, 1, 1, 0, 0, 100, 0, 0, 5, 0)
     u = Quiet(fr)
     b = sb.ShareBus485(u, P(), 2)
     peers = sl.Peers(2, 300)
     cb = peers.decode
     mine = bytearray(sl.FRAME_BYTES)
-    sl.encode(mine, 2, 1, 7, 0, 1, 1, 0, 0, 100, 50, 20, 5, 0)
+    sl.encode(mine, 2, 1, 7, 0, 1, 1, 0, 0, 100, 0, 0, 5, 0)
     t = 0
     micropython.heap_lock()
     try:
@@ -251,7 +251,7 @@ def case_the_per_call_paths_allocate_nothing():
             if k % 100 == 0:
                 b.send(mine, 24)
             if k % 100 == 50:
-                sl.encode(fr, 1, k // 100, 7, 0, 1, 1, 0, 0, 100, 50, 20, 5, 0)
+                sl.encode(fr, 1, k // 100, 7, 0, 1, 1, 0, 0, 100, 0, 0, 5, 0)
                 u.n = 24
             b.service(t)
             if k % 20 == 0:
