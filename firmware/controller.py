@@ -201,7 +201,10 @@ class Controller:
         seq = self.seq
         if cfg.fleet_unit_id:
             import fleet
+            old = getattr(self, "fleet", None)
             self.fleet = fleet.Fleet(cfg)
+            if old is not None:
+                self.fleet.keep_plant(old)
             self._fleet_on = 1
             seq.fleet = True
             seq.fleet_run = False        # until power management has heard the stack
@@ -307,6 +310,9 @@ class Controller:
         write that changed it has gone)."""
         name = SETTINGS[index][0]
         self.seq.settings_changed()
+        fl = self.fleet
+        if fl is not None and name in fl.PLANT:
+            fl.plant_written()          # the stack's set points: its other units take them
         if name == "pf_x1000" or name == "ramp_pct_s":
             self.pc.retune()
         elif name == "fuel" or name == "map_learn_pct":

@@ -25,6 +25,7 @@ boards/common/mcp2515.py).  Allocation free in tick() and rx().
 from array import array
 
 from fixpt import const
+import config
 import deadbus
 import fuels
 import loadshare
@@ -48,9 +49,17 @@ _TRANSIT_S = const(5)          # a step is in transit this long (ISO 8528-5 G2 r
 _RING_N = const(16)            # ticks of its own kW kept (peers heard up to this old)
 _UF_PCT = const(95)            # overload: the island bus under 95 % of nominal ...
 _UF_MS = const(300)            # ... this long (load shedding, powermgmt.py)
+_PLANT_PERIODS = const(20)     # a plant frame every 20 share periods (1 s), at its own phase
+# The plant's grid-parallel set points: one reference for the whole stack,
+# carried by the plant frame (sharelink.py), in this order.
+PLANT_SETTINGS = ("pc_mode", "base_kw_x10", "import_cap_kw_x10", "export_limit_kw_x10",
+                  "import_min_kw_x10")
+_N_PLANT = const(5)
 
 
 class Fleet:
+    PLANT = PLANT_SETTINGS
+
     def __init__(self, cfg):
         u = cfg.fleet_unit_id
         self.unit = u
@@ -110,6 +119,26 @@ class Fleet:
         self.v_bias_dv = 0
         self.shared_bus = False
         self.ff_hold_q8 = -1            # the kW fed forward on droop (controller), 0.1 kW x 256; -1 none
+        # The plant's set points (PLANT_SETTINGS), one for the stack: every
+        # unit broadcasts its own with a revision, and takes a newer one
+        # heard (a write on any unit is the stack's), the lowest id's at an
+        # equal revision.  After a boot a unit's own are not yet the
+        # stack's (plant_set False): it takes the first revision heard.
+        self.cfg = cfg
+        self._plant_i = array("i", [config._INDEX[n] for n in PLANT_SETTINGS])
+        self._plant_old = array("i", [0] * _N_PLANT)
+        self._plant_new = array("i", [0] * _N_PLANT)
+        self.plant_rev = 0
+        self.plant_set = False
+        self.plant_adopted = 0          # times it took the stack's set points
+        self.plant_refused = 0          # plant frames whose set points its settings refused
+        self.plant_changed = False      # taken since the last tick (the sequencer is told)
+        self._plant_k = (u * 7) % _PLANT_PERIODS   # 7 is prime to 20: sixteen phases apart
+        self._plant_now = False
+        self._plant_due = False
+        self._plant_seq = 0
+        self._ticked = False            # settings before the first tick are its boot configuration
+        self.pbuf = bytearray(sl.FRAME_BYTES)
         self.f_prev_rpm_x10 = 0         # the bus frequency governed on, last tick (0: none)
 
     def _parallel(self, on, p_pct_x100, rating_kw):
@@ -224,12 +253,84 @@ class Fleet:
         x = self.step_kw - (p_kw - lo)
         self.offer_kw = x if x > 0 else 0
 
+    def keep_plant(self, old):
+        """A rebuild (settings written with the engine stopped): the plant's
+        revision and the frame counts go on from the Fleet before."""
+        self.plant_rev = old.plant_rev
+        self.plant_set = old.plant_set
+        self.plant_adopted = old.plant_adopted
+        self.plant_refused = old.plant_refused
+        self._plant_now = old._plant_now or old._plant_due
+        self._ticked = old._ticked
+        # its frames' counts go on too (restarted, a receiver would drop
+        # the next as a repeat of the last it heard)
+        self._plant_seq = old._plant_seq
+        self.seq = old.seq
+
+    def plant_written(self):
+        """One of PLANT_SETTINGS was written here (Modbus, the link, a
+        tool): the stack's new revision, sent at the next period.  (Not
+        the configuration it boots with: that is its own until it has
+        heard the stack's.)"""
+        if not self._ticked:
+            return
+        self.plant_rev = (self.plant_rev + 1) & 0xFFFF
+        self.plant_set = True
+        self._plant_now = True
+
+    def _plant_rx(self):
+        """A plant frame was taken: adopt its set points if they are the
+        stack's newer (or, equal, the lower id's)."""
+        pe = self.peers
+        u = pe.plant_u
+        pe.plant_u = 0
+        cfg = self.cfg
+        new = self._plant_new
+        new[0] = pe.plant_mode
+        new[1] = pe.plant_base
+        new[2] = pe.plant_cap
+        new[3] = pe.plant_export
+        new[4] = pe.plant_imin
+        same = new[0] == cfg.pc_mode and new[1] == cfg.base_kw_x10 and \
+            new[2] == cfg.import_cap_kw_x10 and new[3] == cfg.export_limit_kw_x10 and \
+            new[4] == cfg.import_min_kw_x10
+        theirs = pe.plant_flags & sl.PF_SET
+        d = (pe.plant_rev - self.plant_rev) & 0xFFFF
+        if self.plant_set:
+            if not theirs or d >= 32768 or (d == 0 and (same or u > self.unit)):
+                return
+        elif not theirs and (same or u > self.unit):
+            return
+        if not same:
+            # Through the settings' own checks, all or nothing.
+            idx = self._plant_i
+            old = self._plant_old
+            for k in range(_N_PLANT):
+                old[k] = getattr(cfg, PLANT_SETTINGS[k])
+            for k in range(_N_PLANT):
+                if new[k] != old[k] and not cfg.set_live(idx[k], new[k]):
+                    for j in range(k):
+                        if new[j] != old[j]:
+                            cfg.set_live(idx[j], old[j])
+                    if self.plant_refused < 1000000:
+                        self.plant_refused += 1
+                    return
+            self.plant_changed = True
+            if self.plant_adopted < 1000000:
+                self.plant_adopted += 1
+        if theirs:
+            self.plant_rev = pe.plant_rev
+            self.plant_set = True
+
     def rx(self, buf, n):
         """A frame from the link: taken, or refused and counted (sharelink)."""
         peers = self.peers
         u = buf[2] if n == sl.FRAME_BYTES else 0
-        if u < 1 or u > sl.MAX_UNITS:
-            return peers.decode(buf, n)
+        if u < 1 or u > sl.MAX_UNITS or buf[0] == sl.PLANT_SYNC:
+            res = peers.decode(buf, n)
+            if peers.plant_u != 0:
+                self._plant_rx()
+            return res
         p0 = peers.p_pct_x100[u]
         r0 = peers.rating_kw[u]
         a0 = peers.age_ms[u]
@@ -253,9 +354,15 @@ class Fleet:
         """Every control tick, before the sequencer's update.  last_alarm:
         the protection index of the alarm raised last (-1 none)."""
         self.clock(m.p_kw_x10, dt_ms)
+        self._ticked = True
+        if self.plant_changed:
+            self.plant_changed = False
+            seq.settings_changed()      # set points taken from the stack
         a = self._acc_ms + dt_ms
         if a < PERIOD_MS:
             self._acc_ms = a
+            if self._plant_due and a >= PERIOD_MS // 2:
+                self._send_plant(hal)
             return
         self._acc_ms = 0
         di = m.di
@@ -331,3 +438,22 @@ class Fleet:
         hal.share_send(self.buf, sl.FRAME_BYTES)
         if self.sent < 1000000:
             self.sent += 1
+        k = self._plant_k + 1
+        if k >= _PLANT_PERIODS or self._plant_now:
+            k = 0
+            self._plant_now = False
+            self._plant_due = True      # sent half a period after this one
+        self._plant_k = k
+
+    def _send_plant(self, hal):
+        """The plant frame, half a period after a share frame: a transport
+        carries one frame at a time (three CAN frames; an RS-485 slot), and
+        one sent at once after the share frame would displace it."""
+        self._plant_due = False
+        self._plant_seq = (self._plant_seq + 1) & 0xFF
+        cfg = self.cfg
+        sl.encode_plant(self.pbuf, self.unit, self._plant_seq,
+                        sl.PF_SET if self.plant_set else 0, self.plant_rev, cfg.pc_mode,
+                        cfg.base_kw_x10, cfg.import_cap_kw_x10, cfg.export_limit_kw_x10,
+                        cfg.import_min_kw_x10)
+        hal.share_send(self.pbuf, sl.FRAME_BYTES)

@@ -33,7 +33,12 @@ places every hour).
 - Load shedding: the stage (0..SHED_STAGES) rises by one each shed_delay_ms
   the load stays above shed_pct of the running capacity (only once nothing
   more can start: no stopped candidate left, or a start in progress), and
-  falls by one each shed_delay_ms it stays below restore_pct.  With the
+  falls by one each shed_delay_ms it stays below restore_pct - and, once
+  the stage's size is known, only if the load with it back would stay
+  under shed_pct (each stage's kW is learnt from the load's change
+  _LEARN_MS after it was shed or restored alone: a stage bigger than the
+  gap between the two thresholds was restored and shed again every few
+  seconds, measured on one unit left carrying 104 %).  With the
   load over the running capacity, or the bus frequency saying the units are
   overloaded (fleet.py: under 95 % for 300 ms; a set at its fuel limit
   reads no more than its rating as it slows), it rises by one every
@@ -58,6 +63,7 @@ SHED_STAGES = const(3)
 _ST_PRESTART = const(1)   # sequencer.ST_PRESTART
 _ST_CLOSING = const(9)    # sequencer.ST_CLOSING
 _SAT_MS = const(1000000000)
+_LEARN_MS = const(1500)   # a stage's size: the load's change this long after it alone moved
 _SHED_FAST_MS = const(100)    # overloaded: a stage this often
 
 
@@ -95,6 +101,11 @@ class PowerMgmt:
         self._shed_ms = 0
         self._restore_ms = 0
         self._keys = array("i", [0] * (sl.MAX_UNITS + 1))
+        # each stage's kW (index 1..SHED_STAGES; 0: not known yet)
+        self.stage_kw = array("i", [0] * (SHED_STAGES + 1))
+        self._learn_k = 0          # the stage being measured (0 none)
+        self._learn_ms = 0
+        self._learn_kw = 0         # the load when it moved
 
     def _key(self, prio, run_h, u):
         """Rank key: lower starts first."""
@@ -244,6 +255,7 @@ class PowerMgmt:
         # progress does not help).
         # (The bus frequency's overload is this unit's own reading.)
         tripped = (tripped and heavy) or overload
+        k0 = self.shed_stage
         if ((load * 100 > self.shed_pct * cap and heavy) or overload) and \
                 (starting or not best_stopped_u or tripped):
             t = self._shed_ms + dt_ms
@@ -255,8 +267,10 @@ class PowerMgmt:
                 self._shed_ms = 0
         else:
             self._shed_ms = 0
-        if self.shed_stage > 0 and load * 100 < self.restore_pct * cap and not heavy and \
-                not overload:
+        k = self.shed_stage
+        back = self.stage_kw[k] if k > 0 else 0
+        if k > 0 and load * 100 < self.restore_pct * cap and not heavy and not overload and \
+                (back == 0 or (load + back) * 100 < self.shed_pct * cap):
             t = self._restore_ms + dt_ms
             self._restore_ms = t if t < _SAT_MS else _SAT_MS
             if self._restore_ms >= self.shed_delay_ms:
@@ -264,4 +278,28 @@ class PowerMgmt:
                 self._restore_ms = 0
         else:
             self._restore_ms = 0
+        # Learn a stage's size from one move alone (several stages in a
+        # row, the fast path, would be one change of the load for them all).
+        k = self.shed_stage
+        if k != k0:
+            moved = k if k > k0 else k0
+            if self._learn_k == moved:
+                # The same stage back within the window (restored, and shed
+                # again at once): its size is the change seen so far.
+                d = load - self._learn_kw
+                self.stage_kw[moved] = d if d > 0 else -d
+                self._learn_k = 0
+            elif self._learn_k != 0:
+                self._learn_k = 0          # another moved before it was measured
+            else:
+                self._learn_k = moved
+                self._learn_ms = 0
+                self._learn_kw = load
+        elif self._learn_k != 0:
+            t = self._learn_ms + dt_ms
+            self._learn_ms = t
+            if t >= _LEARN_MS:
+                d = load - self._learn_kw
+                self.stage_kw[self._learn_k] = d if d > 0 else -d
+                self._learn_k = 0
         return self.run

@@ -245,7 +245,10 @@ L_FL_SHARE = const(87)
 L_FL_DBWHY = const(88)
 L_FL_GOOD = const(89)
 L_FL_BAD = const(90)
-N_LIVE = const(91)
+L_FL_PREV = const(91)       # the plant's set points' revision (fleet.py)
+L_FL_PSET = const(92)
+L_FL_PREF = const(93)
+N_LIVE = const(94)
 
 # -2**30 written as a sum: the literal 1073741824 is not a small int on a
 # 32-bit port, so a board compiling this from source would make NA a bigint
@@ -329,6 +332,9 @@ POINTS = (
     (TB_IR, 89, "fleet_deadbus_wait", T_U16, 1, "", A_R, S_LIVE, L_FL_DBWHY, L_NONE),
     (TB_IR, 90, "share_frames_good", T_U32, 1, "", A_R, S_LIVE, L_FL_GOOD, L_NONE),
     (TB_IR, 92, "share_frames_refused", T_U32, 1, "", A_R, S_LIVE, L_FL_BAD, L_NONE),
+    (TB_IR, 94, "fleet_plant_rev", T_U16, 1, "", A_R, S_LIVE, L_FL_PREV, L_NONE),
+    (TB_IR, 95, "fleet_plant_set", T_U16, 1, "", A_R, S_LIVE, L_FL_PSET, L_NONE),
+    (TB_IR, 96, "fleet_plant_refused", T_U32, 1, "", A_R, S_LIVE, L_FL_PREF, L_NONE),
     (TB_IR, 100, "mb_bus_msgs", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_BUS, L_NONE),
     (TB_IR, 102, "mb_crc_errors", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_CRC, L_NONE),
     (TB_IR, 104, "mb_exceptions", T_U32, 1, "", A_R, S_LIVE, L_CNT0 + _C_EXC, L_NONE),
@@ -732,7 +738,7 @@ class Registers:
             lv[L_NPROT] = _N_PROT
             fl = c.fleet
             if fl is None:
-                for k in range(L_FL_STEP, L_FL_BAD + 1):
+                for k in range(L_FL_STEP, L_FL_PREF + 1):
                     lv[k] = NA
             else:
                 pm = fl.pm
@@ -749,6 +755,9 @@ class Registers:
                 for k in range(7):      # sharelink.N_REFUSALS
                     bad += pe.refused[k]
                 lv[L_FL_BAD] = bad
+                lv[L_FL_PREV] = fl.plant_rev
+                lv[L_FL_PSET] = 1 if fl.plant_set else 0
+                lv[L_FL_PREF] = fl.plant_refused
             if unlocked:
                 left = cfg.mb_unlock_s - ((m.t_ms - self.unlocked_at) & 0x3FFFFFFF) // 1000
                 lv[L_UNLOCKED_S] = left if self.unlocked else cfg.mb_unlock_s

@@ -34,6 +34,22 @@ a rating outside 1..MAX_RATING_KW, capacity or step above the rating, a
 state past the sequencer's last, a priority of 0, or figures that
 disagree: on the bus, a capacity other than avail_kw() of its power; off
 it, any capacity or step.
+The plant frame (PLANT_SYNC, the same length, link and checks) carries
+the plant's grid-parallel set points, so the stack has one reference with
+no master (fleet.py decides which to adopt):
+  0   0xA7 sync, 1 version
+  2   unit id, 3 seq (its own count, apart from the share frames')
+  4   pc_mode (0..2)
+  5   flags: PF_SET (its revision is the stack's, not a boot default)
+  6   rev, u16: +1 (mod 2**16) at every change written on any unit
+  8   base_kw_x10, 10 import_cap_kw_x10, 12 export_limit_kw_x10,
+  14  import_min_kw_x10 (u16 each), 16..21 reserved 0, 22 CRC
+A plant frame is refused like a share frame (length, CRC, unit, duplicate,
+repeat), and as impossible when its mode is past 2 or a reserved byte or
+flag is set; the ranges of its values are the settings' (fleet.py adopts
+them through Config.set_live, which refuses and keeps the old).  Taken,
+it is left in plant_* (plant_u: its sender, 0 none) for the fleet.
+
 A frame with the seq of the one before from the same unit is a repeat
 (the bus delivered it twice): dropped, counted, not refreshing the age.
 
@@ -50,6 +66,8 @@ from crc16 import crc16
 
 VERSION = const(1)
 SYNC = const(0xA6)
+PLANT_SYNC = const(0xA7)
+PF_SET = const(1)
 FRAME_BYTES = const(24)
 MAX_UNITS = const(16)
 MAX_RATING_KW = const(10000)
@@ -108,6 +126,27 @@ def avail_kw(on_bus, p_pct_x100, rating_kw):
     return 0 if x < 0 else (rating_kw if x > rating_kw else x)
 
 
+def encode_plant(buf, unit, seq, flags, rev, mode, base_kw_x10, cap_kw_x10, export_kw_x10,
+                 import_min_kw_x10):
+    """Fill buf[0:FRAME_BYTES] with this unit's plant frame."""
+    buf[0] = PLANT_SYNC
+    buf[1] = VERSION
+    buf[2] = unit & 0xFF
+    buf[3] = seq & 0xFF
+    buf[4] = _clamp(mode, 0, 255)
+    buf[5] = flags & PF_SET
+    _put16(buf, 6, rev)
+    _put16(buf, 8, _clamp(base_kw_x10, 0, 65535))
+    _put16(buf, 10, _clamp(cap_kw_x10, 0, 65535))
+    _put16(buf, 12, _clamp(export_kw_x10, 0, 65535))
+    _put16(buf, 14, _clamp(import_min_kw_x10, 0, 65535))
+    for i in range(16, 22):
+        buf[i] = 0
+    c = crc16(buf, 0, 22)
+    buf[22] = c & 0xFF
+    buf[23] = c >> 8
+
+
 def encode(buf, unit, seq, state, flags, prio, master, p_pct_x100, q_pct_x100, rating_kw,
            avail_kw, step_kw, run_h, alarm_code):
     """Fill buf[0:FRAME_BYTES] with this unit's frame.  Figures are
@@ -158,6 +197,16 @@ class Peers:
         self.good = 0                             # frames taken
         self.refused = array("i", [0] * N_REFUSALS)
         self.dup_ms = _AGE_SAT_MS                 # since the last duplicate-id frame
+        # the plant frame last taken (plant_u = 0: none since the fleet read it)
+        self.plant_seq = array("i", [-1] * n)
+        self.plant_u = 0
+        self.plant_flags = 0
+        self.plant_rev = 0
+        self.plant_mode = 0
+        self.plant_base = 0
+        self.plant_cap = 0
+        self.plant_export = 0
+        self.plant_imin = 0
 
     def _refuse(self, why):
         if self.refused[why] < _CNT_SAT:
@@ -169,7 +218,7 @@ class Peers:
         taken, else the refusal (R_*), counted."""
         if n != FRAME_BYTES:
             return self._refuse(R_LENGTH)
-        if b[0] != SYNC or b[1] != VERSION:
+        if (b[0] != SYNC and b[0] != PLANT_SYNC) or b[1] != VERSION:
             return self._refuse(R_SYNC)
         c = crc16(b, 0, 22)
         if b[22] != (c & 0xFF) or b[23] != (c >> 8):
@@ -180,6 +229,8 @@ class Peers:
         if u == self.own:
             self.dup_ms = 0
             return self._refuse(R_DUPLICATE)
+        if b[0] == PLANT_SYNC:
+            return self._plant(b, u)
         p = _s16(b, 8)
         q = _s16(b, 10)
         r = _u16(b, 12)
@@ -214,6 +265,27 @@ class Peers:
         self.step_kw[u] = st
         self.run_h[u] = _u16(b, 18)
         self.alarm[u] = _u16(b, 20)
+        if self.good < _CNT_SAT:
+            self.good += 1
+        return -1
+
+    def _plant(self, b, u):
+        if b[4] > 2 or b[5] & ~PF_SET:
+            return self._refuse(R_IMPOSSIBLE)
+        for i in range(16, 22):
+            if b[i] != 0:
+                return self._refuse(R_IMPOSSIBLE)
+        if b[3] == self.plant_seq[u] and self.age_ms[u] < self.stale_ms:
+            return self._refuse(R_REPEAT)
+        self.plant_seq[u] = b[3]
+        self.plant_u = u
+        self.plant_flags = b[5]
+        self.plant_rev = _u16(b, 6)
+        self.plant_mode = b[4]
+        self.plant_base = _u16(b, 8)
+        self.plant_cap = _u16(b, 10)
+        self.plant_export = _u16(b, 12)
+        self.plant_imin = _u16(b, 14)
         if self.good < _CNT_SAT:
             self.good += 1
         return -1

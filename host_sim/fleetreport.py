@@ -203,13 +203,33 @@ def grid_parallel(r):
     kW as % of rating (the largest less the smallest on the bus)."""
     if not r.scenario["grid"]["present"] or not r.trace["t_s"]:
         return None
-    fw = r.scenario["units"][0]["firmware"]
-    mode = fw.get("pc_mode", 0)
-    cap = fw.get("import_cap_kw_x10", 0) / 10.0 if mode == 1 else None
+    # The plant's set points: the lowest id's at boot (the units take its
+    # when none has been written: fleet.py), then each one written.
+    fw = min(r.scenario["units"], key=lambda u: u["id"])["firmware"]
+    plan = [(0.0, fw.get("pc_mode", 0), fw.get("import_cap_kw_x10", 0))]
+    for c in r.commands:
+        if c.get("accepted") and c.get("setting") in ("pc_mode", "import_cap_kw_x10"):
+            t, m, k = plan[-1]
+            if c["setting"] == "pc_mode":
+                m = c["value"]
+            else:
+                k = c["value"]
+            plan.append((c["t_s"], m, k))
+    mode = plan[-1][1]
+    cap = plan[-1][2] / 10.0 if mode == 1 else None
+    ts = r.trace["t_s"]
+    caps = []
+    j = 0
+    for t in ts:
+        while j + 1 < len(plan) and plan[j + 1][0] <= t:
+            j += 1
+        caps.append(plan[j][2] / 10.0 if plan[j][1] == 1 else None)
     cls = _tick_classes(r)
     g = r.trace["grid_p_kw"]
     mbc = r.trace["mb_closed"]
-    out = {"pc_mode": mode, "import_cap_kw": cap}
+    out = {"pc_mode": mode, "import_cap_kw": cap,
+           "set_points": [{"t_s": t, "pc_mode": m, "import_cap_kw": k / 10.0}
+                          for t, m, k in plan]}
     for part in ("steady", "all"):
         ks = [k for k in range(len(g)) if mbc[k] and (part == "all" or cls[k] == "steady")]
         if not ks:
@@ -219,12 +239,14 @@ def grid_parallel(r):
         e = {"samples": len(ks), "import_mean_kw": round(sum(imp) / len(imp), 2),
              "import_min_kw": round(imp[0], 2), "import_max_kw": round(imp[-1], 2),
              "import_p95_kw": round(imp[int(0.95 * (len(imp) - 1))], 2)}
-        if cap is not None:
-            err = [g[k] - cap for k in ks]
+        kc = [k for k in ks if caps[k] is not None]
+        if kc:
+            err = [g[k] - caps[k] for k in kc]
             e["cap_error_rms_kw"] = round((sum(x * x for x in err) / len(err)) ** 0.5, 2)
             band = 0.02 * r.rating_kw
             e["over_cap_pct_of_time"] = round(
                 100.0 * sum(1 for x in err if x > band) / len(err), 2)
+            e["import_mean_vs_cap_kw"] = round(sum(err) / len(err), 2)
             e["over_cap_band_kw"] = round(band, 1)
         sp = []
         for k in ks:

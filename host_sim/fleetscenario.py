@@ -27,7 +27,10 @@ and a bad one is one line naming it, before anything runs):
                         state); kind = "link" with action = "cut" (units =
                         [ids]: those are cut off from the rest; none: every
                         unit from every other), "restore", "loss" (loss_pct),
-                        "latency" (latency_ms)
+                        "latency" (latency_ms); kind = "setting" with unit,
+                        name (a firmware setting that may be written while
+                        running, config.LIVE) and value (an integer in its
+                        range): written on that unit as SCADA would
 The simulator gives each unit fleet_unit_id = its id, fleet_mask = every
 id and fleet_prio = its priority; a file may not set those three.
 fleet_master_id defaults to the lowest id and may be set per unit (units
@@ -55,7 +58,7 @@ MAX_UNITS = fw_sl.MAX_UNITS
 _FW_BY_SIM = ("fleet_unit_id", "fleet_mask", "fleet_prio", "fuel", "f_nom_hz")
 LINK_KEYS = {"latency_ms": (0.0, 1000.0, 5.0), "loss_pct": (0.0, 100.0, 0.0)}
 LINK_ACTIONS = {"cut": (), "restore": (), "loss": ("loss_pct",), "latency": ("latency_ms",)}
-UNIT_KINDS = ("input", "command", "fault")
+UNIT_KINDS = ("input", "command", "fault", "setting")
 # The site's sheddable loads, % of its demand on each stage's contactor.
 SHED_KEYS = {"shed_1_pct": (0.0, 100.0, 0.0), "shed_2_pct": (0.0, 100.0, 0.0),
              "shed_3_pct": (0.0, 100.0, 0.0)}
@@ -197,13 +200,15 @@ def parse(raw, default_name="scenario"):
         kind = ev.get("kind")
         if kind == "link":
             e = _link_event(ev, w, sc["duration_s"], seen, ids)
+        elif kind == "setting":
+            e = _setting_event(ev, w, sc["duration_s"])
         elif kind == "modbus":
             raise ScenarioError("%skind: modbus events are for a single set's file" % w)
         elif kind == "fuel_quality":
             raise ScenarioError("%skind: fuel_quality is for a single set's file" % w)
         else:
             e = parse_event(ev, i, sc["duration_s"], present)
-        if e["kind"] in ("command", "fault") and uid is None:
+        if e["kind"] in ("command", "fault", "setting") and uid is None:
             raise ScenarioError("%sunit: a %s event needs the unit it acts on" % (w, e["kind"]))
         if uid is not None and e["kind"] not in UNIT_KINDS + ("link",):
             raise ScenarioError("%sunit: a %s event acts on the site, not on a unit"
@@ -220,6 +225,22 @@ def parse(raw, default_name="scenario"):
                                 % (i, b["t_s"], a["t_s"]))
     sc["events"] = out
     return sc
+
+
+def _setting_event(ev, w, duration_s):
+    """A setting written on a unit while it runs (its Modbus write)."""
+    _unknown(ev, ("kind", "t_s", "name", "value"), w)
+    name = ev.get("name")
+    if not isinstance(name, str) or name not in fw_config.LIVE:
+        raise ScenarioError("%sname: must be a setting written while running (%s), got %s"
+                            % (w, ", ".join(fw_config.LIVE), _show(name)))
+    row = fw_config.SETTINGS[fw_config._INDEX[name]]
+    v = ev.get("value")
+    if isinstance(v, bool) or not isinstance(v, int) or not row[2] <= v <= row[3]:
+        raise ScenarioError("%svalue: %s must be an integer between %d and %d, got %s"
+                            % (w, name, row[2], row[3], _show(v)))
+    return {"kind": "setting", "name": name, "value": v,
+            "t_s": float(_num(ev, "t_s", 0.0, duration_s, w))}
 
 
 def _link_event(ev, w, duration_s, seen, ids):

@@ -423,7 +423,8 @@ def _run(sc, rts, trace, on_tick):
     q_grid = res["q_grid_kvar"] if res else 0.0
     n_ticks = int(round(sc["duration_s"] / tick_s))
     by_id = {u.id: u for u in units}
-    timed = [e for e in sc["events"] if e["kind"] in ("input", "command", "fault", "grid", "link")
+    timed = [e for e in sc["events"] if e["kind"] in ("input", "command", "fault", "grid", "link",
+                                                      "setting")
              and "after_state" not in e]
     pending = [e for e in sc["events"] if "after_state" in e]
     ai = 0
@@ -675,6 +676,11 @@ def _apply(ev, by_id, units, grid, link, t, commands):
         ok = u.rt.command(ev["command"])
         commands.append({"t_s": round(t, 4), "unit": u.id, "command": ev["command"],
                          "accepted": ok})
+    elif kind == "setting":
+        u = by_id[ev["unit"]]
+        ok = u.rt.configure(ev["name"], ev["value"])
+        commands.append({"t_s": round(t, 4), "unit": u.id, "setting": ev["name"],
+                         "value": ev["value"], "accepted": ok})
     else:
         u = by_id[ev["unit"]]
         _apply_fault(ev, u.eng, u.aux, u.brk, u.sens, u.fstate)

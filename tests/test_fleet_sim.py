@@ -243,10 +243,113 @@ def test_a_unit_left_overloaded_by_a_trip_sheds_load_in_stages_at_once_and_survi
     assert max(r.trace["shed_stage"]) == 3
 
 
+SHED_CYCLE = """name = "shedcycle"
+duration_s = 60
+seed = 7
+[firmware]
+pm_min_units = 2
+[load]
+initial_pct = 52
+pf = 0.95
+shed_1_pct = 20
+shed_2_pct = 20
+shed_3_pct = 20
+[[units]]
+id = 1
+[[units]]
+id = 2
+[[events]]
+kind = "fault"
+t_s = 10
+unit = 2
+fault = "gas_pressure_loss"
+duration_s = 1.0
+"""
+
+
+def test_a_stage_the_unit_left_cannot_carry_is_not_restored_and_shed_again_every_few_seconds(
+        tmp_path):
+    # Two units at 52 %, unit 2 loses its gas: unit 1 alone would carry 104 %.
+    # All three stages go at once (the bus sags), come back one per delay,
+    # the last once more than the unit can carry - then it stays shed
+    # (before: restored and shed again every 2.4 s, 40 times a minute).
+    f = tmp_path / "shed.toml"
+    f.write_text(SHED_CYCLE)
+    r = fleetsim.run(scenario.load(str(f)), "cpython")
+    rep = fleetreport.build(r)
+    ev = rep["load_shedding"]["events"]
+    assert [e["stage"] for e in ev[:3]] == [1, 2, 3]
+    late = [e for e in ev if e["t_s"] > 20.0]
+    assert len(ev) <= 8 and late == [], ev
+    assert ev[-1]["stage"] == 1 and rep["blackouts"] == []
+
+
 def test_no_load_is_shed_in_the_built_in_stacks():
     for n in ("fleet4-island-ai", "fleet3-blackstart", "fleet4-link-cut"):
         _, rep = _run(n)
         assert rep["load_shedding"]["events"] == [], n
+
+
+PLANT = """name = "plant3"
+duration_s = 60
+seed = 3
+[grid]
+present = true
+[firmware]
+pc_mode = 1
+import_cap_kw_x10 = 3000
+ramp_pct_s = 10
+pm_min_units = 3
+[load]
+initial_pct = 120
+pf = 0.95
+p_v_exp = 0.0
+q_v_exp = 0.0
+[[units]]
+id = 1
+[[units]]
+id = 2
+[[units]]
+id = 3
+[units.firmware]
+import_cap_kw_x10 = 5000
+[[events]]
+kind = "setting"
+t_s = 30
+unit = 2
+name = "import_cap_kw_x10"
+value = 2000
+"""
+
+
+def test_the_stack_holds_one_import_cap_written_on_any_unit(tmp_path):
+    # Unit 3 boots with its own cap (500 kW against the others' 300): the
+    # stack takes the lowest id's (before, unit 3 pushed its kW down to
+    # ~25 kW against the other two, 69 % apart, and the import sat at
+    # 367 kW); at 30 s SCADA writes 200 kW on unit 2 and every unit takes it.
+    f = tmp_path / "plant.toml"
+    f.write_text(PLANT)
+    caps = {}
+
+    def hook(k, units):
+        if k in (100, 2990, 3100, 5999):
+            caps[k] = [int(u.rt.ctl.cfg.import_cap_kw_x10) for u in units]
+    r = fleetsim.run(scenario.load(str(f)), "cpython", on_tick=hook)
+    rep = fleetreport.build(r)
+    assert caps[100] == caps[2990] == [3000] * 3
+    assert caps[3100] == caps[5999] == [2000] * 3
+    gp = rep["grid_parallel"]
+    assert [(p["t_s"], p["import_cap_kw"]) for p in gp["set_points"]] == [(0.0, 300.0), (30.0, 200.0)]
+    st = gp["steady"]
+    assert abs(st["import_mean_vs_cap_kw"]) < 10.0 and st["spread_worst_pct"] < 3.0, st
+    t = r.trace["t_s"]
+    g = r.trace["grid_p_kw"]
+    for lo, hi, cap in ((15.0, 29.9, 300.0), (45.0, 59.9, 200.0)):
+        x = [g[k] for k in range(len(t)) if lo <= t[k] <= hi]
+        assert abs(sum(x) / len(x) - cap) < 15.0, (lo, cap, sum(x) / len(x))
+    assert rep["commands"] == [{"t_s": 30.0, "unit": 2, "setting": "import_cap_kw_x10",
+                                "value": 2000, "accepted": True}]
+    _no_alarms(rep)
 
 
 def _bad(tmp_path, text, field):
@@ -307,6 +410,21 @@ BAD_STACKS = [
     ("an unknown load key", "duration_s = 5\n[load]\nshed_4_pct = 10\n" + U2, "load.shed_4_pct"),
     ("restore not below shed", "duration_s = 5\n[firmware]\npm_restore_pct = 120\n" + U2,
      "pm_restore_pct: must be below pm_shed_pct"),
+    ("a setting with no unit", "duration_s = 5\n" + U2 +
+     "[[events]]\nkind = \"setting\"\nt_s = 1\nname = \"import_cap_kw_x10\"\nvalue = 10\n",
+     "events[0].unit"),
+    ("a setting not written while running", "duration_s = 5\n" + U2 +
+     "[[events]]\nkind = \"setting\"\nt_s = 1\nunit = 1\nname = \"poles\"\nvalue = 4\n",
+     "events[0].name"),
+    ("a setting value out of its range", "duration_s = 5\n" + U2 +
+     "[[events]]\nkind = \"setting\"\nt_s = 1\nunit = 1\nname = \"pc_mode\"\nvalue = 7\n",
+     "events[0].value"),
+    ("a setting value not an integer", "duration_s = 5\n" + U2 +
+     "[[events]]\nkind = \"setting\"\nt_s = 1\nunit = 2\nname = \"base_kw_x10\"\n"
+     "value = 10.5\n", "events[0].value"),
+    ("an unknown setting event key", "duration_s = 5\n" + U2 +
+     "[[events]]\nkind = \"setting\"\nt_s = 1\nunit = 2\nname = \"base_kw_x10\"\n"
+     "value = 10\ncolour = 1\n", "events[0].colour"),
     ("after_state with no unit", "duration_s = 5\n" + U2 +
      "[[events]]\nkind = \"step\"\nt_s = 0\nafter_state = \"loaded\"\np_pct = 10\n",
      "events[0].after_state"),

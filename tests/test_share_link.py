@@ -104,23 +104,33 @@ def cpython_stack():
     return rec, counts, direct
 
 
+def _plant_frames(rec, i):
+    """Unit i's plant frames (fleet.py: once a second each) in a record."""
+    return sum(1 for row in rec for f in row[i][2] if f[0] == sl.PLANT_SYNC)
+
+
 def test_each_unit_of_the_stack_sends_a_share_frame_every_50_ms(cpython_stack):
     rec, _, _ = cpython_stack
     for i in range(2):
-        sent_at = [k for k, row in enumerate(rec) if row[i][2]]
-        assert sent_at == list(range(0, TICKS, 50 // TICK_MS)), sent_at[:10]
-        for k in sent_at:
-            frames = rec[k][i][2]
-            assert len(frames) == 1 and len(frames[0]) == sl.FRAME_BYTES
+        share_at = [k for k, row in enumerate(rec) for f in row[i][2] if f[0] == sl.SYNC]
+        plant_at = [k for k, row in enumerate(rec) for f in row[i][2] if f[0] == sl.PLANT_SYNC]
+        assert share_at == list(range(0, TICKS, 50 // TICK_MS)), share_at[:10]
+        # once a second the plant frame, alone in its tick, half a period on
+        assert len(plant_at) == TICKS * TICK_MS // 1000, plant_at
+        assert all(k % (50 // TICK_MS) == 3 for k in plant_at), plant_at
+        for k, row in enumerate(rec):
+            frames = row[i][2]
+            assert len(frames) <= 1 and all(len(f) == sl.FRAME_BYTES for f in frames)
             p = sl.Peers(2 - i, 300)
-            assert p.decode(bytearray(frames[0]), sl.FRAME_BYTES) == -1
+            for f in frames:
+                assert p.decode(bytearray(f), sl.FRAME_BYTES) == -1
 
 
 def test_share_counters_over_modbus_count_good_frames_and_the_garbage_refused(cpython_stack):
-    _, counts, direct = cpython_stack
+    rec, counts, direct = cpython_stack
     assert counts == direct
-    assert counts[0] == (FRAMES, 0)
-    assert counts[1] == (FRAMES, len(GARBAGE))
+    assert counts[0] == (FRAMES + _plant_frames(rec, 1), 0)
+    assert counts[1] == (FRAMES + _plant_frames(rec, 0), len(GARBAGE))
 
 
 def test_the_stack_run_takes_unit_1_from_stopped_to_cranking(cpython_stack):
@@ -181,8 +191,8 @@ def test_share_frames_in_and_out_allocate_nothing_with_the_heap_locked(name):
         rec, counts = _run_stack(units, TICKS)
     finally:
         _close(units)
-    assert sum(1 for row in rec if row[1][2]) == FRAMES
-    assert counts[1] == (FRAMES, len(GARBAGE))
+    assert sum(1 for row in rec if row[1][2]) == FRAMES + _plant_frames(rec, 1)
+    assert counts[1] == (FRAMES + _plant_frames(rec, 0), len(GARBAGE))
     # (The 32-bit heap's size is not held to runtime.MPY_HEAP_32 here: a
     # unit of a stack needed 268k when this was written, past its 264k,
     # with or without the share channel.)

@@ -29,7 +29,7 @@ MODULES = ("test_fixpt", "test_measure", "test_governor", "test_config",
            "test_modbus_fastread", "test_modbus", "test_fuel_map", "test_configstore",
            "test_prottable", "test_sharelink", "test_deadbus", "test_powermgmt",
            "test_loadshare", "test_fleet", "test_powerctl_stack", "test_fleet_offer",
-           "test_share_ff")
+           "test_share_ff", "test_plant_ref")
 
 
 def main(names):

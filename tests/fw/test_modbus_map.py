@@ -445,8 +445,9 @@ def test_the_trip_profile_and_its_setting_change_together_in_a_multi_register_wr
 
 def test_the_stack_figures_read_not_available_on_a_single_set_and_live_on_a_unit():
     h, c = _stopped()
-    r = _read(c, 4, 80, 14)
+    r = _read(c, 4, 80, 18)
     assert r[0:2] == [0xFFFF, 0xFFFF] and r[6] == 0xFFFF and r[8] == 0xFFFF, r
+    assert r[14] == r[15] == 0xFFFF and r[16:18] == [0xFFFF, 0xFFFF], r
     # a unit of a stack of two, its peer loaded on the bus
     import sharelink as sl
     h = PortHal()
@@ -466,6 +467,14 @@ def test_the_stack_figures_read_not_available_on_a_single_set_and_live_on_a_unit
     assert (r[2] << 16 | r[3]) == 200 and (r[4] << 16 | r[5]) == 100
     assert r[6] == 1 and r[7] == 0 and r[8] == 1
     assert (r[10] << 16 | r[11]) == 1 and (r[12] << 16 | r[13]) == 1
+    # the plant's set points: a newer revision from unit 2, then one out of range
+    sl.encode_plant(b, 2, 1, sl.PF_SET, 7, 1, 1000, 4400, 0, 200)
+    assert c.share_rx(b, len(b)) == -1
+    sl.encode_plant(b, 2, 2, sl.PF_SET, 8, 1, 1000, 65000, 0, 200)
+    assert c.share_rx(b, len(b)) == -1
+    c.tick()
+    r = _read(c, 4, 94, 4)
+    assert r == [7, 1, 0, 1] and c.cfg.import_cap_kw_x10 == 4400, r
     # and reading them allocates nothing (heap_lock, MicroPython)
     from helpers import is_micropython
     if is_micropython():

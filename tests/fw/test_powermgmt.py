@@ -167,7 +167,7 @@ def test_load_shedding_rises_a_stage_per_delay_once_nothing_can_start_and_falls_
     u = _fleet((9800, 9800), stopped=())
     run, pms = _decide(u, 1900, make=_slow)
     assert pms[1].shed_stage == 0
-    run, pms = _decide(u, 6100, make=_slow)
+    run, pms = _decide(u, 7700, make=_slow)     # (the last stage's size measured: 0 here)
     assert pms[1].shed_stage == 3 and pms[2].shed_stage == 3
     # load falls below restore_pct: one stage back per delay
     u2 = _fleet((8000, 8000), stopped=())
@@ -179,6 +179,48 @@ def test_load_shedding_rises_a_stage_per_delay_once_nothing_can_start_and_falls_
     # shedding: start it instead
     run, pms = _decide(_fleet((9800, 9800), stopped=(3,)), 10100, make=_slow)
     assert pms[1].shed_stage == 0 and run[3]
+
+
+def _site(pm, demand_kw, stage_kw, ms, dt=100):
+    """One unit alone on the bus (200 kW) carrying a site of demand_kw with
+    stage_kw[k] on shedding stage k's contactor, for ms: its load follows
+    its own shed stage."""
+    peers = sl.Peers(1, 500)
+    for _ in range(ms // dt):
+        p_kw = demand_kw - sum(stage_kw[1:pm.shed_stage + 1])
+        pm.update(peers, True, LOADED, True, 1, 1000, 200, p_kw, 60, dt)
+
+
+def _moves(pm, demand_kw, sizes, ms, forget=False):
+    moves = 0
+    k = pm.shed_stage
+    for _ in range(ms // 100):
+        if forget:
+            for i in range(len(pm.stage_kw)):
+                pm.stage_kw[i] = 0
+        _site(pm, demand_kw, sizes, 100)
+        moves += pm.shed_stage != k
+        k = pm.shed_stage
+    return moves
+
+
+def test_a_stage_bigger_than_the_hysteresis_is_held_until_the_load_with_it_fits():
+    # The site draws 208 kW on one unit (104 %); stage 1 carries 41 kW.
+    pm = pmm.PowerMgmt(1)
+    sizes = (0, 41, 20, 20)
+    _site(pm, 208, sizes, 100)
+    assert pm.shed_stage == 1                  # over the capacity: at once
+    # 167 kW is under restore_pct (170), but 167 + 41 is over shed_pct: held
+    assert _moves(pm, 208, sizes, 30000) == 0 and pm.shed_stage == 1
+    assert pm.stage_kw[1] == 41
+    # the site's own load falls: 149 + 41 = 190 kW fits under shed_pct: back
+    _site(pm, 190, sizes, 2100)
+    assert pm.shed_stage == 0
+    # Negative control: without the sizes, stage 1 comes back, puts the unit
+    # over its capacity and is shed again, over and over.
+    pm = pmm.PowerMgmt(1)
+    _site(pm, 208, sizes, 100)
+    assert _moves(pm, 208, sizes, 30000, forget=True) >= 10
 
 
 def test_an_overloaded_stack_sheds_a_stage_every_100_ms_and_starts_the_next_too():
