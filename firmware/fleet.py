@@ -446,9 +446,9 @@ class Fleet:
         self._plant_k = k
 
     def _send_plant(self, hal):
-        """The plant frame, half a period after a share frame: a transport
-        carries one frame at a time (three CAN frames; an RS-485 slot), and
-        one sent at once after the share frame would displace it."""
+        """The plant frame, half a period after a share frame: the CAN
+        driver sends one frame (three CAN frames) at a time, and one sent
+        straight after the share frame would displace it."""
         self._plant_due = False
         self._plant_seq = (self._plant_seq + 1) & 0xFF
         cfg = self.cfg

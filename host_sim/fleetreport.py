@@ -35,12 +35,16 @@ def _tick_classes(r):
     settles) or of any unit's breaker operation (a unit joining is
     soft-loaded, one leaving hands its load on), else "transient" within
     TRANSIENT_S of a change of the site's demand over 1 % of the stack's
-    rating, else "steady"."""
+    rating or of a set point written, else "steady"."""
     n = r.n_ticks
     thr = r.rating_kw * 0.01
     w = int(round(TRANSIENT_S / r.tick_s))
     cls = ["steady"] * n
     loads = _load_changes(r, thr)
+    # a set point written (a "setting" event taken) moves the plant like a
+    # change of demand: the unit written first, the others a frame later
+    loads += [int(round(c["t_s"] / r.tick_s)) for c in r.commands
+              if "setting" in c and c.get("accepted")]
     ops = [0]
     by_id = {}
     for u in r.units:
