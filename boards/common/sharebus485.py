@@ -3,29 +3,51 @@ a multi-drop, half-duplex bus where every unit talks only in its own time
 slot, so no two drivers are ever on at once (RS-485 has no arbitration: two
 at once is a garbled frame for everyone).
 
+Two kinds of frame.  The firmware hands over a share frame (sync 0xA6)
+every period and a plant frame (sync 0xA7, the same length and CRC) once a
+second, half a period after a share frame (fleet.py).  Each kind has its
+own pending buffer: a newer share frame replaces an older one not yet sent,
+a newer plant frame an older plant frame, and each replacement is counted
+(tx_missed); one of each is kept.  Both go out in the unit's next slot,
+the share frame first, each in a blocking write of its own with the
+driver enabled only for it, and between them at least GAP_CHARS characters
+of line silence (the framing silence: 3.5 characters as for Modbus RTU,
+rounded up).  A frame of any other sync byte is sent as the share frame
+(the receivers' checks judge it).
+
 Slots.  The share period (fleet.PERIOD_MS, 50 ms) is cut into MAX_UNITS
 slots of SLOT_US = 50000 / 16 = 3125 us; unit u owns slot u - 1.  A frame
 is FRAME_BYTES characters of 10 bits (8N1): air_us = 24 x char_us, 480 us
-at 500 kbaud.  A unit starts its frame no earlier than its slot start and
-at most late_us after it by its own clock (late_us: how late service() may
-be called: the board's timer period plus its latency), plus the error of
-its estimate of the schedule (below: late_us of the reference unit and
-sense_us, how late a frame's bytes are seen).  The frame and the driver's
-turn-off (DE_US) must be over before the next slot can start, so the
-constructor refuses a baud rate whose
-    air_us + 2 late_us + sense_us + DE_US > SLOT_US
-(at late_us = sense_us = 600 us: 500 kbaud fits with 765 us to spare;
-115200 baud, air 2088 us, does not).
+at 500 kbaud.  A unit starts its first frame no earlier than its slot start
+and at most late_us after it by its own clock (late_us: how late service()
+may be called: the board's timer period plus its latency), plus the error
+of its estimate of the schedule (below: late_us of the reference unit and
+sense_us, how late a frame's bytes are seen).  After each frame the driver
+is held one more character (rp2 before 1.24: flush() returns a character
+early), then turned off; the second frame starts after the silence and
+STEP_US more (the code between the two writes: pin writes, a sleep and the
+write call; an allowance, not a measurement).  Both frames and the last
+driver turn-off (DE_US) must be over before the next slot can start, so
+the constructor refuses a baud rate whose
+    2 (air_us + char_us) + GAP_CHARS char_us + STEP_US
+        + 2 late_us + sense_us + DE_US > SLOT_US
+At late_us = sense_us = 600 us and 500 kbaud: 2 x (480 + 20) + 80 + 50 +
+1200 + 600 + 50 = 2980 us, 145 us to spare (one frame alone needed 2330,
+795 spare).  460800 baud still fits (37 us spare); 400000 does not, nor
+250000 (which held one frame) nor 115200.
 
-The schedule.  Every unit keeps the time origin of slot 0.  A frame heard
-from unit k started at (about) origin + (k - 1) SLOT_US, and the estimate
-is never early: its start is taken as the latest it can have been, from the
-bytes seen and when (a frame's first byte seen in a read of n bytes at t
-began by t - n char_us).  The reference is the lowest unit id heard within
-_REF_STALE_US: every other unit takes its origin from the reference's
-frames; the reference (and a unit hearing no lower one) keeps its own, so
-errors do not chain from unit to unit.  The clocks' drift between two
-frames (100 ppm of 50 ms: 5 us) is far inside the margins.
+The schedule.  Every unit keeps the time origin of slot 0.  A share frame
+heard from unit k started at (about) origin + (k - 1) SLOT_US: a slot's
+share frame is always its first.  Plant frames are not used for the
+schedule (one after a garbled share frame starts a frame and a silence
+late).  The estimate is never early: its start is taken as the latest it
+can have been, from the bytes seen and when (a frame's first byte seen in
+a read of n bytes at t began by t - n char_us; silences inside the read
+only make the true start earlier).  The reference is the lowest unit id
+heard within _REF_STALE_US: every other unit takes its origin from the
+reference's frames; the reference (and a unit hearing no lower one) keeps
+its own, so errors do not chain from unit to unit.  The clocks' drift
+between two frames (100 ppm of 50 ms: 5 us) is far inside the margins.
 Starting: a unit listens _LISTEN_PERIODS periods plus its own slot offset
 before its first frame (hearing anyone puts it on their schedule at once),
 and transmits only on a quiet line (no byte for 2 characters).  Two units
@@ -34,25 +56,27 @@ can coincide only if one boots exactly a slot offset after the other, and
 then only once: until it has heard anyone a unit's period is
 PERIOD + (u - 1) SLOT_US, which moves them apart the next round.
 
-Receiving: framing by line silence, as Modbus RTU frames are: bytes
-gathered since the line went quiet; a gap of more than sense_us ends a
-frame.  A frame of FRAME_BYTES starting with the sync byte and with a good
-CRC (the firmware's CRC-16, the same as sharelink's) is queued for poll(cb)
-between ticks (cb = Controller.share_rx, which checks it again and takes
-it) and used for the schedule at once; anything else is counted (rx_bad:
-wrong length, sync or CRC; rx_noise: bytes outside a frame) and dropped.
+Receiving: bytes gathered from a sync byte (either kind) to FRAME_BYTES; a
+line quiet for more than sense_us inside a frame ends it short.  A frame
+with a good CRC (the firmware's CRC-16, the same as sharelink's) and a unit
+id is queued for poll(cb) between ticks (cb = Controller.share_rx, which
+checks it again and takes it); anything else is counted (rx_bad: short or
+CRC; rx_noise: bytes outside a frame) and dropped.  A first frame cut
+short takes the slot's second with it (its bytes complete the first).
 
 Board use (hal_native.NativeHal): service(t_us) from a periodic timer (the
 board's SHARE_TIMER_ID, 0.5 ms: a scheduled callback, so it runs between
 two bytecodes of the tick) and from the wait-for-tick loop; send(buf, n)
 from the tick stores the frame for the next slot; poll(cb) between ticks.
-The driver-enable pin is a GPIO held high only for the one blocking write
-of a frame (rs485.py does the same for Modbus; this is a second port and
-driver of its own, and the Modbus one is untouched).
+The driver-enable pin is a GPIO held high only for each blocking write of
+a frame (rs485.py does the same for Modbus; this is a second port and
+driver of its own, and the Modbus one is untouched).  A slot with both
+frames blocks the callback ~1.1 ms (one frame: ~0.5 ms), once a second.
 Allocation free after construction; integer only; times are ticks_us()
 values, compared modulo 2**30 as ticks_diff does.
 """
 
+import time
 from array import array
 
 try:
@@ -64,14 +88,17 @@ except ImportError:  # CPython: const() is only a hint to the MicroPython parser
 from crc16 import crc16
 
 SYNC = const(0xA6)            # sharelink.SYNC
+PLANT_SYNC = const(0xA7)      # sharelink.PLANT_SYNC
 FRAME_BYTES = const(24)       # sharelink.FRAME_BYTES
 MAX_UNITS = const(16)         # sharelink.MAX_UNITS
 PERIOD_US = const(50000)      # fleet.PERIOD_MS
 SLOT_US = const(3125)         # PERIOD_US // MAX_UNITS
-DE_US = const(50)            # the transceiver's driver turns off within this (e.g. 30 us)
+DE_US = const(50)             # the transceiver's driver turns off within this (e.g. 30 us)
+GAP_CHARS = const(4)          # line silence between a slot's two frames, characters
+STEP_US = const(50)           # the code from one frame's flush() to the next write()
 _LISTEN_PERIODS = const(2)
 _REF_STALE_US = const(300000)  # fleet.STALE_MS: a reference unheard this long is gone
-_QUEUE = const(8)             # frames waiting for poll()
+_QUEUE = const(16)            # frames waiting for poll(): 15 (a 10 ms poll meets 3-4 slots)
 _RXBUF = const(64)
 _MASK = const(0x3FFFFFFF)     # ticks_us() wraps at 2**30
 _HALF = const(0x20000000)
@@ -89,30 +116,37 @@ def _inc(v):
 
 def slot_budget_us(baud, late_us, sense_us):
     """(air_us, spare_us): a frame's time on the line, and what is left of
-    a slot after the worst-case start and the driver's turn-off."""
+    a slot after the worst-case start, two frames with the driver held a
+    character after each, the silence and code between them, and the
+    driver's turn-off."""
     char_us = (10 * 1000000 + baud - 1) // baud
     air = FRAME_BYTES * char_us
-    return air, SLOT_US - (air + 2 * late_us + sense_us + DE_US)
+    used = 2 * (air + char_us) + GAP_CHARS * char_us + STEP_US + 2 * late_us + sense_us + DE_US
+    return air, SLOT_US - used
 
 
 class ShareBus485:
     """uart: write / flush / any / readinto (timeout 0); de: the driver
     enable pin (value); unit: this unit's fleet id (0: listen only); now:
-    the clock service_cb reads (time.ticks_us on a board)."""
+    the clock service_cb reads (time.ticks_us on a board); sleep_us: the
+    pause (time.sleep_us unless given; None under CPython: a model whose
+    UART keeps its own clock passes its own)."""
 
     def __init__(self, uart, de, unit, baud=500000, late_us=600, sense_us=600, sleep_us=None,
                  now=None):
         air, spare = slot_budget_us(baud, late_us, sense_us)
         if spare < 0:
-            raise ValueError("sharebus485: %d baud does not fit a %d us slot" % (baud, SLOT_US))
+            raise ValueError("sharebus485: %d baud does not fit two frames in a %d us slot"
+                             % (baud, SLOT_US))
         self.char_us = (10 * 1000000 + baud - 1) // baud
         self.air_us = air
+        self.gap_us = GAP_CHARS * self.char_us
         self.late_us = late_us
         self.sense_us = sense_us
         self.unit = unit
         self._uart = uart
         self._de = de
-        self._sleep_us = sleep_us
+        self._sleep_us = sleep_us if sleep_us is not None else getattr(time, "sleep_us", None)
         de.value(0)
         self._rx = bytearray(_RXBUF)
         self._asm = bytearray(FRAME_BYTES)
@@ -123,8 +157,11 @@ class ShareBus485:
         self._qh = 0
         self._qt = 0
         self.frame = bytearray(FRAME_BYTES)
-        self._tx = bytearray(FRAME_BYTES)
-        self._pending = False
+        self._tx = bytearray(FRAME_BYTES)      # the share frame (or any other kind)
+        self._txp = bytearray(FRAME_BYTES)     # the plant frame
+        self._ps = False           # a share frame waits for the slot
+        self._pp = False           # a plant frame waits for the slot
+        self._pending = False      # either
         # The schedule.
         self._origin = 0
         self._ref = 0              # the unit the origin follows (0: own clock)
@@ -138,7 +175,7 @@ class ShareBus485:
         self._now = now            # ticks_us, for the timer callback
         # Counters (saturating).
         self.tx_frames = 0
-        self.tx_missed = 0         # a frame replaced before its slot came
+        self.tx_missed = 0         # a frame replaced by one of its kind before its slot came
         self.rx_frames = 0         # good frames queued
         self.rx_bad = 0            # wrong length, sync or CRC
         self.rx_noise = 0          # bytes outside any frame
@@ -148,15 +185,29 @@ class ShareBus485:
     # -- the tick side --------------------------------------------------------
 
     def send(self, buf, n):
-        """The frame to send in this unit's next slot (a newer one replaces
-        an older one not yet sent)."""
+        """The frame to send in this unit's next slot: a plant frame
+        (PLANT_SYNC) replaces an older plant frame not yet sent, any other
+        an older share frame; one of each waits.  Its flag is down while
+        it is copied, so a service() that comes meanwhile (the timer's
+        scheduled callback, between two bytecodes) leaves it alone."""
         if n != FRAME_BYTES or self.unit < 1:
             return False
-        if self._pending:
-            self.tx_missed = _inc(self.tx_missed)
-        t = self._tx
-        for j in range(FRAME_BYTES):
-            t[j] = buf[j]
+        if buf[0] == PLANT_SYNC:
+            if self._pp:
+                self._pp = False
+                self.tx_missed = _inc(self.tx_missed)
+            t = self._txp
+            for j in range(FRAME_BYTES):
+                t[j] = buf[j]
+            self._pp = True
+        else:
+            if self._ps:
+                self._ps = False
+                self.tx_missed = _inc(self.tx_missed)
+            t = self._tx
+            for j in range(FRAME_BYTES):
+                t[j] = buf[j]
+            self._ps = True
         self._pending = True
         return True
 
@@ -218,7 +269,7 @@ class ShareBus485:
     def _byte(self, b, t_start):
         an = self._an
         if an == 0:
-            if b != SYNC:
+            if b != SYNC and b != PLANT_SYNC:
                 self.rx_noise = _inc(self.rx_noise)
                 return
             self._start = t_start
@@ -234,7 +285,8 @@ class ShareBus485:
         if a[22] != (c & 0xFF) or a[23] != (c >> 8) or k < 1 or k > MAX_UNITS:
             self.rx_bad = _inc(self.rx_bad)
             return
-        self._heard(k, self._start)
+        if a[0] == SYNC:
+            self._heard(k, self._start)   # a slot's first frame (see above)
         h = self._qh
         nh = h + 1
         if nh >= _QUEUE:
@@ -298,14 +350,26 @@ class ShareBus485:
             _d(t, self._last_rx) > 2 * self.char_us
 
     def _put(self):
+        """The slot's frames: the share frame, then the plant frame after
+        the framing silence (the driver off meanwhile)."""
+        if self._ps:
+            self._ps = False
+            self._write(self._tx)
+            if self._pp and self._sleep_us is not None:
+                self._sleep_us(self.gap_us)
+        if self._pp:
+            self._pp = False
+            self._write(self._txp)
+        self._pending = False
+
+    def _write(self, buf):
         de = self._de
         de.value(1)
-        self._uart.write(self._tx)
+        self._uart.write(buf)
         self._uart.flush()
         if self._sleep_us is not None:
             self._sleep_us(self.char_us)   # rp2 < 1.24: flush returns a character early
         de.value(0)
-        self._pending = False
         self.tx_frames = _inc(self.tx_frames)
 
     def safe(self):
