@@ -171,6 +171,7 @@ class ShareBus485:
         self._next_free = 0        # unsynced: when to send next
         self._sent_cycle = 0       # the origin of the cycle last sent in ...
         self._sent = False         # ... once there is one
+        self._in = False           # inside service()
         self.service_cb = self._service_cb    # made once: a bound method allocates
         self._now = now            # ticks_us, for the timer callback
         # Counters (saturating).
@@ -234,7 +235,20 @@ class ShareBus485:
         self.service(self._now())
 
     def service(self, t):
-        """Read the line, and send this unit's frame if its slot is now."""
+        """Read the line, and send this unit's frames if its slot is now.
+        A call inside a call (the timer's scheduled callback runs between
+        two bytecodes of a service() from the wait-for-tick loop) returns at
+        once: it would read into the buffer being gathered from, or send a
+        frame inside the other's write and drop the driver under it."""
+        if self._in:
+            return
+        self._in = True
+        try:
+            self._service(t)
+        finally:
+            self._in = False
+
+    def _service(self, t):
         self.t_us[0] = t
         if self._boot < 0:
             self._boot = t

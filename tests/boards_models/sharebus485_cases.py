@@ -482,6 +482,64 @@ def case_a_garbled_frame_or_noise_is_dropped_and_counted():
     check(got == [good], "only the good frame: %r" % got)
 
 
+class Nesting(lm.Uart):
+    """A UART during whose write (or read) the timer's scheduled callback
+    runs the driver's service() again, as it can between two bytecodes of a
+    service() called from the wait-for-tick loop (hal_native)."""
+
+    bus = None
+    nested = 0
+
+    def _nest(self):
+        if self.bus is not None and self.nested < 20:
+            self.nested += 1
+            self.bus.service(self.line.now)
+
+    def write(self, buf):
+        self._nest()
+        return lm.Uart.write(self, buf)
+
+    def readinto(self, buf, n=None):
+        self._nest()
+        return lm.Uart.readinto(self, buf, n)
+
+
+def case_a_service_inside_a_service_does_nothing():
+    line = lm.Line(500000, log_de=True)
+    ua = Nesting(line, 1)
+    line.uarts.append(ua)
+    a = sb.ShareBus485(ua, ua.de, 1, sleep_us=line.sleep_us)
+    other = line.uart(2)
+    share = bytearray(sl.FRAME_BYTES)
+    plant = bytearray(sl.FRAME_BYTES)
+    sl.encode(share, 1, 1, 7, 0, 1, 1, 0, 0, 100, 0, 0, 5, 0)
+    sl.encode_plant(plant, 1, 1, sl.PF_SET, 5, 1, 1000, 500, 0, 0)
+    a.send(share, 24)
+    a.send(plant, 24)
+    ua.bus = a
+    fr = bytearray(sl.FRAME_BYTES)
+    sl.encode(fr, 2, 1, 7, 0, 1, 1, 0, 0, 100, 0, 0, 5, 0)
+    t = 0
+    while t < 200000:
+        line.now = t
+        if t == 150000:                       # after its first slot (it free-runs until now)
+            other.de.value(1)
+            other.write(fr)                   # something to read: a nested read meets it
+            other.flush()
+            other.de.value(0)
+        line.now = t + 20
+        a.service(t + 20)
+        t += 500
+    check(ua.nested > 0, "the nesting never happened")
+    check(not line.overlaps, "overlapping frames: %r" % line.overlaps)
+    check(a.tx_frames == 2 and ua.writes == 2, "sent %d" % a.tx_frames)
+    check(line.de_u.count(1) == 4, "DE %r" % line.de_changes())
+    got = []
+    a.poll(lambda b, n: got.append(b[2]))
+    check(got == [2] and a.rx_bad == 0 and a.rx_noise == 0,
+          "heard %r bad %d noise %d" % (got, a.rx_bad, a.rx_noise))
+
+
 def case_the_per_call_paths_allocate_nothing():
     if not MICROPYTHON:
         raise Skip("heap_lock is MicroPython only")
