@@ -160,9 +160,6 @@ class Fleet:
         r_all = rating_kw
         r_heard = rating_kw
         diff = 0                                       # (peer % - own % then) x rating, 0.01 kW
-        ring = self._p_ring
-        k0 = self._p_k
-        tk = self.tick_ms
         r_own = rating_kw if rating_kw > 0 else 1
         bus = 0
         for u in range(1, sl.MAX_UNITS + 1):
@@ -180,12 +177,8 @@ class Fleet:
             bus |= 1 << u
             r_all += r
             r_heard += r
-            n = peers.age_ms[u] // tk
-            n = _RING_N - 1 if n >= _RING_N else n
-            i = k0 - n
-            i = i + _RING_N if i < 0 else i
             # the peer's % less its own % at the same moment
-            x = ring[i] * 1000 // r_own
+            x = self._p_at(peers.age_ms[u]) * 1000 // r_own
             x = -_PCT_MAX if x < -_PCT_MAX else (_PCT_MAX if x > _PCT_MAX else x)
             diff += (peers.p_pct_x100[u] - x) * r // 100
         self._par_bus = bus
@@ -211,15 +204,22 @@ class Fleet:
             self._jump_ticks = 0
         elif self._jump_kw_x10 != 0:
             t = self._jump_ticks + 1
-            self._jump_ticks = t
-            if ls.peer_age_ms() // self.tick_ms < t:
+            # (past the ring's length the peers' figures are as old as it
+            # can look back: let the step go)
+            if ls.peer_age_ms() // self.tick_ms < t or t >= _RING_N:
                 self._jump_kw_x10 = 0
+                t = 0
+            self._jump_ticks = t
         return ls.share_kw_x10(then, self.rating_kw) + self._jump_kw_x10
 
     def own_p_then_kw_x10(self):
         """Its own kW (0.1 kW) when the sharing peers' figures in the mean
         were read: the ring at their frames' mean age (rating-weighted)."""
-        n = self.ls.peer_age_ms() // self.tick_ms
+        return self._p_at(self.ls.peer_age_ms())
+
+    def _p_at(self, age_ms):
+        """Its own kW (0.1 kW) age_ms ago, from the ring (at most its length)."""
+        n = age_ms // self.tick_ms
         n = _RING_N - 1 if n >= _RING_N else n
         i = self._p_k - n
         return self._p_ring[i + _RING_N if i < 0 else i]

@@ -40,6 +40,10 @@ BOUNDED = {
     ("firmware/modbus.py", "n"): "bytes held in the receive buffer: an overrun past _RX starts it again",
     ("firmware/modbus.py", "h"): "a parse position inside the receive buffer (<= n), reset by compaction",
     ("boards/common/atm90e32.py", "_op"): "the init sequence's step: reset to 0 once its last step ran",
+    ("boards/common/mcp2515.py", "_retry"): "counts down to a begin(); a failed begin reloads RETRY_SENDS",
+    ("firmware/loadshare.py", "_peer_p"): "the sharing peers' kW, summed afresh at every update (each period); a frame between moves one peer's term",
+    ("firmware/loadshare.py", "_peer_r"): "as _peer_p, their ratings",
+    ("firmware/loadshare.py", "_age_sum"): "as _peer_p, their ages x rating: one period's growth past stale_ms at most",
 }
 
 
